@@ -1,0 +1,232 @@
+"""Every multicell algorithm: the paper's three-stage ``prop``, its baselines
+(Sec. V), the certified ``exact`` optimum and our ``best``.
+
+All of them work on the per-device utility tables of Stage 1
+(:func:`~.scheduling.utility_tables`) and differ in how they pick an
+association and an RB split; the schedule of each device is then read off
+its table entry (:func:`~.scheduling.schedule`).
+
+=======  =========================  =====================  ==================
+name     Stage 1 (scheme)           Stage 2 (RBs)          Stage 3 (association)
+=======  =========================  =====================  ==================
+prop     adaptive                   Alg. 1 / Alg. 2        Alg. 3 (kurtosis)
+tc       raw data only              Alg. 1 / Alg. 2        Alg. 3
+fsc      fixed c = C/2, d = D/2     Alg. 1 / Alg. 2        Alg. 3
+arb      adaptive                   even split             Alg. 3
+nua      adaptive                   Alg. 1 / Alg. 2        nearest BS
+fan      fixed                      even split             nearest BS
+exact    adaptive                   MILP (HiGHS) over association and RBs jointly
+best     adaptive                   LP relaxation, rounding, per-BS DP, local search
+=======  =========================  =====================  ==================
+
+Alg. 1 (greedy) serves the concave ``accuracy`` utility, Alg. 2 (DP) the
+general ``inverse_error`` one, as in the paper.
+"""
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+from ...channel import distances_m
+from ...solvers.allocation import dp_allocate, even_allocate, greedy_allocate
+from ...solvers.mckp import lp_relaxation, round_lp, solve_mckp
+from .scheduling import schedule, utility_tables
+
+__all__ = ["register", "kurtosis_association", "nearest_association", "allocate_all"]
+
+
+def _rb_allocator(inst, scheme: str, stage2: str):
+    """Stage 2: even split (ARB, FAN), Alg. 1 for concave tables (adaptive
+    scheme, ``accuracy`` utility), Alg. 2 otherwise: fixed schemes (TC, FSC)
+    give step tables, for which the paper's general-utility DP is the exact
+    RB subproblem (docs/models.md)."""
+    if stage2 == "even":
+        return lambda values, K: even_allocate(len(values), K)
+    if inst.utility == "accuracy" and scheme == "adaptive":
+        return greedy_allocate
+    return lambda values, K: dp_allocate(values, K)[0]
+
+
+def allocate_all(util: np.ndarray, K: np.ndarray, member: np.ndarray, allocate) -> np.ndarray:
+    """Stage 2 at every BS: ``z[n, m]`` for the devices with ``member[n, m]``."""
+    N, M = member.shape
+    z = np.zeros((N, M), dtype=np.int64)
+    for m in range(M):
+        idx = np.nonzero(member[:, m])[0]
+        if len(idx):
+            z[idx, m] = allocate(util[idx, m, : K[m] + 1], int(K[m]))
+    return z
+
+
+def kurtosis_association(util: np.ndarray, K: np.ndarray, allocate) -> np.ndarray:
+    """Algorithm 3: from every device on every BS, fix one device per step.
+
+    At each step the RB subproblem is solved at every BS (line 3); for each
+    undecided device ``n`` and BS ``m`` the loss of dropping it is estimated
+    by eq. (19), ``Delta_m = u_n(z_n^m) - delta_m z_n^m``, where ``delta_m``
+    is the largest next-RB increment among the other devices of BS ``m`` (the
+    marginal value of the RBs it would free; docs/models.md); the device of
+    largest kurtosis ``kappa_n = max_m Delta_m / sum_m Delta_m`` is fixed to
+    its ``argmax_m Delta_m`` (lines 8-11). Returns ``bs`` (length N).
+    """
+    N, M, _ = util.shape
+    member = np.ones((N, M), dtype=bool)
+    undecided = np.ones(N, dtype=bool)
+    n_idx = np.arange(N)[:, None]
+    m_idx = np.arange(M)[None, :]
+    cap = K[None, :]
+    for _ in range(N):
+        z = allocate_all(util, K, member, allocate)                          # line 3
+        u_now = util[n_idx, m_idx, z]
+        nxt = np.where(member & (z < cap), util[n_idx, m_idx, np.minimum(z + 1, cap)] - u_now, -np.inf)
+        # delta_m excluding the device itself: best and second-best increment per BS
+        order = np.argsort(-nxt, axis=0)
+        top1 = nxt[order[0], np.arange(M)]
+        top2 = nxt[order[1], np.arange(M)] if N > 1 else np.full(M, -np.inf)
+        delta = np.where(order[0][None, :] == np.arange(N)[:, None], top2[None, :], top1[None, :])
+        delta = np.maximum(delta, 0.0)                                        # no other device: 0
+        Delta = u_now - delta * z                                             # eq. 19
+        pos = np.maximum(Delta, 0.0)
+        total = pos.sum(axis=1)
+        kappa = np.where(total > 0, pos.max(axis=1) / np.where(total > 0, total, 1.0), 0.0)
+        kappa = np.where(undecided, kappa, -np.inf)
+        n = int(np.argmax(kappa))                                             # line 10
+        m = int(np.argmax(Delta[n])) if Delta[n].max() > 0 else int(np.argmax(util[n, np.arange(M), K]))
+        member[n] = False
+        member[n, m] = True                                                   # line 11
+        undecided[n] = False
+    return np.argmax(member, axis=1)
+
+
+def nearest_association(inst) -> np.ndarray:
+    """NUA: every device on its nearest BS."""
+    return np.argmin(distances_m(inst.devices.position_m, inst.base_stations.position_m), axis=1)
+
+
+def _rbs_for(util, K, bs, allocate) -> np.ndarray:
+    N, M = len(bs), len(K)
+    member = np.zeros((N, M), dtype=bool)
+    member[np.arange(N), bs] = True
+    return allocate_all(util, K, member, allocate)[np.arange(N), bs]
+
+
+def _staged(inst, scheme: str, stage2: str, stage3: str):
+    tab = utility_tables(inst, scheme)
+    K = inst.base_stations.rbs
+    allocate = _rb_allocator(inst, scheme, stage2)
+    bs = kurtosis_association(tab.util, K, allocate) if stage3 == "kurtosis" else nearest_association(inst)
+    z = _rbs_for(tab.util, K, bs, allocate)
+    return schedule(inst, tab, bs, z), "feasible", {}, ""
+
+
+def _improve(util: np.ndarray, K: np.ndarray, bs: np.ndarray, deadline: float) -> tuple[np.ndarray, np.ndarray, int]:
+    """Local search on the association with exact per-BS RB splits (DP).
+
+    Moves one device to another BS (or off every BS) while that raises the
+    total; each BS's value is its exact DP optimum for its devices. Stops at
+    a local optimum or at ``deadline`` (perf_counter). Returns ``(bs, z, moves)``.
+    """
+    N, M, _ = util.shape
+
+    def bs_value(m, members):
+        if not len(members):
+            return 0.0, np.zeros(0, dtype=np.int64)
+        zz, val = dp_allocate(util[members, m, : K[m] + 1], int(K[m]))
+        return val, zz
+
+    members = [list(np.nonzero(bs == m)[0]) for m in range(M)]
+    value = [bs_value(m, np.array(members[m], dtype=np.int64))[0] for m in range(M)]
+    moves, improved = 0, True
+    while improved and time.perf_counter() < deadline:
+        improved = False
+        for n in np.argsort(-util[:, :, -1].max(axis=1)):
+            src = int(bs[n])
+            without = value[src] if src < 0 else None
+            if src >= 0:
+                rest = np.array([i for i in members[src] if i != n], dtype=np.int64)
+                without = bs_value(src, rest)[0]
+                loss = value[src] - without
+            else:
+                loss = 0.0
+            best_gain, best_m, best_val = 1e-12, None, None
+            for m in range(M):
+                if m == src or util[n, m, K[m]] <= loss + 1e-12:
+                    continue                                   # cannot pay for its loss at m
+                with_n = bs_value(m, np.array(members[m] + [n], dtype=np.int64))[0]
+                gain = with_n - value[m] - loss
+                if gain > best_gain:
+                    best_gain, best_m, best_val = gain, m, with_n
+            if src >= 0 and best_m is None and loss < -1e-12:
+                best_m = -1                                    # dropping n frees RBs worth more
+            if best_m is not None:
+                if src >= 0:
+                    members[src].remove(n)
+                    value[src] = without
+                if best_m >= 0:
+                    members[best_m].append(n)
+                    value[best_m] = best_val
+                bs[n] = best_m
+                moves += 1
+                improved = True
+            if time.perf_counter() >= deadline:
+                break
+    z = np.zeros(N, dtype=np.int64)
+    for m in range(M):
+        if members[m]:
+            idx = np.array(members[m], dtype=np.int64)
+            z[idx] = bs_value(m, idx)[1]
+    return bs, z, moves
+
+
+def _lp_heuristic(inst, tab, deadline: float):
+    """LP relaxation (at most M devices split), rounding, then :func:`_improve`."""
+    K = inst.base_stations.rbs
+    lp = lp_relaxation(tab.util, K)
+    bs, z, moves = _improve(tab.util, K, round_lp(lp, inst.N), deadline)
+    return bs, z, {"lp_bound": lp.bound, "moves": moves}
+
+
+def register(problem) -> None:
+    """Register every multicell algorithm on ``problem``."""
+
+    @problem.algorithm("prop", "He et al.: per-device scheduling, Alg. 1/2 RBs, Alg. 3 kurtosis association")
+    def prop(inst):
+        return _staged(inst, "adaptive", "opt", "kurtosis")
+
+    @problem.algorithm("tc", "baseline TC: raw data only, otherwise as prop")
+    def tc(inst):
+        return _staged(inst, "raw", "opt", "kurtosis")
+
+    @problem.algorithm("fsc", "baseline FSC: fixed scheme c = C/2, d = D/2, otherwise as prop")
+    def fsc(inst):
+        return _staged(inst, "fixed", "opt", "kurtosis")
+
+    @problem.algorithm("arb", "baseline ARB: RBs split evenly among a BS's devices, otherwise as prop")
+    def arb(inst):
+        return _staged(inst, "adaptive", "even", "kurtosis")
+
+    @problem.algorithm("nua", "baseline NUA: nearest-BS association, otherwise as prop")
+    def nua(inst):
+        return _staged(inst, "adaptive", "opt", "nearest")
+
+    @problem.algorithm("fan", "baseline FAN: FSC + ARB + NUA")
+    def fan(inst):
+        return _staged(inst, "fixed", "even", "nearest")
+
+    @problem.algorithm("exact", "certified optimum over the Stage-1 tables: MILP by HiGHS")
+    def exact(inst, time_limit: float = 60.0):
+        t0 = time.perf_counter()
+        tab = utility_tables(inst, "adaptive")
+        bs, z, _ = _lp_heuristic(inst, tab, t0 + time_limit / 4)
+        sol = solve_mckp(tab.util, inst.base_stations.rbs, time_limit=max(1.0, time_limit - (time.perf_counter() - t0)),
+                         incumbent=(bs, z))
+        stats = {"nodes": sol.nodes, "gap": sol.gap, "bound": sol.bound}
+        return schedule(inst, tab, sol.knapsack, sol.size), sol.status, stats, sol.message
+
+    @problem.algorithm("best", "ours: LP relaxation + rounding, exact per-BS DP, move local search")
+    def best(inst, time_limit: float = 30.0):
+        t0 = time.perf_counter()
+        tab = utility_tables(inst, "adaptive")
+        bs, z, stats = _lp_heuristic(inst, tab, t0 + time_limit)
+        return schedule(inst, tab, bs, z), "feasible", stats, ""

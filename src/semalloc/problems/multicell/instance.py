@@ -1,0 +1,159 @@
+"""The multi-cell adaptive semantic communication instance (He et al., Sec. III)
+and its generator (Sec. V, Table I).
+
+Examples
+--------
+>>> from semalloc.problems.multicell.instance import MulticellInstance, generate
+>>> inst = generate(seed=1, devices=12, base_stations=3)
+>>> inst.N, inst.M, inst.gain.shape
+(12, 3, (12, 3))
+>>> again = MulticellInstance.from_dict(inst.to_dict())
+>>> bool((again.gain == inst.gain).all())
+True
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ...channel import channel_gain, distances_m, uniform_square
+from ...errors import InputError
+from ...perf.workload import UTILITIES
+from ...schema import Field, SchemaInstance, Table
+
+__all__ = ["MulticellInstance", "generate", "DEFAULTS", "SCHEMA"]
+
+SCHEMA: dict = {
+    "rb_bandwidth_hz": Field(lo=0, strict=True, unit="Hz", doc="bandwidth W of one resource block"),
+    "deadline_s": Field(lo=0, strict=True, unit="s", doc="completion deadline T^max (eq. 8b)"),
+    "noise_w": Field(lo=0, strict=True, unit="W", doc="noise power sigma^2 at every BS"),
+    "utility": Field(kind="str", choices=UTILITIES,
+                     doc="u(A): `accuracy` (u = A) or `inverse_error` (u = 1/(1-A)); 0 when A = 0"),
+    "base_stations": {
+        "rbs": Field(("M",), "int", lo=0, unit="RBs", doc="K_m, resource blocks of BS m"),
+        "interference_w": Field(("M",), lo=0, unit="W", doc="I_m, average interference seen by BS m"),
+        "position_m": Field(("M", "2"), unit="m", doc="BS coordinates (used by the NUA baseline)"),
+    },
+    "devices": {
+        "application": Field(("N",), "int", lo=0, doc="application index a of device n, 0 <= a < A"),
+        "energy_j": Field(("N",), lo=0, unit="J", doc="E_n^max, energy budget (eq. 8c)"),
+        "cpu_max_hz": Field(("N",), lo=0, unit="Hz", doc="f_n^max, maximum CPU frequency (eq. 8d)"),
+        "power_max_w": Field(("N",), lo=0, unit="W", doc="P_n^max, maximum transmit power (eq. 8e)"),
+        "gamma": Field(("N",), lo=0, unit="J/(cycle Hz^2)", doc="gamma_n, energy per cycle is gamma f^2 (eq. 3)"),
+        "raw_bits": Field(("N",), lo=0, strict=True, unit="bits", doc="size of the raw data (raw mode, TC)"),
+        "position_m": Field(("N", "2"), unit="m", doc="device coordinates"),
+    },
+    "gain": Field(("N", "M"), lo=0, doc="h_n^m, linear channel power gain device n -> BS m"),
+    "applications": {
+        "eta1": Field(("A",), lo=0, strict=True, doc="slope of A_c = eta1 ln(c/C) + eta2"),
+        "eta2": Field(("A",), lo=0, strict=True, hi=1, doc="accuracy of the full model; < 1"),
+        "cycles_max": Field(("A",), lo=0, strict=True, unit="cycles", doc="C^a, workload of the largest model"),
+        "beta1": Field(("A",), hi=0, doc="A_d = beta1 (1 - d/D)^beta2 + beta3; -beta3 <= beta1 <= 0"),
+        "beta2": Field(("A",), lo=0, strict=True, doc="exponent of A_d"),
+        "beta3": Field(("A",), lo=0, strict=True, hi=1, doc="accuracy with all features sent"),
+        "bits_max": Field(("A",), lo=0, strict=True, unit="bits", doc="D^a, size of all extracted features"),
+    },
+}
+
+
+class MulticellInstance(SchemaInstance):
+    """M base stations, N devices, A applications; arrays as in ``SCHEMA``."""
+
+    problem = "multicell"
+    SCHEMA = SCHEMA
+
+    @classmethod
+    def check(cls, data: Table) -> None:
+        A = len(data.applications.eta1)
+        bad = np.nonzero(data.devices.application >= A)[0]
+        if len(bad):
+            raise InputError(f"devices.application[{bad[0]}]",
+                             f"must be < {A} (number of applications), got {data.devices.application[bad[0]]}",
+                             cls.problem)
+        app = data.applications
+        for name, bad in (("eta2", app.eta2 >= 1), ("beta1", app.beta1 < -app.beta3)):
+            if bad.any():
+                i = int(np.argmax(bad))
+                rule = "must be < 1" if name == "eta2" else "must be >= -beta3 (A_d >= 0)"
+                raise InputError(f"applications.{name}[{i}]", f"{rule}, got {app[name][i]}", cls.problem)
+
+    @property
+    def N(self) -> int:
+        return len(self.devices.application)
+
+    @property
+    def M(self) -> int:
+        return len(self.base_stations.rbs)
+
+    def app(self, name: str) -> np.ndarray:
+        """Per-device value of application parameter ``name``."""
+        return self.applications[name][self.devices.application]
+
+    @property
+    def snr_per_watt(self) -> np.ndarray:
+        """``h_n^m / (sigma^2 + I_m)``, shape (N, M): SNR per watt of transmit power (eq. 4)."""
+        return self.gain / (self.noise_w + self.base_stations.interference_w)[None, :]
+
+
+#: Generator settings and their defaults (He et al., Sec. V and Table I).
+#: A scalar is used as is; a ``[lo, hi]`` pair is drawn uniformly per item;
+#: ``rbs`` is a list of choices drawn uniformly per BS.
+DEFAULTS: dict[str, Any] = {
+    "devices": 30, "base_stations": 5, "applications": 3, "utility": "accuracy",
+    "area_m": 500.0, "shadowing_db": 6.0,
+    "rbs": [25, 50, 75, 100], "rb_bandwidth_hz": 0.2e6, "deadline_s": 10e-3, "energy_j": 2e-3,
+    "cpu_max_hz": [1e9, 3e9], "power_max_w": 0.2, "gamma": [1e-28, 1e-27], "noise_w": 1e-13,
+    "interference_w": [1e-13, 1e-12], "raw_bits": [0.4e6, 0.8e6],
+    "eta1": [0.05, 0.08], "eta2": [0.9, 0.95], "cycles_max": [5e6, 10e6],
+    "beta1": [-0.75, -0.6], "beta2": [10.0, 20.0], "beta3": [0.9, 0.95], "bits_max": [0.15e6, 0.25e6],
+}
+_COUNTS = ("devices", "base_stations", "applications")
+
+
+def _draw(rng: np.random.Generator, name: str, spec, size: int) -> np.ndarray:
+    if np.ndim(spec) == 0:
+        return np.full(size, float(spec))
+    lo, hi = (float(v) for v in spec) if len(spec) == 2 else (None, None)
+    if lo is None:
+        raise InputError(name, f"must be a number or a [low, high] pair, got {spec!r}", "multicell")
+    if hi < lo:
+        raise InputError(name, f"range [{lo}, {hi}] has high < low", "multicell")
+    return rng.uniform(lo, hi, size=size)
+
+
+def generate(seed: int = 0, **overrides) -> MulticellInstance:
+    """Draw an instance from the paper's scenario; ``overrides`` change ``DEFAULTS``.
+
+    Devices and BSs are uniform in an ``area_m`` square; gains follow
+    ``128.1 + 37.6 log10(d/km)`` dB path loss with ``shadowing_db`` log-normal
+    shadowing; each device runs an application drawn uniformly. The result is
+    validated like a loaded file, so bad settings fail the same way.
+    """
+    unknown = sorted(set(overrides) - set(DEFAULTS))
+    if unknown:
+        raise InputError(unknown[0], f"unknown setting; known: {', '.join(DEFAULTS)}", "multicell")
+    s = {**DEFAULTS, **overrides}
+    for k in _COUNTS:
+        if not isinstance(s[k], (int, np.integer)) or isinstance(s[k], bool) or s[k] < 1:
+            raise InputError(k, f"must be a positive integer, got {s[k]!r}", "multicell")
+    N, M, A = int(s["devices"]), int(s["base_stations"]), int(s["applications"])
+    rng = np.random.default_rng(seed)
+    bs_pos = uniform_square(rng, M, float(s["area_m"]))
+    ue_pos = uniform_square(rng, N, float(s["area_m"]))
+    gain = channel_gain(distances_m(ue_pos, bs_pos), rng, shadow_std_db=float(s["shadowing_db"]))
+    rbs = rng.choice(np.atleast_1d(np.asarray(s["rbs"], dtype=int)), size=M)
+    raw = {
+        "problem": "multicell",
+        "rb_bandwidth_hz": s["rb_bandwidth_hz"], "deadline_s": s["deadline_s"], "noise_w": s["noise_w"],
+        "utility": s["utility"],
+        "base_stations": {"rbs": rbs, "interference_w": _draw(rng, "interference_w", s["interference_w"], M),
+                          "position_m": bs_pos},
+        "devices": {"application": rng.integers(0, A, size=N),
+                    **{k: _draw(rng, k, s[k], N) for k in ("energy_j", "cpu_max_hz", "power_max_w", "gamma")},
+                    "raw_bits": _draw(rng, "raw_bits", s["raw_bits"], N), "position_m": ue_pos},
+        "gain": gain,
+        "applications": {k: _draw(rng, k, s[k], A)
+                         for k in ("eta1", "eta2", "cycles_max", "beta1", "beta2", "beta3", "bits_max")},
+    }
+    return MulticellInstance.from_dict(raw)

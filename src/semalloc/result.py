@@ -1,0 +1,72 @@
+"""The one result type every algorithm of every problem returns."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from .schema import to_jsonable
+
+__all__ = ["Result", "Evaluation", "STATUSES"]
+
+#: ``optimal``: certified optimum (within the stated gap); ``feasible``: a
+#: feasible allocation without a certificate; ``infeasible``: the instance has
+#: no feasible allocation; ``time_limit``: stopped by a time limit (the
+#: allocation, if any, is feasible); ``error``: the algorithm failed or handed
+#: back an allocation that ``evaluate`` rejected (see ``message``).
+STATUSES = ("optimal", "feasible", "infeasible", "time_limit", "error")
+
+
+@dataclass
+class Evaluation:
+    """What a problem's independent ``evaluate`` says of an allocation."""
+
+    feasible: bool
+    objective: float
+    violations: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {"feasible": self.feasible, "objective": to_jsonable(self.objective),
+                "violations": list(self.violations)}
+
+
+@dataclass
+class Result:
+    """Outcome of :func:`semalloc.solve`.
+
+    Attributes
+    ----------
+    problem, algorithm : str
+        Problem key and algorithm name.
+    status : str
+        One of :data:`STATUSES`.
+    objective : float
+        The objective as computed by the problem's ``evaluate`` (never the
+        algorithm's own claim); NaN when there is no feasible allocation.
+    variables : dict[str, numpy.ndarray]
+        Decision variables by name (see docs/formats.md).
+    stats : dict
+        At least ``time_s``; algorithms add ``iterations``, ``nodes``, ``gap``...
+    message : str
+        Human-readable detail (solver message, violations).
+    """
+
+    problem: str
+    algorithm: str
+    status: str
+    objective: float
+    variables: dict[str, np.ndarray]
+    stats: dict[str, Any] = field(default_factory=dict)
+    message: str = ""
+
+    @property
+    def feasible(self) -> bool:
+        return self.status in ("optimal", "feasible", "time_limit") and np.isfinite(self.objective)
+
+    def to_dict(self) -> dict:
+        """Plain-JSON form: the solution file and ``solve --json`` output."""
+        return {"problem": self.problem, "algorithm": self.algorithm, "status": self.status,
+                "objective": to_jsonable(float(self.objective)),
+                "variables": to_jsonable(self.variables), "stats": to_jsonable(self.stats),
+                "message": self.message}

@@ -1,0 +1,212 @@
+"""Schemas as data: declarative field tables that validate JSON into numpy arrays.
+
+A schema is a dict from field name to a :class:`Field` (or a nested dict, a
+group such as ``devices``). Array fields declare their shape with symbolic
+dimensions (``("N", "M")``); a dimension is fixed by the first field that uses
+it, and every later field must agree. Validation rejects missing and extra
+fields, wrong shapes, NaN/inf, out-of-range values and wrong types, raising
+:class:`~semalloc.errors.InputError` that names the field.
+
+Examples
+--------
+>>> schema = {"deadline_s": Field(lo=0, strict=True),
+...           "devices": {"energy_j": Field(dims=("N",), lo=0)}}
+>>> data = validate(schema, {"deadline_s": 0.01, "devices": {"energy_j": [1e-3, 2e-3]}}, "demo")
+>>> data["devices"]["energy_j"]
+array([0.001, 0.002])
+>>> validate(schema, {"deadline_s": 0.01, "devices": {"energy_j": [-1.0]}}, "demo")
+Traceback (most recent call last):
+...
+semalloc.errors.InputError: demo: devices.energy_j[0]: must be >= 0, got -1.0
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import InputError
+
+__all__ = ["Field", "validate", "to_jsonable", "Table", "SchemaInstance"]
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field: a scalar (``dims=()``) or an array with symbolic ``dims``.
+
+    ``kind`` is ``"float"``, ``"int"`` or ``"str"``; ``lo``/``hi`` bound the
+    values (``strict`` makes ``lo`` exclusive); ``choices`` restricts strings
+    (or ints); ``doc`` and ``unit`` feed docs/formats.md.
+    """
+
+    dims: tuple[str, ...] = ()
+    kind: str = "float"
+    lo: float | None = None
+    hi: float | None = None
+    strict: bool = False
+    choices: tuple | None = None
+    unit: str = ""
+    doc: str = ""
+
+
+class Table(dict):
+    """A dict whose keys are also attributes (``inst.devices.energy_j``)."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def _where(path: str, idx: tuple) -> str:
+    return path + "".join(f"[{i}]" for i in idx)
+
+
+def _check_strings(f: Field, value: Any, path: str, dims: dict, problem: str) -> Any:
+    if isinstance(value, (np.ndarray, tuple)):
+        value = list(value)
+    items = value if f.dims else [value]
+    if f.dims:
+        if not isinstance(value, list):
+            raise InputError(path, "must be a list of strings", problem)
+        d = f.dims[0]
+        if d in dims and dims[d][0] != len(value):
+            raise InputError(path, f"length {len(value)} does not match {d} = {dims[d][0]} (from {dims[d][1]})", problem)
+        dims.setdefault(d, (len(value), path))
+    for i, v in enumerate(items):
+        where = _where(path, (i,)) if f.dims else path
+        if not isinstance(v, str):
+            raise InputError(where, f"must be a string, got {type(v).__name__}", problem)
+        if f.choices and v not in f.choices:
+            raise InputError(where, f"must be one of {', '.join(map(str, f.choices))}; got {v!r}", problem)
+    return np.array(value, dtype=object) if f.dims else value
+
+
+def _check_array(f: Field, value: Any, path: str, dims: dict, problem: str) -> Any:
+    if f.kind == "str":
+        return _check_strings(f, value, path, dims, problem)
+    try:
+        arr = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise InputError(path, "must be numeric" + (f" with shape ({', '.join(f.dims)})" if f.dims else ""), problem) from None
+    if arr.dtype == object or (not f.dims and arr.ndim != 0) or isinstance(value, bool):
+        raise InputError(path, "must be a number" if not f.dims else "must be a numeric array", problem)
+    if arr.ndim != len(f.dims):
+        raise InputError(path, f"must have {len(f.dims)} dimension(s) ({', '.join(f.dims)}), got {arr.ndim}", problem)
+    for axis, (d, size) in enumerate(zip(f.dims, arr.shape)):
+        if d.isdigit():
+            if size != int(d):
+                raise InputError(path, f"axis {axis} must have length {d}, got {size}", problem)
+        elif d in dims and dims[d][0] != size:
+            raise InputError(path, f"length {size} does not match {d} = {dims[d][0]} (from {dims[d][1]})", problem)
+        else:
+            dims.setdefault(d, (size, path))
+    bad = ~np.isfinite(arr)
+    if bad.any():
+        idx = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise InputError(_where(path, idx), f"must be finite, got {arr[idx]}", problem)
+    if f.kind == "int":
+        frac = arr != np.round(arr)
+        if frac.any():
+            idx = tuple(int(i) for i in np.argwhere(frac)[0])
+            raise InputError(_where(path, idx), f"must be an integer, got {arr[idx]}", problem)
+        arr = arr.astype(np.int64)
+    for bound, op, text in ((f.lo, (np.less_equal if f.strict else np.less), (">" if f.strict else ">=")),
+                            (f.hi, np.greater, "<=")):
+        if bound is None:
+            continue
+        viol = op(arr, bound)
+        if viol.any():
+            idx = tuple(int(i) for i in np.argwhere(viol)[0])
+            raise InputError(_where(path, idx), f"must be {text} {bound:g}, got {arr[idx]}", problem)
+    if f.choices is not None:
+        viol = ~np.isin(arr, f.choices)
+        if viol.any():
+            idx = tuple(int(i) for i in np.argwhere(viol)[0])
+            raise InputError(_where(path, idx), f"must be one of {list(f.choices)}, got {arr[idx]}", problem)
+    if not f.dims:
+        return int(arr) if f.kind == "int" else float(arr)
+    return arr
+
+
+def validate(schema: dict, data: Any, problem: str, *, prefix: str = "", dims: dict | None = None,
+             ignore: tuple[str, ...] = ()) -> Table:
+    """Check ``data`` (parsed JSON) against ``schema``; return a :class:`Table` of arrays.
+
+    ``ignore`` names top-level keys that are allowed and skipped (``"problem"``).
+    Raises :class:`InputError` naming the first offending field.
+    """
+    dims = {} if dims is None else dims
+    where = prefix.rstrip(".") or "instance"
+    if not isinstance(data, dict):
+        raise InputError(where, f"must be a JSON object, got {type(data).__name__}", problem)
+    extra = sorted(set(data) - set(schema) - set(ignore))
+    if extra:
+        raise InputError(prefix + extra[0], "unknown field", problem)
+    out = Table()
+    for name, spec in schema.items():
+        path = prefix + name
+        if name not in data:
+            raise InputError(path, "missing field", problem)
+        if isinstance(spec, dict):
+            out[name] = validate(spec, data[name], problem, prefix=path + ".", dims=dims)
+        else:
+            out[name] = _check_array(spec, data[name], path, dims, problem)
+    return out
+
+
+def to_jsonable(obj: Any) -> Any:
+    """Nested dicts/lists of numpy arrays and scalars to plain JSON types."""
+    if isinstance(obj, dict):
+        return {k: to_jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [to_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return to_jsonable(obj.tolist())
+    if isinstance(obj, np.generic):
+        return obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+class SchemaInstance:
+    """Base of every problem's instance: validated arrays behind attributes.
+
+    Subclasses set ``problem`` (the key), ``SCHEMA`` and may override
+    :meth:`check` for cross-field rules. ``inst.devices.energy_j`` reads the
+    validated array; :meth:`to_dict` gives the JSON file's content.
+    """
+
+    problem: str = ""
+    SCHEMA: dict = {}
+
+    def __init__(self, data: Table):
+        self.data = data
+
+    def __getattr__(self, name: str) -> Any:
+        if name == "data":
+            raise AttributeError(name)
+        try:
+            return self.data[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+    @classmethod
+    def from_dict(cls, raw: dict):
+        """Validate parsed JSON (with its ``"problem"`` key) into an instance."""
+        if isinstance(raw, dict) and raw.get("problem", cls.problem) != cls.problem:
+            raise InputError("problem", f"expected {cls.problem!r}, got {raw.get('problem')!r}", cls.problem)
+        data = validate(cls.SCHEMA, raw, cls.problem, ignore=("problem",))
+        cls.check(data)
+        return cls(data)
+
+    @classmethod
+    def check(cls, data: Table) -> None:
+        """Cross-field validation; raise :class:`InputError`."""
+
+    def to_dict(self) -> dict:
+        return {"problem": self.problem, **to_jsonable(self.data)}

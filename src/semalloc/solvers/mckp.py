@@ -1,0 +1,193 @@
+"""Multiple-choice multi-knapsack: each user picks at most one (knapsack, size)
+item, each knapsack has a capacity; maximise total value.
+
+With tables ``values[n, m, z]`` (value of user ``n`` taking ``z`` units of
+knapsack ``m``), this is exactly the association + allocation problem over
+per-user utility tables (He et al., eq. 8 after Sec. IV-A). Items that are
+dominated (no better than a smaller size in the same knapsack) are dropped,
+which leaves the optimum unchanged.
+
+Examples
+--------
+>>> import numpy as np
+>>> from semalloc.solvers.mckp import solve_mckp
+>>> v = np.zeros((3, 2, 4)); v[:, 0, 1:] = [1, 2, 3]; v[:, 1, 1:] = [2, 2, 2]
+>>> sol = solve_mckp(v, np.array([3, 1]))
+>>> sol.status, sol.value, int((sol.knapsack == 1).sum())
+('optimal', 5.0, 1)
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import sparse
+from scipy.optimize import LinearConstraint, linprog, milp
+
+__all__ = ["Items", "items_from_tables", "solve_mckp", "lp_relaxation", "round_lp", "LpRelaxation",
+           "MckpSolution"]
+
+
+@dataclass
+class Items:
+    user: np.ndarray
+    knapsack: np.ndarray
+    size: np.ndarray
+    value: np.ndarray
+
+
+@dataclass
+class MckpSolution:
+    status: str            # "optimal" | "time_limit" | "error"
+    value: float
+    knapsack: np.ndarray   # per user, -1 = none
+    size: np.ndarray       # per user
+    bound: float           # dual bound
+    gap: float
+    nodes: int
+    message: str
+
+
+def items_from_tables(values: np.ndarray, capacity: np.ndarray, tol: float = 1e-12) -> Items:
+    """Undominated items ``(n, m, z)`` with ``z <= capacity[m]`` and value > 0."""
+    N, M, W = values.shape
+    z = np.arange(W)
+    running = np.maximum.accumulate(values, axis=2)
+    prev = np.concatenate([np.full((N, M, 1), -np.inf), running[:, :, :-1]], axis=2)
+    keep = (values > prev + tol) & (values > tol) & (z[None, None, :] >= 1)
+    keep &= z[None, None, :] <= np.asarray(capacity)[None, :, None]
+    n, m, zz = np.nonzero(keep)
+    return Items(n, m, zz, values[n, m, zz])
+
+
+def _constraints(items: Items, N: int, capacity: np.ndarray) -> LinearConstraint:
+    I, M = len(items.value), len(capacity)
+    cols = np.arange(I)
+    rows = np.concatenate([items.user, N + items.knapsack])
+    data = np.concatenate([np.ones(I), items.size.astype(float)])
+    A = sparse.csr_array((data, (rows, np.concatenate([cols, cols]))), shape=(N + M, I))
+    ub = np.concatenate([np.ones(N), np.asarray(capacity, dtype=float)])
+    return A, ub
+
+
+def _decode(items: Items, x: np.ndarray, N: int):
+    knap, size = np.full(N, -1, dtype=np.int64), np.zeros(N, dtype=np.int64)
+    chosen = np.nonzero(x > 0.5)[0]
+    knap[items.user[chosen]] = items.knapsack[chosen]
+    size[items.user[chosen]] = items.size[chosen]
+    return knap, size
+
+
+@contextlib.contextmanager
+def _quiet_fd1():
+    """HiGHS's C++ code sometimes writes to file descriptor 1 directly; keep
+    stdout clean (``--json`` output is one JSON document, nothing else)."""
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
+
+
+@dataclass
+class LpRelaxation:
+    items: Items
+    x: np.ndarray          # LP solution per item
+    prices: np.ndarray     # dual value of each knapsack's capacity (value per unit)
+    reduced: np.ndarray    # reduced cost of each item (>= 0; value lost by forcing it in)
+    bound: float           # LP optimum, an upper bound on the MILP optimum
+
+
+def lp_relaxation(values: np.ndarray, capacity: np.ndarray) -> LpRelaxation:
+    """LP relaxation by HiGHS (dual simplex).
+
+    A basic optimal ``x`` splits at most ``len(capacity)`` users between items.
+    The upper bounds ``x <= 1`` are implied by the user rows, so they are left
+    out and every reduced cost is non-negative: forcing item ``j`` into a
+    solution costs at least ``reduced[j]`` against ``bound``.
+    """
+    N = values.shape[0]
+    items = items_from_tables(values, capacity)
+    if len(items.value) == 0:
+        empty = np.zeros(0)
+        return LpRelaxation(items, empty, np.zeros(len(capacity)), empty, 0.0)
+    A, ub = _constraints(items, N, capacity)
+    with _quiet_fd1():
+        res = linprog(-items.value, A_ub=A, b_ub=ub, bounds=(0, None), method="highs-ds")
+    y = np.asarray(res.ineqlin.marginals)                 # <= 0 (minimisation, <= rows)
+    reduced = np.maximum(-items.value - A.T @ y, 0.0)
+    return LpRelaxation(items, res.x, -y[N:], reduced, -float(res.fun))
+
+
+def round_lp(lp: LpRelaxation, N: int) -> np.ndarray:
+    """Knapsack per user from an LP solution: each user's heaviest item (-1: none)."""
+    knap = np.full(N, -1, dtype=np.int64)
+    if len(lp.x):
+        order = np.lexsort((-lp.x, lp.items.user))
+        first = order[np.r_[True, lp.items.user[order][1:] != lp.items.user[order][:-1]]]
+        keep = first[lp.x[first] > 1e-9]
+        knap[lp.items.user[keep]] = lp.items.knapsack[keep]
+    return knap
+
+
+def solve_mckp(values: np.ndarray, capacity: np.ndarray, time_limit: float = 60.0,
+               rel_gap: float = 1e-9, incumbent: tuple[np.ndarray, np.ndarray] | None = None) -> MckpSolution:
+    """Certified optimum by HiGHS branch and cut (``scipy.optimize.milp``).
+
+    With a feasible ``incumbent`` (knapsack and size per user), items whose LP
+    reduced cost exceeds the gap between the LP bound and the incumbent are
+    fixed out first (reduced-cost fixing): no solution better than the
+    incumbent can use them, so the optimum is unchanged and the MILP shrinks
+    to a few items. ``status`` is ``optimal`` when the relative gap is proved
+    <= ``rel_gap``, ``time_limit`` when stopped with a feasible incumbent.
+    """
+    N = values.shape[0]
+    items = items_from_tables(values, capacity)
+    inc_value = -np.inf
+    if incumbent is not None:
+        knap, size = incumbent
+        on = knap >= 0
+        inc_value = float(values[np.nonzero(on)[0], knap[on], size[on]].sum())
+        lp = lp_relaxation(values, capacity)
+        slack = lp.bound - inc_value + 1e-7 * max(1.0, abs(inc_value))
+        keep = lp.reduced <= slack
+        items = Items(*(getattr(lp.items, k)[keep] for k in ("user", "knapsack", "size", "value")))
+    if len(items.value) == 0:
+        if incumbent is not None:
+            return MckpSolution("optimal", inc_value, incumbent[0].copy(), incumbent[1].copy(), inc_value,
+                                0.0, 0, "incumbent proved optimal by reduced-cost fixing")
+        return MckpSolution("optimal", 0.0, np.full(N, -1), np.zeros(N, dtype=np.int64), 0.0, 0.0, 0,
+                            "no item has positive value")
+    A, ub = _constraints(items, N, capacity)
+    with _quiet_fd1():
+        res = milp(-items.value, integrality=np.ones(len(items.value)), bounds=(0, 1),
+                   constraints=LinearConstraint(A, -np.inf, ub),
+                   options={"time_limit": float(time_limit), "mip_rel_gap": rel_gap, "disp": False,
+                            "presolve": False})
+    if res.x is None and incumbent is None:
+        return MckpSolution("error", float("nan"), np.full(N, -1), np.zeros(N, dtype=np.int64),
+                            float("nan"), float("nan"), 0, res.message)
+    value = float(items.value[res.x > 0.5].sum()) if res.x is not None else -np.inf
+    bound = -float(getattr(res, "mip_dual_bound", None) or -value)
+    if incumbent is not None:
+        bound = max(bound, inc_value)          # the pruned items cannot beat the incumbent
+    if value >= inc_value:
+        knap, size = _decode(items, res.x, N)
+    else:
+        (knap, size), value = (incumbent[0].copy(), incumbent[1].copy()), inc_value
+    gap = max(0.0, (bound - value) / max(abs(value), 1e-12))
+    status = "optimal" if res.status == 0 else "time_limit"
+    return MckpSolution(status, value, knap, size, bound, gap, int(getattr(res, "mip_node_count", 0) or 0),
+                        res.message)

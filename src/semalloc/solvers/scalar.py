@@ -1,0 +1,70 @@
+"""Vectorised one-dimensional searches: many independent problems at once.
+
+Examples
+--------
+>>> import numpy as np
+>>> from semalloc.solvers.scalar import golden_max, bisect_increasing
+>>> x, fx = golden_max(lambda x: -(x - np.array([0.3, 2.0])) ** 2, np.zeros(2), np.full(2, 3.0))
+>>> np.round(x, 6)
+array([0.3, 2. ])
+>>> np.round(bisect_increasing(lambda x: x ** 3, np.array([8.0, 27.0]), 0.0, 10.0), 9)
+array([2., 3.])
+"""
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+
+__all__ = ["golden_max", "bisect_increasing"]
+
+_INVPHI = (np.sqrt(5.0) - 1.0) / 2.0
+
+
+def golden_max(f: Callable[[np.ndarray], np.ndarray], lo: np.ndarray, hi: np.ndarray,
+               iters: int = 60) -> tuple[np.ndarray, np.ndarray]:
+    """Maximise unimodal ``f`` elementwise on ``[lo, hi]`` by golden-section search.
+
+    ``f`` maps an array shaped like ``lo`` to values of the same shape. After
+    ``iters`` iterations the bracket has shrunk by ``0.618**iters`` (1e-13 for
+    the default 60). The returned point is the best of the final interior
+    point and both original end points, so a maximum on the boundary is found.
+    """
+    lo, hi = np.array(lo, dtype=float), np.array(hi, dtype=float)
+    a, b = lo.copy(), hi.copy()
+    c, d = b - _INVPHI * (b - a), a + _INVPHI * (b - a)
+    fc, fd = f(c), f(d)
+    for _ in range(iters):
+        left = fc >= fd                      # maximum in [a, d]
+        b = np.where(left, d, b)
+        a = np.where(left, a, c)
+        d_new, c_new = np.where(left, c, a + _INVPHI * (b - a)), np.where(left, b - _INVPHI * (b - a), d)
+        # one fresh evaluation per element: the new c (left) or the new d (right)
+        x_new = np.where(left, c_new, d_new)
+        f_new = f(x_new)
+        fc, fd = np.where(left, f_new, fd), np.where(left, fc, f_new)
+        c, d = c_new, d_new
+    x = np.where(fc >= fd, c, d)
+    fx = np.maximum(fc, fd)
+    for edge in (lo, hi):
+        fe = f(edge)
+        better = fe > fx
+        x, fx = np.where(better, edge, x), np.where(better, fe, fx)
+    return x, fx
+
+
+def bisect_increasing(f: Callable[[np.ndarray], np.ndarray], target: np.ndarray, lo, hi,
+                      iters: int = 100) -> np.ndarray:
+    """Solve ``f(x) = target`` elementwise for non-decreasing ``f`` on ``[lo, hi]``.
+
+    Returns the largest ``x`` found with ``f(x) <= target`` (to bracket width
+    ``(hi - lo) / 2**iters``); ``lo`` where even ``f(lo) > target``.
+    """
+    target = np.asarray(target, dtype=float)
+    a = np.broadcast_to(np.asarray(lo, dtype=float), target.shape).copy()
+    b = np.broadcast_to(np.asarray(hi, dtype=float), target.shape).copy()
+    for _ in range(iters):
+        mid = 0.5 * (a + b)
+        ok = f(mid) <= target
+        a, b = np.where(ok, mid, a), np.where(ok, b, mid)
+    return a
