@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["greedy_allocate", "dp_allocate", "even_allocate", "table_value"]
+__all__ = ["greedy_allocate", "dp_allocate", "dp_value_function", "maxplus_add", "even_allocate",
+           "table_value"]
 
 
 def table_value(values: np.ndarray, z: np.ndarray) -> float:
@@ -46,35 +47,55 @@ def greedy_allocate(values: np.ndarray, capacity: int) -> np.ndarray:
     return z
 
 
+def _shift_index(K: int):
+    k, zz = np.meshgrid(np.arange(K + 1), np.arange(K + 1), indexing="ij")
+    return np.where(zz <= k, k - zz, -1)
+
+
+def maxplus_add(V: np.ndarray, row: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Add one user to a value function: ``V'(k) = max_{z <= k} V(k - z) + row[z]``.
+
+    ``V`` has length ``K + 1`` (best value with at most ``k`` units); ``row``
+    is the new user's table (extended flat if shorter). Returns ``(V', z*)``.
+    This is the recursion (18) of He et al.'s Algorithm 2.
+    """
+    K = len(V) - 1
+    r = np.asarray(row, dtype=float)[np.minimum(np.arange(K + 1), len(row) - 1)]
+    idx = _shift_index(K)
+    cand = np.where(idx >= 0, V[np.maximum(idx, 0)] + r[None, :], -np.inf)
+    z = np.argmax(cand, axis=1)
+    return cand[np.arange(K + 1), z], z
+
+
+def dp_value_function(values: np.ndarray, capacity: int) -> np.ndarray:
+    """Best total value with at most ``k`` units, ``k = 0..capacity`` (length capacity + 1)."""
+    V = np.zeros(int(capacity) + 1)
+    for row in values:
+        V = maxplus_add(V, row)[0]
+    return V
+
+
 def dp_allocate(values: np.ndarray, capacity: int) -> tuple[np.ndarray, float]:
     """Exact allocation by dynamic programming (He et al., Algorithm 2, eq. 18).
 
-    ``u(k, j) = max_z u(k - z, j - 1) + values[j, z]``; O(n * capacity^2),
-    vectorised over (k, z). Works for any tables. Returns ``(z, value)``.
+    ``u(k, j) = max_z u(k - z, j - 1) + values[j, z]`` via :func:`maxplus_add`;
+    O(n * capacity^2), vectorised over (k, z). Works for any tables.
+    Returns ``(z, value)``.
     """
     n, width = values.shape
     K = int(capacity)
     if n == 0:
         return np.zeros(0, dtype=np.int64), 0.0
-    # tables shorter than the capacity are extended flat (extra units unused)
-    V = values[:, np.minimum(np.arange(K + 1), width - 1)]
-    k, zz = np.meshgrid(np.arange(K + 1), np.arange(K + 1), indexing="ij")
-    valid = zz <= k
-    prev_idx = np.where(valid, k - zz, 0)
-    best = np.maximum.accumulate(V[0])          # u(k, 1): first user takes <= k units
-    first_choice = np.maximum.accumulate(np.where(V[0] == best, np.arange(K + 1), 0))
+    V = np.zeros(K + 1)
     choice = np.zeros((n, K + 1), dtype=np.int64)
-    choice[0] = first_choice
-    for j in range(1, n):
-        cand = np.where(valid, best[prev_idx] + V[j][None, :], -np.inf)
-        choice[j] = np.argmax(cand, axis=1)
-        best = cand[np.arange(K + 1), choice[j]]
+    for j in range(n):
+        V, choice[j] = maxplus_add(V, values[j])
     z = np.zeros(n, dtype=np.int64)
     kk = K
     for j in range(n - 1, -1, -1):
         z[j] = choice[j, kk]
         kk -= z[j]
-    return np.minimum(z, width - 1), float(best[K])
+    return np.minimum(z, width - 1), float(V[K])
 
 
 def even_allocate(n: int, capacity: int) -> np.ndarray:

@@ -29,7 +29,7 @@ import time
 import numpy as np
 
 from ...channel import distances_m
-from ...solvers.allocation import dp_allocate, even_allocate, greedy_allocate
+from ...solvers.allocation import dp_allocate, dp_value_function, even_allocate, greedy_allocate, maxplus_add
 from ...solvers.mckp import lp_relaxation, round_lp, solve_mckp
 from .scheduling import schedule, utility_tables
 
@@ -120,62 +120,92 @@ def _staged(inst, scheme: str, stage2: str, stage3: str):
     return schedule(inst, tab, bs, z), "feasible", {}, ""
 
 
-def _improve(util: np.ndarray, K: np.ndarray, bs: np.ndarray, deadline: float) -> tuple[np.ndarray, np.ndarray, int]:
-    """Local search on the association with exact per-BS RB splits (DP).
+def _improve(util: np.ndarray, K: np.ndarray, bs: np.ndarray, deadline: float,
+             partners: int = 3) -> tuple[np.ndarray, np.ndarray, int]:
+    """Local search on the association with exact per-BS RB splits.
 
-    Moves one device to another BS (or off every BS) while that raises the
-    total; each BS's value is its exact DP optimum for its devices. Stops at
-    a local optimum or at ``deadline`` (perf_counter). Returns ``(bs, z, moves)``.
+    Each BS keeps the DP value function of its devices (best value with at
+    most ``k`` RBs), so a candidate's value is one max-plus step (eq. 18):
+    moving device ``n`` to BS ``m`` adds it to ``m``'s function; swapping it
+    with device ``n'`` replaces one by the other on both sides (``n'`` may
+    be unserved). Swap partners are the devices of the ``partners`` BSs
+    where ``n`` could earn most. Best improvement per device, sweeps until
+    none improves or ``deadline`` (perf_counter) passes. Returns ``(bs, z, moves)``.
     """
     N, M, _ = util.shape
+    bs = bs.copy()
+    members = [set(np.nonzero(bs == m)[0].tolist()) for m in range(M)]
+    rows = lambda m, S: util[sorted(S), m, : K[m] + 1]
+    V = [dp_value_function(rows(m, members[m]), K[m]) for m in range(M)]
+    without: dict[tuple[int, int], np.ndarray] = {}
 
-    def bs_value(m, members):
-        if not len(members):
-            return 0.0, np.zeros(0, dtype=np.int64)
-        zz, val = dp_allocate(util[members, m, : K[m] + 1], int(K[m]))
-        return val, zz
+    def V_without(m, n):
+        if (m, n) not in without:
+            without[(m, n)] = dp_value_function(rows(m, members[m] - {n}), K[m])
+        return without[(m, n)]
 
-    members = [list(np.nonzero(bs == m)[0]) for m in range(M)]
-    value = [bs_value(m, np.array(members[m], dtype=np.int64))[0] for m in range(M)]
+    def gain_with(base, m, n):                 # value of BS m after adding n to ``base``
+        return maxplus_add(base, util[n, m, : K[m] + 1])[0][K[m]]
+
+    potential = util[np.arange(N)[:, None], np.arange(M)[None, :], K[None, :]]     # u_n(K_m)
+    near = np.argsort(-potential, axis=1)[:, :partners]
     moves, improved = 0, True
     while improved and time.perf_counter() < deadline:
         improved = False
-        for n in np.argsort(-util[:, :, -1].max(axis=1)):
+        for n in np.argsort(-potential.max(axis=1)):
             src = int(bs[n])
-            without = value[src] if src < 0 else None
-            if src >= 0:
-                rest = np.array([i for i in members[src] if i != n], dtype=np.int64)
-                without = bs_value(src, rest)[0]
-                loss = value[src] - without
-            else:
-                loss = 0.0
-            best_gain, best_m, best_val = 1e-12, None, None
+            src_rest = V_without(src, n) if src >= 0 else None
+            loss = V[src][K[src]] - src_rest[K[src]] if src >= 0 else 0.0
+            best = (1e-12 * max(1.0, abs(loss)), None)
             for m in range(M):
-                if m == src or util[n, m, K[m]] <= loss + 1e-12:
-                    continue                                   # cannot pay for its loss at m
-                with_n = bs_value(m, np.array(members[m] + [n], dtype=np.int64))[0]
-                gain = with_n - value[m] - loss
-                if gain > best_gain:
-                    best_gain, best_m, best_val = gain, m, with_n
-            if src >= 0 and best_m is None and loss < -1e-12:
-                best_m = -1                                    # dropping n frees RBs worth more
-            if best_m is not None:
+                if m != src and potential[n, m] > loss:
+                    g = gain_with(V[m], m, n) - V[m][K[m]] - loss
+                    if g > best[0]:
+                        best = (g, ("move", m))
+            for b in {-1, *near[n].tolist()} - {src}:
+                pool = members[b] if b >= 0 else np.nonzero(bs < 0)[0].tolist()
+                for q in pool:
+                    if src < 0 and b < 0:
+                        continue
+                    g = 0.0
+                    if src >= 0:
+                        g += gain_with(src_rest, src, q) - V[src][K[src]]
+                    if b >= 0:
+                        g += gain_with(V_without(b, q), b, n) - V[b][K[b]]
+                    if g > best[0]:
+                        best = (g, ("swap", b, q))
+            if best[1] is None:
+                continue
+            changed = {src} if src >= 0 else set()
+            if best[1][0] == "move":
+                dst = best[1][1]
                 if src >= 0:
-                    members[src].remove(n)
-                    value[src] = without
-                if best_m >= 0:
-                    members[best_m].append(n)
-                    value[best_m] = best_val
-                bs[n] = best_m
-                moves += 1
-                improved = True
+                    members[src].discard(n)
+                members[dst].add(n)
+                bs[n] = dst
+                changed.add(dst)
+            else:
+                _, b, q = best[1]
+                if src >= 0:
+                    members[src].discard(n)
+                    members[src].add(q)
+                if b >= 0:
+                    members[b].discard(q)
+                    members[b].add(n)
+                    changed.add(b)
+                bs[n], bs[q] = b, src
+            for m in changed:
+                V[m] = dp_value_function(rows(m, members[m]), K[m])
+                without = {key: val for key, val in without.items() if key[0] != m}
+            moves += 1
+            improved = True
             if time.perf_counter() >= deadline:
                 break
     z = np.zeros(N, dtype=np.int64)
     for m in range(M):
         if members[m]:
-            idx = np.array(members[m], dtype=np.int64)
-            z[idx] = bs_value(m, idx)[1]
+            idx = np.array(sorted(members[m]), dtype=np.int64)
+            z[idx] = dp_allocate(util[idx, m, : K[m] + 1], int(K[m]))[0]
     return bs, z, moves
 
 

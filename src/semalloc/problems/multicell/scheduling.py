@@ -15,13 +15,14 @@ The pieces, all vectorised over devices x BSs (x grid points):
 * ``d_max(c, z) = z g(c)``, linear in ``z`` (Appendix C, eq. 21).
 * :func:`utility_tables` -- problem (9) for every ``z``: the best ``c``
   maximises ``u(c, min(z g(c), D))``, a log-concave (so unimodal) function of
-  ``c`` because ``g`` is concave; a log-spaced grid brackets it and a golden
-  section on ``log c`` refines it. Raw transmission (``c = 0``,
+  ``c`` because ``g`` is concave; a golden section on ``log c`` finds it,
+  with ``g`` (and the computing time attaining it) computed exactly on a grid
+  and interpolated linearly in ``c`` in between, which by joint concavity
+  is always achievable. Raw transmission (``c = 0``,
   ``d = raw_bits``, accuracy ``eta2``; Sec. III-B) is the other scheme.
 
-Every table entry is the utility of a schedule that is evaluated exactly
-(``g`` is recomputed at the chosen ``c``), so a table value is always
-achievable: algorithms that pick entries never overstate their objective.
+Every table entry is the utility of an achievable schedule, so algorithms
+that pick entries never overstate their objective; ``evaluate`` checks it.
 
 Examples
 --------
@@ -65,7 +66,7 @@ def _device_arrays(inst):
                 pmax=col(inst.devices.power_max_w), gamma=col(inst.devices.gamma))
 
 
-def bits_per_rb(c, a, W, T, E, fmax, pmax, gamma, iters: int = 60):
+def bits_per_rb(c, a, W, T, E, fmax, pmax, gamma, iters: int = 40):
     """``g(c)``: maximum bits per RB after computing ``c`` cycles; all inputs broadcast.
 
     Returns ``(g, f)``; ``g = 0`` (and ``f = 0``) where ``c`` cannot be
@@ -111,11 +112,12 @@ def _app_params(inst):
 
 
 def utility_tables(inst, scheme: str = "adaptive", zmax: int | None = None, grid: int = 48,
-                   refine_iters: int = 40) -> Tables:
+                   refine_iters: int = 24) -> Tables:
     """Best utility of each device on each BS with ``z = 0..zmax`` RBs (problem 9).
 
-    ``scheme`` is one of :data:`SCHEMES`. ``grid`` log-spaced values of ``c``
-    bracket the optimum, ``refine_iters`` golden-section steps refine it.
+    ``scheme`` is one of :data:`SCHEMES`. ``g(c)`` is computed exactly at
+    ``grid`` log-spaced values of ``c`` and interpolated between them;
+    ``refine_iters`` golden-section steps in ``log c`` find the best ``c``.
     """
     N, M = inst.gain.shape
     Z = int(inst.base_stations.rbs.max()) if zmax is None else int(zmax)
@@ -156,56 +158,59 @@ def utility_tables(inst, scheme: str = "adaptive", zmax: int | None = None, grid
 
 
 def _semantic_tables(inst, phys, app, util_of, z, util, cycles, bits, cpu, grid, refine_iters):
-    """Fill the semantic part of the tables in place (see module docstring)."""
+    """Fill the semantic part of the tables in place (see module docstring).
+
+    ``g`` and its optimal computing time ``t`` are computed exactly on a
+    geometric grid of ``c``; between two grid points both are interpolated
+    linearly in ``c``. Because the bits per RB are jointly concave in
+    ``(c, t)``, the interpolated ``t`` achieves at least the interpolated
+    ``g``: every value searched is achievable, and the chord error only
+    costs a little utility. For each ``z`` the utility is log-concave in
+    ``c``, so a golden section over the whole range finds its maximum.
+    """
     C, D = app["cycles_max"], app["bits_max"]
     # A_c > 0 needs c > C exp(-eta2/eta1); c must be computable: t_lo(c) < T
     c_lo = C * np.exp(-app["eta2"] / app["eta1"])
-    c_cap = np.minimum(phys["fmax"] * phys["T"], np.cbrt(phys["E"] * phys["T"] ** 2 / np.maximum(phys["gamma"], 1e-300)))
+    c_cap = np.minimum(phys["fmax"] * phys["T"],
+                       np.cbrt(phys["E"] * phys["T"] ** 2 / np.maximum(phys["gamma"], 1e-300)))
     c_hi = np.minimum(C, c_cap * (1 - 1e-9))
     c_lo = np.minimum(c_lo * (1 + 1e-9), c_hi)
-    x_lo, x_hi = np.log(c_lo), np.log(c_hi)                    # (N, 1, 1)
-    s = np.linspace(0.0, 1.0, grid)[None, None, :]
-    xg = x_lo + (x_hi - x_lo) * s                             # (N, 1, G)
-    gg, fg = bits_per_rb(np.exp(xg), **phys)                   # (N, M, G)
+    x_lo, x_hi = np.log(c_lo), np.log(c_hi)                               # (N, 1, 1)
+    xg = x_lo + (x_hi - x_lo) * np.linspace(0.0, 1.0, grid)[None, None, :]   # (N, 1, G)
+    cg = np.broadcast_to(np.exp(xg), (xg.shape[0], phys["a"].shape[1], grid))
+    gg, fg = bits_per_rb(cg, **phys)                                      # (N, M, G)
+    tg = np.divide(cg, fg, out=np.full(gg.shape, phys["T"]), where=fg > 0)
     step = np.maximum((x_hi - x_lo) / (grid - 1), 1e-300)
+    # u as a function of x = log c: A_c is linear in x (eq. of Sec. V)
+    ac0 = app["eta2"] - app["eta1"] * np.log(C)
+    N, M = gg.shape[:2]
+    row = (np.arange(N * M).reshape(N, M, 1) * grid)             # flat offset of each (n, m) grid
+    g_flat, t_flat = gg.reshape(-1), tg.reshape(-1)
 
-    def value(x, g, zz):
-        d = np.minimum(zz * g * (1 - SAFETY), D)
-        return util_of(accuracy_cd(np.exp(x), d, **app))
-
-    # grid search per z (loop over z keeps memory at N*M*G)
-    Z1 = z.shape[2]
-    j_best = np.zeros(util.shape, dtype=np.int64)
-    u_best = np.zeros(util.shape)
-    for k in range(1, Z1):
-        ug = value(xg, gg, float(k))                           # (N, M, G)
-        j = np.argmax(ug, axis=2)
-        j_best[:, :, k] = j
-        u_best[:, :, k] = np.take_along_axis(ug, j[:, :, None], axis=2)[:, :, 0]
-    x_grid = np.take_along_axis(np.broadcast_to(xg, gg.shape), j_best, axis=2)
-    g_grid = np.take_along_axis(gg, j_best, axis=2)
-    f_grid = np.take_along_axis(fg, j_best, axis=2)
-
-    # golden-section refinement in log c on [x_{j-1}, x_{j+1}], g interpolated
-    def g_interp(x):
+    def interp(x, flat):
         pos = np.clip((x - x_lo) / step, 0.0, grid - 1.0)
         i = np.minimum(pos.astype(np.int64), grid - 2)
-        w = pos - i
-        return (1 - w) * np.take_along_axis(gg, i, axis=2) + w * np.take_along_axis(gg, i + 1, axis=2)
+        c0 = np.exp(x_lo + i * step)
+        w = np.clip((np.exp(x) - c0) / (c0 * np.expm1(step)), 0.0, 1.0)   # linear in c
+        k = row + i
+        return (1 - w) * flat[k] + w * flat[k + 1]
 
-    a = np.maximum(x_grid - step, x_lo)
-    b = np.minimum(x_grid + step, x_hi)
-    x_ref, _ = golden_max(lambda x: value(x, g_interp(x), z), a, b, iters=refine_iters)
-    g_ref, f_ref = bits_per_rb(np.exp(x_ref), **phys)          # exact g at the refined c
-    u_ref = value(x_ref, g_ref, z)
-    use_ref = u_ref > u_best
-    xs = np.where(use_ref, x_ref, x_grid)
-    gs = np.where(use_ref, g_ref, g_grid)
-    util[:] = np.where(z >= 1, np.where(use_ref, u_ref, u_best), 0.0)
+    def value(x):
+        d = np.minimum(z * interp(x, g_flat) * (1 - SAFETY), D)
+        a_c = np.maximum(ac0 + app["eta1"] * x, 0.0)
+        with np.errstate(divide="ignore"):
+            a_d = np.where(d > 0, app["beta1"] * np.exp(app["beta2"] * np.log1p(-d / D)) + app["beta3"], 0.0)
+        return util_of(a_c * a_d / app["beta3"])
+
+    shape = util.shape
+    x, u = golden_max(value, np.broadcast_to(x_lo, shape), np.broadcast_to(x_hi, shape), iters=refine_iters)
+    g, t = interp(x, g_flat), interp(x, t_flat)
+    util[:] = np.where(z >= 1, u, 0.0)
     on = util > 0
-    cycles[:] = np.where(on, np.exp(xs), 0.0)
-    bits[:] = np.where(on, np.minimum(z * gs * (1 - SAFETY), D), 0.0)
-    cpu[:] = np.where(on, np.where(use_ref, f_ref, f_grid), 0.0)
+    c = np.exp(x)
+    cycles[:] = np.where(on, c, 0.0)
+    bits[:] = np.where(on, np.minimum(z * g * (1 - SAFETY), D), 0.0)
+    cpu[:] = np.where(on, c / np.where(on, t, 1.0), 0.0)
 
 
 def schedule(inst, tables: Tables, bs: np.ndarray, rbs: np.ndarray) -> dict:

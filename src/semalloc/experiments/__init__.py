@@ -1,0 +1,1 @@
+"""Experiments: reproductions of the papers' figures (and, later, sweeps)."""

@@ -1,0 +1,233 @@
+"""Every registered multicell algorithm against the independent evaluator,
+``exact`` against brute force, and the paper's qualitative findings."""
+from __future__ import annotations
+
+import itertools
+from functools import lru_cache
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import semalloc
+from semalloc.channel import distances_m
+from semalloc.problems.multicell.instance import MulticellInstance
+from semalloc.problems.multicell.scheduling import utility_tables
+
+PROBLEM = semalloc.get_problem("multicell")
+ALGORITHMS = sorted(PROBLEM.algorithms)
+BASELINES = ("tc", "fsc", "arb", "nua", "fan")
+seeds = st.integers(0, 2**32 - 1)
+
+
+def test_registry_lists_the_paper_algorithms_exact_and_best():
+    assert set(ALGORITHMS) == {"prop", *BASELINES, "exact", "best"}
+    assert PROBLEM.sense == "max"
+
+
+# ----------------------------------------------------------------------------- instances
+
+small_kw = st.fixed_dictionaries(
+    {"seed": seeds, "devices": st.integers(1, 8), "base_stations": st.integers(1, 3),
+     "rbs": st.sampled_from([[1], [2], [5], [10], [20], [1, 20], [3, 8, 15]]),
+     "utility": st.sampled_from(["accuracy", "inverse_error"])},
+    optional={"applications": st.integers(1, 3),
+              "interference_w": st.just(0.0),                   # zero interference
+              "area_m": st.sampled_from([50.0, 1e5]),           # everyone close / out of every BS's reach
+              "energy_j": st.sampled_from([1e-8, 1e-5, 10.0]),  # tiny / huge energy budgets
+              "deadline_s": st.sampled_from([1e-3, 0.1]),
+              "power_max_w": st.sampled_from([1e-4, 2.0]),
+              "shadowing_db": st.just(0.0)})
+
+
+def make(kw):
+    return semalloc.generate("multicell", **kw)
+
+
+def check_result(inst, res):
+    """The result passes the independent evaluator and reports its objective."""
+    assert res.problem == "multicell"
+    assert res.status in ("optimal", "feasible"), (res.algorithm, res.status, res.message)
+    var = res.variables
+    for key in ("bs", "rbs", "mode", "cpu_hz", "power_w", "cycles", "bits"):
+        assert len(var[key]) == inst.N, key
+    ev = semalloc.evaluate(inst, var)
+    assert ev.feasible, (res.algorithm, ev.violations)
+    assert ev.objective == pytest.approx(res.objective, rel=1e-12, abs=1e-15)
+    assert res.objective >= 0.0
+    assert res.stats["time_s"] >= 0.0
+    return ev.objective
+
+
+@settings(max_examples=150)
+@given(kw=small_kw)
+def test_every_algorithm_passes_evaluate(kw):
+    inst = make(kw)
+    for name in ALGORITHMS:
+        check_result(inst, semalloc.solve(inst, name))
+
+
+@settings(max_examples=60)
+@given(kw=small_kw)
+def test_exact_is_optimal_and_dominates_every_algorithm(kw):
+    inst = make(kw)
+    exact = semalloc.solve(inst, "exact")
+    assert exact.status == "optimal", exact.message
+    check_result(inst, exact)
+    for name in ALGORITHMS:
+        if name != "exact":
+            other = semalloc.solve(inst, name).objective
+            assert exact.objective >= other - 1e-9 * max(1.0, abs(other)), (name, exact.objective, other)
+    assert exact.stats["bound"] >= exact.objective - 1e-7 * max(1.0, exact.objective)
+
+
+# ----------------------------------------------------------------------------- exact vs brute force
+
+def brute_force_optimum(util, K):
+    """Max over every association (including 'not served') and every RB split
+    of each BS (all z with sum <= K_m), of the sum of table entries."""
+    N, M, _ = util.shape
+
+    @lru_cache(maxsize=None)
+    def bs_best(m, members):
+        best = 0.0
+        for z in itertools.product(range(int(K[m]) + 1), repeat=len(members)):
+            if sum(z) <= K[m]:
+                best = max(best, float(sum(util[n, m, zn] for n, zn in zip(members, z))))
+        return best
+
+    best = 0.0
+    for assoc in itertools.product(range(-1, M), repeat=N):
+        total = sum(bs_best(m, tuple(n for n in range(N) if assoc[n] == m)) for m in range(M))
+        best = max(best, total)
+    return best
+
+
+tiny_kw = st.fixed_dictionaries(
+    {"seed": seeds, "devices": st.integers(1, 4), "base_stations": st.integers(1, 2),
+     "rbs": st.sampled_from([[1], [2], [3], [6], [1, 6], [2, 4]]),
+     "utility": st.sampled_from(["accuracy", "inverse_error"])},
+    optional={"area_m": st.sampled_from([100.0, 1000.0, 1e5]), "energy_j": st.sampled_from([1e-5, 2e-3])})
+
+
+@settings(max_examples=40)
+@given(kw=tiny_kw)
+def test_exact_equals_brute_force_over_associations_and_splits(kw):
+    inst = make(kw)
+    tab = utility_tables(inst)
+    K = inst.base_stations.rbs
+    expect = brute_force_optimum(tab.util, K)
+    res = semalloc.solve(inst, "exact")
+    assert res.status == "optimal"
+    check_result(inst, res)
+    assert res.objective == pytest.approx(expect, rel=1e-6, abs=1e-12)
+
+
+# ----------------------------------------------------------------------------- structure of baselines
+
+@settings(max_examples=30)
+@given(kw=small_kw)
+def test_baselines_follow_their_definitions(kw):
+    inst = make(kw)
+    K = inst.base_stations.rbs
+    nearest = np.argmin(distances_m(inst.devices.position_m, inst.base_stations.position_m), axis=1)
+    C, D = inst.app("cycles_max"), inst.app("bits_max")
+    out = {name: semalloc.solve(inst, name).variables for name in ("tc", "fsc", "arb", "nua", "fan")}
+    for name, var in out.items():
+        bs, z, mode = np.asarray(var["bs"]), np.asarray(var["rbs"]), np.asarray(var["mode"])
+        served = bs >= 0
+        assert ((mode != "idle") == served).all()
+        if name in ("nua", "fan"):                                    # nearest BS
+            np.testing.assert_array_equal(bs[served], nearest[served])
+        if name == "tc":                                              # raw data only
+            assert (mode[served] == "raw").all()
+            np.testing.assert_array_equal(np.asarray(var["cycles"])[served], 0.0)
+        if name in ("fsc", "fan"):                                    # fixed c = C/2, d = D/2
+            assert (mode[served] == "semantic").all()
+            np.testing.assert_allclose(np.asarray(var["cycles"])[served], C[served] / 2, rtol=1e-12)
+            np.testing.assert_allclose(np.asarray(var["bits"])[served], D[served] / 2, rtol=1e-12)
+        if name in ("arb", "fan"):                                    # even split among a BS's devices
+            for m in range(inst.M):
+                zm = z[bs == m]
+                if len(zm):
+                    assert zm.max() - zm.min() <= 1
+                    assert zm.sum() <= K[m]
+
+
+# ----------------------------------------------------------------------------- monotonicity
+
+def with_rbs(inst, m, extra):
+    raw = inst.to_dict()
+    raw["base_stations"]["rbs"][m] += extra
+    return MulticellInstance.from_dict(raw)
+
+
+@settings(max_examples=20)
+@given(kw=st.fixed_dictionaries({"seed": seeds, "devices": st.integers(1, 7), "base_stations": st.integers(1, 3),
+                                 "rbs": st.sampled_from([[1], [4], [10], [2, 12]]),
+                                 "utility": st.sampled_from(["accuracy", "inverse_error"])}),
+       pick=st.integers(0, 2), extra=st.integers(1, 10))
+def test_more_rbs_never_lower_the_exact_optimum(kw, pick, extra):
+    inst = make(kw)
+    m = pick % inst.M
+    more = with_rbs(inst, m, extra)
+    assert more.base_stations.rbs[m] == inst.base_stations.rbs[m] + extra
+    np.testing.assert_array_equal(more.gain, inst.gain)                   # same topology
+    before = semalloc.solve(inst, "exact")
+    after = semalloc.solve(more, "exact")
+    assert before.status == after.status == "optimal"
+    assert after.objective >= before.objective - 1e-9 * max(1.0, before.objective)
+    # the old optimum stays feasible on the larger instance
+    assert semalloc.evaluate(more, before.variables).feasible
+
+
+def test_tables_non_decreasing_on_the_default_scenario():
+    for utility in ("accuracy", "inverse_error"):
+        u = utility_tables(semalloc.generate("multicell", seed=0, utility=utility)).util
+        assert (np.diff(u, axis=2) >= -1e-12 * np.maximum(u[:, :, 1:], 1.0)).all()
+
+
+def test_solve_is_deterministic():
+    inst = semalloc.generate("multicell", seed=5, devices=8, base_stations=3, rbs=[10])
+    for name in ALGORITHMS:
+        a, b = semalloc.solve(inst, name), semalloc.solve(inst, name)
+        assert a.objective == b.objective
+        np.testing.assert_array_equal(a.variables["bs"], b.variables["bs"])
+
+
+# ----------------------------------------------------------------------------- the paper's scenario
+
+@pytest.fixture(scope="module")
+def default_results():
+    """Objectives of prop and the baselines on the paper's default scenario, seeds 0..9."""
+    out = {}
+    for utility in ("accuracy", "inverse_error"):
+        for seed in range(10):
+            inst = semalloc.generate("multicell", seed=seed, utility=utility)
+            assert (inst.N, inst.M) == (30, 5)
+            for name in ("prop", *BASELINES):
+                res = semalloc.solve(inst, name)
+                assert res.status == "feasible", (utility, seed, name, res.message)
+                out[utility, seed, name] = res.objective
+    return out
+
+
+@pytest.mark.parametrize("utility", ["accuracy", "inverse_error"])
+@pytest.mark.parametrize("baseline", BASELINES)
+def test_prop_beats_each_baseline_on_average(default_results, utility, baseline):
+    """He et al., Sec. V, Fig. 4: the proposed algorithm has the largest total utility."""
+    prop = np.mean([default_results[utility, s, "prop"] for s in range(10)])
+    base = np.mean([default_results[utility, s, baseline] for s in range(10)])
+    assert prop > base, (prop, base)
+
+
+@pytest.mark.parametrize("utility", ["accuracy", "inverse_error"])
+def test_fan_worse_than_tc_and_fixed_schemes_degrade(default_results, utility):
+    """Fig. 4: TC and FSC lose clearly to the adaptive algorithms, and FAN is
+    worse than TC ('adopting semantic communication alone does not necessarily
+    enhance system performance')."""
+    mean = {n: np.mean([default_results[utility, s, n] for s in range(10)]) for n in ("prop", *BASELINES)}
+    assert mean["fan"] < mean["tc"]
+    for adaptive in ("prop", "arb", "nua"):
+        assert mean[adaptive] > max(mean["tc"], mean["fsc"])
