@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -28,6 +29,7 @@ from scipy import sparse
 from scipy.optimize import LinearConstraint, linprog, milp
 
 __all__ = ["Items", "items_from_tables", "solve_mckp", "lp_relaxation", "round_lp", "LpRelaxation",
+           "lagrangian_prices",
            "MckpSolution"]
 
 
@@ -129,6 +131,65 @@ def lp_relaxation(values: np.ndarray, capacity: np.ndarray) -> LpRelaxation:
     y = np.asarray(res.ineqlin.marginals)                 # <= 0 (minimisation, <= rows)
     reduced = np.maximum(-items.value - A.T @ y, 0.0)
     return LpRelaxation(items, res.x, -y[N:], reduced, -float(res.fun))
+
+
+def lagrangian_prices(values: np.ndarray, capacity: np.ndarray, sweeps: int = 50, iters: int = 30,
+                      deadline: float | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
+    """Prices of the capacities from the Lagrangian dual, by exact coordinate steps.
+
+    Relaxing the capacities with prices ``lam`` leaves each user to pick its
+    best ``(m, z)`` for ``values[n, m, z] - lam[m] z`` (or nothing); the dual
+    ``L(lam) = sum_n max(0, best_n) + lam . capacity`` bounds the optimum
+    (it equals the LP bound at its minimum). Each step sets one price to the
+    smallest value at which that knapsack is not over-demanded, by
+    bisection; ``sweeps`` rounds over all knapsacks. Needs only
+    O(N * Z) work per step, so it scales where the LP does not.
+    Returns ``(lam, knapsack, size, bound)`` with each user's choice under ``lam``.
+    """
+    N, M, W = values.shape
+    cap = np.asarray(capacity)
+    zs = np.arange(W, dtype=float)
+    vals = np.where(zs[None, None, :] <= cap[None, :, None], values, -np.inf)
+    lam = np.zeros(M)
+
+    def column(m, price):
+        r = vals[:, m, :] - price * zs[None, :]
+        zi = np.argmax(r, axis=1)
+        return r[np.arange(N), zi], zi
+
+    best = np.stack([column(m, 0.0)[0] for m in range(M)], axis=1)          # (N, M)
+    for _ in range(sweeps):
+        changed = False
+        for m in range(M):
+            others = np.delete(best, m, axis=1).max(axis=1) if M > 1 else np.zeros(N)
+            others = np.maximum(others, 0.0)
+
+            def demand(price):
+                r, zi = column(m, price)
+                return int(zi[r > others].sum())
+
+            new = 0.0
+            if demand(0.0) > cap[m]:
+                lo, hi = 0.0, float(np.nanmax(np.where(np.isfinite(vals[:, m, 1:]), vals[:, m, 1:], 0.0))) + 1.0
+                for _ in range(iters):
+                    mid = 0.5 * (lo + hi)
+                    lo, hi = (mid, hi) if demand(mid) > cap[m] else (lo, mid)
+                new = hi
+            changed |= abs(new - lam[m]) > 1e-9 * max(1.0, abs(new))
+            lam[m] = new
+            best[:, m] = column(m, new)[0]
+            if deadline is not None and time.perf_counter() > deadline:
+                break
+        if not changed or (deadline is not None and time.perf_counter() > deadline):
+            break
+    top = best.max(axis=1)
+    knap = np.where(top > 0, best.argmax(axis=1), -1)
+    size = np.zeros(N, dtype=np.int64)
+    for m in range(M):
+        on = knap == m
+        size[on] = column(m, lam[m])[1][on]
+    bound = float(np.maximum(top, 0.0).sum() + lam @ cap)
+    return lam, knap, size, bound
 
 
 def round_lp(lp: LpRelaxation, N: int) -> np.ndarray:

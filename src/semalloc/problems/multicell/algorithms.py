@@ -29,8 +29,9 @@ import time
 import numpy as np
 
 from ...channel import distances_m
-from ...solvers.allocation import dp_allocate, dp_value_function, even_allocate, greedy_allocate, maxplus_add
-from ...solvers.mckp import lp_relaxation, round_lp, solve_mckp
+from ...solvers.allocation import (dp_allocate, dp_leave_one_out, dp_value_function, even_allocate,
+                                   greedy_allocate)
+from ...solvers.mckp import items_from_tables, lagrangian_prices, lp_relaxation, round_lp, solve_mckp
 from .scheduling import schedule, utility_tables
 
 __all__ = ["register", "kurtosis_association", "nearest_association", "allocate_all"]
@@ -120,33 +121,45 @@ def _staged(inst, scheme: str, stage2: str, stage3: str):
     return schedule(inst, tab, bs, z), "feasible", {}, ""
 
 
+class _BsState:
+    """One BS's devices with their value function and leave-one-out functions."""
+
+    def __init__(self, util_m: np.ndarray, K: int, members):
+        self.util_m, self.K = util_m, int(K)
+        self.set(members)
+
+    def set(self, members) -> None:
+        self.members = sorted(members)
+        rows = self.util_m[self.members, : self.K + 1]
+        self.V = dp_value_function(rows, self.K)
+        self.rest = dict(zip(self.members, dp_leave_one_out(rows, self.K))) if self.members else {}
+
+    @property
+    def value(self) -> float:
+        return float(self.V[self.K])
+
+    def with_(self, base: np.ndarray, n: int) -> float:
+        """Value with all ``K`` RBs of ``base`` (a value function) plus device ``n``:
+        ``max_z base(K - z) + u_n(z)``, the last entry of one max-plus step."""
+        return float(np.max(base[::-1] + self.util_m[n, : self.K + 1]))
+
+
 def _improve(util: np.ndarray, K: np.ndarray, bs: np.ndarray, deadline: float,
-             partners: int = 3) -> tuple[np.ndarray, np.ndarray, int]:
+             partners: int = 3, pool: int = 10) -> tuple[np.ndarray, np.ndarray, int]:
     """Local search on the association with exact per-BS RB splits.
 
     Each BS keeps the DP value function of its devices (best value with at
-    most ``k`` RBs), so a candidate's value is one max-plus step (eq. 18):
-    moving device ``n`` to BS ``m`` adds it to ``m``'s function; swapping it
-    with device ``n'`` replaces one by the other on both sides (``n'`` may
-    be unserved). Swap partners are the devices of the ``partners`` BSs
-    where ``n`` could earn most. Best improvement per device, sweeps until
-    none improves or ``deadline`` (perf_counter) passes. Returns ``(bs, z, moves)``.
+    most ``k`` RBs) and the leave-one-out functions, so a candidate's value
+    is one max-plus step (eq. 18): moving device ``n`` to BS ``m`` adds it to
+    ``m``'s function; swapping it with device ``q`` replaces one by the other
+    on both sides (``q`` may be unserved). Swap partners: the ``pool`` most
+    promising devices of the ``partners`` BSs where ``n`` could earn most,
+    and of the unserved. Best improvement per device, sweeps until none
+    improves or ``deadline`` (perf_counter) passes. Returns ``(bs, z, moves)``.
     """
     N, M, _ = util.shape
     bs = bs.copy()
-    members = [set(np.nonzero(bs == m)[0].tolist()) for m in range(M)]
-    rows = lambda m, S: util[sorted(S), m, : K[m] + 1]
-    V = [dp_value_function(rows(m, members[m]), K[m]) for m in range(M)]
-    without: dict[tuple[int, int], np.ndarray] = {}
-
-    def V_without(m, n):
-        if (m, n) not in without:
-            without[(m, n)] = dp_value_function(rows(m, members[m] - {n}), K[m])
-        return without[(m, n)]
-
-    def gain_with(base, m, n):                 # value of BS m after adding n to ``base``
-        return maxplus_add(base, util[n, m, : K[m] + 1])[0][K[m]]
-
+    st = [_BsState(util[:, m, :], K[m], np.nonzero(bs == m)[0]) for m in range(M)]
     potential = util[np.arange(N)[:, None], np.arange(M)[None, :], K[None, :]]     # u_n(K_m)
     near = np.argsort(-potential, axis=1)[:, :partners]
     moves, improved = 0, True
@@ -154,67 +167,73 @@ def _improve(util: np.ndarray, K: np.ndarray, bs: np.ndarray, deadline: float,
         improved = False
         for n in np.argsort(-potential.max(axis=1)):
             src = int(bs[n])
-            src_rest = V_without(src, n) if src >= 0 else None
-            loss = V[src][K[src]] - src_rest[K[src]] if src >= 0 else 0.0
+            if src >= 0:
+                rest = st[src].rest[n]
+                loss = st[src].value - float(rest[K[src]])
+            else:
+                loss = 0.0
             best = (1e-12 * max(1.0, abs(loss)), None)
             for m in range(M):
                 if m != src and potential[n, m] > loss:
-                    g = gain_with(V[m], m, n) - V[m][K[m]] - loss
+                    g = st[m].with_(st[m].V, n) - st[m].value - loss
                     if g > best[0]:
-                        best = (g, ("move", m))
+                        best = (g, m, None)
+            unserved = np.nonzero(bs < 0)[0]
             for b in {-1, *near[n].tolist()} - {src}:
-                pool = members[b] if b >= 0 else np.nonzero(bs < 0)[0].tolist()
-                for q in pool:
-                    if src < 0 and b < 0:
-                        continue
+                if b < 0 and src < 0:
+                    continue
+                cand = np.asarray(st[b].members if b >= 0 else unserved, dtype=np.int64)
+                if src >= 0 and len(cand) > pool:          # the most promising at src
+                    cand = cand[np.argsort(-potential[cand, src])[:pool]]
+                elif len(cand) > pool:
+                    cand = cand[:pool]
+                for q in cand.tolist():
                     g = 0.0
                     if src >= 0:
-                        g += gain_with(src_rest, src, q) - V[src][K[src]]
+                        g += st[src].with_(rest, q) - st[src].value
                     if b >= 0:
-                        g += gain_with(V_without(b, q), b, n) - V[b][K[b]]
+                        g += st[b].with_(st[b].rest[q], n) - st[b].value
                     if g > best[0]:
-                        best = (g, ("swap", b, q))
+                        best = (g, b, q)
             if best[1] is None:
                 continue
-            changed = {src} if src >= 0 else set()
-            if best[1][0] == "move":
-                dst = best[1][1]
-                if src >= 0:
-                    members[src].discard(n)
-                members[dst].add(n)
-                bs[n] = dst
-                changed.add(dst)
-            else:
-                _, b, q = best[1]
-                if src >= 0:
-                    members[src].discard(n)
-                    members[src].add(q)
-                if b >= 0:
-                    members[b].discard(q)
-                    members[b].add(n)
-                    changed.add(b)
-                bs[n], bs[q] = b, src
-            for m in changed:
-                V[m] = dp_value_function(rows(m, members[m]), K[m])
-                without = {key: val for key, val in without.items() if key[0] != m}
+            _, dst, q = best
+            if src >= 0:
+                st[src].set((set(st[src].members) - {n}) | ({q} if q is not None else set()))
+            if dst >= 0:
+                st[dst].set((set(st[dst].members) - {q}) | {n})
+            bs[n] = dst
+            if q is not None:
+                bs[q] = src
             moves += 1
             improved = True
             if time.perf_counter() >= deadline:
                 break
     z = np.zeros(N, dtype=np.int64)
     for m in range(M):
-        if members[m]:
-            idx = np.array(sorted(members[m]), dtype=np.int64)
+        if st[m].members:
+            idx = np.array(st[m].members, dtype=np.int64)
             z[idx] = dp_allocate(util[idx, m, : K[m] + 1], int(K[m]))[0]
     return bs, z, moves
 
 
-def _lp_heuristic(inst, tab, deadline: float):
-    """LP relaxation (at most M devices split), rounding, then :func:`_improve`."""
+#: ``best`` starts from the LP relaxation (HiGHS) up to this many undominated
+#: items, beyond it from Lagrangian prices, whose cost grows linearly.
+LP_MAX_ITEMS = 50_000
+
+
+def _heuristic(inst, tab, deadline: float, start: str = "auto"):
+    """Start from the LP (or Lagrangian) choice of each device, then :func:`_improve`."""
     K = inst.base_stations.rbs
-    lp = lp_relaxation(tab.util, K)
-    bs, z, moves = _improve(tab.util, K, round_lp(lp, inst.N), deadline)
-    return bs, z, {"lp_bound": lp.bound, "moves": moves}
+    if start == "auto":
+        start = "lp" if len(items_from_tables(tab.util, K).value) <= LP_MAX_ITEMS else "lagrange"
+    if start == "lp":
+        lp = lp_relaxation(tab.util, K)
+        bs0, bound = round_lp(lp, inst.N), lp.bound
+    else:
+        _, bs0, _, bound = lagrangian_prices(tab.util, K, deadline=deadline)
+    bs, z, moves = _improve(tab.util, K, bs0, deadline)
+    return bs, z, {"dual_bound": bound, "moves": moves}
 
 
 def register(problem) -> None:
@@ -248,15 +267,15 @@ def register(problem) -> None:
     def exact(inst, time_limit: float = 60.0):
         t0 = time.perf_counter()
         tab = utility_tables(inst, "adaptive")
-        bs, z, _ = _lp_heuristic(inst, tab, t0 + time_limit / 4)
+        bs, z, _ = _heuristic(inst, tab, t0 + time_limit / 4)
         sol = solve_mckp(tab.util, inst.base_stations.rbs, time_limit=max(1.0, time_limit - (time.perf_counter() - t0)),
                          incumbent=(bs, z))
         stats = {"nodes": sol.nodes, "gap": sol.gap, "bound": sol.bound}
         return schedule(inst, tab, sol.knapsack, sol.size), sol.status, stats, sol.message
 
-    @problem.algorithm("best", "ours: LP relaxation + rounding, exact per-BS DP, move local search")
-    def best(inst, time_limit: float = 30.0):
+    @problem.algorithm("best", "ours: LP relaxation (or Lagrangian prices), exact per-BS DP, move/swap local search")
+    def best(inst, time_limit: float = 30.0, start: str = "auto"):
         t0 = time.perf_counter()
         tab = utility_tables(inst, "adaptive")
-        bs, z, stats = _lp_heuristic(inst, tab, t0 + time_limit)
+        bs, z, stats = _heuristic(inst, tab, t0 + time_limit, start)
         return schedule(inst, tab, bs, z), "feasible", stats, ""
