@@ -79,7 +79,7 @@ def check_result(inst, res):
     return ev.objective
 
 
-@settings(max_examples=150)
+@settings(max_examples=300)
 @given(kw=small_kw)
 def test_every_algorithm_passes_evaluate(kw):
     inst = make(kw)
@@ -87,7 +87,7 @@ def test_every_algorithm_passes_evaluate(kw):
         check_result(inst, semalloc.solve(inst, name))
 
 
-@settings(max_examples=60)
+@settings(max_examples=100)
 @given(kw=small_kw)
 def test_exact_is_optimal_and_dominates_every_algorithm(kw):
     inst = make(kw)

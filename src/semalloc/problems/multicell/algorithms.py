@@ -60,7 +60,7 @@ def allocate_all(util: np.ndarray, K: np.ndarray, member: np.ndarray, allocate) 
     return z
 
 
-def kurtosis_association(util: np.ndarray, K: np.ndarray, allocate) -> np.ndarray:
+def kurtosis_association(util: np.ndarray, K: np.ndarray, allocate, even: bool = False) -> np.ndarray:
     """Algorithm 3: from every device on every BS, fix one device per step.
 
     At each step the RB subproblem is solved at every BS (line 3); for each
@@ -70,6 +70,11 @@ def kurtosis_association(util: np.ndarray, K: np.ndarray, allocate) -> np.ndarra
     marginal value of the RBs it would free; docs/models.md); the device of
     largest kurtosis ``kappa_n = max_m Delta_m / sum_m Delta_m`` is fixed to
     its ``argmax_m Delta_m`` (lines 8-11). Returns ``bs`` (length N).
+
+    Line 3 is re-solved only at the BSs that lost a device holding RBs there:
+    removing a device that got no RB leaves Alg. 1's picks (and Alg. 2's
+    optimum) unchanged. With the even split (``even=True``) every BS that
+    lost a device is re-solved.
     """
     N, M, _ = util.shape
     member = np.ones((N, M), dtype=bool)
@@ -77,8 +82,8 @@ def kurtosis_association(util: np.ndarray, K: np.ndarray, allocate) -> np.ndarra
     n_idx = np.arange(N)[:, None]
     m_idx = np.arange(M)[None, :]
     cap = K[None, :]
+    z = allocate_all(util, K, member, allocate)                              # line 3
     for _ in range(N):
-        z = allocate_all(util, K, member, allocate)                          # line 3
         u_now = util[n_idx, m_idx, z]
         nxt = np.where(member & (z < cap), util[n_idx, m_idx, np.minimum(z + 1, cap)] - u_now, -np.inf)
         # delta_m excluding the device itself: best and second-best increment per BS
@@ -94,9 +99,16 @@ def kurtosis_association(util: np.ndarray, K: np.ndarray, allocate) -> np.ndarra
         kappa = np.where(undecided, kappa, -np.inf)
         n = int(np.argmax(kappa))                                             # line 10
         m = int(np.argmax(Delta[n])) if Delta[n].max() > 0 else int(np.argmax(util[n, np.arange(M), K]))
+        redo = np.nonzero(member[n] & ((z[n] > 0) | even))[0]
         member[n] = False
         member[n, m] = True                                                   # line 11
         undecided[n] = False
+        z[n, np.arange(M) != m] = 0
+        for b in redo[redo != m]:                                             # line 3, next step
+            idx = np.nonzero(member[:, b])[0]
+            z[:, b] = 0
+            if len(idx):
+                z[idx, b] = allocate(util[idx, b, : K[b] + 1], int(K[b]))
     return np.argmax(member, axis=1)
 
 
@@ -116,7 +128,8 @@ def _staged(inst, scheme: str, stage2: str, stage3: str):
     tab = utility_tables(inst, scheme)
     K = inst.base_stations.rbs
     allocate = _rb_allocator(inst, scheme, stage2)
-    bs = kurtosis_association(tab.util, K, allocate) if stage3 == "kurtosis" else nearest_association(inst)
+    bs = (kurtosis_association(tab.util, K, allocate, even=stage2 == "even") if stage3 == "kurtosis"
+          else nearest_association(inst))
     z = _rbs_for(tab.util, K, bs, allocate)
     return schedule(inst, tab, bs, z), "feasible", {}, ""
 
