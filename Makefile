@@ -1,5 +1,5 @@
 # Two entry points that work on a fresh machine with Python 3.11+:
-#   make run   -- create .venv, install semalloc, run the main job
+#   make run   -- create .venv, install semalloc, reproduce every paper figure (quick) under out/
 #   make test  -- create .venv, install with test extras, run pytest
 PYTHON ?= python3
 VENV   := .venv
@@ -17,8 +17,7 @@ $(STAMP): $(BIN)/python pyproject.toml
 	touch $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/semalloc generate multicell --seed 0 -o out/default-multicell.json
-	$(BIN)/semalloc compare out/default-multicell.json
+	MPLBACKEND=Agg $(BIN)/semalloc reproduce all --quick --workers 2 --out out
 
 test: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/python -m pytest
@@ -28,6 +27,7 @@ test-slow: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/multicell.py
+	$(BIN)/python benchmarks/sweep.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache

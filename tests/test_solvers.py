@@ -8,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from semalloc.solvers import allocation, mckp
 from semalloc.solvers.allocation import dp_allocate, even_allocate, greedy_allocate, table_value
 from semalloc.solvers.mckp import items_from_tables, lp_relaxation, solve_mckp
 from semalloc.solvers.scalar import bisect_increasing, golden_max
@@ -116,6 +117,51 @@ def test_dp_empty_and_docstring_example():
     v = np.array([[0, 5, 8, 9, 9], [0, 4, 7, 9, 10]], dtype=float)
     z, val = dp_allocate(v, 4)
     assert val == 15.0 and table_value(v, z) == 15.0
+
+
+def brute_value_function(values, K):
+    """V(k) = best sum with at most k units, every user picking some z < width."""
+    return np.array([brute_allocation(values, k) for k in range(K + 1)])
+
+
+@settings(max_examples=80)
+@given(seed=seeds, n=st.integers(0, 4), width=st.integers(1, 8), capacity=st.integers(0, 7),
+       monotone=st.booleans())
+def test_dp_value_function_equals_brute_force(seed, n, width, capacity, monotone):
+    rng = np.random.default_rng(seed)
+    v = general_tables(rng, n, width, monotone=monotone) if n else np.zeros((0, width))
+    V = allocation.dp_value_function(v, capacity)
+    assert V.shape == (capacity + 1,)
+    expect = brute_value_function(v, capacity) if n else np.zeros(capacity + 1)
+    np.testing.assert_allclose(V, expect, rtol=1e-12, atol=1e-12)
+    if n:
+        assert close(V[capacity], dp_allocate(v, capacity)[1], V[capacity])
+
+
+@settings(max_examples=80)
+@given(seed=seeds, K=st.integers(0, 12), width=st.integers(1, 16))
+def test_maxplus_add_is_the_max_plus_convolution(seed, K, width):
+    rng = np.random.default_rng(seed)
+    V = np.maximum.accumulate(rng.normal(0, 1, K + 1))
+    row = rng.normal(0, 1, width)
+    out, z = allocation.maxplus_add(V, row)
+    r = row[np.minimum(np.arange(K + 1), width - 1)]                 # rows extended flat
+    expect = np.array([max(V[k - zz] + r[zz] for zz in range(k + 1)) for k in range(K + 1)])
+    np.testing.assert_allclose(out, expect, rtol=1e-12, atol=1e-12)
+    assert ((z >= 0) & (z <= np.arange(K + 1))).all()
+    np.testing.assert_allclose(V[np.arange(K + 1) - z] + r[z], out, rtol=1e-12, atol=1e-12)
+
+
+@settings(max_examples=60)
+@given(seed=seeds, n=st.integers(1, 6), width=st.integers(1, 8), capacity=st.integers(0, 9))
+def test_dp_leave_one_out(seed, n, width, capacity):
+    rng = np.random.default_rng(seed)
+    v = general_tables(rng, n, width)
+    L = allocation.dp_leave_one_out(v, capacity)
+    assert L.shape == (n, capacity + 1)
+    for i in range(n):
+        expect = allocation.dp_value_function(np.delete(v, i, axis=0), capacity)
+        np.testing.assert_allclose(L[i], expect, rtol=1e-12, atol=1e-12)
 
 
 @settings(max_examples=200)
@@ -329,3 +375,25 @@ def test_solve_mckp_docstring_example_and_empty():
     assert sol.status == "optimal" and sol.value == pytest.approx(5.0)
     sol = solve_mckp(np.zeros((2, 2, 3)), np.array([2, 2]))
     assert sol.status == "optimal" and sol.value == 0.0 and (sol.knapsack == -1).all()
+
+
+@settings(max_examples=60)
+@given(**mckp_cases)
+def test_lagrangian_bound_is_a_valid_upper_bound(seed, N, M, W, kind, cap_seed):
+    """Weak duality: L(lam) >= LP optimum >= MILP optimum for any prices lam >= 0;
+    each user's choice maximises its priced value."""
+    rng = np.random.default_rng(seed)
+    values = mckp_tables(rng, N, M, W, kind)
+    capacity = np.random.default_rng(cap_seed).integers(0, 5, M)
+    lam, knap, size, bound = mckp.lagrangian_prices(values, capacity)
+    scale = max(1.0, np.abs(values).sum())
+    assert lam.shape == (M,) and (lam >= 0).all()
+    assert bound >= lp_relaxation(values, capacity).bound - 1e-7 * scale
+    assert bound >= brute_mckp(values, capacity) - 1e-7 * scale
+    zs = np.arange(W)
+    priced = np.where(zs[None, None, :] <= capacity[None, :, None], values - lam[None, :, None] * zs, -np.inf)
+    priced[:, :, 0] = -np.inf                                       # size 0 is "nothing"
+    best = np.maximum(priced.reshape(N, -1).max(axis=1), 0.0)
+    got = np.where(knap >= 0, priced[np.arange(N), np.maximum(knap, 0), size], 0.0)
+    np.testing.assert_allclose(got, best, rtol=1e-9, atol=1e-9)
+    assert close(bound, float(best.sum() + lam @ capacity), scale, 1e-9)

@@ -158,42 +158,101 @@ def compare(instance: Path = typer.Argument(..., help="instance JSON"),
     out.print(table)
 
 
+def _summary_table(summary: list[dict], title: str) -> Table:
+    """Mean and 95 % interval per point and algorithm (and the gap to exact where it ran)."""
+    has_gap = any(np.isfinite(s["gap"]) for s in summary)
+    table = Table("point", "algorithm", "runs", "mean", "95 % CI", *(["gap to exact"] if has_gap else []),
+                  "time (s)", title=title, title_justify="left")
+    for s in summary:
+        point = ", ".join(f"{k}={v}" for k, v in s["point"].items()) or "-"
+        runs = f"{s['feasible']}/{s['n']}" if s["feasible"] < s["n"] else str(s["n"])
+        gap = ["-" if not np.isfinite(s["gap"]) else f"{100 * s['gap']:.3f} %"] if has_gap else []
+        table.add_row(point, s["algorithm"], runs, _fmt(s["mean"]), "± " + _fmt(s["ci95"], 3), *gap,
+                      f"{s['time_s']:.3f}")
+    return table
+
+
+@command()
+def sweep(spec_file: Path = typer.Argument(..., help="sweep spec (YAML)"),
+          output: Optional[Path] = typer.Option(None, "-o", "--output",
+                                                help="results store (SQLite; default runs/<spec name>.db)"),
+          workers: int = typer.Option(1, "--workers", help="local worker processes"),
+          scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. tcp://host:8786"),
+          quick: bool = typer.Option(False, "--quick", help="apply the spec's quick overrides"),
+          fresh: bool = typer.Option(False, "--fresh", help="discard this store's results first (default: resume)"),
+          progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bar on stderr")):
+    """Run a parameter sweep into a results store; resumes what is already done."""
+    from .experiments.analysis import summarise
+    from .experiments.runner import run_sweep
+    from .experiments.spec import load_spec
+    from .experiments.store import ResultsStore
+
+    spec = load_spec(spec_file, quick=quick)
+    path = output or Path("runs") / f"{spec_file.stem}.db"
+    if fresh and path.exists():
+        ResultsStore.open(path).close()                 # refuses a file that is not a results store
+        path.unlink()
+    report = run_sweep(spec, path, workers=workers, scheduler=scheduler, progress=progress)
+    with ResultsStore.open(path) as store:
+        rows = store.rows()
+    out.print(_summary_table(summarise(rows, spec.points, spec.algorithms),
+                             f"{spec.title or spec_file.name}: {len(spec.seeds)} seeds"))
+    err.print(f"{report.done} tasks run, {report.skipped} already stored, in {report.seconds:.1f} s; "
+              f"results in {path}", highlight=False)
+
+
+def _stored(results: Path):
+    from .experiments.spec import parse_spec
+    from .experiments.store import ResultsStore
+
+    with ResultsStore.open(results) as store:
+        rows, raw = store.rows(), store.spec
+    spec = parse_spec({k: v for k, v in raw.items() if v not in ({}, "")}, check_generator=False)
+    return spec, rows
+
+
+@command()
+def plot(results: Path = typer.Argument(..., help="results store (from sweep)"),
+         output: Optional[Path] = typer.Option(None, "-o", "--output", help="figure (.png, .pdf, .svg)"),
+         x: Optional[str] = typer.Option(None, "--x", help="varied setting on the x axis"),
+         y: Optional[str] = typer.Option(None, "--y", help="objective or time_s"),
+         kind: Optional[str] = typer.Option(None, "--kind", help="line or bars"),
+         logx: Optional[bool] = typer.Option(None, "--logx/--linx"),
+         logy: Optional[bool] = typer.Option(None, "--logy/--liny")):
+    """Draw a sweep: mean and 95 % interval per algorithm (the spec's plot settings by default)."""
+    from .experiments.reproduce import plot_spec
+
+    if kind not in (None, "line", "bars"):
+        raise InputError("--kind", f"must be line or bars, got {kind!r}")
+    spec, rows = _stored(results)
+    path = plot_spec(spec, rows, output or results.with_suffix(".png"), x=x, y=y, kind=kind, logx=logx, logy=logy)
+    err.print(f"wrote {path}", highlight=False)
+
+
+@command()
+def export(results: Path = typer.Argument(..., help="results store (from sweep)"),
+           output: Path = typer.Option(..., "-o", "--output", help="table to write (.csv or .parquet)")):
+    """Export a sweep's rows, one column per varied setting, for plotting elsewhere."""
+    from .experiments.analysis import export_rows
+
+    _, rows = _stored(results)
+    err.print(f"wrote {export_rows(rows, output)} ({len(rows)} rows)", highlight=False)
+
+
 @command()
 def reproduce(key: str = typer.Argument(..., help="problem key, or 'all'"),
               figure: Optional[int] = typer.Option(None, "--figure", help="figure number (default: all)"),
-              quick: bool = typer.Option(False, "--quick", help="fewer seeds"),
-              outdir: Path = typer.Option(Path("out"), "--out", help="directory for figures")):
-    """Reproduce a paper's figures: prints the table and writes a PNG per figure."""
-    from rich.progress import Progress
+              quick: bool = typer.Option(False, "--quick", help="fewer seeds and points (minutes, not hours)"),
+              outdir: Path = typer.Option(Path("out"), "--out", help="directory for results and figures"),
+              workers: int = typer.Option(1, "--workers", help="local worker processes")):
+    """Reproduce a paper's figures from the shipped sweep specs: tables, stores and figures under --out."""
+    from .experiments.reproduce import reproduce as run
 
-    from .experiments.reproduce import FIGURES, plot_bars, run_comparison, summarise
-    keys = list(FIGURES) if key == "all" else [key]
-    for k in keys:
-        get_problem(k)
-        figs = FIGURES.get(k, {})
-        if figure is not None and figure not in figs:
-            raise InputError("--figure", f"{k} has figures {sorted(figs) or 'none yet'}, not {figure}", k)
-        for num, spec in figs.items():
-            if figure is not None and num != figure:
-                continue
-            seeds = range(spec["quick_seeds"] if quick else spec["seeds"])
-            panels = []
-            with Progress(console=err, transient=True) as bar:
-                task = bar.add_task(f"{k} fig. {num}", total=len(seeds) * len(spec["algorithms"]) * len(spec["panels"]))
-                for settings in spec["panels"]:
-                    rows = run_comparison(k, seeds, spec["algorithms"], settings, lambda: bar.advance(task))
-                    panels.append((", ".join(f"{a}={b}" for a, b in settings.items()),
-                                   summarise(rows, spec["algorithms"])))
-            for label, summary in panels:
-                table = Table("algorithm", "mean", "std", "gap to exact", "time (s)",
-                              title=f"{spec['title']} -- {label}, {len(seeds)} seeds", title_justify="left")
-                for s in summary:
-                    table.add_row(s["algorithm"], _fmt(s["mean"]), _fmt(s["std"], 3),
-                                  "-" if not np.isfinite(s["gap"]) else f"{100 * s['gap']:.3f} %",
-                                  f"{s['time_s']:.3f}")
-                out.print(table)
-            path = plot_bars(panels, spec["title"], outdir / f"{k}-fig{num}.png")
-            out.print(f"wrote {path}", highlight=False)
+    if key != "all":
+        get_problem(key)
+    for rep in run(key, figure=figure, quick=quick, out=outdir, workers=workers):
+        out.print(_summary_table(rep.summary, f"{rep.spec.title}: {len(rep.spec.seeds)} seeds"))
+        err.print(f"wrote {rep.image} (results: {rep.report.path})", highlight=False)
 
 
 def main() -> None:

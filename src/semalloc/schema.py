@@ -89,6 +89,8 @@ def _check_array(f: Field, value: Any, path: str, dims: dict, problem: str) -> A
     if f.kind == "str":
         return _check_strings(f, value, path, dims, problem)
     try:
+        if np.asarray(value).dtype.kind in "USV":          # "0.01" is text, not a number
+            raise TypeError
         arr = np.asarray(value, dtype=float)
     except (TypeError, ValueError):
         raise InputError(path, "must be numeric" + (f" with shape ({', '.join(f.dims)})" if f.dims else ""), problem) from None
@@ -113,6 +115,10 @@ def _check_array(f: Field, value: Any, path: str, dims: dict, problem: str) -> A
         if frac.any():
             idx = tuple(int(i) for i in np.argwhere(frac)[0])
             raise InputError(_where(path, idx), f"must be an integer, got {arr[idx]}", problem)
+        huge = np.abs(arr) >= 2.0**63
+        if huge.any():
+            idx = tuple(int(i) for i in np.argwhere(huge)[0])
+            raise InputError(_where(path, idx), f"must be an integer below 2^63 in magnitude, got {arr[idx]:g}", problem)
         arr = arr.astype(np.int64)
     for bound, op, text in ((f.lo, (np.less_equal if f.strict else np.less), (">" if f.strict else ">=")),
                             (f.hi, np.greater, "<=")):

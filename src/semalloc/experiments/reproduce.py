@@ -1,89 +1,84 @@
-"""Reproduce a paper's comparison figure: every algorithm over seeds.
+"""Reproduce a paper's figures from the sweep specs shipped in ``specs/``.
+
+Each figure is a spec ``specs/<key>-fig<N>.yaml`` (also reachable as
+``examples/specs/`` in a checkout). ``reproduce`` runs it into a results
+store named after the spec's hash under ``out/`` (so a rerun resumes, and a
+changed spec starts a new file), then draws the figure.
 
 Examples
 --------
->>> from semalloc.experiments.reproduce import run_comparison
->>> rows = run_comparison("multicell", seeds=[0], algorithms=["prop", "nua"],
-...                       settings={"utility": "accuracy", "devices": 6, "base_stations": 2})
->>> sorted(r["algorithm"] for r in rows)
-['nua', 'prop']
+>>> from semalloc.experiments.reproduce import figures
+>>> sorted(figures("multicell"))
+[4, 5, 6, 7, 8]
 """
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
 
-import numpy as np
+from ..errors import InputError
+from ..solve import get_problem, problems
+from .analysis import plot_sweep, summarise
+from .runner import SweepReport, run_sweep
+from .spec import SweepSpec, load_spec
+from .store import ResultsStore
 
-from ..solve import generate, get_problem, solve
+__all__ = ["SPECS_DIR", "figures", "reproduce", "Reproduction", "plot_spec"]
 
-__all__ = ["run_comparison", "summarise", "FIGURES", "plot_bars"]
-
-#: Paper figures that ``semalloc reproduce`` knows: key -> figure -> spec.
-FIGURES = {
-    "multicell": {
-        4: {"title": "He et al., Fig. 4: total utility of each algorithm (M = 5, N = 30)",
-            "panels": [{"utility": "accuracy"}, {"utility": "inverse_error"}],
-            "seeds": 10, "quick_seeds": 3,
-            "algorithms": ["prop", "tc", "fsc", "arb", "nua", "fan", "best", "exact"]},
-    },
-}
+SPECS_DIR = Path(__file__).parent / "specs"
 
 
-def run_comparison(key: str, seeds: Iterable[int], algorithms: list[str], settings: dict,
-                   progress: Callable[[], None] | None = None) -> list[dict]:
-    """Solve ``generate(key, seed, **settings)`` with each algorithm, for each seed."""
-    rows = []
-    for seed in seeds:
-        inst = generate(key, seed=seed, **settings)
-        for name in algorithms:
-            res = solve(inst, name)
-            rows.append({"seed": seed, "algorithm": name, "status": res.status,
-                         "objective": res.objective, "time_s": res.stats["time_s"]})
-            if progress:
-                progress()
-    return rows
-
-
-def summarise(rows: list[dict], algorithms: list[str]) -> list[dict]:
-    """Mean and standard deviation of objective and time per algorithm, with the
-    mean relative gap to ``exact`` when it ran."""
-    out = []
-    exact = {r["seed"]: r["objective"] for r in rows if r["algorithm"] == "exact"}
-    for name in algorithms:
-        mine = [r for r in rows if r["algorithm"] == name]
-        obj = np.array([r["objective"] for r in mine])
-        gaps = [1 - r["objective"] / exact[r["seed"]] for r in mine if exact.get(r["seed"], 0) > 0]
-        out.append({"algorithm": name, "mean": float(np.mean(obj)), "std": float(np.std(obj)),
-                    "gap": float(np.mean(gaps)) if gaps else float("nan"),
-                    "time_s": float(np.mean([r["time_s"] for r in mine])), "runs": len(mine)})
-    return out
-
-
-def plot_bars(panels: list[tuple[str, list[dict]]], title: str, path: str | Path) -> Path:
-    """One bar chart per panel (mean with std error bars); written as PNG."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4), squeeze=False)
-    for ax, (label, summary) in zip(axes[0], panels):
-        names = [s["algorithm"] for s in summary]
-        ax.bar(names, [s["mean"] for s in summary], yerr=[s["std"] for s in summary], capsize=3,
-               color=["tab:red" if n in ("prop",) else "tab:green" if n in ("best", "exact") else "tab:gray"
-                      for n in names])
-        ax.set_title(label)
-        ax.set_ylabel("total utility")
-        ax.tick_params(axis="x", rotation=30)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
-def known(key: str) -> dict:
+def figures(key: str) -> dict[int, Path]:
+    """The shipped figure specs of problem ``key``: number -> path."""
     get_problem(key)
-    return FIGURES.get(key, {})
+    out = {}
+    for path in SPECS_DIR.glob(f"{key}-fig*.yaml"):
+        m = re.fullmatch(rf"{re.escape(key)}-fig(\d+)\.yaml", path.name)
+        if m:
+            out[int(m.group(1))] = path
+    return dict(sorted(out.items()))
+
+
+@dataclass
+class Reproduction:
+    """One reproduced figure: its spec, the run, the summary and the files written."""
+
+    key: str
+    figure: int
+    spec: SweepSpec
+    report: SweepReport
+    summary: list[dict]
+    image: Path
+
+
+def plot_spec(spec: SweepSpec, rows: list[dict], path: str | Path, **overrides) -> Path:
+    """Draw ``rows`` as ``spec.plot`` says; the spec's first algorithm is the paper's own."""
+    opts = {**spec.plot, **{k: v for k, v in overrides.items() if v is not None}}
+    return plot_sweep(rows, path, title=spec.title, proposed=spec.algorithms[0], algorithms=spec.algorithms,
+                      points=spec.points, **opts)
+
+
+def reproduce(key: str, figure: int | None = None, quick: bool = False, out: str | Path = "out",
+              workers: int = 1, progress: bool = True, fmt: str = ".png") -> list[Reproduction]:
+    """Run the shipped spec of each figure of ``key`` (``"all"``: every problem), write its figure.
+
+    ``quick`` applies each spec's ``quick`` overrides (fewer seeds and points).
+    """
+    keys = [k for k in problems() if figures(k)] if key == "all" else [key]
+    done = []
+    for k in keys:
+        figs = figures(k)
+        if figure is not None and figure not in figs:
+            raise InputError("--figure", f"{k} has figures {sorted(figs) or 'none yet'}, not {figure}", k)
+        for num, path in figs.items():
+            if figure is not None and num != figure:
+                continue
+            spec = load_spec(path, quick=quick)
+            stem = f"{k}-fig{num}{'-quick' if quick else ''}"
+            report = run_sweep(spec, Path(out) / f"{stem}-{spec.hash}.db", workers=workers, progress=progress)
+            with ResultsStore.open(report.path) as store:
+                rows = store.rows()
+            image = plot_spec(spec, rows, Path(out) / f"{stem}{fmt}")
+            done.append(Reproduction(k, num, spec, report, summarise(rows, spec.points, spec.algorithms), image))
+    return done

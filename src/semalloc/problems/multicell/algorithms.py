@@ -134,6 +134,13 @@ def _staged(inst, scheme: str, stage2: str, stage3: str):
     return schedule(inst, tab, bs, z), "feasible", {}, ""
 
 
+def _staged_algorithm(scheme: str, stage2: str, stage3: str):
+    """The algorithm ``inst -> _staged(inst, scheme, stage2, stage3)`` (no options)."""
+    def run(inst):
+        return _staged(inst, scheme, stage2, stage3)
+    return run
+
+
 class _BsState:
     """One BS's devices with their value function and leave-one-out functions."""
 
@@ -249,32 +256,25 @@ def _heuristic(inst, tab, deadline: float, start: str = "auto"):
     return bs, z, {"dual_bound": bound, "moves": moves}
 
 
+#: The paper's algorithm and its baselines (Sec. V): Stage-1 scheme, Stage-2
+#: RB split, Stage-3 association.
+STAGED = {
+    "prop": ("adaptive", "opt", "kurtosis",
+             "He et al.: per-device scheduling, Alg. 1/2 RBs, Alg. 3 kurtosis association"),
+    "tc": ("raw", "opt", "kurtosis", "baseline TC: raw data only, otherwise as prop"),
+    "fsc": ("fixed", "opt", "kurtosis", "baseline FSC: fixed scheme c = C/2, d = D/2, otherwise as prop"),
+    "arb": ("adaptive", "even", "kurtosis",
+            "baseline ARB: RBs split evenly among a BS's devices, otherwise as prop"),
+    "nua": ("adaptive", "opt", "nearest", "baseline NUA: nearest-BS association, otherwise as prop"),
+    "fan": ("fixed", "even", "nearest", "baseline FAN: FSC + ARB + NUA"),
+}
+
+
 def register(problem) -> None:
     """Register every multicell algorithm on ``problem``."""
 
-    @problem.algorithm("prop", "He et al.: per-device scheduling, Alg. 1/2 RBs, Alg. 3 kurtosis association")
-    def prop(inst):
-        return _staged(inst, "adaptive", "opt", "kurtosis")
-
-    @problem.algorithm("tc", "baseline TC: raw data only, otherwise as prop")
-    def tc(inst):
-        return _staged(inst, "raw", "opt", "kurtosis")
-
-    @problem.algorithm("fsc", "baseline FSC: fixed scheme c = C/2, d = D/2, otherwise as prop")
-    def fsc(inst):
-        return _staged(inst, "fixed", "opt", "kurtosis")
-
-    @problem.algorithm("arb", "baseline ARB: RBs split evenly among a BS's devices, otherwise as prop")
-    def arb(inst):
-        return _staged(inst, "adaptive", "even", "kurtosis")
-
-    @problem.algorithm("nua", "baseline NUA: nearest-BS association, otherwise as prop")
-    def nua(inst):
-        return _staged(inst, "adaptive", "opt", "nearest")
-
-    @problem.algorithm("fan", "baseline FAN: FSC + ARB + NUA")
-    def fan(inst):
-        return _staged(inst, "fixed", "even", "nearest")
+    for name, (scheme, stage2, stage3, doc) in STAGED.items():
+        problem.algorithm(name, doc)(_staged_algorithm(scheme, stage2, stage3))
 
     @problem.algorithm("exact", "certified optimum over the Stage-1 tables: MILP by HiGHS")
     def exact(inst, time_limit: float = 60.0):

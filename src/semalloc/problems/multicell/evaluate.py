@@ -15,8 +15,8 @@ Examples
 >>> evaluate(inst, parse_variables(inst, idle))
 Evaluation(feasible=True, objective=0.0, violations=[])
 >>> bad = dict(idle, rbs=[1000, 0, 0], bs=[0, -1, -1])
->>> evaluate(inst, parse_variables(inst, bad)).violations[0][:30]
-'BS 0: 1000 RBs allocated > K = '
+>>> evaluate(inst, parse_variables(inst, bad)).violations[0].split(' = ')[0]
+'BS 0: 1000 RBs allocated > K'
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ from ...errors import InputError
 from ...perf.workload import accuracy_cd, utility_of_accuracy
 from ...result import Evaluation
 from ...schema import Field, validate
-from .scheduling import MODES
+from .scheduling import MIN_BITS, MODES
 
 __all__ = ["evaluate", "parse_variables", "VARIABLES", "RTOL"]
 
@@ -81,12 +81,14 @@ def evaluate(inst, v: dict) -> Evaluation:
     for i in np.nonzero(raw & (d < dev.raw_bits * (1 - RTOL)))[0]:
         viol.append(f"device {i}: raw mode sends bits {d[i]:.6g} < raw_bits {dev.raw_bits[i]:.6g}")
     sem = mode == "semantic"
+    for i in np.nonzero(sem & (d < MIN_BITS))[0]:
+        viol.append(f"device {i}: semantic mode sends at least {MIN_BITS:g} bit, got {d[i]:.6g}")
     for i in np.nonzero(sem & (c > 0) & (f <= 0))[0]:
         viol.append(f"device {i}: {c[i]:.6g} cycles need cpu_hz > 0")
 
     m = np.maximum(bs, 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        rate = z * inst.rb_bandwidth_hz * np.log2(1.0 + p * inst.snr_per_watt[n, m])        # eq. 4
+        rate = z * inst.rb_bandwidth_hz * np.log1p(p * inst.snr_per_watt[n, m]) / np.log(2.0)  # eq. 4
         t_comp = np.where(c > 0, c / f, 0.0)                                                # eq. 2
         t_tx = np.where(d > 0, d / rate, 0.0)                                               # eq. 6
         e = c * dev.gamma * f**2 + p * t_tx                                                 # eqs. 3, 7

@@ -1,0 +1,182 @@
+"""Summaries, figures and exports of sweep results (rows of a results store).
+
+Examples
+--------
+>>> from semalloc.experiments.analysis import summarise
+>>> rows = [{"point": {"devices": 3}, "seed": s, "algorithm": "prop", "objective": v, "feasible": True,
+...          "time_s": 0.1, "status": "feasible"} for s, v in enumerate([1.0, 2.0, 3.0])]
+>>> s = summarise(rows)[0]
+>>> s["mean"], s["n"], round(s["ci95"], 4)          # t-interval: 2.4843 * 1 / sqrt(3)
+(2.0, 3, 2.4841)
+"""
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import numpy as np
+from scipy import stats as st
+
+from ..errors import InputError
+
+__all__ = ["summarise", "plot_sweep", "export_rows", "EXPORT_FORMATS", "FIGURE_FORMATS"]
+
+EXPORT_FORMATS = (".csv", ".parquet")
+FIGURE_FORMATS = (".png", ".pdf", ".svg")
+
+
+def _key(point: dict) -> tuple:
+    return tuple(sorted(point.items()))
+
+
+def summarise(rows: list[dict], points: list[dict] | None = None, algorithms: list[str] | None = None) -> list[dict]:
+    """Per (point, algorithm): runs ``n``, feasible runs, mean objective over the
+    feasible runs with its 95 % t-interval half-width ``ci95``, mean time, and
+    the mean relative gap to ``exact`` over the seeds where both ran.
+
+    Ordered as ``points`` and ``algorithms`` (a spec's), else as first seen.
+    """
+    groups: dict[tuple, list[dict]] = {}
+    order: list[tuple] = []
+    for r in rows:
+        k = (_key(r["point"]), r["algorithm"])
+        if k not in groups:
+            order.append(k)
+        groups.setdefault(k, []).append(r)
+    exact = {(_key(r["point"]), r["seed"]): r["objective"] for r in rows
+             if r["algorithm"] == "exact" and r["feasible"]}
+    p_rank = {_key(p): i for i, p in enumerate(points or [])}
+    a_rank = {a: i for i, a in enumerate(algorithms or [])}
+    order.sort(key=lambda k: (p_rank.get(k[0], len(p_rank)), a_rank.get(k[1], len(a_rank))))
+    out = []
+    for k in order:
+        rs = groups[k]
+        obj = np.array([r["objective"] for r in rs if r["feasible"]], dtype=float)
+        n = len(obj)
+        half = float(st.t.ppf(0.975, n - 1) * obj.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+        gaps = [1 - r["objective"] / exact[(k[0], r["seed"])] for r in rs
+                if r["feasible"] and exact.get((k[0], r["seed"]), 0) > 0]
+        out.append({"point": dict(k[0]), "algorithm": k[1], "n": len(rs), "feasible": n,
+                    "mean": float(obj.mean()) if n else float("nan"), "ci95": half,
+                    "gap": float(np.mean(gaps)) if gaps else float("nan"),
+                    "time_s": float(np.mean([r["time_s"] for r in rs]))})
+    return out
+
+
+def _label(point: dict, skip=()) -> str:
+    return ", ".join(f"{k}={v}" for k, v in point.items() if k not in skip) or "default"
+
+
+#: Colours: the paper's algorithm red, ours green, the optimum black, the rest from these.
+_OURS = {"best": "tab:green", "exact": "black"}
+_OTHERS = ("tab:blue", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:gray", "tab:olive", "tab:cyan")
+
+
+def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str = "objective",
+               kind: str | None = None, logx: bool = False, logy: bool = False, title: str = "",
+               panels: str | None = None, proposed: str | None = None, algorithms: list[str] | None = None,
+               points: list[dict] | None = None) -> Path:
+    """Draw a sweep as the papers do and write it (PNG, PDF or SVG by suffix).
+
+    ``kind="line"``: one line per algorithm over the numeric setting ``x``,
+    the mean with a shaded 95 % interval; ``kind="bars"``: one group of bars
+    per point, error bars the 95 % interval. ``panels`` makes one panel per
+    value of that setting. ``y`` is ``objective`` or ``time_s``. ``proposed``
+    (the paper's algorithm) is drawn in red; ``algorithms`` and ``points``
+    order the legend and the bars.
+    """
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    if path.suffix.lower() not in FIGURE_FORMATS:
+        raise InputError("-o", f"figure format must be one of {', '.join(FIGURE_FORMATS)}, got {path.name!r}")
+    if y not in ("objective", "time_s"):
+        raise InputError("--y", f"must be objective or time_s, got {y!r}")
+    if not rows:
+        raise InputError(str(path), "no results to plot yet")
+    varied = sorted({k for r in rows for k in r["point"]})
+    if x is not None and x not in varied:
+        raise InputError("--x", f"{x!r} is not a varied setting; varied: {', '.join(varied) or 'none'}")
+    if panels is not None and panels not in varied:
+        raise InputError("--panels", f"{panels!r} is not a varied setting; varied: {', '.join(varied) or 'none'}")
+    if x is None:
+        numeric = [k for k in varied if k != panels and all(isinstance(r["point"].get(k), (int, float))
+                                                             for r in rows)]
+        x = numeric[0] if numeric else None
+    kind = kind or ("line" if x is not None else "bars")
+    algos = list(dict.fromkeys([a for a in algorithms or [] if any(r["algorithm"] == a for r in rows)]
+                               + [r["algorithm"] for r in rows]))
+    others = iter(_OTHERS * 4)
+    colours = {a: _OURS.get(a) or ("tab:red" if a == proposed else next(others)) for a in algos}
+    pvals = list(dict.fromkeys(r["point"].get(panels) for r in rows)) if panels else [None]
+    fig, axes = plt.subplots(1, len(pvals), figsize=(5.2 * len(pvals), 3.9), squeeze=False)
+    for ax, pv in zip(axes[0], pvals):
+        mine = [r for r in rows if panels is None or r["point"].get(panels) == pv]
+        summ = summarise([dict(r, objective=r[y]) if y != "objective" else r for r in mine], points, algos)
+        if kind == "line":
+            for a in algos:
+                pts = sorted(((s["point"][x], s["mean"], s["ci95"]) for s in summ if s["algorithm"] == a),
+                             key=lambda t: t[0])
+                if not pts:
+                    continue
+                xs, ms, cs = (np.array(v, dtype=float) for v in zip(*pts))
+                ax.plot(xs, ms, marker="o", ms=3.5, label=a, color=colours[a], lw=2 if a == proposed else 1.3)
+                ax.fill_between(xs, ms - np.nan_to_num(cs), ms + np.nan_to_num(cs), color=colours[a], alpha=0.15)
+            ax.set_xlabel(x)
+        else:
+            labels = list(dict.fromkeys(_label(s["point"], skip=(panels,)) for s in summ))
+            single = len(labels) == 1                      # one group: the algorithms label the bars
+            width = 0.8 if single else 0.8 / max(len(algos), 1)
+            for i, a in enumerate(algos):
+                by = {_label(s["point"], skip=(panels,)): s for s in summ if s["algorithm"] == a}
+                ms = [by[l]["mean"] if l in by else np.nan for l in labels]
+                cs = [np.nan_to_num(by[l]["ci95"]) if l in by else 0 for l in labels]
+                at = np.array([i]) if single else np.arange(len(labels)) + (i - (len(algos) - 1) / 2) * width
+                ax.bar(at, ms, width, yerr=cs, capsize=2, label=a, color=colours[a])
+            ticks = algos if single else labels
+            ax.set_xticks(np.arange(len(ticks)), ticks, rotation=30 if len(ticks) > 3 else 0)
+        ax.set_yscale("log" if logy else "linear")
+        ax.set_ylabel("total utility" if y == "objective" else "time (s)")
+        if panels:
+            ax.set_title(f"{panels} = {pv}", fontsize=10)
+        ax.grid(alpha=0.3)
+    if kind == "line" or len({_label(r["point"], skip=(panels,)) for r in rows}) > 1:
+        axes[0][-1].legend(fontsize=8, ncol=2 if len(algos) > 5 else 1)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=130)
+    plt.close(fig)
+    return path
+
+
+def export_rows(rows: list[dict], path: str | Path) -> Path:
+    """Write the rows, one column per varied setting, as CSV or Parquet (by suffix)."""
+    path = Path(path)
+    if path.suffix.lower() not in EXPORT_FORMATS:
+        raise InputError("-o", f"export format must be one of {', '.join(EXPORT_FORMATS)}, got {path.name!r}")
+    varied = list(dict.fromkeys(k for r in rows for k in r["point"]))
+    cols = varied + ["seed", "algorithm", "status", "objective", "feasible", "time_s", "message"]
+    flat = [{**{k: r["point"].get(k) for k in varied}, **{k: r[k] for k in cols[len(varied):]}} for r in rows]
+    for r in flat:                                  # lists (e.g. rbs) as their JSON text
+        for k in varied:
+            if isinstance(r[k], list):
+                r[k] = str(r[k])
+    if path.suffix.lower() == ".parquet":
+        try:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+        except ImportError:
+            raise InputError("-o", "Parquet export needs pyarrow: pip install 'semalloc[parquet]'") from None
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.Table.from_pylist(flat), path)
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w", newline="") as fh:
+        w = csv.DictWriter(fh, fieldnames=cols)
+        w.writeheader()
+        w.writerows(flat)
+    return path

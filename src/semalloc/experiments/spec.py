@@ -1,0 +1,219 @@
+"""Sweep specifications: a grid of generator settings x seeds x algorithms.
+
+A spec is a YAML (or JSON) mapping, validated up front with the field named
+on any error (:class:`~semalloc.errors.InputError`)::
+
+    problem: multicell
+    title: "He et al., Fig. 6: total utility vs. number of devices"
+    settings: {utility: accuracy}      # generator settings shared by every point
+    vary: {devices: [10, 20, 30]}      # a grid (cartesian product) ...
+    # points: [{devices: 10}, ...]     # ... or an explicit list of points
+    seeds: 10                          # 0..9, or an explicit list
+    algorithms: [prop, tc, best]
+    options: {best: {time_limit: 10}}  # keyword options per algorithm
+    plot: {x: devices, y: objective}   # how `semalloc plot` draws it
+    quick: {seeds: 2, vary: {devices: [10, 30]}}   # `--quick` overrides
+
+Examples
+--------
+>>> from semalloc.experiments.spec import parse_spec
+>>> spec = parse_spec({"problem": "multicell", "vary": {"devices": [4, 6]}, "seeds": 2,
+...                    "settings": {"base_stations": 2}, "algorithms": ["prop", "nua"]})
+>>> [p for p in spec.points], spec.seeds, len(spec.tasks())
+([{'devices': 4}, {'devices': 6}], [0, 1], 4)
+>>> len(spec.hash)
+16
+"""
+from __future__ import annotations
+
+import hashlib
+import inspect
+import itertools
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from ..errors import InputError
+from ..solve import generate, get_problem
+
+__all__ = ["SweepSpec", "parse_spec", "load_spec", "FIELDS", "PLOT_FIELDS"]
+
+#: Top-level fields of a spec and what each holds.
+FIELDS = {
+    "problem": "problem key (`semalloc problems`)",
+    "title": "a line for figures and tables",
+    "settings": "generator settings shared by every point",
+    "vary": "generator settings to vary: name -> list of values (cartesian product)",
+    "points": "explicit list of points (mappings of generator settings); instead of `vary`",
+    "seeds": "number of seeds (0..n-1) or a list of seeds",
+    "algorithms": "algorithms to run on every instance",
+    "options": "keyword options per algorithm",
+    "plot": "how `semalloc plot` draws it",
+    "quick": "overrides of seeds/vary/points/algorithms for `--quick`",
+}
+#: Fields of ``plot``.
+PLOT_FIELDS = {"x": "setting on the x axis", "y": "objective or time_s", "kind": "line or bars",
+               "logx": "log-scale x", "logy": "log-scale y", "panels": "setting with one panel per value"}
+_QUICK = ("seeds", "vary", "points", "algorithms", "settings")
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    """A validated sweep; ``points`` are the varied settings of each grid point."""
+
+    problem: str
+    points: list[dict]
+    seeds: list[int]
+    algorithms: list[str]
+    settings: dict = field(default_factory=dict)
+    options: dict = field(default_factory=dict)
+    title: str = ""
+    plot: dict = field(default_factory=dict)
+
+    @property
+    def hash(self) -> str:
+        """Identity of the results: everything but ``title`` and ``plot``."""
+        core = {"problem": self.problem, "points": self.points, "seeds": self.seeds,
+                "algorithms": self.algorithms, "settings": self.settings, "options": self.options}
+        return hashlib.sha256(json.dumps(core, sort_keys=True).encode()).hexdigest()[:16]
+
+    def tasks(self) -> list[tuple[str, dict, int]]:
+        """One task per (point, seed): ``(point key, point, seed)``."""
+        return [(point_key(p), p, s) for p in self.points for s in self.seeds]
+
+    def to_dict(self) -> dict:
+        return {"problem": self.problem, "title": self.title, "settings": self.settings, "points": self.points,
+                "seeds": self.seeds, "algorithms": self.algorithms, "options": self.options, "plot": self.plot}
+
+
+def point_key(point: dict) -> str:
+    """The canonical JSON of a point: its key in the results store."""
+    return json.dumps(point, sort_keys=True)
+
+
+def _need(cond: bool, where: str, reason: str) -> None:
+    if not cond:
+        raise InputError(where, reason, "sweep")
+
+
+def _scalar(v) -> bool:
+    return isinstance(v, (int, float, str, bool)) or v is None
+
+
+def _settings(value, where: str) -> dict:
+    _need(isinstance(value, dict), where, "must be a mapping of generator settings")
+    for k, v in value.items():
+        _need(isinstance(k, str), where, f"setting names must be strings, got {k!r}")
+        _need(_scalar(v) or (isinstance(v, list) and all(_scalar(x) for x in v)), f"{where}.{k}",
+              "must be a number, a string or a list of them")
+    return dict(value)
+
+
+def _seeds(value, where: str) -> list[int]:
+    if isinstance(value, int) and not isinstance(value, bool):
+        _need(value >= 1, where, f"must be >= 1, got {value}")
+        return list(range(value))
+    _need(isinstance(value, list) and value, where, "must be a positive integer or a non-empty list of seeds")
+    for i, s in enumerate(value):
+        _need(isinstance(s, int) and not isinstance(s, bool) and s >= 0, f"{where}[{i}]",
+              f"must be a non-negative integer, got {s!r}")
+    _need(len(set(value)) == len(value), where, "has repeated seeds")
+    return list(value)
+
+
+def _points(raw: dict, where: str) -> list[dict]:
+    _need(not ("vary" in raw and "points" in raw), where, "give either `vary` or `points`, not both")
+    if "points" in raw:
+        pts = raw["points"]
+        _need(isinstance(pts, list) and pts, f"{where}points", "must be a non-empty list of mappings")
+        out = [_settings(p, f"{where}points[{i}]") for i, p in enumerate(pts)]
+    else:
+        vary = _settings(raw.get("vary", {}), f"{where}vary")
+        for k, v in vary.items():
+            _need(isinstance(v, list) and v, f"{where}vary.{k}", "must be a non-empty list of values")
+        out = [dict(zip(vary, combo)) for combo in itertools.product(*vary.values())]
+    keys = [point_key(p) for p in out]
+    _need(len(set(keys)) == len(keys), f"{where}points" if "points" in raw else f"{where}vary", "has repeated points")
+    return out
+
+
+def parse_spec(raw: Any, quick: bool = False, check_generator: bool = True) -> SweepSpec:
+    """Validate a spec mapping; with ``quick``, apply its ``quick`` overrides.
+
+    ``check_generator`` draws the instance of every point at the first seed,
+    so that an unknown or invalid generator setting is named before any
+    work starts.
+    """
+    _need(isinstance(raw, dict), "spec", "must be a mapping (YAML or JSON object)")
+    for k in raw:
+        _need(k in FIELDS, f"spec.{k}", f"unknown field; known: {', '.join(FIELDS)}")
+    _need("problem" in raw, "spec.problem", "missing")
+    _need("algorithms" in raw, "spec.algorithms", "missing")
+    raw = dict(raw)
+    if quick and "quick" in raw:
+        q = raw["quick"]
+        _need(isinstance(q, dict), "spec.quick", "must be a mapping")
+        for k in q:
+            _need(k in _QUICK, f"spec.quick.{k}", f"unknown field; known: {', '.join(_QUICK)}")
+        if "vary" in q or "points" in q:
+            raw.pop("vary", None), raw.pop("points", None)
+        raw.update(q)
+    try:
+        prob = get_problem(str(raw["problem"]))
+    except InputError as e:
+        raise InputError("spec.problem", e.reason, "sweep") from None
+    algos = raw["algorithms"]
+    _need(isinstance(algos, list) and algos, "spec.algorithms", "must be a non-empty list")
+    for i, a in enumerate(algos):
+        _need(a in prob.algorithms, f"spec.algorithms[{i}]",
+              f"unknown algorithm {a!r} for {prob.key}; known: {', '.join(prob.algorithms)}")
+    _need(len(set(algos)) == len(algos), "spec.algorithms", "has repeated algorithms")
+    options = raw.get("options") or {}
+    _need(isinstance(options, dict), "spec.options", "must be a mapping: algorithm -> options")
+    for a, opts in options.items():
+        _need(a in algos, f"spec.options.{a}", "is not one of the spec's algorithms")
+        _need(isinstance(opts, dict), f"spec.options.{a}", "must be a mapping of keyword options")
+        known = [n for n in list(inspect.signature(prob.algorithms[a].run).parameters)[1:]]
+        for k in opts:
+            _need(k in known, f"spec.options.{a}.{k}",
+                  f"unknown option; known: {', '.join(known) if known else 'none'}")
+    plot = raw.get("plot") or {}
+    _need(isinstance(plot, dict), "spec.plot", "must be a mapping")
+    for k in plot:
+        _need(k in PLOT_FIELDS, f"spec.plot.{k}", f"unknown field; known: {', '.join(PLOT_FIELDS)}")
+    title = raw.get("title", "")
+    _need(isinstance(title, str), "spec.title", "must be a string")
+    spec = SweepSpec(problem=prob.key, points=_points(raw, "spec."), seeds=_seeds(raw.get("seeds", 1), "spec.seeds"),
+                     algorithms=list(algos), settings=_settings(raw.get("settings", {}), "spec.settings"),
+                     options={a: dict(o) for a, o in options.items()}, title=title, plot=dict(plot))
+    for p in spec.points:
+        clash = set(p) & set(spec.settings)
+        _need(not clash, f"spec.settings.{sorted(clash)[0]}" if clash else "spec", "is also varied")
+    if check_generator:
+        for i, p in enumerate(spec.points):
+            try:
+                generate(spec.problem, seed=spec.seeds[0], **spec.settings, **p)
+            except InputError as e:
+                where = f"spec.points[{i}]" if "points" in raw else "spec"
+                raise InputError(f"{where}: {e.field}", e.reason, "sweep") from None
+    return spec
+
+
+def load_spec(path: str | Path, quick: bool = False) -> SweepSpec:
+    """Read and validate a spec file (YAML or JSON)."""
+    try:
+        text = Path(path).read_text()
+    except FileNotFoundError:
+        raise InputError(str(path), "spec file not found", "sweep") from None
+    except (IsADirectoryError, UnicodeDecodeError):
+        raise InputError(str(path), "not a text file", "sweep") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        line = getattr(getattr(e, "problem_mark", None), "line", None)
+        raise InputError(str(path), f"not valid YAML{f' (line {line + 1})' if line is not None else ''}",
+                         "sweep") from None
+    return parse_spec(raw, quick=quick)

@@ -1,0 +1,147 @@
+"""The results store of a sweep: one SQLite file, one row per (point, seed, algorithm).
+
+All rows of one task (a point and a seed) are written in one transaction,
+so a sweep killed at any moment (SIGKILL included) loses at most the tasks
+in flight and never leaves a half-written task; the primary key forbids
+duplicates. A file that is not a semalloc results store, or that holds the
+results of another spec, is refused before anything is written to it.
+
+Tables: ``meta(key, value)`` (``format``, ``version``, ``spec_hash``,
+``spec``) and ``results(point, seed, algorithm, status, objective,
+feasible, time_s, spec_hash, message)``.
+
+Examples
+--------
+>>> import tempfile, os
+>>> from semalloc.experiments.spec import parse_spec
+>>> from semalloc.experiments.store import ResultsStore
+>>> spec = parse_spec({"problem": "multicell", "algorithms": ["prop"], "settings": {"devices": 3}})
+>>> path = os.path.join(tempfile.mkdtemp(), "r.db")
+>>> with ResultsStore.open(path, spec) as store:
+...     store.write([{"point": "{}", "seed": 0, "algorithm": "prop", "status": "feasible",
+...                   "objective": 1.5, "feasible": True, "time_s": 0.1, "message": ""}])
+...     sorted(store.done())
+[('{}', 0)]
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+from ..errors import InputError
+
+__all__ = ["ResultsStore", "COLUMNS", "FORMAT"]
+
+FORMAT, VERSION = "semalloc-results", "1"
+#: Columns of ``results`` and their SQL types.
+COLUMNS = {"point": "TEXT NOT NULL", "seed": "INTEGER NOT NULL", "algorithm": "TEXT NOT NULL",
+           "status": "TEXT NOT NULL", "objective": "REAL", "feasible": "INTEGER NOT NULL",
+           "time_s": "REAL NOT NULL", "spec_hash": "TEXT NOT NULL", "message": "TEXT NOT NULL"}
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+
+
+def _refuse(path, reason: str):
+    raise InputError(str(path), reason, "sweep")
+
+
+def _read_meta(path: Path) -> dict:
+    """The ``meta`` table of an existing store, read-only; refuse anything else."""
+    with open(path, "rb") as fh:
+        head = fh.read(len(_SQLITE_MAGIC))
+    if head != _SQLITE_MAGIC:
+        _refuse(path, "not a semalloc results store (not an SQLite file); refusing to touch it")
+    try:
+        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+            cols = [r[1] for r in con.execute("PRAGMA table_info(results)")]
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as e:
+        _refuse(path, f"not a semalloc results store ({e}); refusing to touch it")
+    if meta.get("format") != FORMAT or set(cols) != set(COLUMNS):
+        _refuse(path, "an SQLite file but not a semalloc results store; refusing to touch it")
+    if meta.get("version") != VERSION:
+        _refuse(path, f"results store version {meta.get('version')!r}, this semalloc reads {VERSION!r}")
+    return meta
+
+
+class ResultsStore:
+    """An open results store (a context manager)."""
+
+    def __init__(self, con: sqlite3.Connection, path: Path, meta: dict, writable: bool = False):
+        self.con, self.path, self.meta, self.writable = con, path, meta, writable
+
+    @classmethod
+    def open(cls, path: str | Path, spec=None) -> "ResultsStore":
+        """Open ``path`` for ``spec`` (create it if missing), or read-only when ``spec`` is None.
+
+        Refuses (:class:`InputError`) a file that is not a results store, and
+        one whose results belong to a different spec.
+        """
+        path = Path(path)
+        exists = path.exists() and path.stat().st_size > 0
+        if spec is None:
+            if not exists:
+                _refuse(path, "results store not found")
+            meta = _read_meta(path)
+            return cls(sqlite3.connect(f"file:{path}?mode=ro", uri=True), path, meta)
+        if exists:
+            meta = _read_meta(path)
+            if meta["spec_hash"] != spec.hash:
+                _refuse(path, f"holds results of a different sweep spec (hash {meta['spec_hash']}, this spec "
+                              f"{spec.hash}); use another output file or delete it")
+        else:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        con = sqlite3.connect(path, timeout=30)
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=NORMAL")
+        if not exists:
+            meta = {"format": FORMAT, "version": VERSION, "spec_hash": spec.hash,
+                    "spec": json.dumps(spec.to_dict(), sort_keys=True)}
+            with con:
+                con.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+                con.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+                cols = ", ".join(f"{k} {t}" for k, t in COLUMNS.items())
+                con.execute(f"CREATE TABLE results ({cols}, PRIMARY KEY (point, seed, algorithm))")
+        return cls(con, path, meta, writable=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self) -> None:
+        """Close; a store that was written to is left as one self-contained file (no WAL)."""
+        if self.writable:
+            self.con.execute("PRAGMA journal_mode=DELETE")
+        self.con.close()
+
+    @property
+    def spec(self) -> dict:
+        return json.loads(self.meta["spec"])
+
+    def done(self) -> set[tuple[str, int]]:
+        """The (point, seed) tasks already stored."""
+        return set(self.con.execute("SELECT DISTINCT point, seed FROM results"))
+
+    def write(self, rows: list[dict]) -> None:
+        """Store the rows of one task, all or none (one transaction)."""
+        h = self.meta["spec_hash"]
+        values = [tuple(h if k == "spec_hash" else (int(r[k]) if k == "feasible" else r[k]) for k in COLUMNS)
+                  for r in rows]
+        with self.con:
+            self.con.executemany(f"INSERT INTO results VALUES ({', '.join('?' * len(COLUMNS))})", values)
+
+    def rows(self) -> list[dict]:
+        """Every row, as dicts (``point`` decoded), ordered by point, seed, algorithm."""
+        cur = self.con.execute(f"SELECT {', '.join(COLUMNS)} FROM results ORDER BY point, seed, algorithm")
+        out = []
+        for r in cur:
+            row = dict(zip(COLUMNS, r))
+            row["point"], row["feasible"] = json.loads(row["point"]), bool(row["feasible"])
+            row["objective"] = float("nan") if row["objective"] is None else row["objective"]
+            out.append(row)
+        return out

@@ -1,0 +1,311 @@
+"""Sweeps: spec validation, the results store's crash safety, local pool and
+Dask giving the same rows, plots and exports."""
+from __future__ import annotations
+
+import hashlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+import semalloc
+from semalloc.cli import app
+from semalloc.experiments.analysis import export_rows, summarise
+from semalloc.experiments.reproduce import figures
+from semalloc.experiments.runner import run_sweep
+from semalloc.experiments.spec import load_spec, parse_spec
+from semalloc.experiments.store import COLUMNS, ResultsStore
+
+RAW = {"problem": "multicell", "title": "test sweep", "settings": {"base_stations": 2, "rbs": [6]},
+       "vary": {"devices": [3, 5]}, "seeds": 3, "algorithms": ["prop", "nua", "exact"],
+       "options": {"exact": {"time_limit": 20}}, "plot": {"x": "devices"}}
+runner = CliRunner()
+
+
+def invariant(rows):
+    """The rows without their wall times (which differ from run to run)."""
+    return sorted((str(r["point"]), r["seed"], r["algorithm"], r["status"], r["objective"], r["feasible"])
+                  for r in rows)
+
+
+def stored(path):
+    with ResultsStore.open(path) as store:
+        return store.rows()
+
+
+def digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def write_spec(tmp_path, raw=RAW, name="spec.yaml") -> Path:
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(raw))
+    return path
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    """The rows of an uninterrupted in-process run of RAW."""
+    path = tmp_path_factory.mktemp("ref") / "ref.db"
+    rep = run_sweep(parse_spec(RAW), path, progress=False)
+    assert (rep.done, rep.skipped, rep.total) == (6, 0, 6)
+    return stored(path)
+
+
+# ----------------------------------------------------------------------------- specs
+
+def test_spec_expands_grid_seeds_and_tasks():
+    spec = parse_spec({**RAW, "vary": {"devices": [3, 4], "utility": ["accuracy", "inverse_error"]}})
+    assert len(spec.points) == 4 and spec.seeds == [0, 1, 2] and len(spec.tasks()) == 12
+    assert parse_spec({**RAW, "title": "other", "plot": {}}).hash == parse_spec(RAW).hash   # presentation only
+    assert parse_spec({**RAW, "seeds": 4}).hash != parse_spec(RAW).hash
+
+
+def test_quick_overrides_apply_only_with_quick():
+    raw = {**RAW, "quick": {"seeds": 1, "vary": {"devices": [3]}}}
+    assert len(parse_spec(raw).tasks()) == 6
+    assert parse_spec(raw, quick=True).tasks() == [('{"devices": 3}', {"devices": 3}, 0)]
+
+
+@pytest.mark.parametrize("change,field", [
+    ({"colour": "red"}, "spec.colour"),
+    ({"algorithms": ["prop", "magic"]}, "spec.algorithms[1]"),
+    ({"problem": "nope"}, "spec.problem"),
+    ({"vary": {"devicez": [3]}}, "devicez"),
+    ({"vary": {"devices": [3, -1]}}, "devices"),
+    ({"settings": {"base_stations": 2, "rbs": [6], "energy_j": -1.0}}, "energy_j"),
+    ({"options": {"exact": {"tim_limit": 3}}}, "spec.options.exact.tim_limit"),
+    ({"options": {"best": {}}}, "spec.options.best"),
+    ({"seeds": 0}, "spec.seeds"),
+    ({"seeds": [0, -2]}, "spec.seeds[1]"),
+    ({"vary": {"devices": []}}, "spec.vary.devices"),
+    ({"plot": {"colour": 1}}, "spec.plot.colour"),
+    ({"points": [{"devices": 3}]}, "spec"),                      # both vary and points
+    ({"settings": {"devices": 4}}, "spec.settings.devices"),      # varied and fixed
+])
+def test_bad_specs_name_the_field(change, field):
+    with pytest.raises(semalloc.InputError) as err:
+        parse_spec({**RAW, **change})
+    assert field in str(err.value)
+
+
+@pytest.mark.parametrize("change,field", [({"algorithms": ["prop", "magic"]}, "spec.algorithms[1]"),
+                                          ({"vary": {"devicez": [3]}}, "devicez"),
+                                          ({"extra": 1}, "spec.extra")])
+def test_cli_sweep_bad_spec_exits_2_naming_the_field_and_writes_nothing(tmp_path, change, field):
+    spec = write_spec(tmp_path, {**RAW, **change})
+    res = runner.invoke(app, ["sweep", str(spec), "-o", str(tmp_path / "r.db"), "--no-progress"])
+    assert res.exit_code == 2, res.output
+    assert field in res.stderr and len(res.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "r.db").exists()
+
+
+def test_spec_file_that_is_not_yaml(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("problem: [multicell\n")
+    with pytest.raises(semalloc.InputError, match="not valid YAML"):
+        load_spec(bad)
+
+
+def test_every_shipped_figure_spec_is_valid_in_both_modes():
+    figs = figures("multicell")
+    assert sorted(figs) == [4, 5, 6, 7, 8]
+    for path in figs.values():
+        full, quick = load_spec(path), load_spec(path, quick=True)
+        assert full.algorithms[0] == "prop" and "exact" in full.algorithms
+        assert len(quick.tasks()) < len(full.tasks())
+
+
+# ----------------------------------------------------------------------------- the store
+
+def test_resume_skips_what_is_stored(tmp_path, reference):
+    path = tmp_path / "r.db"
+    spec = parse_spec(RAW)
+    with ResultsStore.open(path, spec) as store:          # as if a run had stored two tasks
+        for point_key, point, seed in spec.tasks()[:2]:
+            store.write([r | {"point": point_key} for r in reference
+                         if r["point"] == point and r["seed"] == seed])
+    rep = run_sweep(spec, path, progress=False)
+    assert (rep.done, rep.skipped) == (4, 2)
+    assert invariant(stored(path)) == invariant(reference)
+
+
+def test_a_task_is_written_all_or_nothing(tmp_path):
+    spec = parse_spec(RAW)
+    path = tmp_path / "r.db"
+    row = {"point": "{}", "seed": 0, "algorithm": "prop", "status": "feasible", "objective": 1.0,
+           "feasible": True, "time_s": 0.1, "message": ""}
+    with ResultsStore.open(path, spec) as store:
+        store.write([row])
+        with pytest.raises(sqlite3.IntegrityError):       # a duplicate row aborts the whole task
+            store.write([row | {"algorithm": "nua"}, row])
+        assert [r["algorithm"] for r in store.rows()] == ["prop"]
+
+
+def test_local_pool_gives_the_rows_of_the_in_process_run(tmp_path, reference):
+    run_sweep(parse_spec(RAW), tmp_path / "pool.db", workers=2, progress=False)
+    assert invariant(stored(tmp_path / "pool.db")) == invariant(reference)
+
+
+def test_dask_local_cluster_gives_the_rows_of_the_local_run(tmp_path, reference):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl:
+        with distributed.Client(cl) as client:
+            run_sweep(parse_spec(RAW), tmp_path / "dask.db", scheduler=client, progress=False)
+    assert invariant(stored(tmp_path / "dask.db")) == invariant(reference)
+
+
+def test_unreachable_scheduler_is_named(tmp_path, monkeypatch):
+    pytest.importorskip("distributed")
+    monkeypatch.setattr("semalloc.experiments.runner.CONNECT_TIMEOUT_S", 2.0)
+    res = runner.invoke(app, ["sweep", str(write_spec(tmp_path)), "-o", str(tmp_path / "r.db"),
+                              "--scheduler", "tcp://127.0.0.1:9", "--no-progress"])
+    assert res.exit_code == 2 and "--scheduler" in res.stderr
+
+
+def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_rows(tmp_path):
+    raw = {**RAW, "vary": {"devices": [8]}, "seeds": 16, "algorithms": ["prop", "best"], "options": {}}
+    spec_file, db = write_spec(tmp_path, raw), tmp_path / "killed.db"
+    proc = subprocess.Popen([sys.executable, "-m", "semalloc.cli", "sweep", str(spec_file), "-o", str(db),
+                             "--workers", "2", "--no-progress"], start_new_session=True,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    n, deadline = 0, time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        time.sleep(0.05)
+        if db.exists():
+            try:
+                with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
+                    n = con.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+            except sqlite3.Error:
+                continue
+            if n >= 6:
+                break
+    assert proc.poll() is None, "the sweep finished before it could be killed"
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    partial = stored(db)
+    tasks = {(str(r["point"]), r["seed"]) for r in partial}
+    assert 0 < len(tasks) < 16 and len(partial) == 2 * len(tasks)      # whole tasks only
+    rep = run_sweep(parse_spec(raw), db, progress=False)
+    assert rep.skipped == len(tasks) and rep.done == 16 - len(tasks)
+    whole = run_sweep(parse_spec(raw), tmp_path / "whole.db", progress=False)
+    assert whole.done == 16
+    assert invariant(stored(db)) == invariant(stored(tmp_path / "whole.db"))
+
+
+def test_different_spec_is_refused_without_touching_the_file(tmp_path, reference):
+    path = tmp_path / "r.db"
+    run_sweep(parse_spec(RAW), path, progress=False)
+    before = digest(path)
+    with pytest.raises(semalloc.InputError, match="different sweep spec"):
+        run_sweep(parse_spec({**RAW, "seeds": 4}), path, progress=False)
+    assert digest(path) == before
+    res = runner.invoke(app, ["sweep", str(write_spec(tmp_path, {**RAW, "seeds": 4})), "-o", str(path)])
+    assert res.exit_code == 2 and "different sweep spec" in res.stderr and digest(path) == before
+
+
+@pytest.mark.parametrize("content", [b"not a database at all\n" * 10, b"SQLite format 3\x00" + b"\x07" * 200])
+def test_corrupt_file_is_refused_without_damage(tmp_path, content):
+    path = tmp_path / "r.db"
+    path.write_bytes(content)
+    for args in (["sweep", str(write_spec(tmp_path)), "-o", str(path), "--no-progress"],
+                 ["sweep", str(write_spec(tmp_path)), "-o", str(path), "--fresh", "--no-progress"],
+                 ["plot", str(path)], ["export", str(path), "-o", str(tmp_path / "x.csv")]):
+        res = runner.invoke(app, args)
+        assert res.exit_code == 2, (args, res.output)
+        assert "not a semalloc results store" in res.stderr
+        assert path.read_bytes() == content
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_foreign_sqlite_database_is_refused_without_damage(tmp_path):
+    path = tmp_path / "other.db"
+    with sqlite3.connect(path) as con:
+        con.execute("CREATE TABLE results (a, b)")
+        con.execute("INSERT INTO results VALUES (1, 2)")
+    con.close()
+    before = digest(path)
+    with pytest.raises(semalloc.InputError, match="not a semalloc results store"):
+        run_sweep(parse_spec(RAW), path, progress=False)
+    assert digest(path) == before
+
+
+def test_store_schema_has_the_design_columns(tmp_path, reference):
+    assert {"point", "seed", "algorithm", "status", "objective", "feasible", "time_s", "spec_hash"} <= set(COLUMNS)
+    path = tmp_path / "r.db"
+    run_sweep(parse_spec(RAW), path, progress=False)
+    with sqlite3.connect(path) as con:
+        hashes = {h for (h,) in con.execute("SELECT spec_hash FROM results")}
+    assert hashes == {parse_spec(RAW).hash}
+
+
+# ----------------------------------------------------------------------------- results
+
+def test_rows_pass_evaluate_and_exact_dominates(reference):
+    for r in reference:
+        assert r["feasible"] and r["status"] in ("optimal", "feasible"), r
+    best = {}
+    for r in reference:
+        best.setdefault((str(r["point"]), r["seed"]), {})[r["algorithm"]] = r["objective"]
+    for algos in best.values():
+        assert algos["exact"] >= max(algos.values()) - 1e-9
+
+
+def test_summary_interval_is_the_t_interval(reference):
+    summary = summarise(reference, parse_spec(RAW).points, ["prop", "nua", "exact"])
+    assert [s["algorithm"] for s in summary[:3]] == ["prop", "nua", "exact"]
+    s = summary[0]
+    obj = np.array([r["objective"] for r in reference if r["algorithm"] == "prop" and r["point"] == s["point"]])
+    assert s["mean"] == pytest.approx(obj.mean())
+    assert s["ci95"] == pytest.approx(4.302652729911275 * obj.std(ddof=1) / np.sqrt(3))   # t(0.975, 2)
+    assert summary[2]["gap"] == 0.0
+
+
+def test_cli_sweep_plot_export_round_trip(tmp_path):
+    spec, db = write_spec(tmp_path), tmp_path / "r.db"
+    res = runner.invoke(app, ["sweep", str(spec), "-o", str(db), "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert "devices=3" in res.stdout and "95 % CI" in res.stdout
+    res = runner.invoke(app, ["sweep", str(spec), "-o", str(db), "--no-progress"])
+    assert "0 tasks run, 6 already stored" in res.stderr
+    for suffix in (".png", ".svg", ".pdf"):
+        res = runner.invoke(app, ["plot", str(db), "-o", str(tmp_path / f"f{suffix}"), "--logy"])
+        assert res.exit_code == 0, res.output
+        assert (tmp_path / f"f{suffix}").stat().st_size > 1000
+    res = runner.invoke(app, ["plot", str(db), "--x", "nonsense"])
+    assert res.exit_code == 2 and "--x" in res.stderr
+    res = runner.invoke(app, ["export", str(db), "-o", str(tmp_path / "r.csv")])
+    assert res.exit_code == 0
+    lines = (tmp_path / "r.csv").read_text().splitlines()
+    assert lines[0].startswith("devices,seed,algorithm") and len(lines) == 1 + 18
+    res = runner.invoke(app, ["export", str(db), "-o", str(tmp_path / "r.xlsx")])
+    assert res.exit_code == 2 and not (tmp_path / "r.xlsx").exists()
+
+
+def test_parquet_export_round_trip(tmp_path, reference):
+    pq = pytest.importorskip("pyarrow.parquet")
+    table = pq.read_table(export_rows(reference, tmp_path / "r.parquet"))
+    assert table.num_rows == len(reference)
+    assert sorted(table.column("objective").to_pylist()) == sorted(r["objective"] for r in reference)
+
+
+def test_reproduce_runs_a_shipped_figure_quick(tmp_path, monkeypatch):
+    """``reproduce`` on a shipped spec, shrunk to one point and seed for speed."""
+    from semalloc.experiments import reproduce as rp
+    small = tmp_path / "specs"
+    small.mkdir()
+    raw = yaml.safe_load(figures("multicell")[6].read_text())
+    raw["quick"] = {"seeds": 1, "vary": {"devices": [6]}}
+    (small / "multicell-fig6.yaml").write_text(yaml.safe_dump(raw))
+    monkeypatch.setattr(rp, "SPECS_DIR", small)
+    reps = rp.reproduce("multicell", figure=6, quick=True, out=tmp_path / "out", progress=False)
+    assert len(reps) == 1 and reps[0].image.exists() and reps[0].report.done == 1
+    assert {s["algorithm"] for s in reps[0].summary} == set(raw["algorithms"])
