@@ -155,7 +155,7 @@ def test_not_json_file(tmp_path):
 def test_reproduce_quick_writes_png(tmp_path):
     r = run("reproduce", "multicell", "--figure", "4", "--quick", "--out", tmp_path)
     assert r.returncode == 0, r.stderr
-    png = tmp_path / "multicell-fig4.png"
+    png = tmp_path / "multicell-fig4-quick.png"
     assert png.exists() and png.read_bytes()[:4] == b"\x89PNG"
     assert "prop" in r.stdout and "exact" in r.stdout
     r = run("reproduce", "multicell", "--figure", "99")

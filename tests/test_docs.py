@@ -9,8 +9,7 @@ from pathlib import Path
 import pytest
 
 import semalloc
-from semalloc.problems.multicell.evaluate import VARIABLES
-from semalloc.problems.multicell.instance import DEFAULTS, SCHEMA
+from semalloc.problems.multicell.instance import DEFAULTS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,10 +22,13 @@ def _fields(schema, prefix=""):
             yield prefix + name
 
 
-def test_formats_md_documents_every_field():
+@pytest.mark.parametrize("key", sorted(semalloc.list_problems()))
+def test_formats_md_documents_every_field(key):
     text = (ROOT / "docs" / "formats.md").read_text()
-    missing = [f for f in [*_fields(SCHEMA), *_fields(VARIABLES)] if f"`{f}`" not in text]
-    assert not missing, f"docs/formats.md lacks {missing}"
+    schema = importlib.import_module(f"semalloc.problems.{key}.instance").SCHEMA
+    variables = importlib.import_module(f"semalloc.problems.{key}.evaluate").VARIABLES
+    missing = [f for f in [*_fields(schema), *_fields(variables)] if f"`{f}`" not in text]
+    assert not missing, f"docs/formats.md lacks {key} fields {missing}"
 
 
 def test_cli_md_documents_every_generator_setting():

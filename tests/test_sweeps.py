@@ -181,11 +181,13 @@ def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_rows(tmp_path):
     while time.time() < deadline and proc.poll() is None:
         time.sleep(0.05)
         if db.exists():
+            con = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
             try:
-                with sqlite3.connect(f"file:{db}?mode=ro", uri=True) as con:
-                    n = con.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+                n = con.execute("SELECT COUNT(*) FROM results").fetchone()[0]
             except sqlite3.Error:
                 continue
+            finally:
+                con.close()
             if n >= 6:
                 break
     assert proc.poll() is None, "the sweep finished before it could be killed"

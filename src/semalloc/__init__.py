@@ -8,8 +8,8 @@
 """
 from .errors import InputError
 from .result import Evaluation, Result
-from .solve import evaluate, generate, get_problem, load, load_solution, problems, save, solve
+from .solve import evaluate, generate, get_problem, list_problems, load, load_solution, save, solve
 
-__all__ = ["solve", "evaluate", "generate", "load", "load_solution", "save", "problems",
+__all__ = ["solve", "evaluate", "generate", "load", "load_solution", "save", "list_problems",
            "get_problem", "Result", "Evaluation", "InputError"]
 __version__ = "0.1.0"

@@ -17,9 +17,9 @@ import yaml
 from rich.console import Console
 from rich.table import Table
 
-from .solve import generate as api_generate, get_problem, load, load_solution, problems as all_problems, save, solve
+from .solve import generate as api_generate, get_problem, load, load_solution, list_problems, save, solve
 from .errors import InputError
-from .schema import to_jsonable
+from .schema import numbers_from_text, to_jsonable
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   help="Resource allocation for semantic communication networks.")
@@ -56,7 +56,7 @@ def _parse_sets(pairs: list[str]) -> dict:
             raise InputError("--set", f"expected KEY=VALUE, got {pair!r}")
         key, value = pair.split("=", 1)
         try:
-            settings[key.strip()] = yaml.safe_load(value)
+            settings[key.strip()] = numbers_from_text(yaml.safe_load(value))
         except yaml.YAMLError:
             raise InputError(f"--set {key}", f"cannot parse value {value!r}") from None
     return settings
@@ -69,7 +69,7 @@ def _fmt(x: float, digits: int = 6) -> str:
 @command()
 def problems(json_out: bool = typer.Option(False, "--json", help="machine-readable output")):
     """List the problems and their algorithms."""
-    probs = all_problems()
+    probs = list_problems()
     if json_out:
         _print_json([{"key": p.key, "sense": p.sense, "algorithms": list(p.algorithms)} for p in probs.values()])
         return
@@ -139,14 +139,19 @@ def compare(instance: Path = typer.Argument(..., help="instance JSON"),
         if name not in prob.algorithms:
             raise InputError("algorithm", f"unknown algorithm {name!r} for {prob.key}; known: "
                              f"{', '.join(prob.algorithms)}", prob.key)
-    results = []
+    results, skipped = [], {}
     with err.status("solving...") as status:
         for name in names:
             status.update(f"solving with {name}...")
-            results.append(solve(inst, name))
+            try:
+                results.append(solve(inst, name))
+            except InputError as e:                 # e.g. exact on an instance too large for it
+                skipped[name] = e.reason
     if json_out:
         _print_json([{"algorithm": r.algorithm, "status": r.status, "objective": r.objective,
-                      "feasible": r.feasible, "time_s": r.stats["time_s"]} for r in results])
+                      "feasible": r.feasible, "time_s": r.stats["time_s"]} for r in results]
+                    + [{"algorithm": a, "status": "skipped", "objective": None, "feasible": False, "time_s": 0.0}
+                       for a in skipped])
         return
     ref = next((r for r in results if r.algorithm == "exact" and r.status == "optimal"), None)
     table = Table("algorithm", "status", "objective", "gap to exact", "time (s)", "feasible",
@@ -155,7 +160,11 @@ def compare(instance: Path = typer.Argument(..., help="instance JSON"),
         gap = "-" if ref is None or not r.feasible else f"{100 * (ref.objective - r.objective) / abs(ref.objective):.3f} %"
         table.add_row(r.algorithm, r.status, _fmt(r.objective, 8), gap, f"{r.stats['time_s']:.3f}",
                       "yes" if r.feasible else "NO")
+    for name, why in skipped.items():
+        table.add_row(name, "skipped", "-", "-", "-", "-")
     out.print(table)
+    for name, why in skipped.items():
+        err.print(f"{name} skipped: {why}", highlight=False, markup=False)
 
 
 def _summary_table(summary: list[dict], title: str) -> Table:

@@ -29,7 +29,7 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["Field", "validate", "to_jsonable", "Table", "SchemaInstance"]
+__all__ = ["Field", "validate", "to_jsonable", "numbers_from_text", "check_index", "Table", "SchemaInstance"]
 
 
 @dataclass(frozen=True)
@@ -162,6 +162,34 @@ def validate(schema: dict, data: Any, problem: str, *, prefix: str = "", dims: d
         else:
             out[name] = _check_array(spec, data[name], path, dims, problem)
     return out
+
+
+def check_index(field: str, index: np.ndarray, n: int, what: str, problem: str) -> None:
+    """Refuse an index array with an entry ``>= n`` (``n`` the number of ``what``), naming the entry.
+
+    >>> check_index("devices.application", np.array([0, 2]), 3, "applications", "multicell")
+    """
+    bad = np.nonzero(np.asarray(index) >= n)[0]
+    if len(bad):
+        raise InputError(f"{field}[{bad[0]}]", f"must be < {n} (number of {what}), got {index[bad[0]]}", problem)
+
+
+def numbers_from_text(value: Any) -> Any:
+    """Read numbers written as text: YAML 1.1 (PyYAML) reads ``20e6`` and ``1e-3``
+    as strings; in settings typed by people they are numbers. Lists are
+    converted item by item; other text is left alone.
+
+    >>> numbers_from_text("20e6"), numbers_from_text(["1e-3", 2]), numbers_from_text("accuracy")
+    (20000000.0, [0.001, 2], 'accuracy')
+    """
+    if isinstance(value, list):
+        return [numbers_from_text(v) for v in value]
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return value
+    return value
 
 
 def to_jsonable(obj: Any) -> Any:

@@ -26,11 +26,12 @@ from .errors import InputError
 from .result import Evaluation, Result
 from .schema import to_jsonable
 
-__all__ = ["Problem", "Algorithm", "problems", "get_problem", "solve", "evaluate", "generate",
+__all__ = ["Problem", "Algorithm", "list_problems", "get_problem", "solve", "evaluate", "generate",
            "load", "save", "load_solution"]
 
 #: Problem key -> module that defines ``PROBLEM``. Imported on first use.
-_MODULES = {"multicell": "semalloc.problems.multicell"}
+_MODULES = {"multicell": "semalloc.problems.multicell", "offloading": "semalloc.problems.offloading",
+            "compression": "semalloc.problems.compression", "training": "semalloc.problems.training"}
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,8 @@ class Problem:
         return deco
 
 
-def problems() -> dict[str, Problem]:
-    """All problems, by key."""
+def list_problems() -> dict[str, Problem]:
+    """All problems, by key (``semalloc.problems`` is the package of their modules)."""
     return {k: get_problem(k) for k in _MODULES}
 
 
@@ -107,8 +108,10 @@ def solve(instance, algorithm: str = "prop", **options) -> Result:
     variables, status, stats, message = prob.algorithms[algorithm].run(instance, **options)
     stats = {"time_s": time.perf_counter() - t0, **stats}
     ev = prob.evaluate(instance, prob.parse_variables(instance, variables))
-    if not ev.feasible:
-        status, message = "error", "evaluate rejected the allocation: " + "; ".join(ev.violations)
+    if not ev.feasible:                        # never labelled feasible; an admitted infeasibility stays one
+        why = "evaluate rejected the allocation: " + "; ".join(ev.violations)
+        status, message = ("infeasible", f"{message}; {why}" if message else why) if status == "infeasible" \
+            else ("error", why)
     return Result(prob.key, algorithm, status, ev.objective if ev.feasible else float("nan"),
                   variables, stats, message)
 

@@ -75,7 +75,7 @@ _OTHERS = ("tab:blue", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab
 def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str = "objective",
                kind: str | None = None, logx: bool = False, logy: bool = False, title: str = "",
                panels: str | None = None, proposed: str | None = None, algorithms: list[str] | None = None,
-               points: list[dict] | None = None) -> Path:
+               points: list[dict] | None = None, ylabel: str | None = None) -> Path:
     """Draw a sweep as the papers do and write it (PNG, PDF or SVG by suffix).
 
     ``kind="line"``: one line per algorithm over the numeric setting ``x``,
@@ -138,7 +138,7 @@ def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str 
             ticks = algos if single else labels
             ax.set_xticks(np.arange(len(ticks)), ticks, rotation=30 if len(ticks) > 3 else 0)
         ax.set_yscale("log" if logy else "linear")
-        ax.set_ylabel("total utility" if y == "objective" else "time (s)")
+        ax.set_ylabel(ylabel or ("objective" if y == "objective" else "time (s)"))
         if panels:
             ax.set_title(f"{panels} = {pv}", fontsize=10)
         ax.grid(alpha=0.3)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..errors import InputError
-from ..solve import get_problem, problems
+from ..solve import get_problem, list_problems
 from .analysis import plot_sweep, summarise
 from .runner import SweepReport, run_sweep
 from .spec import SweepSpec, load_spec
@@ -65,7 +65,7 @@ def reproduce(key: str, figure: int | None = None, quick: bool = False, out: str
 
     ``quick`` applies each spec's ``quick`` overrides (fewer seeds and points).
     """
-    keys = [k for k in problems() if figures(k)] if key == "all" else [key]
+    keys = [k for k in list_problems() if figures(k)] if key == "all" else [key]
     done = []
     for k in keys:
         figs = figures(k)

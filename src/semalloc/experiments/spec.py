@@ -37,6 +37,7 @@ from typing import Any
 import yaml
 
 from ..errors import InputError
+from ..schema import numbers_from_text
 from ..solve import generate, get_problem
 
 __all__ = ["SweepSpec", "parse_spec", "load_spec", "FIELDS", "PLOT_FIELDS"]
@@ -55,7 +56,8 @@ FIELDS = {
     "quick": "overrides of seeds/vary/points/algorithms for `--quick`",
 }
 #: Fields of ``plot``.
-PLOT_FIELDS = {"x": "setting on the x axis", "y": "objective or time_s", "kind": "line or bars",
+PLOT_FIELDS = {"x": "setting on the x axis", "y": "objective or time_s", "ylabel": "label of the y axis",
+               "kind": "line or bars",
                "logx": "log-scale x", "logy": "log-scale y", "panels": "setting with one panel per value"}
 _QUICK = ("seeds", "vary", "points", "algorithms", "settings")
 
@@ -109,7 +111,7 @@ def _settings(value, where: str) -> dict:
         _need(isinstance(k, str), where, f"setting names must be strings, got {k!r}")
         _need(_scalar(v) or (isinstance(v, list) and all(_scalar(x) for x in v)), f"{where}.{k}",
               "must be a number, a string or a list of them")
-    return dict(value)
+    return {k: numbers_from_text(v) for k, v in value.items()}
 
 
 def _seeds(value, where: str) -> list[int]:

@@ -46,13 +46,14 @@ def _refuse(path, reason: str):
 
 
 def _read_meta(path: Path) -> dict:
-    """The ``meta`` table of an existing store, read-only; refuse anything else."""
+    """The ``meta`` table of an existing store; refuse anything else without writing to it."""
     with open(path, "rb") as fh:
         head = fh.read(len(_SQLITE_MAGIC))
     if head != _SQLITE_MAGIC:
         _refuse(path, "not a semalloc results store (not an SQLite file); refusing to touch it")
     try:
-        con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        # read-write so that a store left by a killed sweep (a WAL to recover) opens; only read here
+        con = sqlite3.connect(path, timeout=30)
         try:
             meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
             cols = [r[1] for r in con.execute("PRAGMA table_info(results)")]
@@ -75,7 +76,7 @@ class ResultsStore:
 
     @classmethod
     def open(cls, path: str | Path, spec=None) -> "ResultsStore":
-        """Open ``path`` for ``spec`` (create it if missing), or read-only when ``spec`` is None.
+        """Open ``path`` for ``spec`` (create it if missing), or for reading when ``spec`` is None.
 
         Refuses (:class:`InputError`) a file that is not a results store, and
         one whose results belong to a different spec.
@@ -86,7 +87,7 @@ class ResultsStore:
             if not exists:
                 _refuse(path, "results store not found")
             meta = _read_meta(path)
-            return cls(sqlite3.connect(f"file:{path}?mode=ro", uri=True), path, meta)
+            return cls(sqlite3.connect(path, timeout=30), path, meta)
         if exists:
             meta = _read_meta(path)
             if meta["spec_hash"] != spec.hash:
@@ -116,7 +117,10 @@ class ResultsStore:
     def close(self) -> None:
         """Close; a store that was written to is left as one self-contained file (no WAL)."""
         if self.writable:
-            self.con.execute("PRAGMA journal_mode=DELETE")
+            try:
+                self.con.execute("PRAGMA journal_mode=DELETE")
+            except sqlite3.OperationalError:        # another reader has it open: it stays in WAL mode
+                pass
         self.con.close()
 
     @property

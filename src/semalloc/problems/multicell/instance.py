@@ -20,7 +20,7 @@ import numpy as np
 from ...channel import channel_gain, distances_m, uniform_square
 from ...errors import InputError
 from ...perf.workload import UTILITIES
-from ...schema import Field, SchemaInstance, Table
+from ...schema import Field, SchemaInstance, Table, check_index
 
 __all__ = ["MulticellInstance", "generate", "DEFAULTS", "SCHEMA"]
 
@@ -65,12 +65,8 @@ class MulticellInstance(SchemaInstance):
 
     @classmethod
     def check(cls, data: Table) -> None:
-        A = len(data.applications.eta1)
-        bad = np.nonzero(data.devices.application >= A)[0]
-        if len(bad):
-            raise InputError(f"devices.application[{bad[0]}]",
-                             f"must be < {A} (number of applications), got {data.devices.application[bad[0]]}",
-                             cls.problem)
+        check_index("devices.application", data.devices.application, len(data.applications.eta1), "applications",
+                    cls.problem)
         app = data.applications
         for name, bad in (("eta2", app.eta2 >= 1), ("beta1", app.beta1 < -app.beta3)):
             if bad.any():

@@ -133,6 +133,8 @@ def max_cycles(b, a, W, T, E, fmax, pmax, gamma, iters: int = 40, bracket=None):
     with np.errstate(divide="ignore", invalid="ignore"):
         tau_min = b * ln2 / (W * np.log1p(a * pmax))          # P <= P_max (eq. 9c)
     t_hi = np.where(tau_min < T, T - tau_min, 0.0)
+    for _ in range(4):                  # rounding must leave at least tau_min on air, or P > P_max
+        t_hi = np.where((t_hi > 0) & (T - t_hi < tau_min), np.nextafter(t_hi, 0.0), t_hi)
 
     def cycles(t):
         tau = T - t
@@ -253,7 +255,7 @@ class _Boundary:
         of the vertex at ``b_lo``)."""
         bc, fc = bits_per_rb(c_pts, **phys)
         tc = np.divide(c_pts, fc, out=np.zeros_like(bc), where=fc > 0)
-        cb, tb = max_cycles(b_pts, **phys)
+        cb, tb = max_cycles(b_pts, **phys, iters=30)
         low = ~(bc >= b_lo)
         bc, cc, tc = (np.where(low, v[..., :1], w) for v, w in ((b_pts, bc), (cb, c_pts), (tb, tc)))
         return cls(*(np.concatenate(pair, axis=2) for pair in ((bc, b_pts), (cc, cb), (tc, tb))), b_lo, b_hi)
@@ -263,7 +265,7 @@ class _Boundary:
 
     def add(self, phys, b_pts) -> "_Boundary":
         """The polygon with vertices at ``b_pts`` added."""
-        cb, tb = max_cycles(b_pts, **phys)
+        cb, tb = max_cycles(b_pts, **phys, iters=30)
         return _Boundary(*(np.concatenate(pair, axis=2) for pair in ((self.b, b_pts), (self.c, cb), (self.t, tb))),
                          self.b_lo, self.b_hi)
 
@@ -396,7 +398,7 @@ def _semantic_tables(phys, app, util_of, z, possible, bound, grid, refine_iters)
     d, on = best_bits(z, bound, refine_iters)
     zf = np.maximum(z, 1)
     c_ch, t_ch, t0, t1 = bound.chord(d / zf)
-    c, t = max_cycles(d / zf, **phys, bracket=(np.minimum(t0, t1), np.maximum(t0, t1)), iters=16)
+    c, t = max_cycles(d / zf, **phys, bracket=(np.minimum(t0, t1), np.maximum(t0, t1)), iters=12)
     better = c > c_ch
     c, t = np.minimum(np.where(better, c, c_ch), C), np.where(better, t, t_ch)
     bits = d * (1 - SAFETY)

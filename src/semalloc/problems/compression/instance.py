@@ -1,0 +1,152 @@
+"""The adaptable-semantic-compression instance (Liu et al., Sec. II) and its
+generator (Sec. VI, Table II).
+
+One edge server, U users. User ``i`` sends ``d0_i (1 - o_i)`` bits within
+``t0_i`` over bandwidth ``B_i`` with power ``P_i``; its channel gain is
+``h_i ~ N(0, delta_i^2)`` (Lemma 1); it belongs to service level
+``level_i`` of weight ``level_weights[level_i]`` (eq. 12). The task model
+``eta(o)`` is the named ``profile`` (:mod:`semalloc.perf.eta`).
+
+Examples
+--------
+>>> from semalloc.problems.compression.instance import CompressionInstance, generate
+>>> inst = generate(seed=1, users=6)
+>>> inst.U, inst.profile, inst.bandwidth_max_hz
+(6, 'resnet-0db', 20000000.0)
+>>> again = CompressionInstance.from_dict(inst.to_dict())
+>>> bool((again.users.gain_std == inst.users.gain_std).all())
+True
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ...channel import path_loss_db, uniform_disk
+from ...errors import InputError
+from ...perf.eta import EtaProfile, load_profile
+from ...schema import Field, SchemaInstance, Table
+from ...units import db_to_linear, dbm_to_w
+
+__all__ = ["CompressionInstance", "generate", "DEFAULTS", "SCHEMA", "KEY"]
+
+KEY = "compression"
+
+SCHEMA: dict = {
+    "profile": Field(kind="str", doc="task model eta(o): a built-in Table IV profile (`resnet-0db`, ...) "
+                                      "or a path to a JSON profile file"),
+    "noise_psd_w_per_hz": Field(lo=0, strict=True, unit="W/Hz", doc="N0, noise power spectral density"),
+    "bandwidth_max_hz": Field(lo=0, strict=True, unit="Hz", doc="B_max, total bandwidth (14a)"),
+    "bandwidth_min_hz": Field(lo=0, unit="Hz", doc="B_min, least bandwidth of a selected user (14b)"),
+    "power_max_w": Field(lo=0, strict=True, unit="W", doc="P_max, total transmit power (14c)"),
+    "power_min_w": Field(lo=0, unit="W", doc="P_min, least power of a selected user (14d)"),
+    "level_weights": Field(("L",), lo=0, strict=True, doc="epsilon_n, weight of service level n (eq. 12)"),
+    "users": {
+        "data_bits": Field(("U",), lo=0, strict=True, unit="bits", doc="d0, size of the extracted semantics"),
+        "deadline_s": Field(("U",), lo=0, strict=True, unit="s", doc="t0, delay constraint"),
+        "gain_std": Field(("U",), lo=0, strict=True, doc="delta, std of the channel power gain h ~ N(0, delta^2)"),
+        "level": Field(("U",), "int", lo=0, doc="service level n of the user, 0 <= n < L (r_in of eq. 12)"),
+        "position_m": Field(("U", "2"), unit="m", doc="user coordinates, server at the origin (informative)"),
+    },
+}
+
+
+class CompressionInstance(SchemaInstance):
+    """U users served by one edge server; arrays as in ``SCHEMA``."""
+
+    problem = KEY
+    SCHEMA = SCHEMA
+
+    @classmethod
+    def check(cls, data: Table) -> None:
+        load_profile(data.profile, "profile", KEY)
+        L = len(data.level_weights)
+        bad = np.nonzero(data.users.level >= L)[0]
+        if len(bad):
+            raise InputError(f"users.level[{bad[0]}]", f"must be < {L} (number of service levels), "
+                             f"got {data.users.level[bad[0]]}", KEY)
+        U = len(data.users.level)
+        for lo, hi, unit in (("bandwidth_min_hz", "bandwidth_max_hz", "Hz"), ("power_min_w", "power_max_w", "W")):
+            if data[lo] * U > data[hi]:
+                raise InputError(lo, f"{U} users x {data[lo]:g} {unit} = {data[lo] * U:g} {unit} exceeds "
+                                 f"{hi} = {data[hi]:g} {unit}", KEY)
+
+    @property
+    def U(self) -> int:
+        return len(self.users.level)
+
+    @property
+    def eta_profile(self) -> EtaProfile:
+        return load_profile(self.profile, "profile", KEY)
+
+    @property
+    def weight(self) -> np.ndarray:
+        """``w_i = epsilon_{level_i}`` (eq. 12)."""
+        return self.level_weights[self.users.level]
+
+    def channel(self) -> dict:
+        """Keyword arguments of :func:`~semalloc.perf.success.outage_argument` for every user."""
+        u = self.users
+        return {"data_bits": u.data_bits, "deadline_s": u.deadline_s, "gain_std": u.gain_std,
+                "noise_psd": self.noise_psd_w_per_hz}
+
+
+#: Generator settings and defaults (Table II; docs/models-compression.md explains
+#: ``data_bits``, ``radius_m`` and the path loss, which the paper does not give).
+#: ``deadline_s`` is a number or a ``[lo, hi]`` pair drawn uniformly per user.
+DEFAULTS: dict[str, Any] = {
+    "users": 10, "profile": "resnet-0db", "radius_m": 250.0, "min_distance_m": 10.0,
+    "data_bits": 24.5 * 1024 * 8, "deadline_s": 10e-3, "noise_psd_dbm_hz": -174.0,
+    "bandwidth_max_hz": 20e6, "bandwidth_min_hz": 0.01e6, "power_max_w": 1.0, "power_min_dbm": -20.0,
+    "level_weights": [1.0],
+}
+
+
+def _per_user(rng, name: str, spec, U: int) -> np.ndarray:
+    if np.ndim(spec) == 0:
+        return np.full(U, float(spec))
+    if len(spec) != 2:
+        raise InputError(name, f"must be a number or a [low, high] pair, got {spec!r}", KEY)
+    lo, hi = (float(v) for v in spec)
+    if hi < lo:
+        raise InputError(name, f"range [{lo}, {hi}] has high < low", KEY)
+    return rng.uniform(lo, hi, size=U)
+
+
+def generate(seed: int = 0, **overrides) -> CompressionInstance:
+    """Draw the paper's scenario; ``overrides`` change ``DEFAULTS``.
+
+    Users are uniform in a disk of ``radius_m`` around the server (at least
+    ``min_distance_m`` away); ``delta_i`` is the path-loss gain
+    ``128.1 + 37.6 log10(d/km)`` dB; each user's service level is drawn
+    uniformly among ``level_weights``. Validated like a loaded file.
+    """
+    unknown = sorted(set(overrides) - set(DEFAULTS))
+    if unknown:
+        raise InputError(unknown[0], f"unknown setting; known: {', '.join(DEFAULTS)}", KEY)
+    s = {**DEFAULTS, **overrides}
+    U = s["users"]
+    if not isinstance(U, (int, np.integer)) or isinstance(U, bool) or U < 1:
+        raise InputError("users", f"must be a positive integer, got {U!r}", KEY)
+    try:
+        radius, rmin = float(s["radius_m"]), float(s["min_distance_m"])
+    except (TypeError, ValueError):
+        raise InputError("radius_m", "radius_m and min_distance_m must be numbers", KEY) from None
+    if not 0 <= rmin <= radius:
+        raise InputError("min_distance_m", f"must be in [0, radius_m = {radius:g}], got {rmin:g}", KEY)
+    rng = np.random.default_rng(seed)
+    pos = uniform_disk(rng, U, radius, min_radius_m=rmin)
+    gain = db_to_linear(-path_loss_db(np.linalg.norm(pos, axis=1), min_distance_m=max(rmin, 1e-3)))
+    weights = np.atleast_1d(np.asarray(s["level_weights"], dtype=float))
+    raw = {
+        "problem": KEY, "profile": s["profile"],
+        "noise_psd_w_per_hz": float(dbm_to_w(s["noise_psd_dbm_hz"])),
+        "bandwidth_max_hz": s["bandwidth_max_hz"], "bandwidth_min_hz": s["bandwidth_min_hz"],
+        "power_max_w": s["power_max_w"], "power_min_w": float(dbm_to_w(s["power_min_dbm"])),
+        "level_weights": weights,
+        "users": {"data_bits": _per_user(rng, "data_bits", s["data_bits"], U),
+                  "deadline_s": _per_user(rng, "deadline_s", s["deadline_s"], U),
+                  "gain_std": gain, "level": rng.integers(0, len(weights), size=U), "position_m": pos},
+    }
+    return CompressionInstance.from_dict(raw)

@@ -1,0 +1,338 @@
+"""Every training algorithm: the paper's ``alternating`` (Algorithm 3), its four
+baselines (Sec. VII-D), the multi-start NLP reference ``exact`` and our ``best``.
+
+============  ===============================================================
+name          what it does
+============  ===============================================================
+alternating   Algorithm 3: P3 by KKT + bisection on T, P4 by Algorithm 2
+              (sum-of-ratios Newton, P7 by KKT + bisection on the price)
+random        p, f, h, rho truncated-normal around the middle of their
+              ranges (std = width/10), B in [B/(1.25N), B/(0.8N)] summing to B
+average       B/N, p_max/2, f_max/2, h_max/2, (rho_min + rho_max)/2
+pb_only       f, h, rho as ``average``; p, B optimised (P4 with T searched)
+fhr_only      p, B as ``average``; f, h, rho optimised (P3)
+exact         best of many local optima of SLSQP on P1 (epigraph form)
+best          block-coordinate descent on P1: P3 alternating with P4 whose
+              round time T is searched too; never worse than alternating
+============  ===============================================================
+
+Baselines that fix ``(p, B)`` or ``rho`` meet the PSNR constraint (16e) by
+raising ``rho`` (up to ``rho_max``) and, if that is not enough, by giving up
+bandwidth until the SNR suffices (docs/models.md); they never add resources.
+An instance where some device's ``psnr_min_db`` is above the PSNR model's
+ceiling at ``rho_max`` gets status ``infeasible`` with the devices named.
+"""
+from __future__ import annotations
+
+import functools
+import time
+
+import numpy as np
+from scipy.optimize import minimize, minimize_scalar
+from scipy.stats import truncnorm
+
+from .evaluate import evaluate, metrics
+from .subproblems import (SAFETY, Infeasible, P3Solution, P4Context, _p4_direct, inv_log_ratio, solve_p3,
+                          solve_p4)
+
+__all__ = ["register", "alternating", "block_descent", "average_point", "repair_psnr", "optimise_pb"]
+
+LN2 = np.log(2.0)
+
+
+def _vars(p, B, f, h, rho) -> dict:
+    return {"power_w": p, "bandwidth_hz": B, "cpu_hz": f, "bs_cpu_hz": h, "rho": rho}
+
+
+def _objective(inst, v: dict) -> float:
+    m = metrics(inst, v)
+    return inst.w_time * m.round_time_s + inst.w_energy * m.total_energy_j
+
+
+def repair_psnr(inst, p, B, rho):
+    """Raise ``rho`` to meet (16e); where ``rho_max`` is not enough, cut ``B`` until the SNR is."""
+    dev, model = inst.devices, inst.model
+    rho = np.clip(np.maximum(rho, model.rho_needed(dev.psnr_min_db, p * inst.snr_per_hz / B)), dev.rho_min,
+                  dev.rho_max)
+    s_need = model.snr_needed(dev.psnr_min_db, rho) * (1 + SAFETY)
+    return p, np.minimum(B, p * inst.snr_per_hz / s_need), rho
+
+
+def average_point(inst) -> dict:
+    """The Average Allocation (Sec. VII-D ii), repaired for the PSNR constraint."""
+    d = inst.devices
+    p, B, rho = repair_psnr(inst, d.power_max_w / 2, np.full(inst.N, inst.bandwidth_hz / inst.N),
+                            (d.rho_min + d.rho_max) / 2)
+    return _vars(p, B, d.cpu_max_hz / 2, d.bs_cpu_max_hz / 2, rho)
+
+
+def _from_p3(p, B, s3: P3Solution) -> dict:
+    return _vars(p, B, s3.f, s3.h, s3.rho)
+
+
+def alternating(inst, p, B, max_iter: int = 50, tol: float = 1e-9):
+    """Algorithm 3 from ``(p, B)``: P3 (eq. 32) then P4 (Algorithm 2) until the
+    objective changes by less than ``tol`` (relative). Returns the variables
+    and the objective after every P3 and every P4 step (``history``)."""
+    history, newton = [], 0
+    s3 = solve_p3(inst, p, B)
+    v = _from_p3(p, B, s3)
+    history.append(_objective(inst, v))
+    for k in range(1, max_iter + 1):
+        s4 = solve_p4(inst, s3, p, B)
+        newton += s4.iterations
+        p, B = s4.p, s4.B
+        history.append(_objective(inst, _from_p3(p, B, s3)))
+        s3 = solve_p3(inst, p, B)
+        v = _from_p3(p, B, s3)
+        history.append(_objective(inst, v))
+        if history[-3] - history[-1] <= tol * abs(history[-3]):
+            break
+    return v, {"iterations": k, "newton_iterations": newton, "history": history}
+
+
+def _least_bandwidth(inst, rho, tau) -> np.ndarray:
+    """Bandwidth each device needs at full power to upload within ``tau`` (inf if it cannot)."""
+    a, pm = inst.snr_per_hz, inst.devices.power_max_w
+    with np.errstate(divide="ignore", invalid="ignore"):
+        x = inv_log_ratio(rho * inst.raw_bits * LN2 / (np.where(tau > 0, tau, np.nan) * a * pm))
+        return np.where(np.isfinite(x) & (x > 0), a * pm / x, np.inf)
+
+
+def optimise_pb(inst, f, h, rho, t_max: float):
+    """Best ``(p, B)`` and round time for fixed ``(f, h, rho)``: P4 (solved
+    directly) inside a bounded 1-D search on ``T`` (Brent) over
+    ``[T_lo, t_max]``, ``T_lo`` the least round time P4 can meet.
+    Returns ``(p, B, T, value)`` or None when P4 is infeasible up to ``t_max``."""
+    c1, c2 = inst.cycles
+    fixed = c1 / f + c2 / h
+    e_fixed = inst.kappa * float(np.sum(c1 * f**2 + c2 * h**2))
+    s_min = inst.model.snr_needed(inst.devices.psnr_min_db, rho) * (1 + SAFETY)
+    a, pm = inst.snr_per_hz, inst.devices.power_max_w
+    # least upload time: full power at the least SNR (the largest bandwidth the PSNR allows)
+    b_top = a * pm / s_min
+    t_least = float(np.max(fixed + rho * inst.raw_bits / (b_top * np.log1p(s_min) / LN2)))
+    bw = lambda T: float(np.sum(_least_bandwidth(inst, rho, T - fixed)))
+    if bw(t_max) > inst.bandwidth_hz:
+        return None
+    t_lo = t_least if bw(t_least) <= inst.bandwidth_hz else _least_meeting(bw, inst.bandwidth_hz, t_least, t_max)
+    t_lo *= 1 + 1e-12
+    seen = {}
+
+    def value(T):
+        try:
+            sol = _p4_direct(P4Context.build(inst, rho, T - fixed))
+        except Infeasible:
+            return np.inf
+        val = inst.w_time * T + inst.w_energy * (e_fixed + sol.energy)
+        seen[T] = (val, sol)
+        return val
+
+    value(t_lo)
+    if t_max > t_lo:
+        minimize_scalar(value, bounds=(t_lo, t_max), method="bounded", options={"xatol": 1e-9 * t_max, "maxiter": 200})
+    if not seen:
+        return None
+    T = min(seen, key=lambda t: seen[t][0])
+    val, sol = seen[T]
+    return sol.p, sol.B, T, val
+
+
+def _least_meeting(fn, target, lo, hi, iters=80):
+    """Least ``x`` in ``[lo, hi]`` with ``fn(x) <= target`` for non-increasing ``fn``."""
+    for _ in range(iters):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if fn(mid) <= target else (mid, hi)
+    return hi
+
+
+def block_descent(inst, p, B, max_iter: int = 100, tol: float = 1e-9):
+    """``best``: P3 alternating with P4 whose round time is searched as well
+    (:func:`optimise_pb`), i.e. exact block-coordinate descent on P1 over
+    ``{f, h, rho}`` and ``{p, B}``. Each step is optimal for its block, so the
+    objective never increases."""
+    s3 = solve_p3(inst, p, B)
+    v = _from_p3(p, B, s3)
+    obj = _objective(inst, v)
+    history = [obj]
+    for k in range(1, max_iter + 1):
+        out = optimise_pb(inst, s3.f, s3.h, s3.rho, obj / inst.w_time)
+        if out is None:
+            break
+        p_new, B_new = out[0], out[1]
+        s3_new = solve_p3(inst, p_new, B_new)
+        v_new = _from_p3(p_new, B_new, s3_new)
+        obj_new = _objective(inst, v_new)
+        if not obj_new < obj:
+            break
+        improved = obj - obj_new
+        p, B, s3, v, obj = p_new, B_new, s3_new, v_new, obj_new
+        history.append(obj)
+        if improved <= tol * abs(obj):
+            break
+    return v, {"iterations": k, "history": history}
+
+
+def _infeasible(inst):
+    """Status ``infeasible`` naming every device whose PSNR target is above the model's ceiling."""
+    bad = inst.unreachable()
+    if not len(bad):
+        return None
+    ceil = inst.model.ceiling(inst.devices.rho_max)
+    msg = "; ".join(f"device {i}: psnr_min_db {inst.devices.psnr_min_db[i]:.4g} dB is above the PSNR "
+                    f"ceiling {ceil[i]:.4g} dB reachable at rho_max" for i in bad[:10])
+    return average_point(inst), "infeasible", {"devices": bad.tolist()}, msg
+
+
+def _random_point(inst, seed: int) -> dict:
+    """Random Allocation (Sec. VII-D i): truncated normal, mean mid-range, std width/10."""
+    rng = np.random.default_rng(seed)
+    d, N = inst.devices, inst.N
+
+    def tn(lo, hi):
+        lo, hi = np.broadcast_to(lo, (N,)), np.broadcast_to(hi, (N,))
+        return truncnorm.rvs(-5.0, 5.0, loc=(lo + hi) / 2, scale=(hi - lo) / 10, size=N, random_state=rng)
+
+    p, f, h, rho = tn(0.0, d.power_max_w), tn(0.0, d.cpu_max_hz), tn(0.0, d.bs_cpu_max_hz), tn(d.rho_min, d.rho_max)
+    B = tn(inst.bandwidth_hz / (1.25 * N), inst.bandwidth_hz / (0.8 * N))
+    B *= inst.bandwidth_hz / B.sum() * (1 - 1e-12)
+    p, B, rho = repair_psnr(inst, p, B, rho)
+    return _vars(p, B, f, h, rho)
+
+
+def _p1_local(inst, v0: dict, ref: float):
+    """One SLSQP run on P1 in epigraph form from ``v0``; scaled variables
+    ``(p/p_max, B/B_total, f/f_max, h/h_max, rho, T/T_ref)``. Returns repaired variables or None."""
+    d, N = inst.devices, inst.N
+    c1, c2 = inst.cycles
+    a, bits = inst.snr_per_hz, inst.raw_bits
+    pm, fm, hm, Bt = d.power_max_w, d.cpu_max_hz, d.bs_cpu_max_hz, inst.bandwidth_hz
+    m0 = metrics(inst, v0)
+    t_ref = m0.round_time_s
+    x0 = np.concatenate([v0["power_w"] / pm, v0["bandwidth_hz"] / Bt, v0["cpu_hz"] / fm, v0["bs_cpu_hz"] / hm,
+                         v0["rho"], [1.0]])
+    lo = 1e-9
+
+    def split(x):
+        return (x[:N] * pm, np.maximum(x[N:2 * N], lo) * Bt, np.maximum(x[2 * N:3 * N], lo) * fm,
+                np.maximum(x[3 * N:4 * N], lo) * hm, x[4 * N:5 * N], x[-1] * t_ref)
+
+    def parts(x):
+        p, B, f, h, rho, T = split(x)
+        r = B * np.log1p(p * a / B) / LN2
+        t_up = rho * bits / r
+        return p, B, f, h, rho, T, t_up
+
+    def obj(x):
+        p, B, f, h, rho, T, t_up = parts(x)
+        e = inst.kappa * (c1 * f**2 + c2 * h**2) + p * t_up
+        return (inst.w_time * T + inst.w_energy * e.sum()) / ref
+
+    def cons(x):
+        p, B, f, h, rho, T, t_up = parts(x)
+        time_gap = (T - (t_up + c1 / f + c2 / h)) / t_ref
+        psnr_gap = (inst.model.psnr(rho, p * a / B) - d.psnr_min_db) / 10.0
+        return np.concatenate([time_gap, [1.0 - x[N:2 * N].sum()], psnr_gap])
+
+    bounds = ([(lo, 1.0)] * (4 * N) + list(zip(d.rho_min, d.rho_max)) + [(lo, None)])
+    with np.errstate(all="ignore"):
+        res = minimize(obj, x0, method="SLSQP", bounds=bounds, constraints=[{"type": "ineq", "fun": cons}],
+                       options={"maxiter": 500, "ftol": 1e-12})
+    x = np.clip(res.x, [b[0] for b in bounds], [b[1] if b[1] is not None else np.inf for b in bounds])
+    p, B, f, h, rho, _ = split(x)
+    B = B * min(1.0, Bt * (1 - 1e-12) / B.sum())
+    p, B, rho = repair_psnr(inst, np.maximum(p, lo * pm), B, rho)
+    v = _vars(p, B, f, h, rho)
+    return v if evaluate(inst, v).feasible else None
+
+
+def register(problem) -> None:
+    """Register every training algorithm on ``problem``."""
+
+    def guarded(fn):
+        @functools.wraps(fn)
+        def run(inst, **options):
+            bad = _infeasible(inst)
+            return bad if bad is not None else fn(inst, **options)
+        return run
+
+    @problem.algorithm("alternating", "Li et al. Algorithm 3: P3 by KKT + bisection on T, P4 by sum-of-ratios "
+                                      "Newton (Algorithm 2) with P7 by KKT + bisection on the bandwidth price")
+    @guarded
+    def _alternating(inst, max_iter: int = 50):
+        a = average_point(inst)
+        v, stats = alternating(inst, a["power_w"], a["bandwidth_hz"], max_iter=max_iter)
+        return v, "feasible", stats, ""
+
+    @problem.algorithm("random", "baseline: truncated-normal random p, f, h, rho and B (Sec. VII-D i)")
+    @guarded
+    def _random(inst, seed: int = 0):
+        return _random_point(inst, seed), "feasible", {"seed": seed}, ""
+
+    @problem.algorithm("average", "baseline: equal bandwidth, half of every maximum, mid-range rho (Sec. VII-D ii)")
+    @guarded
+    def _average(inst):
+        return average_point(inst), "feasible", {}, ""
+
+    @problem.algorithm("pb_only", "baseline: f, h, rho as average; p, B optimised (Sec. VII-D iii)")
+    @guarded
+    def _pb_only(inst):
+        a = average_point(inst)
+        f, h, rho = a["cpu_hz"], a["bs_cpu_hz"], a["rho"]
+        out = optimise_pb(inst, f, h, rho, _objective(inst, a) / inst.w_time)
+        if out is None:
+            return a, "feasible", {}, "P4 infeasible at the average f, h, rho: average allocation kept"
+        return _vars(out[0], out[1], f, h, rho), "feasible", {"round_time_s": out[2]}, ""
+
+    @problem.algorithm("fhr_only", "baseline: p, B as average; f, h, rho optimised by P3 (Sec. VII-D iv)")
+    @guarded
+    def _fhr_only(inst):
+        a = average_point(inst)
+        s3 = solve_p3(inst, a["power_w"], a["bandwidth_hz"])
+        return _from_p3(a["power_w"], a["bandwidth_hz"], s3), "feasible", {}, ""
+
+    @problem.algorithm("best", "ours: block-coordinate descent, P3 alternating with P4 plus a search on T; "
+                               "never worse than alternating")
+    @guarded
+    def _best(inst, max_iter: int = 100):
+        a = average_point(inst)
+        v_alt, _ = alternating(inst, a["power_w"], a["bandwidth_hz"])
+        v, stats = block_descent(inst, v_alt["power_w"], v_alt["bandwidth_hz"], max_iter=max_iter)
+        return v, "feasible", stats, ""
+
+    @problem.algorithm("exact", "reference: best of many SLSQP local optima of P1 (not a global certificate)")
+    @guarded
+    def _exact(inst, starts: int = 20, seed: int = 0, time_limit: float = 60.0):
+        t0 = time.perf_counter()
+        seeds = [problem.algorithms["best"].run(inst)[0], problem.algorithms["alternating"].run(inst)[0],
+                 average_point(inst)]
+        rng = np.random.default_rng(seed)
+        best_v, best_obj, found, runs = seeds[0], _objective(inst, seeds[0]), [], 0
+        ref = best_obj
+        for k in range(starts):
+            if time.perf_counter() - t0 > time_limit:
+                break
+            v0 = seeds[k] if k < len(seeds) else _random_start(inst, rng)
+            v = _p1_local(inst, v0, ref)
+            runs += 1
+            if v is None:
+                continue
+            obj = _objective(inst, v)
+            found.append(obj)
+            if obj < best_obj:
+                best_v, best_obj = v, obj
+        agree = int(np.sum(np.asarray(found) <= best_obj * (1 + 1e-6))) if found else 0
+        status = "time_limit" if runs < starts else "feasible"
+        stats = {"starts": runs, "local_optima": len(found), "agree_within_1e-6": agree,
+                 "certificate": "none: best of multi-start SLSQP local optima (P1 is non-convex)"}
+        return best_v, status, stats, ""
+
+
+def _random_start(inst, rng) -> dict:
+    """A uniform random point of the box, repaired for the PSNR constraint."""
+    d, N = inst.devices, inst.N
+    u = lambda: rng.uniform(0.05, 1.0, size=N)
+    B = u()
+    B *= inst.bandwidth_hz / B.sum() * (1 - 1e-12)
+    p, B, rho = repair_psnr(inst, d.power_max_w * u(), B, d.rho_min + (d.rho_max - d.rho_min) * rng.uniform(size=N))
+    return _vars(p, B, d.cpu_max_hz * u(), d.bs_cpu_max_hz * u(), rho)

@@ -1,0 +1,318 @@
+"""The subproblems of Li et al. Sec. V, each solved from its KKT conditions.
+
+- :func:`solve_p3`: P3 (eq. 18) for fixed ``(p, B)``: ``rho`` from the PSNR
+  constraint (eq. 20, 32), then ``f, h`` as functions of the multiplier
+  ``beta_n`` (eqs. 26-29), ``beta_n(T)`` from the binding time (eq. 30) and
+  ``T`` by bisection on ``sum_n beta_n(T) = w_1`` (eq. 31).
+- :func:`solve_p7`: P7 (eq. 34) for fixed ``(gamma, delta)``: each device's
+  ``(p, B)`` from the stationarity conditions (eqs. 44, 47-53) at a bandwidth
+  price ``zeta``, and ``zeta`` by bisection on ``sum_n B_n = B_total`` (eqs.
+  54-56).
+- :func:`solve_p4`: P4 (eq. 19) by Algorithm 2 (sum-of-ratios Newton on P7).
+- :func:`solve_p4_direct`: the same P4 solved in one water-filling. Energy
+  falls with upload time, so the rate constraint (33a) binds and P4 is the
+  separable convex problem ``min sum_n tau_n (B_n/a_n)(2^(r_n/B_n) - 1)``,
+  ``sum B_n <= B_total``; the bandwidth price gives ``B_n`` in closed form.
+
+Closed forms use the Lambert W function for the inverses of
+``q(S) = (1+S) ln(1+S) - S``, ``psi(S) = ln(1+S) - S/(1+S)`` and
+``ln(1+x)/x``, polished by two Newton steps.
+
+Examples
+--------
+>>> import numpy as np
+>>> from semalloc.problems.training.instance import generate
+>>> from semalloc.problems.training.subproblems import solve_p3, solve_p4, solve_p4_direct, start_point
+>>> inst = generate(seed=2, devices=6)
+>>> p, B = start_point(inst)
+>>> s3 = solve_p3(inst, p, B)
+>>> p4 = solve_p4(inst, s3, p, B)
+>>> p4d = solve_p4_direct(inst, s3)
+>>> bool(np.isclose(p4.energy, p4d.energy, rtol=1e-8))
+True
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import lambertw
+
+from ...solvers.fractional import sum_of_ratios_newton
+from ...solvers.price import bisect_price
+from ...solvers.scalar import bisect_increasing
+
+__all__ = ["inv_q", "inv_psi", "inv_log_ratio", "start_point", "solve_p3", "P3Solution", "P4Context",
+           "solve_p7", "solve_p4", "solve_p4_direct", "P4Solution", "Infeasible", "SAFETY"]
+
+LN2 = np.log(2.0)
+_INV_E = float(np.exp(-1.0))            # the branch point of W is -1/e
+#: Relative margin kept on the SNR and rate requirements against rounding.
+SAFETY = 1e-10
+
+
+class Infeasible(Exception):
+    """A subproblem has no feasible point; ``devices`` are the culprits."""
+
+    def __init__(self, devices, reason: str):
+        self.devices = np.atleast_1d(devices)
+        super().__init__(reason)
+
+
+# ----------------------------------------------------------------------------- scalar inverses
+
+def inv_q(y) -> np.ndarray:
+    """``S >= 0`` with ``(1+S) ln(1+S) - S = y`` (``y >= 0``)."""
+    y = np.maximum(np.asarray(y, dtype=float), 0.0)
+    with np.errstate(over="ignore", invalid="ignore"):
+        s = np.expm1(1.0 + lambertw(np.maximum((y - 1.0) / np.e, -_INV_E)).real)
+        s = np.where(y < 1e-8, np.sqrt(2.0 * y), np.where(np.isfinite(s), np.maximum(s, 0.0), np.inf))
+        for _ in range(2):
+            l1 = np.log1p(s)
+            s = np.where((l1 > 0) & np.isfinite(s), s - ((1 + s) * l1 - s - y) / np.where(l1 > 0, l1, 1.0), s)
+    return np.maximum(s, 0.0)
+
+
+def inv_psi(y) -> np.ndarray:
+    """``S >= 0`` with ``ln(1+S) - S/(1+S) = y`` (``y >= 0``)."""
+    y = np.maximum(np.asarray(y, dtype=float), 0.0)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        v = -lambertw(np.maximum(-np.exp(-(y + 1.0)), -_INV_E)).real
+        s = np.where(y < 1e-8, np.sqrt(2.0 * y), np.where(v > 0, np.maximum(1.0 / v - 1.0, 0.0), np.inf))
+        for _ in range(2):
+            d = s / (1 + s) ** 2
+            s = np.where((d > 0) & np.isfinite(s), s - (np.log1p(s) - s / (1 + s) - y) / np.where(d > 0, d, 1.0), s)
+    return np.maximum(s, 0.0)
+
+
+def inv_log_ratio(y) -> np.ndarray:
+    """``x > 0`` with ``ln(1+x)/x = y`` for ``0 < y < 1``; NaN where ``y >= 1`` (no solution)."""
+    y = np.asarray(y, dtype=float)
+    ok = (y > 0) & (y < 1)
+    yy = np.where(ok, y, 0.5)
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = -lambertw(-yy * np.exp(-yy), k=-1).real / yy - 1.0
+        for _ in range(2):
+            d = 1.0 / (1.0 + x) - yy
+            x = np.where(d != 0, x - (np.log1p(x) - yy * x) / np.where(d != 0, d, 1.0), x)
+    return np.where(ok, x, np.nan)
+
+
+def _log2_1p(s):
+    return np.log1p(s) / LN2
+
+
+# ----------------------------------------------------------------------------- P3
+
+@dataclass
+class P3Solution:
+    """Optimum of P3: ``f, h, rho`` per device, the round time ``T`` and multipliers ``beta``."""
+
+    f: np.ndarray
+    h: np.ndarray
+    rho: np.ndarray
+    T: float
+    beta: np.ndarray
+
+    def upload_budget(self, inst) -> np.ndarray:
+        """``T - T^cmp - T^S``: the time left for the upload (eq. 17a)."""
+        c1, c2 = inst.cycles
+        return self.T - c1 / self.f - c2 / self.h
+
+
+def start_point(inst) -> tuple[np.ndarray, np.ndarray]:
+    """The feasible start of Algorithm 3: full power, equal bandwidth, each device's
+    bandwidth cut where needed so that its SNR reaches ``S_min`` at ``rho_max``."""
+    dev = inst.devices
+    p = dev.power_max_w.copy()
+    s_need = inst.model.snr_needed(dev.psnr_min_db, dev.rho_max) * (1 + SAFETY)
+    with np.errstate(divide="ignore"):
+        cap = np.where(s_need > 0, p * inst.snr_per_hz / s_need, np.inf)
+    return p, np.minimum(inst.bandwidth_hz / inst.N, cap)
+
+
+def _common_speed(R, c1, c2, fmax, hmax):
+    """Unconstrained speed ``u`` (eqs. 26-27: f = h = u before capping) with
+    ``c1/min(u, fmax) + c2/min(u, hmax) = R``; inf where even full speed is too slow."""
+    lo_cap, hi_cap = np.minimum(fmax, hmax), np.maximum(fmax, hmax)
+    f_caps = fmax <= hmax
+    r_cap = np.where(f_caps, c1 / fmax, c2 / hmax)          # time of the unit that caps first
+    c_free = np.where(f_caps, c2, c1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        u1 = (c1 + c2) / R
+        u2 = np.where(R > r_cap, c_free / (R - r_cap), np.inf)
+    return np.where((R > 0) & (u1 <= lo_cap), u1, np.where(u2 <= hi_cap, u2, np.inf))
+
+
+def solve_p3(inst, p: np.ndarray, B: np.ndarray) -> P3Solution:
+    """P3 for fixed ``(p, B)``: eqs. (20), (26)-(32). Raises :class:`Infeasible`
+    if some device's SNR is too low for its PSNR even at ``rho_max``."""
+    dev = inst.devices
+    snr = p * inst.snr_per_hz / B
+    rho_bar = inst.model.rho_needed(dev.psnr_min_db, snr)                    # eq. 20
+    bad = np.nonzero(rho_bar > dev.rho_max * (1 + 1e-12))[0]
+    if len(bad):
+        raise Infeasible(bad, "P3 infeasible: SNR too low for psnr_min_db at rho_max")
+    rho = np.clip(rho_bar, dev.rho_min, dev.rho_max)                         # eq. 32
+    t_up = rho * inst.raw_bits / (B * _log2_1p(snr))                         # eq. 7
+    c1, c2 = inst.cycles
+    fmax, hmax = dev.cpu_max_hz, dev.bs_cpu_max_hz
+    k = 2.0 * inst.w_energy * inst.kappa                                     # beta = k u^3 (eqs. 26-27)
+
+    def beta_sum(T):
+        u = _common_speed(T - t_up, c1, c2, fmax, hmax)                     # eq. 30
+        return k * np.sum(u**3)
+
+    t_lo = float(np.max(t_up + c1 / fmax + c2 / hmax))
+    u_star = np.cbrt(inst.w_time / (inst.N * k))                             # beta_n <= w1/N at t_hi
+    t_hi = float(np.max(t_up + c1 / np.minimum(u_star, fmax) + c2 / np.minimum(u_star, hmax)))
+    T = float(bisect_increasing(lambda T: -beta_sum(T), np.array(-inst.w_time), t_lo, max(t_hi, t_lo),
+                                iters=64))                                   # eq. 31
+    u = _common_speed(T - t_up, c1, c2, fmax, hmax)
+    f, h = np.minimum(u, fmax), np.minimum(u, hmax)                          # eqs. 28-29
+    return P3Solution(f, h, rho, T, k * np.minimum(u, np.maximum(fmax, hmax) * 1e6) ** 3)
+
+
+# ----------------------------------------------------------------------------- P4 / P7
+
+@dataclass
+class P4Context:
+    """Per-device constants of P4 for fixed ``(f, h, rho, T)``.
+
+    ``bits`` = rho d D, ``a`` = g/N0, ``r_min`` (eq. 33a, the rate that meets
+    the upload budget), ``s_min`` (eq. 33b), ``s_rp`` the SNR at full power
+    and rate ``r_min`` (the least bandwidth ``b_lo`` a device can live with).
+    """
+
+    bits: np.ndarray
+    a: np.ndarray
+    p_max: np.ndarray
+    tau: np.ndarray
+    r_min: np.ndarray
+    s_min: np.ndarray
+    s_rp: np.ndarray
+    b_lo: np.ndarray
+    budget: float
+
+    @classmethod
+    def build(cls, inst, rho: np.ndarray, tau: np.ndarray) -> "P4Context":
+        dev = inst.devices
+        bits = rho * inst.raw_bits
+        a = inst.snr_per_hz
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r_min = np.where(tau > 0, bits / tau, np.inf)
+            s_min = inst.model.snr_needed(dev.psnr_min_db, rho) * (1 + SAFETY)
+            s_rp = inv_log_ratio(r_min * LN2 / (a * dev.power_max_w))
+            b_lo = a * dev.power_max_w / s_rp
+        bad = np.nonzero(~(s_rp >= s_min))[0]
+        if len(bad):
+            raise Infeasible(bad, "P4 infeasible: upload budget too short at full power and least SNR")
+        if b_lo.sum() > inst.bandwidth_hz * (1 + 1e-12):
+            raise Infeasible(np.argsort(-b_lo)[:1], "P4 infeasible: least bandwidths exceed B_total")
+        # a start that uses all of B_total at full power sits on the boundary: absorb rounding
+        return cls(bits, a, dev.power_max_w, tau, r_min, s_min, s_rp, b_lo,
+                   max(float(inst.bandwidth_hz), float(b_lo.sum())))
+
+    def rate(self, p, B):
+        return B * _log2_1p(p * self.a / B)                                  # eq. 6
+
+
+@dataclass
+class P4Solution:
+    """``(p, B)`` solving P4, its upload energy and solver statistics."""
+
+    p: np.ndarray
+    B: np.ndarray
+    energy: float
+    iterations: int = 0
+    price: float = 0.0
+
+
+def solve_p7(ctx: P4Context, gamma: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """P7 (eq. 34) for fixed ``(gamma, delta)``: returns ``(p, B, zeta)``.
+
+    At price ``zeta`` device ``n`` minimises ``p c - delta r + zeta' B``
+    (``zeta' = zeta/gamma_n``, ``c`` = bits) over ``p <= p_max``,
+    ``r >= r_min``, ``S >= S_min``. For fixed ``S`` this is linear in ``B``,
+    so the optimum has ``p = p_max`` (case 2 of eq. 48, ``iota > 0``) or
+    ``r = r_min`` (case 2 of eq. 53, ``eta > 0``):
+
+    - ``p = p_max``: eq. (44b) with ``eta = nu = 0`` reads
+      ``delta psi(S) / ln 2 = zeta'``, so ``S = psi^-1(zeta' ln2 / delta)``,
+      ``B = a p_max / S`` clipped to ``[b_lo, a p_max / S_min]`` (eq. 50);
+    - ``r = r_min``: eqs. (44a)-(44b) with ``iota = 0`` give
+      ``q(S) = zeta' a / c``; ``S`` clipped to ``[S_min, s_rp]``,
+      ``B = r_min / log2(1+S)``, ``p = S B / a`` (eqs. 47, 49).
+
+    The cheaper answer is taken; ``zeta`` solves ``sum B = B_total`` (eq. 55).
+    """
+    c, a, pm = ctx.bits, ctx.a, ctx.p_max
+    b_smax = a * pm / ctx.s_min
+
+    def respond(zeta):
+        zp = zeta / gamma
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            b1 = np.clip(a * pm / inv_psi(zp * LN2 / delta), ctx.b_lo, b_smax)
+            v1 = pm * c - delta * ctx.rate(pm, b1) + zp * b1
+            s2 = np.clip(inv_q(zp * a / c), ctx.s_min, ctx.s_rp)
+            b2 = ctx.r_min / _log2_1p(s2)
+            p2 = np.minimum(s2 * b2 / a, pm)
+            v2 = p2 * c - delta * ctx.r_min + zp * b2
+        first = v1 <= v2
+        B = np.where(first, b1, b2)
+        return B, (np.where(first, pm, p2), B)
+
+    hi = 2.0 * float(np.max(gamma * np.maximum(delta * inv_psi_value(ctx.s_rp) / LN2,
+                                                 c * q_value(ctx.s_rp) / a)))
+    zeta, (p, B) = bisect_price(respond, ctx.budget, hi)
+    return np.minimum(p, pm), B, zeta
+
+
+def q_value(s):
+    """``q(S) = (1+S) ln(1+S) - S``."""
+    return (1 + s) * np.log1p(s) - s
+
+
+def inv_psi_value(s):
+    """``psi(S) = ln(1+S) - S/(1+S)``."""
+    return np.log1p(s) - s / (1 + s)
+
+
+def solve_p4(inst, s3: P3Solution, p0: np.ndarray, B0: np.ndarray, tol: float = 1e-11,
+             max_iter: int = 100) -> P4Solution:
+    """P4 (eq. 19) by Algorithm 2: Newton on ``phi(delta, gamma)`` (eqs. 36-42), P7 inside."""
+    ctx = P4Context.build(inst, s3.rho, s3.upload_budget(inst))
+    h = lambda x: x[0] * ctx.bits                                            # numerator p rho d D
+    g = lambda x: ctx.rate(x[0], x[1])                                       # denominator r_n
+    res = sum_of_ratios_newton(lambda alpha, beta: solve_p7(ctx, beta, alpha)[:2], h, g, (p0, B0),
+                               weights=inst.w_energy, tol=tol, max_iter=max_iter)
+    p, B = res.x
+    return P4Solution(p, B, float(np.sum(h(res.x) / g(res.x))), res.iterations)
+
+
+def solve_p4_direct(inst, s3: P3Solution) -> P4Solution:
+    """P4 as one water-filling on the bandwidth price (see the module docstring).
+
+    With the rate at ``r_min`` the upload energy of device ``n`` is
+    ``e_n(B) = tau_n (B/a_n) (2^(r_min/B) - 1)``, convex and decreasing in
+    ``B`` up to ``B_sat = r_min / log2(1 + S_min)`` (beyond it the SNR would
+    drop below ``S_min``). ``e_n'(B) = -(tau_n/a_n) q(S)``, so at price
+    ``zeta`` the SNR is ``q^-1(zeta a_n / tau_n)`` and
+    ``B = r_min / log2(1 + S)`` clipped to ``[b_lo, B_sat]``.
+    """
+    return _p4_direct(P4Context.build(inst, s3.rho, s3.upload_budget(inst)))
+
+
+def _p4_direct(ctx: P4Context) -> P4Solution:
+    b_sat = ctx.r_min / _log2_1p(ctx.s_min)
+
+    def respond(zeta):
+        with np.errstate(divide="ignore"):
+            B = np.clip(ctx.r_min / _log2_1p(inv_q(zeta * ctx.a / ctx.tau)), ctx.b_lo, b_sat)
+        return B, (B,)
+
+    hi = 2.0 * float(np.max(ctx.tau * q_value(ctx.s_rp) / ctx.a))
+    zeta, (B,) = bisect_price(respond, ctx.budget, hi)
+    with np.errstate(over="ignore"):
+        p = np.minimum(B / ctx.a * np.expm1(ctx.r_min * LN2 / B), ctx.p_max)
+    return P4Solution(p, B, float(np.sum(p * ctx.bits / ctx.rate(p, B))), 0, zeta)

@@ -1,0 +1,220 @@
+"""compression: models, validation, every algorithm against the independent
+evaluator, SCA monotonicity (Lemma 2), B&B = HiGHS MILP, exact's certificate,
+best >= crra, and the paper's qualitative findings."""
+from __future__ import annotations
+
+import copy
+import json
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import LinearConstraint, milp
+
+import semalloc
+from semalloc import InputError
+from semalloc.perf.eta import PROFILES, eta, fit_gradient_descent, fit_robust, load_profile, save_profile
+from semalloc.perf.success import outage_argument, success_approx, success_exact
+from semalloc.problems.compression.instance import CompressionInstance
+from semalloc.problems.compression.sca import equal_split, sca_allocate
+from semalloc.solvers.bnb import branch_and_bound
+
+warnings.filterwarnings("ignore", message="Solution may be inaccurate")
+PROBLEM = semalloc.get_problem("compression")
+HEURISTICS = ("crra", "crraus", "fcr", "fra", "msr", "best")
+
+
+# ----------------------------------------------------------------------------- models
+
+def test_table_iv_profiles_and_json_round_trip(tmp_path):
+    assert set(PROFILES) == {"vgg-m5db", "vgg-0db", "vgg-5db", "resnet-m5db", "resnet-0db", "resnet-5db"}
+    p = load_profile("vgg-0db")
+    assert p.zeta == (-2.202e-16, 35.94, 0.9137, -0.02349)
+    save_profile(p, tmp_path / "p.json")
+    q = load_profile(str(tmp_path / "p.json"))
+    assert q.zeta == p.zeta
+    o = np.linspace(0.01, 0.99, 99)
+    assert np.all((eta(o, p.zeta) >= 0) & (eta(o, p.zeta) <= 1))
+    with pytest.raises(InputError, match="profile: unknown profile 'nope'"):
+        load_profile("nope")
+
+
+def test_robust_fit_recovers_every_table_iv_curve_and_gd_reduces_loss():
+    o = np.linspace(0.0, 0.99, 80)
+    for p in PROFILES.values():
+        fit = fit_robust(o, eta(o, p.zeta))
+        assert fit.rmse < 1e-3, (p.name, fit.rmse)
+    rng = np.random.default_rng(0)
+    zeta = (-0.05, 3.0, 0.9, -0.1)
+    acc = eta(o, zeta) + rng.normal(0, 0.002, len(o))
+    prof, losses = fit_gradient_descent(o, acc, (-0.03, 2.5, 0.8, 0.0), step=0.02, loss_tol=1e-5, max_iter=20000)
+    assert losses[-1] < losses[0] / 10 and np.all(np.diff(losses) <= 1e-15)
+    assert prof.rmse < max(p.rmse for p in PROFILES.values())     # as good as Table IV's own fits
+
+
+def test_lemma1_exact_and_approximation():
+    x = np.linspace(0, 5, 51)
+    assert np.all(success_exact(x) <= success_approx(x) + 1e-15)       # Chernoff: the approx is an upper bound
+    assert success_exact(0.0) == 1.0
+    from scipy.stats import norm
+    assert np.allclose(success_exact(x), 2 * norm.sf(x))
+    xb = outage_argument([0.2, 0.8], 1e6, 0.1, 2e5, 0.01, 1e-12, 4e-21)
+    assert xb[1] < xb[0]                                                # more compression, easier
+
+
+# ----------------------------------------------------------------------------- validation
+
+@pytest.fixture(scope="module")
+def raw():
+    return json.loads(json.dumps(semalloc.generate("compression", seed=3, users=4).to_dict()))
+
+
+@pytest.mark.parametrize("mutate, field", [
+    (lambda d: d.update(profile="alexnet"), "profile"),
+    (lambda d: d.update(bandwidth_min_hz=6e6), "bandwidth_min_hz"),
+    (lambda d: d.update(power_min_w=0.3), "power_min_w"),
+    (lambda d: d.update(bandwidth_max_hz=-1.0), "bandwidth_max_hz"),
+    (lambda d: d.update(power_max_w=-1.0), "power_max_w"),
+    (lambda d: d["users"]["level"].__setitem__(2, 5), "users.level[2]"),
+    (lambda d: d["users"]["deadline_s"].__setitem__(1, float("nan")), "users.deadline_s[1]"),
+    (lambda d: d["users"].pop("data_bits"), "users.data_bits"),
+])
+def test_bad_instances_name_the_field(raw, mutate, field):
+    bad = copy.deepcopy(raw)
+    mutate(bad)
+    with pytest.raises(InputError) as err:
+        CompressionInstance.from_dict(bad)
+    assert str(err.value).startswith(f"compression: {field}:"), str(err.value)
+
+
+def test_generator_rejects_unknown_setting():
+    with pytest.raises(InputError, match="compression: colour: unknown setting"):
+        semalloc.generate("compression", colour=1)
+
+
+# ----------------------------------------------------------------------------- feasibility
+
+def check(inst, res):
+    assert res.status in ("optimal", "feasible"), (res.algorithm, res.status, res.message)
+    ev = semalloc.evaluate(inst, res.variables)
+    assert ev.feasible, (res.algorithm, ev.violations)
+    assert ev.objective == pytest.approx(res.objective, rel=1e-12, abs=1e-15)
+    o = res.variables["compression"]
+    assert np.all((o > 0) & (o < 1))
+    return ev.objective
+
+
+instances = st.fixed_dictionaries(
+    {"seed": st.integers(0, 2**31), "users": st.integers(1, 8)},
+    optional={"bandwidth_max_hz": st.sampled_from([1e6, 3e6, 30e6]),
+              "power_max_w": st.sampled_from([1e-3, 1e-2, 1.0]),
+              "radius_m": st.sampled_from([20.0, 250.0, 3000.0]),
+              "deadline_s": st.sampled_from([1e-3, [1e-3, 1e-2], 0.1]),
+              "data_bits": st.sampled_from([1e3, 2e5, [1e5, 1e6]]),
+              "level_weights": st.sampled_from([[1.0], [0.2, 0.4, 0.6, 0.8]]),
+              "profile": st.sampled_from(sorted(PROFILES))})
+
+
+@settings(max_examples=12)
+@given(instances)
+def test_every_algorithm_is_feasible_on_random_and_extreme_instances(kw):
+    inst = semalloc.generate("compression", **kw)
+    for a in HEURISTICS:
+        check(inst, semalloc.solve(inst, a))
+
+
+def test_tight_minimums_are_feasible():
+    inst = semalloc.generate("compression", seed=1, users=10, bandwidth_max_hz=0.1e6, power_max_w=1e-4)
+    for a in HEURISTICS:
+        check(inst, semalloc.solve(inst, a))
+
+
+# ----------------------------------------------------------------------------- SCA and CRRA
+
+@pytest.mark.parametrize("seed, bmax, pmax", [(0, 2e6, 1.0), (1, 10e6, 1e-3), (2, 20e6, 1e-2)])
+def test_sca_never_decreases_the_objective_lemma2(seed, bmax, pmax):
+    inst = semalloc.generate("compression", seed=seed, bandwidth_max_hz=bmax, power_max_w=pmax)
+    sel = np.ones(inst.U, bool)
+    B, P = equal_split(inst, sel)
+    out = sca_allocate(inst, np.full(inst.U, 0.9), np.ones(inst.U), B, P, tol=1e-7)
+    assert np.all(np.diff(out.trace) >= -1e-12)
+    assert out.trace[-1] >= out.trace[0]
+
+
+def test_crra_converges_and_its_model_objective_never_decreases():
+    inst = semalloc.generate("compression", seed=4, bandwidth_max_hz=3e6)
+    r = semalloc.solve(inst, "crra")
+    tr = np.array(r.stats["trace"])
+    assert np.all(np.diff(tr) >= -1e-9)
+    assert r.stats["iterations"] < 30                                     # stopped by convergence
+
+
+# ----------------------------------------------------------------------------- B&B
+
+@settings(max_examples=25)
+@given(st.integers(0, 2**31), st.integers(1, 14), st.integers(1, 3))
+def test_branch_and_bound_matches_highs_milp(seed, n, m):
+    rng = np.random.default_rng(seed)
+    c = rng.uniform(0, 1, n)
+    A = rng.uniform(0, 1, (m, n))
+    b = A.sum(axis=1) * rng.uniform(0.1, 0.7, m)
+    res = branch_and_bound(c, A, b)
+    ref = milp(-c, constraints=LinearConstraint(A, -np.inf, b), integrality=np.ones(n), bounds=(0, 1))
+    assert res.status == "optimal"
+    assert res.value == pytest.approx(-ref.fun, abs=1e-7)
+    assert np.all(A @ res.x <= b + 1e-9)
+
+
+# ----------------------------------------------------------------------------- exact and best
+
+@pytest.mark.parametrize("seed, kw", [(0, {}), (1, {"bandwidth_max_hz": 1e6}), (2, {"power_max_w": 1e-3}),
+                                       (3, {"level_weights": [0.2, 0.4, 0.6, 0.8], "bandwidth_max_hz": 2e6})])
+def test_exact_bounds_every_algorithm(seed, kw):
+    inst = semalloc.generate("compression", seed=seed, users=3, **kw)
+    ex = semalloc.solve(inst, "exact")
+    lb = check(inst, ex)
+    ub = ex.stats["upper_bound"]
+    assert ex.stats["gap"] == pytest.approx(ub - lb) and ex.stats["rel_gap"] < 0.05
+    for a in HEURISTICS:
+        v = check(inst, semalloc.solve(inst, a))
+        assert v <= ub + 1e-9, a
+        assert lb >= v - ex.stats["gap"] - 1e-9, a
+
+
+@pytest.mark.parametrize("bmax, pmax", [(1e6, 1.0), (5e6, 1.0), (20e6, 1.0), (30e6, 1.0), (20e6, 1e-3)])
+def test_best_at_least_crra_on_the_paper_settings(bmax, pmax):
+    for seed in range(4):
+        inst = semalloc.generate("compression", seed=seed, bandwidth_max_hz=bmax, power_max_w=pmax)
+        b, c = semalloc.solve(inst, "best"), semalloc.solve(inst, "crra")
+        assert b.objective >= c.objective - 1e-9, (seed, b.objective, c.objective)
+
+
+# ----------------------------------------------------------------------------- the paper's findings
+
+def _mean(algos, seeds=4, **kw):
+    out = {a: [] for a in algos}
+    for s in range(seeds):
+        inst = semalloc.generate("compression", seed=s, **kw)
+        for a in algos:
+            out[a].append(semalloc.solve(inst, a).objective)
+    return {a: float(np.mean(v)) for a, v in out.items()}
+
+
+def test_crra_beats_the_baselines_at_low_bandwidth():
+    for kw in ({"bandwidth_max_hz": 2e6}, {"bandwidth_max_hz": 10e6, "power_max_w": 1e-3}):
+        m = _mean(("crra", "fcr", "fra", "msr"), **kw)
+        assert m["crra"] > max(m["fcr"], m["fra"], m["msr"]), (kw, m)
+
+
+def test_crraus_beats_the_baselines_on_weighted_success():
+    m = _mean(("crraus", "fcr", "fra", "msr"), level_weights=[0.2, 0.4, 0.6, 0.8], bandwidth_max_hz=2e6)
+    assert m["crraus"] > max(m["fcr"], m["fra"], m["msr"]), m
+
+
+def test_success_grows_with_bandwidth_and_power():
+    lo, hi = _mean(("best",), bandwidth_max_hz=2e6), _mean(("best",), bandwidth_max_hz=20e6)
+    assert hi["best"] > lo["best"]
+    lo, hi = _mean(("best",), power_max_w=1e-3), _mean(("best",), power_max_w=1.0)
+    assert hi["best"] > lo["best"]

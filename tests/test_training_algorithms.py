@@ -1,0 +1,259 @@
+"""Training algorithms: feasibility, KKT residuals of P3 and P7, CVXPY cross-checks,
+Algorithm 2 against a direct convex solve, monotonicity, infeasibility, paper findings."""
+from __future__ import annotations
+
+import cvxpy as cp
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.optimize import nnls
+
+import semalloc
+from semalloc.problems.training.algorithms import alternating, average_point
+from semalloc.problems.training.evaluate import metrics
+from semalloc.problems.training.subproblems import (P4Context, inv_psi_value, q_value, solve_p3, solve_p4,
+                                                    solve_p4_direct, solve_p7)
+
+LN2 = np.log(2.0)
+PROB = semalloc.get_problem("training")
+FAST = ["alternating", "random", "average", "pb_only", "fhr_only", "best"]
+
+
+def p3_at_average(inst):
+    a = average_point(inst)
+    return a["power_w"], a["bandwidth_hz"], solve_p3(inst, a["power_w"], a["bandwidth_hz"])
+
+
+# ----------------------------------------------------------------------------- feasibility
+
+@settings(max_examples=12)
+@given(seed=st.integers(0, 10_000), n=st.integers(1, 12), bw=st.floats(0.5e6, 40e6),
+       pdbm=st.floats(0, 30), fmax=st.floats(0.05e9, 2e9), w1=st.floats(0.05, 0.95), pmin=st.floats(15, 31))
+def test_every_algorithm_is_feasible_on_random_instances(seed, n, bw, pdbm, fmax, w1, pmin):
+    inst = semalloc.generate("training", seed=seed, devices=n, bandwidth_hz=bw, power_max_dbm=pdbm,
+                             cpu_max_hz=fmax, w_time=w1, psnr_min_db=pmin)
+    for name in FAST:
+        r = semalloc.solve(inst, name)
+        assert r.status == "feasible", (name, r.message)
+        ev = semalloc.evaluate(inst, r.variables)
+        assert ev.feasible and ev.objective == pytest.approx(r.objective)
+
+
+@pytest.mark.parametrize("settings_", [
+    {"devices": 1}, {"bandwidth_hz": 1e4}, {"power_max_dbm": -20.0}, {"radius_m": 5000.0},
+    {"psnr_min_db": 31.4}, {"w_time": 0.999}, {"w_time": 0.001}, {"cpu_max_hz": 1e7, "bs_cpu_max_hz": 1e7},
+    {"shadowing_db": 20.0}, {"rho_min": 0.3},
+])
+def test_every_algorithm_is_feasible_on_extreme_instances(settings_):
+    inst = semalloc.generate("training", seed=1, **{"devices": 6, **settings_})
+    for name in FAST:
+        r = semalloc.solve(inst, name)
+        assert r.status == "feasible", (name, r.message)
+        v = r.variables
+        d = inst.devices
+        assert np.all(v["power_w"] <= d.power_max_w * (1 + 1e-9)) and np.all(v["cpu_hz"] <= d.cpu_max_hz * (1 + 1e-9))
+        assert np.all(v["bs_cpu_hz"] <= d.bs_cpu_max_hz * (1 + 1e-9))
+        assert v["bandwidth_hz"].sum() <= inst.bandwidth_hz * (1 + 1e-9)
+        assert np.all(metrics(inst, v).psnr_db >= d.psnr_min_db - 1e-7)
+        assert np.all((v["rho"] >= d.rho_min * (1 - 1e-9)) & (v["rho"] <= d.rho_max * (1 + 1e-9)))
+
+
+def test_unreachable_psnr_is_infeasible_with_the_device_named():
+    inst = semalloc.generate("training", seed=0, devices=5)
+    raw = inst.to_dict()
+    raw["devices"]["psnr_min_db"][3] = 40.0
+    bad = type(inst).from_dict(raw)
+    for name, alg in PROB.algorithms.items():
+        _, status, stats, message = alg.run(bad)
+        assert status == "infeasible" and "device 3" in message and stats["devices"] == [3], name
+    for name in PROB.algorithms:                            # solve() keeps the status, never raises
+        r = semalloc.solve(bad, name)
+        assert r.status == "infeasible" and not r.feasible and "device 3" in r.message, name
+
+
+# ----------------------------------------------------------------------------- P3: KKT and CVXPY
+
+@pytest.mark.parametrize("seed", range(4))
+def test_p3_kkt_residuals(seed):
+    inst = semalloc.generate("training", seed=seed, devices=8, cpu_max_hz=0.3e9)   # some f at the cap
+    p, B, s = p3_at_average(inst)
+    c1, c2 = inst.cycles
+    d, w2, kap = inst.devices, inst.w_energy, inst.kappa
+    T_n = metrics(inst, {"power_w": p, "bandwidth_hz": B, "cpu_hz": s.f, "bs_cpu_hz": s.h, "rho": s.rho}).time_s
+    assert np.allclose(T_n, s.T, rtol=1e-9)                                         # (24c), beta > 0
+    free_f, free_h = s.f < d.cpu_max_hz * (1 - 1e-12), s.h < d.bs_cpu_max_hz * (1 - 1e-12)
+    beta = np.where(free_f, 2 * w2 * kap * s.f**3, 2 * w2 * kap * s.h**3)          # (23a) or (23b), alpha = 0
+    assert np.all(free_f | free_h)
+    alpha = beta * c1 / s.f**2 - 2 * w2 * kap * c1 * s.f                            # (23a)
+    tau = beta * c2 / s.h**2 - 2 * w2 * kap * c2 * s.h                               # (23b)
+    scale = beta * c1 / s.f**2
+    assert np.all(alpha >= -1e-9 * scale) and np.all(np.abs(alpha[free_f]) <= 1e-9 * scale[free_f])
+    assert np.all(tau >= -1e-9 * scale) and np.all(np.abs(tau[free_h]) <= 1e-9 * scale[free_h])
+    assert (~free_f).any() and beta.sum() == pytest.approx(inst.w_time, rel=1e-9)    # (23c)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_p3_matches_cvxpy(seed):
+    inst = semalloc.generate("training", seed=seed, devices=6, cpu_max_hz=0.3e9)
+    p, B, s = p3_at_average(inst)
+    c1, c2 = inst.cycles
+    t_up = s.rho * inst.raw_bits / (B * np.log2(1 + p * inst.snr_per_hz / B))
+    f, h, T = cp.Variable(inst.N, pos=True), cp.Variable(inst.N, pos=True), cp.Variable()
+    G = 1e9                                                                           # GHz for conditioning
+    obj = inst.w_time * T + inst.w_energy * inst.kappa * G**2 * cp.sum(cp.multiply(c1, f**2) + cp.multiply(c2, h**2))
+    cons = [t_up + cp.multiply(c1 / G, cp.inv_pos(f)) + cp.multiply(c2 / G, cp.inv_pos(h)) <= T,
+            f <= inst.devices.cpu_max_hz / G, h <= inst.devices.bs_cpu_max_hz / G]
+    prob = cp.Problem(cp.Minimize(obj), cons)
+    prob.solve(solver="CLARABEL")
+    assert prob.status == "optimal"
+    ours = inst.w_time * s.T + inst.w_energy * inst.kappa * np.sum(c1 * s.f**2 + c2 * s.h**2)
+    assert ours == pytest.approx(prob.value, rel=1e-5)
+    assert ours <= prob.value * (1 + 1e-7)
+
+
+# ----------------------------------------------------------------------------- P7: KKT and CVXPY
+
+def p7_case(seed, n=6, bw=3e6):
+    inst = semalloc.generate("training", seed=seed, devices=n, bandwidth_hz=bw)
+    p, B, s = p3_at_average(inst)
+    ctx = P4Context.build(inst, s.rho, s.upload_budget(inst))
+    r = ctx.rate(p, B)
+    gamma, delta = inst.w_energy / r * (1 + 0.3 * np.sin(np.arange(n))), p * ctx.bits / r * (1 + 0.2 * np.cos(np.arange(n)))
+    return inst, ctx, gamma, delta
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_p7_kkt_residuals(seed):
+    inst, ctx, gamma, delta = p7_case(seed)
+    p, B, zeta = solve_p7(ctx, gamma, delta)
+    a, c = ctx.a, ctx.bits
+    S = p * a / B
+    dr_dp, dr_dB = a / ((1 + S) * LN2), inv_psi_value(S) / LN2
+    r = ctx.rate(p, B)
+    tol = 1e-7
+    assert np.all(p <= ctx.p_max * (1 + 1e-12)) and np.all(r >= ctx.r_min * (1 - 1e-9)) and np.all(S >= ctx.s_min * (1 - 1e-9))
+    if zeta > 0:
+        assert B.sum() == pytest.approx(ctx.budget, rel=1e-9)                       # (45a)
+    for n in range(inst.N):
+        g = np.array([gamma[n] * c[n] - gamma[n] * delta[n] * dr_dp[n], -gamma[n] * delta[n] * dr_dB[n] + zeta])
+        cols, names = [], []
+        if r[n] <= ctx.r_min[n] * (1 + tol):
+            cols.append([-dr_dp[n], -dr_dB[n]]), names.append("eta")                 # (33a) active
+        if S[n] <= ctx.s_min[n] * (1 + tol):
+            cols.append([-a[n], ctx.s_min[n]]), names.append("nu")                   # (33b) active
+        if p[n] >= ctx.p_max[n] * (1 - tol):
+            cols.append([1.0, 0.0]), names.append("iota")                            # (16a) active
+        scale = np.abs(g).max() + abs(zeta)
+        if cols:
+            A = np.array(cols).T / scale
+            _, res = nnls(A, -g / scale)                                             # multipliers >= 0 (46)
+        else:
+            res = np.linalg.norm(g) / scale
+        assert res < 1e-6, (n, names, res)                                            # (44a), (44b)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_p7_matches_cvxpy_with_rel_entr(seed):
+    inst, ctx, gamma, delta = p7_case(seed)
+    p_ours, B_ours, _ = solve_p7(ctx, gamma, delta)
+    M = 1e6                                                                           # B in MHz
+    p, Bm = cp.Variable(inst.N, pos=True), cp.Variable(inst.N, pos=True)
+    rate = -cp.rel_entr(Bm, Bm + cp.multiply(ctx.a / M, p)) / LN2                   # B log2(1 + p g/(N0 B)), Mbit/s
+    val = lambda pp, rr: np.sum(gamma * (pp * ctx.bits - delta * rr))
+    obj = cp.sum(cp.multiply(gamma * ctx.bits, p) - cp.multiply(gamma * delta * M, rate))
+    cons = [cp.sum(Bm) <= ctx.budget / M, rate >= ctx.r_min / M, cp.multiply(ctx.a / M, p) >= cp.multiply(ctx.s_min, Bm),
+            p <= ctx.p_max]
+    scale = np.abs(gamma * delta * ctx.r_min).sum()
+    prob = cp.Problem(cp.Minimize(obj / scale), cons)
+    prob.solve(solver="CLARABEL")
+    assert prob.status == "optimal"
+    ours = val(p_ours, ctx.rate(p_ours, B_ours))
+    assert ours == pytest.approx(prob.value * scale, rel=1e-5, abs=1e-7 * scale)
+    assert ours <= prob.value * scale + 1e-7 * scale
+
+
+# ----------------------------------------------------------------------------- P4: Algorithm 2
+
+@pytest.mark.parametrize("seed", range(4))
+def test_algorithm2_matches_a_direct_convex_solve_of_p4(seed):
+    """Algorithm 2 (Newton on phi) = the water-filling = CVXPY on the exp-cone form of P4."""
+    inst = semalloc.generate("training", seed=seed, devices=6, bandwidth_hz=3e6)
+    p, B, s = p3_at_average(inst)
+    alg2, direct = solve_p4(inst, s, p, B), solve_p4_direct(inst, s)
+    assert alg2.energy == pytest.approx(direct.energy, rel=1e-8)
+    ctx = P4Context.build(inst, s.rho, s.upload_budget(inst))
+    # rate at r_min: e = tau/a (B 2^(r/B) - B). With B in MHz and t' = B exp(r ln2 / B - c) (c scales the
+    # cone: y exp((x - c y)/y) = y exp(x/y) e^-c), B exp(r ln2 / B - c) <= t' is an exponential cone.
+    M = 1e6
+    c = float(np.max(ctx.r_min * LN2 / direct.B))
+    Bm, t = cp.Variable(inst.N, pos=True), cp.Variable(inst.N)
+    energy = cp.multiply(ctx.tau * M / ctx.a, np.exp(c) * t - Bm)
+    cons = [cp.constraints.ExpCone(ctx.r_min * LN2 / M - c * Bm, Bm, t), cp.sum(Bm) <= ctx.budget / M,
+            cp.multiply(M / ctx.a, np.exp(c) * t - Bm) <= ctx.p_max, Bm <= ctx.r_min / np.log2(1 + ctx.s_min) / M]
+    prob = cp.Problem(cp.Minimize(cp.sum(energy) / direct.energy), cons)
+    prob.solve(solver="CLARABEL")
+    assert prob.status == "optimal"
+    assert alg2.energy == pytest.approx(prob.value * direct.energy, rel=1e-5)
+    assert alg2.energy <= energy_at(inst, s, p, B) * (1 + 1e-12)                      # never worse than the start
+
+
+def energy_at(inst, s, p, B):
+    return float(np.sum(p * s.rho * inst.raw_bits / (B * np.log2(1 + p * inst.snr_per_hz / B))))
+
+
+def test_algorithm2_residual_falls_to_tolerance():
+    from semalloc.problems.training.subproblems import P4Context as Ctx
+    from semalloc.solvers.fractional import sum_of_ratios_newton
+    inst = semalloc.generate("training", seed=7, devices=10, bandwidth_hz=5e6)
+    p, B, s = p3_at_average(inst)
+    ctx = Ctx.build(inst, s.rho, s.upload_budget(inst))
+    res = sum_of_ratios_newton(lambda al, be: solve_p7(ctx, be, al)[:2], lambda x: x[0] * ctx.bits,
+                               lambda x: ctx.rate(*x), (p, B), weights=inst.w_energy)
+    assert res.converged and res.residuals[-1] <= 1e-11 and res.iterations <= 30
+
+
+# ----------------------------------------------------------------------------- Algorithm 3, best, exact
+
+@pytest.mark.parametrize("seed", range(5))
+def test_alternating_objective_is_non_increasing(seed):
+    inst = semalloc.generate("training", seed=seed, devices=20, bandwidth_hz=5e6)
+    a = average_point(inst)
+    _, stats = alternating(inst, a["power_w"], a["bandwidth_hz"])
+    h = np.array(stats["history"])
+    assert np.all(np.diff(h) <= 1e-12 * h[:-1])
+
+
+def test_best_is_never_worse_than_alternating_on_the_paper_settings():
+    for seed in range(6):
+        for setting in ({}, {"bandwidth_hz": 1e6}, {"power_max_dbm": 4.0}, {"cpu_max_hz": 0.1e9}, {"w_time": 0.9}):
+            inst = semalloc.generate("training", seed=seed, devices=10, **setting)
+            alt, best = semalloc.solve(inst, "alternating"), semalloc.solve(inst, "best")
+            assert best.objective <= alt.objective * (1 + 1e-9), (seed, setting)
+
+
+def test_exact_is_at_least_as_good_as_best_on_tiny_instances():
+    for seed in range(2):
+        inst = semalloc.generate("training", seed=seed, devices=3)
+        ex = semalloc.solve(inst, "exact", starts=5)
+        assert ex.status == "feasible" and "certificate" in ex.stats
+        assert ex.objective <= semalloc.solve(inst, "best").objective * (1 + 1e-12)
+
+
+@pytest.mark.parametrize("bw", [1e6, 5e6, 10e6, 20e6])
+def test_alternating_beats_the_four_baselines_as_in_fig3(bw):
+    """Fig. 3(c): the weighted sum of alternating is below every baseline's, averaged over seeds."""
+    objs = {a: [] for a in ["alternating", "random", "average", "pb_only", "fhr_only"]}
+    for seed in range(4):
+        inst = semalloc.generate("training", seed=seed, devices=20, bandwidth_hz=bw)
+        for a in objs:
+            objs[a].append(semalloc.solve(inst, a).objective)
+    mean = {a: np.mean(v) for a, v in objs.items()}
+    assert all(mean["alternating"] < mean[a] for a in objs if a != "alternating"), mean
+
+
+def test_higher_psnr_target_costs_more():
+    """Sec. VII-G: raising P_min raises the weighted sum (averaged over seeds)."""
+    vals = [np.mean([semalloc.solve(semalloc.generate("training", seed=s, devices=10, psnr_min_db=pm), "best").objective
+                     for s in range(3)]) for pm in (25.0, 28.0, 30.0)]
+    assert vals[0] <= vals[1] <= vals[2] and vals[0] < vals[2]
