@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from ...channel import path_loss_db, uniform_disk
+from ...draws import draw_setting
 from ...errors import InputError
 from ...perf.eta import EtaProfile, load_profile
 from ...schema import Field, SchemaInstance, Table
@@ -103,17 +104,6 @@ DEFAULTS: dict[str, Any] = {
 }
 
 
-def _per_user(rng, name: str, spec, U: int) -> np.ndarray:
-    if np.ndim(spec) == 0:
-        return np.full(U, float(spec))
-    if len(spec) != 2:
-        raise InputError(name, f"must be a number or a [low, high] pair, got {spec!r}", KEY)
-    lo, hi = (float(v) for v in spec)
-    if hi < lo:
-        raise InputError(name, f"range [{lo}, {hi}] has high < low", KEY)
-    return rng.uniform(lo, hi, size=U)
-
-
 def generate(seed: int = 0, **overrides) -> CompressionInstance:
     """Draw the paper's scenario; ``overrides`` change ``DEFAULTS``.
 
@@ -145,8 +135,8 @@ def generate(seed: int = 0, **overrides) -> CompressionInstance:
         "bandwidth_max_hz": s["bandwidth_max_hz"], "bandwidth_min_hz": s["bandwidth_min_hz"],
         "power_max_w": s["power_max_w"], "power_min_w": float(dbm_to_w(s["power_min_dbm"])),
         "level_weights": weights,
-        "users": {"data_bits": _per_user(rng, "data_bits", s["data_bits"], U),
-                  "deadline_s": _per_user(rng, "deadline_s", s["deadline_s"], U),
+        "users": {"data_bits": draw_setting(rng, "data_bits", s["data_bits"], U, KEY),
+                  "deadline_s": draw_setting(rng, "deadline_s", s["deadline_s"], U, KEY),
                   "gain_std": gain, "level": rng.integers(0, len(weights), size=U), "position_m": pos},
     }
     return CompressionInstance.from_dict(raw)

@@ -18,11 +18,14 @@ from typing import Any
 import numpy as np
 
 from ...channel import channel_gain, distances_m, uniform_square
+from ...draws import draw_setting
 from ...errors import InputError
 from ...perf.workload import UTILITIES
 from ...schema import Field, SchemaInstance, Table, check_index
 
 __all__ = ["MulticellInstance", "generate", "DEFAULTS", "SCHEMA"]
+
+KEY = "multicell"
 
 SCHEMA: dict = {
     "rb_bandwidth_hz": Field(lo=0, strict=True, unit="Hz", doc="bandwidth W of one resource block"),
@@ -107,17 +110,6 @@ DEFAULTS: dict[str, Any] = {
 _COUNTS = ("devices", "base_stations", "applications")
 
 
-def _draw(rng: np.random.Generator, name: str, spec, size: int) -> np.ndarray:
-    if np.ndim(spec) == 0:
-        return np.full(size, float(spec))
-    lo, hi = (float(v) for v in spec) if len(spec) == 2 else (None, None)
-    if lo is None:
-        raise InputError(name, f"must be a number or a [low, high] pair, got {spec!r}", "multicell")
-    if hi < lo:
-        raise InputError(name, f"range [{lo}, {hi}] has high < low", "multicell")
-    return rng.uniform(lo, hi, size=size)
-
-
 def generate(seed: int = 0, **overrides) -> MulticellInstance:
     """Draw an instance from the paper's scenario; ``overrides`` change ``DEFAULTS``.
 
@@ -143,13 +135,15 @@ def generate(seed: int = 0, **overrides) -> MulticellInstance:
         "problem": "multicell",
         "rb_bandwidth_hz": s["rb_bandwidth_hz"], "deadline_s": s["deadline_s"], "noise_w": s["noise_w"],
         "utility": s["utility"],
-        "base_stations": {"rbs": rbs, "interference_w": _draw(rng, "interference_w", s["interference_w"], M),
+        "base_stations": {"rbs": rbs,
+                          "interference_w": draw_setting(rng, "interference_w", s["interference_w"], M, KEY),
                           "position_m": bs_pos},
         "devices": {"application": rng.integers(0, A, size=N),
-                    **{k: _draw(rng, k, s[k], N) for k in ("energy_j", "cpu_max_hz", "power_max_w", "gamma")},
-                    "raw_bits": _draw(rng, "raw_bits", s["raw_bits"], N), "position_m": ue_pos},
+                    **{k: draw_setting(rng, k, s[k], N, KEY)
+                       for k in ("energy_j", "cpu_max_hz", "power_max_w", "gamma")},
+                    "raw_bits": draw_setting(rng, "raw_bits", s["raw_bits"], N, KEY), "position_m": ue_pos},
         "gain": gain,
-        "applications": {k: _draw(rng, k, s[k], A)
+        "applications": {k: draw_setting(rng, k, s[k], A, KEY)
                          for k in ("eta1", "eta2", "cycles_max", "beta1", "beta2", "beta3", "bits_max")},
     }
     return MulticellInstance.from_dict(raw)

@@ -18,12 +18,15 @@ from typing import Any
 import numpy as np
 
 from ...channel import channel_gain, distances_m, uniform_square
+from ...draws import draw_setting
 from ...errors import InputError
 from ...perf.flops import Conv, Dense, Exit, Network, exit_flops, flops, output_shape
 from ...schema import Field, SchemaInstance, Table, check_index
 from ...units import dbm_to_w
 
 __all__ = ["OffloadingInstance", "generate", "DEFAULTS", "SCHEMA", "networks"]
+
+KEY = "offloading"
 
 SCHEMA: dict = {
     "subcarrier_bandwidth_hz": Field(lo=0, strict=True, unit="Hz", doc="B, bandwidth of one subcarrier"),
@@ -121,17 +124,6 @@ def networks(kernel: int, s: dict) -> tuple[Network, tuple, tuple]:
     return net, extraction, reconstruction
 
 
-def _draw(rng: np.random.Generator, name: str, spec, size: int, integer: bool = False) -> np.ndarray:
-    if np.ndim(spec) == 0:
-        return np.full(size, float(spec))
-    if len(spec) != 2:
-        raise InputError(name, f"must be a number or a [low, high] pair, got {spec!r}", "offloading")
-    lo, hi = float(spec[0]), float(spec[1])
-    if hi < lo:
-        raise InputError(name, f"range [{lo}, {hi}] has high < low", "offloading")
-    return rng.integers(int(lo), int(hi) + 1, size=size).astype(float) if integer else rng.uniform(lo, hi, size=size)
-
-
 def _check_settings(s: dict) -> None:
     for k in _COUNTS:
         if not isinstance(s[k], (int, np.integer)) or isinstance(s[k], bool) or s[k] < 1:
@@ -177,7 +169,7 @@ def generate(seed: int = 0, **overrides) -> OffloadingInstance:
     ue_pos = uniform_square(rng, U, float(s["area_m"]))
     gain = channel_gain(distances_m(ue_pos, bs_pos), rng, shadow_std_db=float(s["shadowing_db"]),
                         intercept_db=42.6 + 20.0 * np.log10(float(s["carrier_hz"]) / 1e6), slope_db=26.0)  # eq. 27
-    side = _draw(rng, "side", s["side"], I, integer=True).astype(int)
+    side = draw_setting(rng, "side", s["side"], I, KEY, integer=True).astype(int)
     kernel = rng.choice(np.atleast_1d(np.asarray(s["kernels"], dtype=int)), size=I)
     rates = np.asarray(s["exit_rates"], dtype=float)
     folded = np.concatenate([[rates[: len(rates) - M + 1].sum()], rates[len(rates) - M + 1:]])
@@ -196,13 +188,14 @@ def generate(seed: int = 0, **overrides) -> OffloadingInstance:
         "subcarrier_bandwidth_hz": s["subcarrier_bandwidth_hz"],
         "noise_psd_w_hz": float(dbm_to_w(s["noise_dbm_hz"])), "power_w": s["power_w"],
         "flop_per_cycle": s["flop_per_cycle"], "reward_c1": s["reward_c1"], "reward_c2": s["reward_c2"],
-        "base_stations": {"cpu_hz": _draw(rng, "edge_cpu_hz", s["edge_cpu_hz"], K), "position_m": bs_pos},
-        "terminals": {"task": rng.integers(0, I, size=U), "cpu_hz": _draw(rng, "local_cpu_hz", s["local_cpu_hz"], U),
+        "base_stations": {"cpu_hz": draw_setting(rng, "edge_cpu_hz", s["edge_cpu_hz"], K, KEY), "position_m": bs_pos},
+        "terminals": {"task": rng.integers(0, I, size=U),
+                      "cpu_hz": draw_setting(rng, "local_cpu_hz", s["local_cpu_hz"], U, KEY),
                       "position_m": ue_pos},
         "tasks": {"bits": c * side.astype(float) ** 2 * float(s["bits_per_element"]),
-                  "compression": _draw(rng, "compression", s["compression"], I),
-                  "deadline_s": _draw(rng, "deadline_s", s["deadline_s"], I),
-                  "priority": _draw(rng, "priority", s["priority"], I, integer=True),
+                  "compression": draw_setting(rng, "compression", s["compression"], I, KEY),
+                  "deadline_s": draw_setting(rng, "deadline_s", s["deadline_s"], I, KEY),
+                  "priority": draw_setting(rng, "priority", s["priority"], I, KEY, integer=True),
                   "exit": exit_, "recognition_flop": rec, "extraction_flop": ext, "reconstruction_flop": con},
         "gain": np.repeat(gain[:, :, None], N, axis=2),
     }

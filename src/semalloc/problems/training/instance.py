@@ -18,12 +18,15 @@ from typing import Any
 import numpy as np
 
 from ...channel import channel_gain, uniform_disk
+from ...draws import draw_setting
 from ...errors import InputError
 from ...perf.psnr import PsnrModel, load_profile
 from ...schema import Field, SchemaInstance, Table
 from ...units import dbm_to_w
 
 __all__ = ["TrainingInstance", "generate", "DEFAULTS", "SCHEMA"]
+
+KEY = "training"
 
 SCHEMA: dict = {
     "bandwidth_hz": Field(lo=0, strict=True, unit="Hz", doc="B_total, uplink bandwidth shared by FDMA (eq. 16c)"),
@@ -114,20 +117,6 @@ _PER_DEVICE = ("samples", "bits_per_sample", "cycles_device", "cycles_bs", "cpu_
                "psnr_min_db", "rho_min", "rho_max")
 
 
-def _draw(rng: np.random.Generator, name: str, spec, size: int) -> np.ndarray:
-    if np.ndim(spec) == 0:
-        try:
-            return np.full(size, float(spec))
-        except (TypeError, ValueError):
-            raise InputError(name, f"must be a number or a [low, high] pair, got {spec!r}", "training") from None
-    if len(spec) != 2:
-        raise InputError(name, f"must be a number or a [low, high] pair, got {spec!r}", "training")
-    lo, hi = (float(v) for v in spec)
-    if hi < lo:
-        raise InputError(name, f"range [{lo}, {hi}] has high < low", "training")
-    return rng.uniform(lo, hi, size=size)
-
-
 def generate(seed: int = 0, **overrides) -> TrainingInstance:
     """Draw an instance of the paper's scenario; ``overrides`` change ``DEFAULTS``.
 
@@ -154,8 +143,8 @@ def generate(seed: int = 0, **overrides) -> TrainingInstance:
         "problem": "training", "bandwidth_hz": s["bandwidth_hz"],
         "noise_psd_w_per_hz": float(dbm_to_w(s["noise_dbm_per_hz"])), "kappa": s["kappa"],
         "w_time": w1, "w_energy": w2, "psnr": model.to_dict(),
-        "devices": {"gain": gain, **{k: _draw(rng, k, s[k], int(n)) for k in _PER_DEVICE},
-                    "power_max_w": dbm_to_w(_draw(rng, "power_max_dbm", s["power_max_dbm"], int(n))),
+        "devices": {"gain": gain, **{k: draw_setting(rng, k, s[k], int(n), KEY) for k in _PER_DEVICE},
+                    "power_max_w": dbm_to_w(draw_setting(rng, "power_max_dbm", s["power_max_dbm"], int(n), KEY)),
                     "position_m": pos},
     }
     return TrainingInstance.from_dict(raw)
