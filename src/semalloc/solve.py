@@ -31,7 +31,7 @@ __all__ = ["Problem", "Algorithm", "list_problems", "get_problem", "solve", "eva
 
 #: Problem key -> module that defines ``PROBLEM``. Imported on first use.
 _MODULES = {"multicell": "semalloc.problems.multicell", "offloading": "semalloc.problems.offloading",
-            "compression": "semalloc.problems.compression", "training": "semalloc.problems.training"}
+            "compression": "semalloc.problems.compression", "training": "semalloc.problems.training", "sbq": "semalloc.problems.sbq"}
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,23 @@
+"""``sbq``: semantic-bit quantization, beamforming, subchannels and bandwidth in one
+slot (Wang et al., arXiv 2312.01081; model reconstructed in wang-sbq-drl-notes.md).
+
+Examples
+--------
+>>> import semalloc
+>>> inst = semalloc.generate("sbq", seed=1)
+>>> sorted(semalloc.get_problem("sbq").algorithms)
+['best', 'equal', 'exact', 'fixed-bits', 'mapping', 'random']
+>>> semalloc.solve(inst, "best").status
+'feasible'
+"""
+from ...solve import Problem
+from .algorithms import register
+from .evaluate import evaluate, parse_variables
+from .instance import SBQInstance, generate
+
+PROBLEM = Problem(
+    key="sbq", sense="max", instance_type=SBQInstance, evaluate=evaluate,
+    generate=generate, parse_variables=parse_variables,
+    summary="Wang et al. (reconstructed): bits per semantic symbol, ZF beams, subchannels, bandwidth; effective SC-QoS",
+)
+register(PROBLEM)
