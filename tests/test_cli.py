@@ -133,6 +133,8 @@ def test_bad_instance_exit_2_one_line_no_file(net, tmp_path, mutate, field):
     (("generate", "multicell", "--set", "energy_j=-1", "-o", "{out}"), "devices.energy_j"),
     (("generate", "nope", "-o", "{out}"), "problem"),
     (("solve", "{missing}"), "not found"),
+    (("solve", "{net}", "-a", "prop", "--set", "foo=1", "-o", "{out}"), "--set foo"),
+    (("solve", "{net}", "-a", "prop", "--set", "foo"), "--set"),
     (("evaluate", "{net}", "{net}"), "variables"),
 ])
 def test_bad_arguments_exit_2(net, tmp_path, args, field):

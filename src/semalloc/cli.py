@@ -19,6 +19,7 @@ from rich.table import Table
 
 from .solve import generate as api_generate, get_problem, load, load_solution, list_problems, save, solve
 from .errors import InputError
+from .learn.cli import app as learn_app
 from .schema import numbers_from_text, to_jsonable
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -94,10 +95,11 @@ def generate(key: str = typer.Argument(..., help="problem key, e.g. multicell"),
 def solve_cmd(instance: Path = typer.Argument(..., help="instance JSON"),
               algorithm: str = typer.Option("prop", "-a", "--algorithm"),
               output: Optional[Path] = typer.Option(None, "-o", "--output", help="solution JSON to write"),
+              sets: list[str] = typer.Option([], "--set", help="algorithm option KEY=VALUE (repeatable)"),
               json_out: bool = typer.Option(False, "--json", help="print the Result as JSON")):
     """Solve an instance with one algorithm."""
     inst = load(instance)
-    res = solve(inst, algorithm)
+    res = solve(inst, algorithm, **_parse_sets(sets))
     if output:
         save(res, output)
     if json_out:
@@ -262,6 +264,9 @@ def reproduce(key: str = typer.Argument(..., help="problem key, or 'all'"),
     for rep in run(key, figure=figure, quick=quick, out=outdir, workers=workers):
         out.print(_summary_table(rep.summary, f"{rep.spec.title}: {len(rep.spec.seeds)} seeds"))
         err.print(f"wrote {rep.image} (results: {rep.report.path})", highlight=False)
+
+
+app.add_typer(learn_app, name="learn")
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ True
 from __future__ import annotations
 
 import importlib
+import inspect
 import json
 import time
 from dataclasses import dataclass, field
@@ -94,6 +95,18 @@ def evaluate(instance, variables: dict) -> Evaluation:
     return prob.evaluate(instance, prob.parse_variables(instance, variables))
 
 
+def _check_options(alg: Algorithm, options: dict) -> None:
+    """An option the algorithm does not take is an :class:`InputError` naming it."""
+    params = inspect.signature(alg.run).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return
+    known = [n for n, p in list(params.items())[1:] if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    for name in options:
+        if name not in known:
+            raise InputError(f"--set {name}", f"{alg.name} takes no option {name!r}; "
+                             f"options: {', '.join(known) or 'none'}")
+
+
 def solve(instance, algorithm: str = "prop", **options) -> Result:
     """Run ``algorithm`` on ``instance``; the output always goes through ``evaluate``.
 
@@ -104,6 +117,7 @@ def solve(instance, algorithm: str = "prop", **options) -> Result:
     if algorithm not in prob.algorithms:
         raise InputError("algorithm", f"unknown algorithm {algorithm!r} for {prob.key}; "
                          f"known: {', '.join(prob.algorithms)}", prob.key)
+    _check_options(prob.algorithms[algorithm], options)
     t0 = time.perf_counter()
     variables, status, stats, message = prob.algorithms[algorithm].run(instance, **options)
     stats = {"time_s": time.perf_counter() - t0, **stats}
