@@ -311,3 +311,44 @@ def test_reproduce_runs_a_shipped_figure_quick(tmp_path, monkeypatch):
     reps = rp.reproduce("multicell", figure=6, quick=True, out=tmp_path / "out", progress=False)
     assert len(reps) == 1 and reps[0].image.exists() and reps[0].report.done == 1
     assert {s["algorithm"] for s in reps[0].summary} == set(raw["algorithms"])
+
+
+# ----------------------------------------------------------------------------- metrics beside the objective
+
+def test_metrics_are_stored_plotted_and_exported(tmp_path):
+    """Training's T and E travel from evaluate through the store to plots and exports."""
+    raw = {"problem": "training", "settings": {"devices": 4}, "vary": {"bandwidth_hz": [5e6, 20e6]}, "seeds": 2,
+           "algorithms": ["alternating", "average"],
+           "plot": {"x": "bandwidth_hz", "y": ["objective", "round_time_s", "energy_j"],
+                    "ylabel": ["w1 T + w2 E", "T (s)", "E (J)"]}}
+    db = tmp_path / "t.db"
+    run_sweep(parse_spec(raw), db, progress=False)
+    rows = stored(db)
+    for r in rows:
+        inst = semalloc.generate("training", seed=r["seed"], devices=4, **r["point"])
+        res = semalloc.solve(inst, r["algorithm"])
+        ev = semalloc.evaluate(inst, res.variables)
+        assert r["metrics"] == pytest.approx(ev.metrics) and set(ev.metrics) == {"round_time_s", "energy_j"}
+        w = inst.w_time * ev.metrics["round_time_s"] + inst.w_energy * ev.metrics["energy_j"]
+        assert r["objective"] == pytest.approx(w, rel=1e-12)
+    res = runner.invoke(app, ["plot", str(db), "-o", str(tmp_path / "t.png")])
+    assert res.exit_code == 0, res.output
+    res = runner.invoke(app, ["plot", str(db), "--y", "energy_j", "-o", str(tmp_path / "e.png")])
+    assert res.exit_code == 0 and (tmp_path / "e.png").stat().st_size > 1000
+    res = runner.invoke(app, ["plot", str(db), "--y", "joules", "-o", str(tmp_path / "x.png")])
+    assert res.exit_code == 2 and "--y" in res.stderr and "energy_j" in res.stderr
+    assert not (tmp_path / "x.png").exists()
+    header = export_rows(rows, tmp_path / "t.csv").read_text().splitlines()[0].split(",")
+    assert set(header[-2:]) == {"round_time_s", "energy_j"}
+
+
+def test_store_of_an_older_format_is_refused_untouched(tmp_path, reference):
+    path = tmp_path / "old.db"
+    run_sweep(parse_spec(RAW), path, progress=False)
+    with sqlite3.connect(path) as con:
+        con.execute("UPDATE meta SET value = '1' WHERE key = 'version'")
+    con.close()
+    before = digest(path)
+    with pytest.raises(semalloc.InputError, match="version '1'"):
+        run_sweep(parse_spec(RAW), path, progress=False)
+    assert digest(path) == before

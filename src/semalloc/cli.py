@@ -226,7 +226,7 @@ def _stored(results: Path):
 def plot(results: Path = typer.Argument(..., help="results store (from sweep)"),
          output: Optional[Path] = typer.Option(None, "-o", "--output", help="figure (.png, .pdf, .svg)"),
          x: Optional[str] = typer.Option(None, "--x", help="varied setting on the x axis"),
-         y: Optional[str] = typer.Option(None, "--y", help="objective or time_s"),
+         y: Optional[str] = typer.Option(None, "--y", help="objective, time_s or a metric of the problem"),
          kind: Optional[str] = typer.Option(None, "--kind", help="line or bars"),
          logx: Optional[bool] = typer.Option(None, "--logx/--linx"),
          logy: Optional[bool] = typer.Option(None, "--logy/--liny")):

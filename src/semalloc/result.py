@@ -25,6 +25,9 @@ class Evaluation:
     feasible: bool
     objective: float
     violations: list[str] = field(default_factory=list)
+    #: Other quantities of a feasible allocation that figures plot beside the
+    #: objective (training: ``round_time_s``, ``energy_j``); name -> float.
+    metrics: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
         return {"feasible": self.feasible, "objective": to_jsonable(self.objective),
@@ -47,7 +50,9 @@ class Result:
     variables : dict[str, numpy.ndarray]
         Decision variables by name (see docs/formats.md).
     stats : dict
-        At least ``time_s``; algorithms add ``iterations``, ``nodes``, ``gap``...
+        At least ``time_s``; algorithms add ``iterations``, ``nodes``, ``gap``...;
+        ``metrics`` holds the problem's :attr:`Evaluation.metrics` of a
+        feasible allocation when it defines any.
     message : str
         Human-readable detail (solver message, violations).
     """

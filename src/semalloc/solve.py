@@ -126,6 +126,8 @@ def solve(instance, algorithm: str = "prop", **options) -> Result:
         why = "evaluate rejected the allocation: " + "; ".join(ev.violations)
         status, message = ("infeasible", f"{message}; {why}" if message else why) if status == "infeasible" \
             else ("error", why)
+    if ev.feasible and ev.metrics:
+        stats["metrics"] = {k: float(v) for k, v in ev.metrics.items()}
     return Result(prob.key, algorithm, status, ev.objective if ev.feasible else float("nan"),
                   variables, stats, message)
 

@@ -19,7 +19,7 @@ from scipy import stats as st
 
 from ..errors import InputError
 
-__all__ = ["summarise", "plot_sweep", "export_rows", "EXPORT_FORMATS", "FIGURE_FORMATS"]
+__all__ = ["summarise", "measure", "plot_sweep", "export_rows", "EXPORT_FORMATS", "FIGURE_FORMATS"]
 
 EXPORT_FORMATS = (".csv", ".parquet")
 FIGURE_FORMATS = (".png", ".pdf", ".svg")
@@ -63,6 +63,28 @@ def summarise(rows: list[dict], points: list[dict] | None = None, algorithms: li
     return out
 
 
+def measure(rows: list[dict], y: str) -> list[dict]:
+    """The rows with ``objective`` replaced by measure ``y``: ``objective``,
+    ``time_s`` or one of the problem's metrics (a row without it counts as
+    not feasible). Unknown ``y`` is an :class:`InputError` naming the known ones.
+
+    Examples
+    --------
+    >>> rows = [{"objective": 3.0, "feasible": True, "time_s": 0.5, "metrics": {"energy_j": 2.0}}]
+    >>> measure(rows, "energy_j")[0]["objective"], measure(rows, "time_s")[0]["objective"]
+    (2.0, 0.5)
+    """
+    known = ["objective", "time_s", *dict.fromkeys(k for r in rows for k in r.get("metrics") or {})]
+    if y not in known:
+        raise InputError("--y", f"unknown measure {y!r}; known: {', '.join(known)}")
+    if y == "objective":
+        return rows
+    if y == "time_s":
+        return [dict(r, objective=r["time_s"]) for r in rows]
+    return [dict(r, objective=(r.get("metrics") or {}).get(y, float("nan")),
+                 feasible=r["feasible"] and y in (r.get("metrics") or {})) for r in rows]
+
+
 def _label(point: dict, skip=()) -> str:
     return ", ".join(f"{k}={v}" for k, v in point.items() if k not in skip) or "default"
 
@@ -72,16 +94,18 @@ _OURS = {"best": "tab:green", "exact": "black"}
 _OTHERS = ("tab:blue", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:gray", "tab:olive", "tab:cyan")
 
 
-def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str = "objective",
+def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str | list[str] = "objective",
                kind: str | None = None, logx: bool = False, logy: bool = False, title: str = "",
                panels: str | None = None, proposed: str | None = None, algorithms: list[str] | None = None,
-               points: list[dict] | None = None, ylabel: str | None = None) -> Path:
+               points: list[dict] | None = None, ylabel: str | list[str] | None = None) -> Path:
     """Draw a sweep as the papers do and write it (PNG, PDF or SVG by suffix).
 
     ``kind="line"``: one line per algorithm over the numeric setting ``x``,
     the mean with a shaded 95 % interval; ``kind="bars"``: one group of bars
     per point, error bars the 95 % interval. ``panels`` makes one panel per
-    value of that setting. ``y`` is ``objective`` or ``time_s``. ``proposed``
+    value of that setting. ``y`` is a measure (see :func:`measure`), or a
+    list of them drawn side by side (then ``ylabel`` may be a list too and
+    ``panels`` is not allowed). ``proposed``
     (the paper's algorithm) is drawn in red; ``algorithms`` and ``points``
     order the legend and the bars.
     """
@@ -92,10 +116,15 @@ def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str 
     path = Path(path)
     if path.suffix.lower() not in FIGURE_FORMATS:
         raise InputError("-o", f"figure format must be one of {', '.join(FIGURE_FORMATS)}, got {path.name!r}")
-    if y not in ("objective", "time_s"):
-        raise InputError("--y", f"must be objective or time_s, got {y!r}")
     if not rows:
         raise InputError(str(path), "no results to plot yet")
+    ys = [y] if isinstance(y, str) else list(y)
+    labels_y = ylabel if isinstance(ylabel, list) else [ylabel] * len(ys)
+    if not ys or len(labels_y) != len(ys):
+        raise InputError("--y", "give one measure, or a list with one ylabel each")
+    if len(ys) > 1 and panels is not None:
+        raise InputError("--panels", "cannot split into panels when several measures are drawn")
+    drawn = {m: measure(rows, m) for m in ys}
     varied = sorted({k for r in rows for k in r["point"]})
     if x is not None and x not in varied:
         raise InputError("--x", f"{x!r} is not a varied setting; varied: {', '.join(varied) or 'none'}")
@@ -111,10 +140,11 @@ def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str 
     others = iter(_OTHERS * 4)
     colours = {a: _OURS.get(a) or ("tab:red" if a == proposed else next(others)) for a in algos}
     pvals = list(dict.fromkeys(r["point"].get(panels) for r in rows)) if panels else [None]
-    fig, axes = plt.subplots(1, len(pvals), figsize=(5.2 * len(pvals), 3.9), squeeze=False)
-    for ax, pv in zip(axes[0], pvals):
-        mine = [r for r in rows if panels is None or r["point"].get(panels) == pv]
-        summ = summarise([dict(r, objective=r[y]) if y != "objective" else r for r in mine], points, algos)
+    cells = [(m, lab, pv) for m, lab in zip(ys, labels_y) for pv in pvals]
+    fig, axes = plt.subplots(1, len(cells), figsize=(5.2 * len(cells), 3.9), squeeze=False)
+    for ax, (m, lab, pv) in zip(axes[0], cells):
+        mine = [r for r in drawn[m] if panels is None or r["point"].get(panels) == pv]
+        summ = summarise(mine, points, algos)
         if kind == "line":
             for a in algos:
                 pts = sorted(((s["point"][x], s["mean"], s["ci95"]) for s in summ if s["algorithm"] == a),
@@ -138,7 +168,7 @@ def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str 
             ticks = algos if single else labels
             ax.set_xticks(np.arange(len(ticks)), ticks, rotation=30 if len(ticks) > 3 else 0)
         ax.set_yscale("log" if logy else "linear")
-        ax.set_ylabel(ylabel or ("objective" if y == "objective" else "time (s)"))
+        ax.set_ylabel(lab or {"objective": "objective", "time_s": "time (s)"}.get(m, m))
         if panels:
             ax.set_title(f"{panels} = {pv}", fontsize=10)
         ax.grid(alpha=0.3)
@@ -159,8 +189,11 @@ def export_rows(rows: list[dict], path: str | Path) -> Path:
     if path.suffix.lower() not in EXPORT_FORMATS:
         raise InputError("-o", f"export format must be one of {', '.join(EXPORT_FORMATS)}, got {path.name!r}")
     varied = list(dict.fromkeys(k for r in rows for k in r["point"]))
-    cols = varied + ["seed", "algorithm", "status", "objective", "feasible", "time_s", "message"]
-    flat = [{**{k: r["point"].get(k) for k in varied}, **{k: r[k] for k in cols[len(varied):]}} for r in rows]
+    named = list(dict.fromkeys(k for r in rows for k in r.get("metrics") or {}))
+    base = ["seed", "algorithm", "status", "objective", "feasible", "time_s", "message"]
+    cols = varied + base + named
+    flat = [{**{k: r["point"].get(k) for k in varied}, **{k: r[k] for k in base},
+             **{k: (r.get("metrics") or {}).get(k) for k in named}} for r in rows]
     for r in flat:                                  # lists (e.g. rbs) as their JSON text
         for k in varied:
             if isinstance(r[k], list):

@@ -59,10 +59,11 @@ def run_task(problem: str, settings: dict, point: dict, seed: int, algorithms: l
             res = solve(inst, name, **options.get(name, {}))
             ok = bool(np.isfinite(res.objective))
             row.update(status=res.status, objective=float(res.objective) if ok else None, feasible=ok,
-                       time_s=float(res.stats["time_s"]), message=res.message)
+                       time_s=float(res.stats["time_s"]), message=res.message,
+                       metrics=res.stats.get("metrics", {}) if ok else {})
         except Exception as e:                      # noqa: BLE001 -- recorded, not lost
             row.update(status="error", objective=None, feasible=False, time_s=time.perf_counter() - t0,
-                       message=f"{type(e).__name__}: {e}")
+                       message=f"{type(e).__name__}: {e}", metrics={})
         rows.append(row)
     return rows
 

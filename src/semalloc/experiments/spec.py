@@ -56,7 +56,9 @@ FIELDS = {
     "quick": "overrides of seeds/vary/points/algorithms for `--quick`",
 }
 #: Fields of ``plot``.
-PLOT_FIELDS = {"x": "setting on the x axis", "y": "objective or time_s", "ylabel": "label of the y axis",
+PLOT_FIELDS = {"x": "setting on the x axis",
+               "y": "objective, time_s or a metric of the problem; a list draws one panel each",
+               "ylabel": "label of the y axis (a list with a list y)",
                "kind": "line or bars",
                "logx": "log-scale x", "logy": "log-scale y", "panels": "setting with one panel per value"}
 _QUICK = ("seeds", "vary", "points", "algorithms", "settings")

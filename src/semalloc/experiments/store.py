@@ -8,7 +8,8 @@ results of another spec, is refused before anything is written to it.
 
 Tables: ``meta(key, value)`` (``format``, ``version``, ``spec_hash``,
 ``spec``) and ``results(point, seed, algorithm, status, objective,
-feasible, time_s, spec_hash, message)``.
+feasible, time_s, spec_hash, message, metrics)``; ``metrics`` is the JSON
+object of the problem's other measures (``Evaluation.metrics``), ``{}`` if none.
 
 Examples
 --------
@@ -19,7 +20,8 @@ Examples
 >>> path = os.path.join(tempfile.mkdtemp(), "r.db")
 >>> with ResultsStore.open(path, spec) as store:
 ...     store.write([{"point": "{}", "seed": 0, "algorithm": "prop", "status": "feasible",
-...                   "objective": 1.5, "feasible": True, "time_s": 0.1, "message": ""}])
+...                   "objective": 1.5, "feasible": True, "time_s": 0.1, "message": "",
+...                   "metrics": {}}])
 ...     sorted(store.done())
 [('{}', 0)]
 """
@@ -33,11 +35,12 @@ from ..errors import InputError
 
 __all__ = ["ResultsStore", "COLUMNS", "FORMAT"]
 
-FORMAT, VERSION = "semalloc-results", "1"
+FORMAT, VERSION = "semalloc-results", "2"     # 2: the metrics column
 #: Columns of ``results`` and their SQL types.
 COLUMNS = {"point": "TEXT NOT NULL", "seed": "INTEGER NOT NULL", "algorithm": "TEXT NOT NULL",
            "status": "TEXT NOT NULL", "objective": "REAL", "feasible": "INTEGER NOT NULL",
-           "time_s": "REAL NOT NULL", "spec_hash": "TEXT NOT NULL", "message": "TEXT NOT NULL"}
+           "time_s": "REAL NOT NULL", "spec_hash": "TEXT NOT NULL", "message": "TEXT NOT NULL",
+           "metrics": "TEXT NOT NULL"}
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -61,10 +64,13 @@ def _read_meta(path: Path) -> dict:
             con.close()
     except sqlite3.DatabaseError as e:
         _refuse(path, f"not a semalloc results store ({e}); refusing to touch it")
-    if meta.get("format") != FORMAT or set(cols) != set(COLUMNS):
+    if meta.get("format") != FORMAT:
         _refuse(path, "an SQLite file but not a semalloc results store; refusing to touch it")
     if meta.get("version") != VERSION:
-        _refuse(path, f"results store version {meta.get('version')!r}, this semalloc reads {VERSION!r}")
+        _refuse(path, f"results store version {meta.get('version')!r}, this semalloc reads {VERSION!r}; "
+                      "re-run the sweep into a new file")
+    if set(cols) != set(COLUMNS):
+        _refuse(path, "a semalloc results store with unknown columns; refusing to touch it")
     return meta
 
 
@@ -134,8 +140,9 @@ class ResultsStore:
     def write(self, rows: list[dict]) -> None:
         """Store the rows of one task, all or none (one transaction)."""
         h = self.meta["spec_hash"]
-        values = [tuple(h if k == "spec_hash" else (int(r[k]) if k == "feasible" else r[k]) for k in COLUMNS)
-                  for r in rows]
+        enc = {"spec_hash": lambda r: h, "feasible": lambda r: int(r["feasible"]),
+               "metrics": lambda r: json.dumps(r.get("metrics") or {}, sort_keys=True)}
+        values = [tuple(enc[k](r) if k in enc else r[k] for k in COLUMNS) for r in rows]
         with self.con:
             self.con.executemany(f"INSERT INTO results VALUES ({', '.join('?' * len(COLUMNS))})", values)
 
@@ -146,6 +153,7 @@ class ResultsStore:
         for r in cur:
             row = dict(zip(COLUMNS, r))
             row["point"], row["feasible"] = json.loads(row["point"]), bool(row["feasible"])
+            row["metrics"] = json.loads(row["metrics"])
             row["objective"] = float("nan") if row["objective"] is None else row["objective"]
             out.append(row)
         return out

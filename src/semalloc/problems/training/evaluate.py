@@ -123,4 +123,5 @@ def evaluate(inst, v: dict) -> Evaluation:
         viol.append(f"device {i}: PSNR {m.psnr_db[i]:.6g} dB < psnr_min_db {dev.psnr_min_db[i]:.6g} dB")
     if viol:
         return Evaluation(False, float("nan"), viol)
-    return Evaluation(True, inst.w_time * m.round_time_s + inst.w_energy * m.total_energy_j, viol)
+    return Evaluation(True, inst.w_time * m.round_time_s + inst.w_energy * m.total_energy_j, viol,
+                      {"round_time_s": float(m.round_time_s), "energy_j": float(m.total_energy_j)})
