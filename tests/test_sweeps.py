@@ -18,7 +18,7 @@ from typer.testing import CliRunner
 
 import semalloc
 from semalloc.cli import app
-from semalloc.experiments.analysis import export_rows, summarise
+from semalloc.experiments.analysis import export_rows, plot_sweep, summarise
 from semalloc.experiments.reproduce import figures
 from semalloc.experiments.runner import run_sweep
 from semalloc.experiments.spec import load_spec, parse_spec
@@ -117,7 +117,7 @@ def test_spec_file_that_is_not_yaml(tmp_path):
 
 def test_every_shipped_figure_spec_is_valid_in_both_modes():
     figs = figures("multicell")
-    assert sorted(figs) == [4, 5, 6, 7, 8]
+    assert sorted(figs) == [2, 3, 4, 5, 6, 7, 8]
     for path in figs.values():
         full, quick = load_spec(path), load_spec(path, quick=True)
         assert full.algorithms[0] == "prop" and "exact" in full.algorithms
@@ -352,3 +352,15 @@ def test_store_of_an_older_format_is_refused_untouched(tmp_path, reference):
     with pytest.raises(semalloc.InputError, match="version '1'"):
         run_sweep(parse_spec(RAW), path, progress=False)
     assert digest(path) == before
+
+
+def test_per_bs_utilities_sum_to_the_objective_and_draw_as_groups(tmp_path, reference):
+    """He et al. Figs. 2-3: evaluate splits the total utility by BS; bars group by measure."""
+    for r in reference:
+        assert sum(r["metrics"].values()) == pytest.approx(r["objective"], rel=1e-12, abs=1e-12)
+        assert set(r["metrics"]) == {"utility_bs0", "utility_bs1"}
+    one = [r for r in reference if r["point"] == {"devices": 3}]
+    png = plot_sweep(one, tmp_path / "bs.png", y=["utility_bs0", "utility_bs1"], kind="bars")
+    assert png.stat().st_size > 1000
+    with pytest.raises(semalloc.InputError, match="one point per panel"):
+        plot_sweep(reference, tmp_path / "x.png", y=["utility_bs0", "utility_bs1"], kind="bars")

@@ -104,8 +104,9 @@ def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str 
     the mean with a shaded 95 % interval; ``kind="bars"``: one group of bars
     per point, error bars the 95 % interval. ``panels`` makes one panel per
     value of that setting. ``y`` is a measure (see :func:`measure`), or a
-    list of them drawn side by side (then ``ylabel`` may be a list too and
-    ``panels`` is not allowed). ``proposed``
+    list of them: lines draw one panel per measure (``ylabel`` a list too,
+    no ``panels``); bars of a single point draw one group per measure (the
+    utility of each BS, He et al. Figs. 2-3). ``proposed``
     (the paper's algorithm) is drawn in red; ``algorithms`` and ``points``
     order the legend and the bars.
     """
@@ -119,11 +120,8 @@ def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str 
     if not rows:
         raise InputError(str(path), "no results to plot yet")
     ys = [y] if isinstance(y, str) else list(y)
-    labels_y = ylabel if isinstance(ylabel, list) else [ylabel] * len(ys)
-    if not ys or len(labels_y) != len(ys):
-        raise InputError("--y", "give one measure, or a list with one ylabel each")
-    if len(ys) > 1 and panels is not None:
-        raise InputError("--panels", "cannot split into panels when several measures are drawn")
+    if not ys:
+        raise InputError("--y", "give at least one measure")
     drawn = {m: measure(rows, m) for m in ys}
     varied = sorted({k for r in rows for k in r["point"]})
     if x is not None and x not in varied:
@@ -135,16 +133,29 @@ def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str 
                                                              for r in rows)]
         x = numeric[0] if numeric else None
     kind = kind or ("line" if x is not None else "bars")
+    grouped = kind == "bars" and len(ys) > 1          # one group of bars per measure
+    if grouped and len({_label(r["point"], skip=(panels,)) for r in rows}) > 1:
+        raise InputError("--y", "bars of several measures need one point per panel")
+    if grouped:
+        labels_y = [ylabel if isinstance(ylabel, str) else None]
+    else:
+        labels_y = ylabel if isinstance(ylabel, list) else [ylabel] * len(ys)
+        if len(labels_y) != len(ys):
+            raise InputError("--y", "give one ylabel per measure")
+        if len(ys) > 1 and panels is not None:
+            raise InputError("--panels", "cannot split lines into panels when several measures are drawn")
     algos = list(dict.fromkeys([a for a in algorithms or [] if any(r["algorithm"] == a for r in rows)]
                                + [r["algorithm"] for r in rows]))
     others = iter(_OTHERS * 4)
     colours = {a: _OURS.get(a) or ("tab:red" if a == proposed else next(others)) for a in algos}
     pvals = list(dict.fromkeys(r["point"].get(panels) for r in rows)) if panels else [None]
-    cells = [(m, lab, pv) for m, lab in zip(ys, labels_y) for pv in pvals]
+    measures = [ys] if grouped else [[m] for m in ys]
+    cells = [(ms_, lab, pv) for ms_, lab in zip(measures, labels_y) for pv in pvals]
     fig, axes = plt.subplots(1, len(cells), figsize=(5.2 * len(cells), 3.9), squeeze=False)
-    for ax, (m, lab, pv) in zip(axes[0], cells):
-        mine = [r for r in drawn[m] if panels is None or r["point"].get(panels) == pv]
-        summ = summarise(mine, points, algos)
+    for ax, (ms_, lab, pv) in zip(axes[0], cells):
+        summs = {m: summarise([r for r in drawn[m] if panels is None or r["point"].get(panels) == pv],
+                              points, algos) for m in ms_}
+        m, summ = ms_[0], summs[ms_[0]]
         if kind == "line":
             for a in algos:
                 pts = sorted(((s["point"][x], s["mean"], s["ci95"]) for s in summ if s["algorithm"] == a),
@@ -156,11 +167,17 @@ def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str 
                 ax.fill_between(xs, ms - np.nan_to_num(cs), ms + np.nan_to_num(cs), color=colours[a], alpha=0.15)
             ax.set_xlabel(x)
         else:
-            labels = list(dict.fromkeys(_label(s["point"], skip=(panels,)) for s in summ))
+            if grouped:                                    # groups: the measures
+                labels = ms_
+                table = {m_: {s["algorithm"]: s for s in summs[m_]} for m_ in ms_}
+            else:                                          # groups: the points
+                labels = list(dict.fromkeys(_label(s["point"], skip=(panels,)) for s in summ))
+                table = {l: {s["algorithm"]: s for s in summ if _label(s["point"], skip=(panels,)) == l}
+                         for l in labels}
             single = len(labels) == 1                      # one group: the algorithms label the bars
             width = 0.8 if single else 0.8 / max(len(algos), 1)
             for i, a in enumerate(algos):
-                by = {_label(s["point"], skip=(panels,)): s for s in summ if s["algorithm"] == a}
+                by = {l: table[l][a] for l in labels if a in table[l]}
                 ms = [by[l]["mean"] if l in by else np.nan for l in labels]
                 cs = [np.nan_to_num(by[l]["ci95"]) if l in by else 0 for l in labels]
                 at = np.array([i]) if single else np.arange(len(labels)) + (i - (len(algos) - 1) / 2) * width
@@ -168,11 +185,11 @@ def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str 
             ticks = algos if single else labels
             ax.set_xticks(np.arange(len(ticks)), ticks, rotation=30 if len(ticks) > 3 else 0)
         ax.set_yscale("log" if logy else "linear")
-        ax.set_ylabel(lab or {"objective": "objective", "time_s": "time (s)"}.get(m, m))
+        ax.set_ylabel(lab or ("" if grouped else {"objective": "objective", "time_s": "time (s)"}.get(m, m)))
         if panels:
             ax.set_title(f"{panels} = {pv}", fontsize=10)
         ax.grid(alpha=0.3)
-    if kind == "line" or len({_label(r["point"], skip=(panels,)) for r in rows}) > 1:
+    if kind == "line" or grouped or len({_label(r["point"], skip=(panels,)) for r in rows}) > 1:
         axes[0][-1].legend(fontsize=8, ncol=2 if len(algos) > 5 else 1)
     if title:
         fig.suptitle(title, fontsize=10)

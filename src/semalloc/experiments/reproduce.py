@@ -9,7 +9,7 @@ Examples
 --------
 >>> from semalloc.experiments.reproduce import figures
 >>> sorted(figures("multicell"))
-[4, 5, 6, 7, 8]
+[2, 3, 4, 5, 6, 7, 8]
 """
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ Examples
 >>> idle = {"bs": [-1] * 3, "rbs": [0] * 3, "mode": ["idle"] * 3, "cpu_hz": [0.0] * 3,
 ...         "power_w": [0.0] * 3, "cycles": [0.0] * 3, "bits": [0.0] * 3}
 >>> evaluate(inst, parse_variables(inst, idle))
-Evaluation(feasible=True, objective=0.0, violations=[])
+Evaluation(feasible=True, objective=0.0, violations=[], metrics={'utility_bs0': 0.0})
 >>> bad = dict(idle, rbs=[1000, 0, 0], bs=[0, -1, -1])
 >>> evaluate(inst, parse_variables(inst, bad)).violations[0].split(' = ')[0]
 'BS 0: 1000 RBs allocated > K'
@@ -101,5 +101,6 @@ def evaluate(inst, v: dict) -> Evaluation:
     acc = np.where(sem, accuracy_cd(c, d, *(inst.app(k) for k in
                                             ("eta1", "eta2", "cycles_max", "beta1", "beta2", "beta3", "bits_max"))),
                    np.where(raw, inst.app("eta2"), 0.0))
-    objective = float(utility_of_accuracy(acc, inst.utility).sum())
-    return Evaluation(not viol, objective, viol)
+    util = utility_of_accuracy(acc, inst.utility)
+    per_bs = np.bincount(bs[bs >= 0], weights=util[bs >= 0], minlength=M)   # Figs. 2-3: utility of each BS
+    return Evaluation(not viol, float(util.sum()), viol, {f"utility_bs{m}": float(u) for m, u in enumerate(per_bs)})
