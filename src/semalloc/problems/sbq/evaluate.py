@@ -15,7 +15,7 @@ Examples
 >>> idle = {"subchannel": [-1, -1], "bits": [1, 1], "bandwidth_hz": [0.0],
 ...         "beam_re": np.zeros((2, 2)), "beam_im": np.zeros((2, 2))}
 >>> evaluate(inst, parse_variables(inst, idle))
-Evaluation(feasible=True, objective=0.0, violations=[])
+Evaluation(feasible=True, objective=0.0, violations=[], metrics={})
 >>> loud = dict(idle, subchannel=[0, 0], bandwidth_hz=[1.8e6], beam_re=np.ones((2, 2)))
 >>> evaluate(inst, parse_variables(inst, loud)).violations
 ['transmit power 4 W > Pmax 1 W']
