@@ -10,7 +10,7 @@ ftm      bcd with the mode ``e`` fixed, drawn uniformly (Bernoulli 1/2)
 fa       bcd with the association fixed to the nearest BS (with room)
 uc       bcd with the edge CPU split evenly among a server's terminals
 exact    enumeration of x, rho, e; 26a solved exactly (KKT) for each
-best     bcd from several starts, then local search moving subcarriers and terminals
+best     bcd, then a local search that moves single subcarriers and terminals (total reward)
 =======  =========================================================================
 
 Every block of BCD is accepted only if it does not lower the merit (fewer
@@ -28,19 +28,41 @@ import numpy as np
 from ...channel import distances_m
 from ...errors import InputError
 from .matching import match_association, match_subcarriers
-from .model import Model, State, initial_state, linear_flops
+from .model import Model, State, initial_state, linear_flops, unreachable
 
-__all__ = ["register", "bcd", "nearest_association", "local_search", "EXACT_LIMIT"]
+__all__ = ["register", "bcd", "start", "nearest_association", "local_search", "EXACT_LIMIT", "START_TRIES"]
 
 #: ``exact`` refuses instances with more (x, rho) configurations than this.
 EXACT_LIMIT = 200_000
+#: Random initial matchings Algorithm 4 draws, at most, to find one meeting every deadline (9h)'.
+START_TRIES = 20
+
+
+def start(m: Model, seed: int = 0, bs: np.ndarray | None = None, mode: bool = True, uniform: bool = False,
+          e: np.ndarray | None = None, tries: int = START_TRIES) -> State:
+    """Algorithm 4's initial feasible point: random matchings (:func:`initial_state`),
+    each completed by Algorithm 3 (with ``e`` fixed if given), drawn until one
+    meets every deadline (9h)'; if none of ``tries`` does, the one of best merit."""
+    best = None
+    for t in range(tries):
+        st = initial_state(m, np.random.SeedSequence([seed, t]), bs)
+        if e is not None:
+            st.e = np.asarray(e, dtype=np.int64).copy()
+        m.semantic_and_cpu(st, mode, uniform)
+        if best is None or m.merit(st) > m.merit(best):
+            best = st
+        if m.violations(st) == 0:
+            break
+    return best
 
 
 def bcd(m: Model, st: State, associate: bool = True, mode: bool = True, uniform: bool = False,
-        max_iter: int = 30, tol: float = 1e-9) -> tuple[State, dict]:
-    """Algorithm 4 from ``st``: the reward after each iteration is in ``stats["trace"]``."""
+        max_iter: int = 30, tol: float = 1e-9, truth: Model | None = None) -> tuple[State, dict]:
+    """Algorithm 4 from ``st``: the reward after each iteration is in ``stats["trace"]``,
+    as ``truth`` (default ``m``) values it; the iterations stop when ``m``'s stops rising."""
     m.semantic_and_cpu(st, mode, uniform)
-    trace = [m.reward(st)]
+    plan = [m.reward(st)]
+    trace = [(truth or m).reward(st)]
     swaps = [0, 0]
     for it in range(1, max_iter + 1):
         for i, (on, step) in enumerate(((associate, match_association), (True, match_subcarriers))):
@@ -51,8 +73,9 @@ def bcd(m: Model, st: State, associate: bool = True, mode: bool = True, uniform:
             if rep.swaps and m.merit(trial) >= m.merit(st):
                 st, swaps[i] = trial, swaps[i] + rep.swaps
         m.semantic_and_cpu(st, mode, uniform)                        # Step 3 (Alg. 3)
-        trace.append(m.reward(st))
-        if not trace[-1] > trace[-2] + tol * max(1.0, abs(trace[-1])):
+        plan.append(m.reward(st))
+        trace.append((truth or m).reward(st))
+        if not plan[-1] > plan[-2] + tol * max(1.0, abs(plan[-1])):
             break
     return st, {"iterations": it, "trace": trace, "association_swaps": swaps[0], "subcarrier_swaps": swaps[1]}
 
@@ -71,23 +94,28 @@ def nearest_association(inst) -> np.ndarray:
 
 
 def _finish(m: Model, st: State, stats: dict, proven: bool = False):
-    """Status from the true instance: feasible, or the terminals whose deadline fails:
-    ``infeasible`` when ``proven`` (exact enumeration found nothing better), else
-    ``error`` (a heuristic that found no allocation meeting every deadline)."""
+    """Status from the true instance: ``feasible``; or ``infeasible`` naming the
+    terminals when no allocation can meet their deadlines (:func:`unreachable`, or
+    ``proven`` by exact enumeration); else ``error`` naming the terminals whose
+    deadline this heuristic missed."""
     ev = m.evaluation(st)
     if ev.feasible:
         return st.variables(), "feasible", stats, ""
+    bad, why = unreachable(m.inst)
+    if len(bad):
+        return st.variables(), "infeasible", stats, why
     return st.variables(), "infeasible" if proven else "error", stats, "; ".join(ev.violations)
 
 
 def _run_bcd(inst, seed: int = 0, max_iter: int = 30, linear: bool = False, fixed_mode: bool = False,
              nearest: bool = False, uniform: bool = False):
     plan = Model(inst, linear_flops(inst) if linear else None)
-    st = initial_state(plan, seed, nearest_association(inst) if nearest else None)
-    if fixed_mode:
-        st.e = np.random.default_rng(seed).integers(0, 2, size=inst.U)
-    st, stats = bcd(plan, st, associate=not nearest, mode=not fixed_mode, uniform=uniform, max_iter=max_iter)
-    return _finish(Model(inst), st, stats)
+    e = np.random.default_rng(seed).integers(0, 2, size=inst.U) if fixed_mode else None
+    st = start(plan, seed, nearest_association(inst) if nearest else None, mode=not fixed_mode, uniform=uniform, e=e)
+    truth = Model(inst) if linear else plan
+    st, stats = bcd(plan, st, associate=not nearest, mode=not fixed_mode, uniform=uniform, max_iter=max_iter,
+                    truth=truth)
+    return _finish(truth, st, stats)
 
 
 # ----------------------------------------------------------------------------- exact
@@ -116,6 +144,11 @@ def _exact(inst, time_limit: float = 60.0):
                          f"(U = {U}, K = {K}, N = {N})", "offloading")
     t0 = time.perf_counter()
     m = Model(inst)
+    bad, why = unreachable(inst)
+    if len(bad):                                      # proven without enumeration: any allocation will do
+        st = initial_state(m)
+        m.semantic_and_cpu(st)
+        return st.variables(), "infeasible", {"certificate": "lower bound on the delays (model.alone_delay)"}, why
     configs = list(_occupancies(U, K, N))
     bs = np.array([c[0] for c in configs])
     occ = np.array([c[1] for c in configs])
@@ -125,7 +158,7 @@ def _exact(inst, time_limit: float = 60.0):
         if time.perf_counter() - t0 > time_limit:
             raise InputError("time_limit", f"exact did not finish in {time_limit} s", "offloading")
         e = np.array(e)
-        f = m.cpu_split(rate, e, bs)
+        f = m.cpu_split(rate, e, bs, iters=200)
         t = m.delay(rate, e, f)
         late = np.sum(~(t <= inst.task("deadline_s")), axis=1)
         value = m.reward_of(m.cost(rate, e, f))
@@ -142,75 +175,150 @@ def _exact(inst, time_limit: float = 60.0):
 
 # ----------------------------------------------------------------------------- best
 
-def _moves(m: Model, st: State) -> tuple[np.ndarray, np.ndarray]:
-    """Candidate allocations one move away: a subcarrier to another terminal of its
-    BS or to a hole, or a terminal to another BS with a hole (taking it; its
-    own subcarriers become holes). Returns ``(occ, bs)`` batches."""
+def _better(new: tuple, old: tuple, rtol: float = 1e-9) -> bool:
+    """Merit ``new`` beats ``old``: fewer violations, or as few and more reward beyond the tolerance."""
+    return new[0] > old[0] or (new[0] == old[0] and new[1] > old[1] + rtol * max(1.0, abs(old[1])))
+
+
+def _subcarrier_moves(st: State, U: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every ``(k, n, v)``: subcarrier ``n`` of BS ``k`` to terminal ``v`` of ``k`` or
+    to a hole (``v = -1``), except taking a terminal's last subcarrier."""
+    K, N = st.occ.shape
+    held = np.bincount(st.occ[st.occ >= 0], minlength=U)
+    ks, ns, vs = [], [], []
+    for k in range(K):
+        v = np.array([-1, *np.nonzero(st.bs == k)[0]])
+        cur = st.occ[k][:, None]
+        ok = (v[None] != cur) & ~((cur >= 0) & (held[np.maximum(cur, 0)] == 1))
+        n_, j = np.nonzero(ok)
+        ks.append(np.full(len(n_), k)), ns.append(n_), vs.append(v[j])
+    return np.concatenate(ks), np.concatenate(ns), np.concatenate(vs)
+
+
+def _subcarrier_descent(m: Model, st: State, deadline: float) -> tuple[State, int]:
+    """Best-improvement over :func:`_subcarrier_moves` with ``e`` and ``f`` fixed.
+
+    A move changes one subcarrier ``n``, so only the K links on ``n`` change:
+    each candidate is scored from its column alone (eq. 1 on ``n``, the rate
+    changes scattered onto the terminals, eqs. 2, 3, 7, 8), all at once."""
+    U, K = m.U, m.K
+    tau = m.inst.task("deadline_s")
+    moves = 0
+    now = m.merit(st)
+    while time.perf_counter() < deadline:
+        ks, ns, vs = _subcarrier_moves(st, U)
+        B = len(ks)
+        if B == 0:
+            break
+        col = st.occ[:, ns].T.copy()                                            # (B, K) occupants of column n
+        col[np.arange(B), ks] = vs
+        links = m.link_rates(st.occ)
+        delta, _ = m.column_delta(st.occ, links, ns, col)
+        rate = np.maximum(m.rates(st.occ, links) + delta, 0.0)                   # eq. 2
+        t = m.delay(rate, st.e, st.f)
+        late = -np.sum(~(t <= tau), axis=1)
+        value = m.reward_of(m.cost(rate, st.e, st.f))
+        i = np.lexsort((value, late))[-1]
+        if not _better((late[i], value[i]), now):
+            break
+        trial = st.copy()
+        trial.occ[ks[i], ns[i]] = vs[i]
+        merit = m.merit(trial)                                                  # recomputed in full
+        if not _better(merit, now):
+            break
+        st, now, moves = trial, merit, moves + 1
+    return st, moves
+
+
+def _association_moves(m: Model, st: State) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate ``(occ, bs)`` batches: a terminal to another BS, onto as many of its
+    holes (least interfered first) as it held subcarriers; two terminals of
+    different BSs exchanging BSs and subcarriers (eq. 15)."""
     U, K, N = m.U, m.K, m.N
+    interference = m.interference(st.occ)
     held = np.bincount(st.occ[st.occ >= 0], minlength=U)
     occs, bss = [], []
-    for k in range(K):
-        members = np.nonzero(st.bs == k)[0]
-        for n in range(N):
-            cur = st.occ[k, n]
-            if cur >= 0 and held[cur] == 1:
-                continue
-            for v in [-1, *members.tolist()]:
-                if v != cur:
-                    o = st.occ.copy()
-                    o[k, n] = v
-                    occs.append(o)
-                    bss.append(st.bs)
     for u in np.nonzero(st.bs >= 0)[0]:
         for k in range(K):
             holes = np.nonzero(st.occ[k] < 0)[0]
             if k == st.bs[u] or len(holes) == 0:
                 continue
             o = np.where(st.occ == u, -1, st.occ)
-            o[k, holes[0]] = u
+            o[k, holes[np.argsort(interference[k, holes])[:held[u]]]] = u
             b = st.bs.copy()
             b[u] = k
-            occs.append(o)
-            bss.append(b)
+            occs.append(o), bss.append(b)
+    served = np.nonzero(st.bs >= 0)[0]
+    for i, u in enumerate(served):
+        for p in served[i + 1:]:
+            if st.bs[u] != st.bs[p]:
+                occs.append(np.where(st.occ == u, p, np.where(st.occ == p, u, st.occ)))
+                b = st.bs.copy()
+                b[[u, p]] = st.bs[[p, u]]
+                bss.append(b)
     return np.array(occs).reshape(-1, K, N), np.array(bss).reshape(-1, U)
 
 
-def local_search(m: Model, st: State, deadline: float) -> tuple[State, int]:
-    """Best-improvement search over :func:`_moves`, each scored with its own
-    mode (eq. 25 at the current ``f``) and exact CPU split (26a)."""
-    moves = 0
-    now = m.merit(st)
-    while time.perf_counter() < deadline:
-        occ, bs = _moves(m, st)
-        if len(occ) == 0:
+def _association_step(m: Model, st: State, now: tuple, deadline: float, chunk: int = 1000) -> State | None:
+    """The best association move, scored with its own mode (eq. 25) and CPU split
+    (26a), in chunks of ``chunk`` candidates until ``deadline``; ``None`` if none
+    beats the merit ``now``."""
+    occs, bss = _association_moves(m, st)
+    tau = m.inst.task("deadline_s")
+    top = (now, None)
+    for c in range(0, len(occs), chunk):
+        if c and time.perf_counter() > deadline:
             break
+        occ, bs = occs[c:c + chunk], bss[c:c + chunk]
         rate = m.rates(occ)
         e = m.best_mode(rate, np.where(bs >= 0, st.f, 0.0))
         f = m.cpu_split(rate, e, bs, iters=60)
         e = m.best_mode(rate, f)
         f = m.cpu_split(rate, e, bs, iters=60)
         t = m.delay(rate, e, f)
-        late = -np.sum(~(t <= m.inst.task("deadline_s")), axis=1)
+        late = -np.sum(~(t <= tau), axis=1)
         value = m.reward_of(m.cost(rate, e, f))
         i = np.lexsort((value, late))[-1]
-        if (late[i], value[i]) <= (now[0], now[1] + 1e-9 * max(1.0, abs(now[1]))):
-            break
-        st = State(occ[i].copy(), bs[i].copy(), e[i].copy(), f[i].copy())
-        m.semantic_and_cpu(st)
+        if _better((late[i], value[i]), top[0]):
+            top = ((late[i], value[i]), State(occ[i].copy(), bs[i].copy(), e[i].copy(), f[i].copy()))
+    if top[1] is None:
+        return None
+    trial = top[1]
+    m.semantic_and_cpu(trial)
+    return trial if _better(m.merit(trial), now) else None
+
+
+def local_search(m: Model, st: State, deadline: float) -> tuple[State, int, list]:
+    """Our improvement of a BCD result, by the total merit (never lower):
+    subcarrier moves (:func:`_subcarrier_descent`), Algorithm 3, one
+    association move, until none improves or ``deadline`` (perf_counter).
+    Returns the state, the moves made and the reward after each round."""
+    moves, trace = 0, []
+    while time.perf_counter() < deadline:
+        st, n = _subcarrier_descent(m, st, deadline)
+        moves += n
         now = m.merit(st)
-        moves += 1
-    return st, moves
+        trial = st.copy()
+        m.semantic_and_cpu(trial)
+        if _better(m.merit(trial), now):
+            st, now = trial, m.merit(trial)
+        nxt = _association_step(m, st, now, deadline)
+        if nxt is not None:
+            st, moves = nxt, moves + 1
+        trace.append(m.reward(st))
+        if nxt is None and n == 0:
+            break
+    return st, moves, trace
 
 
-def _best(inst, starts: int = 3, time_limit: float = 10.0, seed: int = 0):
+def _best(inst, time_limit: float = 10.0, seed: int = 0, starts: int = 1):
     t0 = time.perf_counter()
     m = Model(inst)
-    cands = [initial_state(m, seed + s) for s in range(starts)] + [initial_state(m, seed, nearest_association(inst))]
-    runs = [bcd(m, st)[0] for st in cands]
-    st = max(runs, key=m.merit)
-    st, moves = local_search(m, st, t0 + time_limit)
-    st, stats = bcd(m, st)
-    stats.update(starts=len(cands), moves=moves)
+    runs = [bcd(m, start(m, seed + s)) for s in range(starts)]                 # the first is bcd's own run
+    st, stats = max(runs, key=lambda r: m.merit(r[0]))
+    st, moves, trace = local_search(m, st, t0 + time_limit)
+    stats = {"starts": starts, "bcd_iterations": stats["iterations"], "moves": moves,
+             "trace": stats["trace"] + trace}
     return _finish(m, st, stats)
 
 
@@ -241,6 +349,6 @@ def register(problem) -> None:
     def run_exact(inst, time_limit: float = 60.0):
         return _exact(inst, time_limit)
 
-    @problem.algorithm("best", "ours: bcd from several starts, then moves of subcarriers and terminals")
-    def run_best(inst, starts: int = 3, time_limit: float = 10.0, seed: int = 0):
-        return _best(inst, starts, time_limit, seed)
+    @problem.algorithm("best", "ours: bcd, then local search moving single subcarriers and terminals")
+    def run_best(inst, starts: int = 1, time_limit: float = 10.0, seed: int = 0):
+        return _best(inst, time_limit, seed, starts)

@@ -14,8 +14,8 @@ Examples
 >>> v = {"bs": [0, 0], "subcarriers": [[1, 0], [0, 1]], "semantic": [1, 0],
 ...      "cpu_hz": [0.5 * inst.base_stations.cpu_hz[0]] * 2}
 >>> ev = evaluate(inst, parse_variables(inst, v))
->>> ev.feasible, round(ev.objective, 3)
-(True, 4.2)
+>>> ev.feasible, round(ev.objective, 3), round(ev.metrics["reward_per_terminal"], 3)
+(True, 4.2, 2.1)
 >>> bad = dict(v, subcarriers=[[1, 0], [1, 1]])
 >>> evaluate(inst, parse_variables(inst, bad)).violations
 ['BS 0, subcarrier 0: 2 terminals (at most 1, eq. 9f)']
@@ -100,4 +100,7 @@ def evaluate(inst, v: dict) -> Evaluation:
         viol.append(f"terminal {u}: delay {t[u]:.6g} s > deadline {tau[u]:.6g} s")
     with np.errstate(divide="ignore"):
         reward = inst.reward_c1 * np.log(1.0 / (inst.task("priority") * t)) + inst.reward_c2     # eq. 8
-    return Evaluation(not viol, float(reward.sum()), viol)
+    metrics = {"reward_per_terminal": float(reward.mean()),          # Fig. 3 plots this average
+               "mean_delay_s": float(t.mean()), "max_delay_over_deadline": float(np.max(t / tau)),
+               "semantic_share": float(np.mean(v["semantic"]))}
+    return Evaluation(not viol, float(reward.sum()), viol, metrics)

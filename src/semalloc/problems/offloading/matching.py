@@ -87,17 +87,19 @@ def subcarrier_candidates(m: Model, st: State, u: int):
     if B == 0:
         return np.zeros((0, 4)), np.zeros((0, 4)), np.zeros((0, 2), dtype=np.int64)
     partner = st.occ[k, n2]
-    occ = np.tile(st.occ, (B, 1, 1))
-    occ[b, k, n], occ[b, k, n2] = partner, u                                       # eq. 20
-    links = m.link_rates(occ)
-    cost = m.cost(m.rates(occ, links), st.e, st.f)                                 # eq. 16
     links_now = m.link_rates(st.occ)
-    now = m.cost(m.rates(st.occ, links_now), st.e, st.f)
-    sub, sub_now = links.sum(axis=-2), links_now.sum(axis=0)                       # eq. 18
+    rate_now = m.rates(st.occ, links_now)
+    now = m.cost(rate_now, st.e, st.f)
+    col, col2 = st.occ[:, n].T.copy(), st.occ[:, n2].T.copy()
+    col[b, k], col2[b, k] = partner, u                                              # eq. 20
+    d1, links = m.column_delta(st.occ, links_now, n, col)                          # only n and n' change
+    d2, links2 = m.column_delta(st.occ, links_now, n2, col2)
+    cost = m.cost(np.maximum(rate_now + d1 + d2, 0.0), st.e, st.f)                  # eq. 16
+    sub, sub2, sub_now = links.sum(axis=1), links2.sum(axis=1), links_now.sum(axis=0)   # eq. 18
     hole = partner < 0
     v = np.maximum(partner, 0)
     before = np.stack([np.full(B, now[u]), np.where(hole, np.nan, now[v]), -sub_now[n], -sub_now[n2]], axis=1)
-    after = np.stack([cost[:, u], np.where(hole, np.nan, cost[b, v]), -sub[b, n], -sub[b, n2]], axis=1)
+    after = np.stack([cost[:, u], np.where(hole, np.nan, cost[b, v]), -sub, -sub2], axis=1)
     return before, after, np.stack([n, n2], axis=1)
 
 

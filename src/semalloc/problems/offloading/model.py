@@ -28,9 +28,9 @@ import numpy as np
 
 from ...result import Evaluation
 from ...solvers.logsplit import SAFETY, log_delay_split
-from .evaluate import evaluate, parse_variables
+from .evaluate import RTOL, evaluate, parse_variables
 
-__all__ = ["Model", "State", "initial_state", "linear_flops", "DEADLINE_MARGIN"]
+__all__ = ["Model", "State", "initial_state", "unreachable", "alone_delay", "linear_flops", "DEADLINE_MARGIN"]
 
 #: Deadlines are planned with this relative margin, against rounding.
 DEADLINE_MARGIN = 1e-10
@@ -90,13 +90,40 @@ class Model:
         self._n = np.arange(self.N)
 
     # ------------------------------------------------------------------ communication
-    def link_rates(self, occ: np.ndarray) -> np.ndarray:
-        """Rate of the occupant of every ``(k, n)`` (eqs. 1-2); shape of ``occ``, 0 on holes."""
-        rx = self._gain[np.where(occ < 0, self.U, occ), self._n]        # (..., K_c, N, K_j): P g_{u(c,n) j}^n
+    def link_rates(self, occ: np.ndarray, n: np.ndarray | None = None) -> np.ndarray:
+        """Rate of the occupant of every ``(k, n)`` (eqs. 1-2); shape of ``occ``, 0 on holes.
+
+        ``n``: the subcarrier of each column of ``occ`` (broadcast against it;
+        default all N in order), so that single columns can be scored."""
+        n = self._n if n is None else n
+        rx = self._gain[np.where(occ < 0, self.U, occ), n]              # (..., K_c, N, K_j): P g_{u(c,n) j}^n
         signal = np.einsum("...knk->...kn", rx)
         interference = rx.sum(axis=-3).swapaxes(-1, -2) - signal       # eq. 1: the other BSs' users on n
         rate = self.inst.subcarrier_bandwidth_hz * np.log2(1.0 + signal / (interference + self.inst.noise_w))
         return np.where(occ >= 0, rate, 0.0)
+
+    def column_delta(self, occ: np.ndarray, links: np.ndarray, n: np.ndarray,
+                     cols: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Candidates that each change one subcarrier: column ``n[b]`` of ``occ`` (K, N)
+        becomes ``cols[b]`` (B, K). Only the K links on that subcarrier change
+        (eq. 1 couples nothing else), so each costs O(K^2), not O(K^2 N).
+
+        Returns the change of every terminal's rate (B, U) (eq. 2) and the new
+        link rates of the column (B, K); ``links`` is :meth:`link_rates` of ``occ``.
+        """
+        B = len(n)
+        old = occ[:, n].T                                                 # (B, K)
+        new_links = self.link_rates(cols[:, :, None], n[:, None, None])[..., 0]
+        who = np.concatenate([np.where(old < 0, self.U, old), np.where(cols < 0, self.U, cols)], axis=1)
+        flat = (who + (self.U + 1) * np.arange(B)[:, None]).ravel()
+        w = np.concatenate([-links[:, n].T, new_links], axis=1).ravel()
+        delta = np.bincount(flat, weights=w, minlength=B * (self.U + 1)).reshape(B, self.U + 1)[:, : self.U]
+        return delta, new_links
+
+    def interference(self, occ: np.ndarray) -> np.ndarray:
+        """Power the other BSs' occupants put on every ``(k, n)`` (the sum in eq. 1), shape ``(K, N)``."""
+        rx = self._gain[np.where(occ < 0, self.U, occ), self._n]        # (K_c, N, K_j)
+        return rx.sum(axis=0).T - np.einsum("knk->kn", rx)
 
     def rates(self, occ: np.ndarray, links: np.ndarray | None = None) -> np.ndarray:
         """Per-terminal uplink rate ``r_u`` (eq. 2), shape ``occ.shape[:-2] + (U,)``;
@@ -147,13 +174,14 @@ class Model:
         """Eq. 25: the mode of smaller delay for each terminal (given ``r`` and ``f``)."""
         return (self.delay(rate, np.ones(self.U), f) < self.delay(rate, np.zeros(self.U), f)).astype(np.int64)
 
-    def cpu_split(self, rate, e, bs, uniform: bool = False, iters: int = 200) -> np.ndarray:
+    def cpu_split(self, rate, e, bs, uniform: bool = False, iters: int = 80) -> np.ndarray:
         """Problem 26a by its KKT conditions (:func:`~semalloc.solvers.logsplit.log_delay_split`),
         batched over leading axes of ``rate``, ``e``, ``bs``; ``uniform``: the UC baseline.
 
         Deadlines (9h) enter as lower bounds ``f >= cycles / (tau - alpha)``; on a
         server where they cannot all hold, they are dropped (the evaluator
-        reports the violation). ``iters``: bisection steps (200: to rounding).
+        reports the violation). ``iters``: bisection steps on ``ln lambda`` (80: the
+        bracket, at most a few hundred wide, shrinks below double resolution).
         """
         rate, e, bs = np.broadcast_arrays(rate, e, bs)
         lead = rate.shape[:-1]
@@ -199,14 +227,17 @@ class Model:
 
 
 def initial_state(model: Model, seed: int = 0, bs: np.ndarray | None = None) -> State:
-    """Algorithm 4's initial feasible point.
+    """One draw of Algorithm 4's random initial matching.
 
     Association (unless ``bs`` is given): each terminal, in random order, to
     the BS of strongest gain that still has room (a BS serves at most N
     terminals): a uniformly random association breaks the deadlines (9h)'
-    the paper's initial matching must meet (docs/models-offloading.md).
-    Subcarriers: each BS deals all of its subcarriers round-robin to its
-    terminals in random order. ``f = 0`` and ``e = 0`` until
+    the paper's initial matching must meet (docs/models-offloading-update.md).
+    Subcarriers: every terminal gets the same number ``q = N // (largest
+    load)`` of subcarriers of its BS, at random positions; the other
+    subcarriers are holes. (Dealing every subcarrier of a lightly loaded BS
+    to its few terminals floods the other cells with interference and breaks
+    deadlines there.) ``f = 0`` and ``e = 0`` until
     :meth:`Model.semantic_and_cpu` sets them. Terminals that find no room
     stay unassociated (``bs = -1``).
     """
@@ -221,10 +252,54 @@ def initial_state(model: Model, seed: int = 0, bs: np.ndarray | None = None) -> 
             if len(free):
                 bs[u] = free[0]
                 room[free[0]] -= 1
+    bs = np.asarray(bs, dtype=np.int64)
+    load = np.bincount(bs[bs >= 0], minlength=K)
+    q = N // max(int(load.max(initial=0)), 1)
     occ = np.full((K, N), -1)
     for k in range(K):
-        members = rng.permutation(np.nonzero(bs == k)[0])
-        if len(members):
-            occ[k] = np.resize(members[:N], N)                # beyond N terminals: no room
+        members = rng.permutation(np.nonzero(bs == k)[0])[:N]       # beyond N terminals: no room
+        slots = np.repeat(members, max(q, 1))
+        occ[k, rng.choice(N, len(slots), replace=False)] = slots
     bs = np.where(np.isin(np.arange(U), occ), bs, -1)
-    return State(occ, np.asarray(bs, dtype=np.int64), np.zeros(U, dtype=np.int64), np.zeros(U))
+    return State(occ, bs, np.zeros(U, dtype=np.int64), np.zeros(U))
+
+
+def unreachable(inst) -> tuple[np.ndarray, str]:
+    """Terminals that provably miss their deadline under every allocation, and why.
+
+    A terminal's delay is at least its delay alone in the system: every
+    subcarrier of a BS, no interference, the whole server, the better mode
+    and BS (eqs. 1-3, 7). If that exceeds ``tau_i`` no allocation meets
+    (9h). And only ``K N`` terminals can hold a subcarrier (9f): with
+    ``U > K N`` some terminal has no rate whatever the allocation.
+
+    Examples
+    --------
+    >>> from semalloc.problems.offloading.instance import generate
+    >>> bad, why = unreachable(generate(seed=0, terminals=5, base_stations=1, subcarriers=2))
+    >>> why
+    'only K N = 2 terminals can hold a subcarrier (eq. 9f), the instance has U = 5'
+    >>> unreachable(generate(seed=0, terminals=5, base_stations=2, subcarriers=4))[0].tolist()
+    []
+    """
+    U, K, N = inst.gain.shape
+    if U > K * N:
+        return np.arange(U), f"only K N = {K * N} terminals can hold a subcarrier (eq. 9f), the instance has U = {U}"
+    alone = alone_delay(inst)
+    tau = inst.task("deadline_s")
+    bad = np.nonzero(alone > tau * (1.0 + RTOL))[0]            # evaluate's tolerance: a proof, not a guess
+    why = "; ".join(f"terminal {u}: at least {alone[u]:.6g} s alone in the system > deadline {tau[u]:.6g} s"
+                    for u in bad)
+    return bad, why
+
+
+def alone_delay(inst) -> np.ndarray:
+    """A lower bound on every terminal's delay under any allocation: its delay
+    alone in the system, on every subcarrier of a BS without interference,
+    with the whole server, in the better mode at the better BS (eqs. 1-3, 7)."""
+    m = Model(inst)
+    snr = inst.power_w * inst.gain / inst.noise_w                                      # (U, K, N)
+    rate = inst.subcarrier_bandwidth_hz * np.log2(1.0 + snr).sum(axis=2)               # (U, K)
+    cpu = inst.base_stations.cpu_hz
+    alone = [m.bits[e][:, None] / rate + m.cycles[e][:, None] / cpu + m.local[e][:, None] for e in (0, 1)]
+    return np.min(alone, axis=(0, 2))
