@@ -364,3 +364,21 @@ def test_per_bs_utilities_sum_to_the_objective_and_draw_as_groups(tmp_path, refe
     assert png.stat().st_size > 1000
     with pytest.raises(semalloc.InputError, match="one point per panel"):
         plot_sweep(reference, tmp_path / "x.png", y=["utility_bs0", "utility_bs1"], kind="bars")
+
+
+def test_traces_are_stored_and_drawn_per_iteration(tmp_path, reference):
+    """Zheng et al. Fig. 2: each run's reward per BCD iteration, non-decreasing, ending at its objective."""
+    raw = {"problem": "offloading", "settings": {"terminals": 8}, "vary": {"exit_points": [3, 1]},
+           "seeds": 2, "algorithms": ["bcd", "ftm"], "plot": {"kind": "trace", "panels": "exit_points"}}
+    db = tmp_path / "o.db"
+    run_sweep(parse_spec(raw), db, progress=False)
+    rows = stored(db)
+    for r in rows:
+        assert r["trace"] and np.all(np.diff(r["trace"]) >= -1e-9 * abs(r["trace"][-1])), r
+        assert r["trace"][-1] == pytest.approx(r["objective"], rel=1e-9), r
+    assert runner.invoke(app, ["plot", str(db), "-o", str(tmp_path / "o.png")]).exit_code == 0
+    assert (tmp_path / "o.png").stat().st_size > 1000
+    with pytest.raises(semalloc.InputError, match="no run recorded a trace"):
+        plot_sweep([r for r in reference if r["point"] == {"devices": 3}], tmp_path / "x.png", kind="trace")
+    res = runner.invoke(app, ["plot", str(db), "--kind", "pie", "-o", str(tmp_path / "p.png")])
+    assert res.exit_code == 2 and "--kind" in res.stderr and not (tmp_path / "p.png").exists()

@@ -20,6 +20,7 @@ from rich.table import Table
 from .solve import generate as api_generate, get_problem, load, load_solution, list_problems, save, solve
 from .errors import InputError
 from .learn.cli import app as learn_app
+from .rl.cli import app as rl_app
 from .schema import numbers_from_text, to_jsonable
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
@@ -227,14 +228,12 @@ def plot(results: Path = typer.Argument(..., help="results store (from sweep)"),
          output: Optional[Path] = typer.Option(None, "-o", "--output", help="figure (.png, .pdf, .svg)"),
          x: Optional[str] = typer.Option(None, "--x", help="varied setting on the x axis"),
          y: Optional[str] = typer.Option(None, "--y", help="objective, time_s or a metric of the problem"),
-         kind: Optional[str] = typer.Option(None, "--kind", help="line or bars"),
+         kind: Optional[str] = typer.Option(None, "--kind", help="line, bars or trace"),
          logx: Optional[bool] = typer.Option(None, "--logx/--linx"),
          logy: Optional[bool] = typer.Option(None, "--logy/--liny")):
     """Draw a sweep: mean and 95 % interval per algorithm (the spec's plot settings by default)."""
     from .experiments.reproduce import plot_spec
 
-    if kind not in (None, "line", "bars"):
-        raise InputError("--kind", f"must be line or bars, got {kind!r}")
     spec, rows = _stored(results)
     path = plot_spec(spec, rows, output or results.with_suffix(".png"), x=x, y=y, kind=kind, logx=logx, logy=logy)
     err.print(f"wrote {path}", highlight=False)
@@ -267,6 +266,7 @@ def reproduce(key: str = typer.Argument(..., help="problem key, or 'all'"),
 
 
 app.add_typer(learn_app, name="learn")
+app.add_typer(rl_app, name="rl")
 
 
 def main() -> None:

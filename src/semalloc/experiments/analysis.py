@@ -12,6 +12,7 @@ Examples
 from __future__ import annotations
 
 import csv
+import json
 from pathlib import Path
 
 import numpy as np
@@ -19,10 +20,34 @@ from scipy import stats as st
 
 from ..errors import InputError
 
-__all__ = ["summarise", "measure", "plot_sweep", "export_rows", "EXPORT_FORMATS", "FIGURE_FORMATS"]
+__all__ = ["summarise", "measure", "mean_trace", "plot_sweep", "export_rows", "EXPORT_FORMATS", "FIGURE_FORMATS"]
 
 EXPORT_FORMATS = (".csv", ".parquet")
+PLOT_KINDS = ("line", "bars", "trace")
 FIGURE_FORMATS = (".png", ".pdf", ".svg")
+
+
+def _ci95(values: np.ndarray) -> np.ndarray:
+    """Half-width of the 95 % Student-t interval of the mean over axis 0 (NaN below two values)."""
+    n = len(values)
+    if n < 2:
+        return np.full(np.shape(values)[1:], np.nan)
+    return st.t.ppf(0.975, n - 1) * np.std(values, axis=0, ddof=1) / np.sqrt(n)
+
+
+def mean_trace(traces: list[list[float]]) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and 95 % half-width per iteration of runs' traces; a run that
+    stopped early is held at its last value.
+
+    Examples
+    --------
+    >>> m, h = mean_trace([[1.0, 2.0, 3.0], [1.0, 4.0]])
+    >>> m.tolist()
+    [1.0, 3.0, 3.5]
+    """
+    L = max(len(t) for t in traces)
+    padded = np.array([list(t) + [t[-1]] * (L - len(t)) for t in traces], dtype=float)
+    return padded.mean(axis=0), _ci95(padded)
 
 
 def _key(point: dict) -> tuple:
@@ -53,7 +78,7 @@ def summarise(rows: list[dict], points: list[dict] | None = None, algorithms: li
         rs = groups[k]
         obj = np.array([r["objective"] for r in rs if r["feasible"]], dtype=float)
         n = len(obj)
-        half = float(st.t.ppf(0.975, n - 1) * obj.std(ddof=1) / np.sqrt(n)) if n > 1 else float("nan")
+        half = float(_ci95(obj))
         gaps = [1 - r["objective"] / exact[(k[0], r["seed"])] for r in rs
                 if r["feasible"] and exact.get((k[0], r["seed"]), 0) > 0]
         out.append({"point": dict(k[0]), "algorithm": k[1], "n": len(rs), "feasible": n,
@@ -106,7 +131,9 @@ def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str 
     value of that setting. ``y`` is a measure (see :func:`measure`), or a
     list of them: lines draw one panel per measure (``ylabel`` a list too,
     no ``panels``); bars of a single point draw one group per measure (the
-    utility of each BS, He et al. Figs. 2-3). ``proposed``
+    utility of each BS, He et al. Figs. 2-3). ``kind="trace"``: the mean
+    per iteration of the runs' ``trace`` (an algorithm's objective after
+    each iteration, e.g. Zheng et al. Fig. 2), one point per panel. ``proposed``
     (the paper's algorithm) is drawn in red; ``algorithms`` and ``points``
     order the legend and the bars.
     """
@@ -133,9 +160,14 @@ def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str 
                                                              for r in rows)]
         x = numeric[0] if numeric else None
     kind = kind or ("line" if x is not None else "bars")
+    if kind not in PLOT_KINDS:
+        raise InputError("--kind", f"must be one of {', '.join(PLOT_KINDS)}, got {kind!r}")
     grouped = kind == "bars" and len(ys) > 1          # one group of bars per measure
-    if grouped and len({_label(r["point"], skip=(panels,)) for r in rows}) > 1:
-        raise InputError("--y", "bars of several measures need one point per panel")
+    if (grouped or kind == "trace") and len({_label(r["point"], skip=(panels,)) for r in rows}) > 1:
+        raise InputError("--kind" if kind == "trace" else "--y",
+                         f"{'traces' if kind == 'trace' else 'bars of several measures'} need one point per panel")
+    if kind == "trace" and not any(r.get("trace") for r in rows):
+        raise InputError("--kind", "no run recorded a trace (its algorithms report none)")
     if grouped:
         labels_y = [ylabel if isinstance(ylabel, str) else None]
     else:
@@ -148,7 +180,9 @@ def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str 
                                + [r["algorithm"] for r in rows]))
     others = iter(_OTHERS * 4)
     colours = {a: _OURS.get(a) or ("tab:red" if a == proposed else next(others)) for a in algos}
-    pvals = list(dict.fromkeys(r["point"].get(panels) for r in rows)) if panels else [None]
+    present = list(dict.fromkeys(r["point"].get(panels) for r in rows))
+    pvals = [v for v in dict.fromkeys([p.get(panels) for p in points or []] + present) if v in present] \
+        if panels else [None]
     measures = [ys] if grouped else [[m] for m in ys]
     cells = [(ms_, lab, pv) for ms_, lab in zip(measures, labels_y) for pv in pvals]
     fig, axes = plt.subplots(1, len(cells), figsize=(5.2 * len(cells), 3.9), squeeze=False)
@@ -156,7 +190,19 @@ def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str 
         summs = {m: summarise([r for r in drawn[m] if panels is None or r["point"].get(panels) == pv],
                               points, algos) for m in ms_}
         m, summ = ms_[0], summs[ms_[0]]
-        if kind == "line":
+        if kind == "trace":
+            for a in algos:
+                traces = [r["trace"] for r in rows if r["algorithm"] == a and r["feasible"] and r.get("trace")
+                          and (panels is None or r["point"].get(panels) == pv)]
+                if not traces:
+                    continue
+                mean, half = mean_trace(traces)
+                its = np.arange(len(mean))
+                ax.plot(its, mean, marker="o", ms=3, label=a, color=colours[a], lw=2 if a == proposed else 1.3)
+                ax.fill_between(its, mean - np.nan_to_num(half), mean + np.nan_to_num(half), color=colours[a],
+                                alpha=0.15)
+            ax.set_xlabel("iteration")
+        elif kind == "line":
             for a in algos:
                 pts = sorted(((s["point"][x], s["mean"], s["ci95"]) for s in summ if s["algorithm"] == a),
                              key=lambda t: t[0])
@@ -189,7 +235,7 @@ def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str 
         if panels:
             ax.set_title(f"{panels} = {pv}", fontsize=10)
         ax.grid(alpha=0.3)
-    if kind == "line" or grouped or len({_label(r["point"], skip=(panels,)) for r in rows}) > 1:
+    if kind in ("line", "trace") or grouped or len({_label(r["point"], skip=(panels,)) for r in rows}) > 1:
         axes[0][-1].legend(fontsize=8, ncol=2 if len(algos) > 5 else 1)
     if title:
         fig.suptitle(title, fontsize=10)
@@ -208,9 +254,11 @@ def export_rows(rows: list[dict], path: str | Path) -> Path:
     varied = list(dict.fromkeys(k for r in rows for k in r["point"]))
     named = list(dict.fromkeys(k for r in rows for k in r.get("metrics") or {}))
     base = ["seed", "algorithm", "status", "objective", "feasible", "time_s", "message"]
-    cols = varied + base + named
+    traced = ["trace"] if any(r.get("trace") for r in rows) else []
+    cols = varied + base + named + traced
     flat = [{**{k: r["point"].get(k) for k in varied}, **{k: r[k] for k in base},
-             **{k: (r.get("metrics") or {}).get(k) for k in named}} for r in rows]
+             **{k: (r.get("metrics") or {}).get(k) for k in named},
+             **({"trace": json.dumps(r.get("trace") or [])} if traced else {})} for r in rows]
     for r in flat:                                  # lists (e.g. rbs) as their JSON text
         for k in varied:
             if isinstance(r[k], list):

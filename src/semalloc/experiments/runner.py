@@ -60,10 +60,11 @@ def run_task(problem: str, settings: dict, point: dict, seed: int, algorithms: l
             ok = bool(np.isfinite(res.objective))
             row.update(status=res.status, objective=float(res.objective) if ok else None, feasible=ok,
                        time_s=float(res.stats["time_s"]), message=res.message,
-                       metrics=res.stats.get("metrics", {}) if ok else {})
+                       metrics=res.stats.get("metrics", {}) if ok else {},
+                       trace=[float(v) for v in res.stats.get("trace", [])] if ok else [])
         except Exception as e:                      # noqa: BLE001 -- recorded, not lost
             row.update(status="error", objective=None, feasible=False, time_s=time.perf_counter() - t0,
-                       message=f"{type(e).__name__}: {e}", metrics={})
+                       message=f"{type(e).__name__}: {e}", metrics={}, trace=[])
         rows.append(row)
     return rows
 

@@ -53,15 +53,15 @@ FIELDS = {
     "algorithms": "algorithms to run on every instance",
     "options": "keyword options per algorithm",
     "plot": "how `semalloc plot` draws it",
-    "quick": "overrides of seeds/vary/points/algorithms for `--quick`",
+    "quick": "overrides of seeds/vary/points/algorithms/settings/options for `--quick`",
 }
 #: Fields of ``plot``.
 PLOT_FIELDS = {"x": "setting on the x axis",
                "y": "objective, time_s or a metric of the problem; a list draws one panel each",
                "ylabel": "label of the y axis (a list with a list y)",
-               "kind": "line or bars",
+               "kind": "line, bars or trace (objective per iteration)",
                "logx": "log-scale x", "logy": "log-scale y", "panels": "setting with one panel per value"}
-_QUICK = ("seeds", "vary", "points", "algorithms", "settings")
+_QUICK = ("seeds", "vary", "points", "algorithms", "settings", "options")
 
 
 @dataclass(frozen=True)

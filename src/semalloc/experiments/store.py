@@ -8,8 +8,10 @@ results of another spec, is refused before anything is written to it.
 
 Tables: ``meta(key, value)`` (``format``, ``version``, ``spec_hash``,
 ``spec``) and ``results(point, seed, algorithm, status, objective,
-feasible, time_s, spec_hash, message, metrics)``; ``metrics`` is the JSON
-object of the problem's other measures (``Evaluation.metrics``), ``{}`` if none.
+feasible, time_s, spec_hash, message, metrics, trace)``; ``metrics`` is the
+JSON object of the problem's other measures (``Evaluation.metrics``), ``{}``
+if none; ``trace`` the JSON list of the algorithm's objective per iteration
+(``stats["trace"]``), ``[]`` if it reports none.
 
 Examples
 --------
@@ -35,12 +37,12 @@ from ..errors import InputError
 
 __all__ = ["ResultsStore", "COLUMNS", "FORMAT"]
 
-FORMAT, VERSION = "semalloc-results", "2"     # 2: the metrics column
+FORMAT, VERSION = "semalloc-results", "2"     # 2: the metrics and trace columns
 #: Columns of ``results`` and their SQL types.
 COLUMNS = {"point": "TEXT NOT NULL", "seed": "INTEGER NOT NULL", "algorithm": "TEXT NOT NULL",
            "status": "TEXT NOT NULL", "objective": "REAL", "feasible": "INTEGER NOT NULL",
            "time_s": "REAL NOT NULL", "spec_hash": "TEXT NOT NULL", "message": "TEXT NOT NULL",
-           "metrics": "TEXT NOT NULL"}
+           "metrics": "TEXT NOT NULL", "trace": "TEXT NOT NULL"}
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -141,7 +143,8 @@ class ResultsStore:
         """Store the rows of one task, all or none (one transaction)."""
         h = self.meta["spec_hash"]
         enc = {"spec_hash": lambda r: h, "feasible": lambda r: int(r["feasible"]),
-               "metrics": lambda r: json.dumps(r.get("metrics") or {}, sort_keys=True)}
+               "metrics": lambda r: json.dumps(r.get("metrics") or {}, sort_keys=True),
+               "trace": lambda r: json.dumps(r.get("trace") or [])}
         values = [tuple(enc[k](r) if k in enc else r[k] for k in COLUMNS) for r in rows]
         with self.con:
             self.con.executemany(f"INSERT INTO results VALUES ({', '.join('?' * len(COLUMNS))})", values)
@@ -153,7 +156,7 @@ class ResultsStore:
         for r in cur:
             row = dict(zip(COLUMNS, r))
             row["point"], row["feasible"] = json.loads(row["point"]), bool(row["feasible"])
-            row["metrics"] = json.loads(row["metrics"])
+            row["metrics"], row["trace"] = json.loads(row["metrics"]), json.loads(row["trace"])
             row["objective"] = float("nan") if row["objective"] is None else row["objective"]
             out.append(row)
         return out
