@@ -26,19 +26,18 @@ Examples
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
-from ..perf.eta import fit_gradient_descent, fit_robust
-from .common import (Module, kept_count, load_checkpoint, load_dataset, nn, pick_device, progress_bar,
-                     require_torch, save_checkpoint, seed_all, torch, versions)
+from ..perf.eta import EtaProfile, fit_gradient_descent, fit_robust, rmse
+from .common import (Module, batches, check_snrs, kept_count, load_checkpoint, load_dataset, nn, pick_device,
+                     progress_bar, require_torch, save_checkpoint, seed_all, torch, versions, write_json)
 
 __all__ = ["ASC_DEFAULTS", "ASCNet", "CLUB", "awgn", "power_normalise", "gradcam_weights", "importance",
-           "drop_order", "accuracy_curve", "train_asc", "load_asc", "profile_asc", "ORDERS"]
+           "drop_order", "accuracy_curve", "train_asc", "load_asc", "fit_eta", "profile_asc", "ORDERS"]
 
 #: Table II hyper-parameters (Adam, lr 0.01, batch 32, 50 epochs, kappa 1e-3) and the scaled widths.
 ASC_DEFAULTS = {"epochs": 50, "quick_epochs": 8, "batch_size": 32, "lr": 0.01, "kappa": 1e-3,
@@ -82,11 +81,12 @@ class ResidualBlock(Module):
 class ASCNet(Module):
     """Semantic encoder -> (ASC mask) -> AWGN -> receiver; ``features`` = K."""
 
-    def __init__(self, features: int = 64, width: int = 16, classes: int = 10):
+    def __init__(self, features: int = 64, width: int = 16, classes: int = 10, channels: int = 1):
         super().__init__()
-        self.config = {"features": int(features), "width": int(width), "classes": int(classes)}
+        self.config = {"features": int(features), "width": int(width), "classes": int(classes),
+                       "channels": int(channels)}
         self.encoder = nn.Sequential(                                   # Table III, 8x8 -> 4x4 -> 2x2
-            nn.Conv2d(1, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(),
+            nn.Conv2d(channels, width, 3, 1, 1, bias=False), nn.BatchNorm2d(width), nn.ReLU(),
             ResidualBlock(width, 2 * width, 2), ResidualBlock(2 * width, features, 2))
         self.receiver = nn.Sequential(                                  # channel dense + Table III receiver
             nn.Linear(features, features), nn.Linear(features, 4 * width), nn.ReLU(),
@@ -203,30 +203,28 @@ def accuracy_curve(model: ASCNet, images, labels, order, snr_db: float, o_grid, 
     return np.array(acc)
 
 
-def _batches(n: int, size: int, gen):
-    perm = torch.randperm(n, generator=gen)
-    return [perm[i:i + size] for i in range(0, n, size)]
-
-
 def train_asc(dataset: str = "digits", snr_db=(-5.0, 0.0, 5.0), *, quick: bool = False, epochs: int | None = None,
               seed: int = 0, kappa: float = ASC_DEFAULTS["kappa"], lr: float = ASC_DEFAULTS["lr"],
               batch_size: int = ASC_DEFAULTS["batch_size"], features: int = ASC_DEFAULTS["features"],
-              device: str = "cpu", checkpoint: str | Path | None = None, progress: bool = True):
+              device: str = "cpu", checkpoint: str | Path | None = None, progress: bool = True,
+              data: dict | None = None):
     """Train the ASC network on eq. (18); returns ``(model, info)``.
 
     Phase 1 fits ``q_theta`` alone (one epoch, maximum likelihood); phase 2
     trains the network on ``L_T - kappa I_up`` while ``q_theta`` keeps
     tracking ``p(y|x)``. Each sample sees an SNR drawn uniformly between the
     smallest and largest of ``snr_db``. ``info`` holds the per-epoch loss and
-    training accuracy. With ``checkpoint``, the weights are saved there.
+    training accuracy. With ``checkpoint``, the weights are saved there;
+    ``data`` holds :func:`~semalloc.learn.common.load_dataset` keywords
+    (``data_dir``, ``size``, ``limit``).
     """
     require_torch()
     seed_all(seed)
     dev = pick_device(device)
     epochs = int(epochs if epochs is not None else ASC_DEFAULTS["quick_epochs" if quick else "epochs"])
-    lo, hi = float(min(snr_db)), float(max(snr_db))
-    x_tr, y_tr, _, _ = (t.to(dev) for t in load_dataset(dataset, seed))
-    model = ASCNet(features, ASC_DEFAULTS["width"]).to(dev)
+    lo, hi = min(check_snrs(snr_db)), max(check_snrs(snr_db))
+    x_tr, y_tr, _, _ = (t.to(dev) for t in load_dataset(dataset, seed, **(data or {})))
+    model = ASCNet(features, ASC_DEFAULTS["width"], channels=x_tr.shape[1]).to(dev)
     club = CLUB(features, ASC_DEFAULTS["mi_hidden"]).to(dev)
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     opt_q = torch.optim.Adam(club.parameters(), lr=lr)
@@ -237,7 +235,7 @@ def train_asc(dataset: str = "digits", snr_db=(-5.0, 0.0, 5.0), *, quick: bool =
         for epoch in range(epochs + 1):                       # epoch 0: phase 1, the MI model alone
             model.train()
             tot, seen = {"loss": 0.0, "acc": 0.0, "i_up": 0.0}, 0
-            for idx in _batches(len(x_tr), batch_size, gen):
+            for idx in batches(len(x_tr), batch_size, gen):
                 snr = lo + (hi - lo) * torch.rand(len(idx), generator=gen).to(dev)
                 logits, x, y = model(x_tr[idx], snr)
                 task = nn.functional.cross_entropy(logits, y_tr[idx])
@@ -259,25 +257,77 @@ def train_asc(dataset: str = "digits", snr_db=(-5.0, 0.0, 5.0), *, quick: bool =
     info = {"dataset": dataset, "seed": int(seed), "epochs": epochs, "kappa": float(kappa), "lr": float(lr),
             "batch_size": int(batch_size), "train_snr_db": [lo, hi], "history": history, "device": str(dev)}
     if checkpoint is not None:
-        save_checkpoint(checkpoint, model, model.config, {k: v for k, v in info.items() if k != "history"})
+        save_checkpoint(checkpoint, model, model.config, {k: v for k, v in info.items() if k != "history"}, "asc")
     return model, info
 
 
 def load_asc(path: str | Path, device: str = "cpu"):
     """``(model, info)`` from a checkpoint of :func:`train_asc` (read with ``weights_only=True``)."""
-    ckpt = load_checkpoint(path, map_location=pick_device(device))
+    ckpt = load_checkpoint(path, map_location=pick_device(device), kind="asc")
     cfg = ckpt["config"]
-    model = ASCNet(cfg["features"], cfg["width"], cfg["classes"])
+    model = ASCNet(cfg["features"], cfg["width"], cfg["classes"], cfg.get("channels", 1))
     model.load_state_dict(ckpt["state_dict"])
     return model.to(pick_device(device)).eval(), dict(ckpt["extra"])
 
 
+def fit_eta(o, acc, name: str = "fitted") -> EtaProfile:
+    """``eta(o)`` fitted by variable projection, then polished; returns the best
+    (least RMSE) of those fits and :func:`semalloc.perf.eta.fit_robust`, among
+    the ones non-increasing on ``[0, max o]`` when there are any.
+
+    For fixed exponents ``(z2, z4)`` the model is linear in ``(z1, z3)``, so
+    every pair of a grid (``z2`` in [-5, 60], ``z4`` in [-3, 3]) gets its best
+    ``(z1, z3)`` by linear least squares; the best few grid points start a
+    nonlinear least-squares polish of all four parameters. The term with the
+    larger exponent is returned first (``z2 >= z4``), as in Table IV.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from semalloc.perf.eta import eta
+    >>> o = np.arange(64) / 64
+    >>> fit = fit_eta(o, eta(o, (-0.02, 2.5, 0.93, -0.1)))
+    >>> np.round(fit.zeta, 6).tolist(), fit.rmse < 1e-9
+    ([-0.02, 2.5, 0.93, -0.1], True)
+    """
+    from scipy.optimize import least_squares
+
+    o, acc = np.asarray(o, dtype=float), np.asarray(acc, dtype=float)
+    z2, z4 = np.meshgrid(np.linspace(-5.0, 60.0, 131), np.linspace(-3.0, 3.0, 61), indexing="ij")
+    z2, z4 = z2.ravel(), z4.ravel()
+    with np.errstate(over="ignore"):
+        e1, e2 = np.exp(np.minimum(z2[:, None] * o, 700.0)), np.exp(z4[:, None] * o)     # (grid, D)
+    a11, a12, a22 = (e1 * e1).sum(1), (e1 * e2).sum(1), (e2 * e2).sum(1)
+    b1, b2 = e1 @ acc, e2 @ acc
+    det = a11 * a22 - a12 ** 2
+    ok = np.abs(det) > 1e-9 * a11 * a22
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z1, z3 = (a22 * b1 - a12 * b2) / det, (a11 * b2 - a12 * b1) / det
+        cost = ((z1[:, None] * e1 + z3[:, None] * e2 - acc) ** 2).sum(1)
+    cost = np.where(ok & np.isfinite(cost), cost, np.inf)
+    cands = [fit_robust(o, acc, name=name)]
+    for i in np.argsort(cost)[:5]:
+        def resid(z):
+            with np.errstate(over="ignore"):
+                return z[0] * np.exp(np.minimum(z[1] * o, 700.0)) + z[2] * np.exp(z[3] * o) - acc
+        sol = least_squares(resid, [z1[i], z2[i], z3[i], z4[i]], x_scale="jac", xtol=1e-15, ftol=1e-15,
+                            gtol=1e-15, max_nfev=5000)
+        z = sol.x if sol.x[1] >= sol.x[3] else sol.x[[2, 3, 0, 1]]        # the steeper term first, as Table IV
+        cand = EtaProfile(name, tuple(float(v) for v in z), rmse(o, acc, z),
+                          "variable projection + least squares")
+        if np.isfinite(cand.rmse):
+            cands.append(cand)
+    grid = np.linspace(0.0, float(o.max()), 200)
+    mono = [c for c in cands if np.all(np.diff(c(grid)) <= 1e-12)]
+    return min(mono or cands, key=lambda c: c.rmse)
+
+
 def _fits(o, acc, snr: float, max_iter: int) -> dict:
-    robust = fit_robust(o, acc, name=f"asc-{snr:g}db")
+    robust = fit_eta(o, acc, name=f"asc-{snr:g}db")
     start = (-0.01, 3.0, float(np.max(acc)), 0.0)       # a mild cliff: Table IV's z2 ~ 35 makes GD overflow
     gd, losses = fit_gradient_descent(o, acc, start, max_iter=max_iter, name=f"asc-{snr:g}db-gd")
     ok = bool(np.isfinite(gd.zeta).all() and np.isfinite(gd.rmse))
-    return {"zeta": list(robust.zeta), "rmse": robust.rmse,
+    return {"zeta": list(robust.zeta), "rmse": robust.rmse, "method": robust.source,
             "gd": {"zeta": list(gd.zeta) if ok else None, "rmse": gd.rmse if ok else None,
                    "start": list(start), "iterations": int(len(losses))}}
 
@@ -285,7 +335,7 @@ def _fits(o, acc, snr: float, max_iter: int) -> dict:
 def profile_asc(dataset: str = "digits", snr_db=(-5.0, 0.0, 5.0), *, quick: bool = False, seed: int = 0,
                 model=None, checkpoint: str | Path | None = None, out: str | Path | None = None,
                 primary_snr_db: float | None = None, device: str = "cpu", progress: bool = True,
-                **train_kw) -> dict:
+                data: dict | None = None, **train_kw) -> dict:
     """Train (or load ``checkpoint`` if it exists, or take ``model``), measure
     accuracy against ``o`` at each SNR for every drop order, fit ``eta(o)``.
 
@@ -296,9 +346,7 @@ def profile_asc(dataset: str = "digits", snr_db=(-5.0, 0.0, 5.0), *, quick: bool
     Written as JSON to ``out`` when given.
     """
     require_torch()
-    snrs = [float(s) for s in snr_db]
-    if not snrs:
-        raise InputError("snr", "give at least one SNR")
+    snrs = check_snrs(snr_db)
     primary = float(sorted(snrs)[len(snrs) // 2] if primary_snr_db is None else primary_snr_db)
     if primary not in snrs:
         raise InputError("primary_snr_db", f"{primary:g} dB is not one of the SNRs {snrs}")
@@ -308,9 +356,9 @@ def profile_asc(dataset: str = "digits", snr_db=(-5.0, 0.0, 5.0), *, quick: bool
         model, info = load_asc(checkpoint, device)
     else:
         model, info = train_asc(dataset, snrs, quick=quick, seed=seed, device=device, checkpoint=checkpoint,
-                                progress=progress, **train_kw)
+                                progress=progress, data=data, **train_kw)
     dev = next(model.parameters()).device
-    x_tr, y_tr, x_te, y_te = (t.to(dev) for t in load_dataset(dataset, seed))
+    x_tr, y_tr, x_te, y_te = (t.to(dev) for t in load_dataset(dataset, seed, **(data or {})))
     K = model.config["features"]
     o_grid = np.arange(K) / K
     repeats = ASC_DEFAULTS["quick_repeats" if quick else "repeats"]
@@ -322,13 +370,11 @@ def profile_asc(dataset: str = "digits", snr_db=(-5.0, 0.0, 5.0), *, quick: bool
     top = fits[f"{primary:g}"]
     profile = {
         "name": f"asc-{dataset}-{primary:g}db", "zeta": top["zeta"], "rmse": top["rmse"],
-        "source": f"semalloc learn asc: {dataset}, SNR {primary:g} dB, seed {seed}, robust least squares",
+        "source": f"semalloc learn asc: {dataset}, SNR {primary:g} dB, seed {seed}, {top['method']}",
         "kind": "eta", "dataset": dataset, "seed": int(seed), "snr_db": snrs, "primary_snr_db": primary,
         "features": K, "o": o_grid.tolist(), "accuracy": acc, "fits": fits,
         "importance_order": orders["importance"].tolist(),
         "training": {k: v for k, v in info.items()}, "versions": versions(),
     }
-    if out is not None:
-        Path(out).parent.mkdir(parents=True, exist_ok=True)
-        Path(out).write_text(json.dumps(profile, indent=1) + "\n")
+    write_json(profile, out)
     return profile

@@ -29,11 +29,16 @@ True
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Conv", "Dense", "Exit", "Network", "layer_flops", "flops", "exit_flops", "output_shape"]
+from ..errors import InputError
+
+__all__ = ["Conv", "Dense", "Exit", "Network", "layer_flops", "flops", "exit_flops", "output_shape",
+           "network_to_dict", "network_from_dict", "ExitProfile", "load_exit_profile"]
 
 
 @dataclass(frozen=True)
@@ -131,3 +136,115 @@ def exit_flops(net: Network, shape, maps: int = 1) -> np.ndarray:
         out.append(trunk_cost + flops(ex.layers, shape))
     out.append(trunk_cost + flops(net.trunk[done:], shape))
     return maps * np.stack(np.broadcast_arrays(*out))
+
+
+def network_to_dict(net: Network) -> dict:
+    """``net`` as JSON-ready data: ``{"trunk": [layer...], "exits": [{"after", "layers"}...]}``,
+    each layer ``{"type": "conv", **fields}`` or ``{"type": "dense", "units"}``.
+
+    Examples
+    --------
+    >>> net = Network(trunk=(Conv(8, 3, pool=2), Dense(10)), exits=(Exit(1, (Dense(10),)),))
+    >>> network_from_dict(network_to_dict(net)) == net
+    True
+    """
+    def layer(x):
+        return {"type": "conv" if isinstance(x, Conv) else "dense", **asdict(x)}
+    return {"trunk": [layer(x) for x in net.trunk],
+            "exits": [{"after": e.after, "layers": [layer(x) for x in e.layers]} for e in net.exits]}
+
+
+def network_from_dict(data: dict, field: str = "network") -> Network:
+    """The :class:`Network` of :func:`network_to_dict`'s data; bad data is an
+    :class:`InputError` naming ``field`` and the offending entry."""
+    def layer(x, where):
+        kinds = {"conv": Conv, "dense": Dense}
+        if not isinstance(x, dict) or x.get("type") not in kinds:
+            raise InputError(where, "must be a layer {\"type\": \"conv\" | \"dense\", ...}")
+        args = {k: v for k, v in x.items() if k != "type"}
+        try:
+            out = kinds[x["type"]](**args)
+        except TypeError as err:
+            raise InputError(where, f"bad layer fields ({err})") from None
+        for k, v in args.items():
+            vals = v if isinstance(v, (list, tuple)) else [v]
+            if v is not None and not all(isinstance(i, int) and not isinstance(i, bool) and i >= (0 if k == "padding"
+                                         else 1) for i in vals):
+                raise InputError(f"{where}.{k}", f"must be a positive integer, got {v!r}")
+        return out if out.__class__ is Dense or np.ndim(out.kernel) == 0 else \
+            Conv(**{**args, "kernel": tuple(out.kernel)})
+    if not isinstance(data, dict) or not isinstance(data.get("trunk"), list) or not data["trunk"]:
+        raise InputError(f"{field}.trunk", "must be a non-empty list of layers")
+    trunk = tuple(layer(x, f"{field}.trunk[{i}]") for i, x in enumerate(data["trunk"]))
+    exits = []
+    for i, e in enumerate(data.get("exits", [])):
+        where = f"{field}.exits[{i}]"
+        if not isinstance(e, dict) or not isinstance(e.get("after"), int) or not 1 <= e["after"] < len(trunk):
+            raise InputError(f"{where}.after", f"must be an integer in [1, {len(trunk) - 1}]")
+        exits.append(Exit(e["after"], tuple(layer(x, f"{where}.layers[{j}]")
+                                            for j, x in enumerate(e.get("layers", [])))))
+    if [e.after for e in exits] != sorted({e.after for e in exits}):
+        raise InputError(f"{field}.exits", "must branch off at increasing trunk depths")
+    return Network(trunk, tuple(exits))
+
+
+@dataclass(frozen=True)
+class ExitProfile:
+    """A learned early-exit network (``semalloc learn exits``): its layers and
+    the measured fraction of tasks leaving at each exit point."""
+
+    name: str
+    network: Network
+    exit_rates: tuple
+    input_shape: tuple
+
+    def min_side(self, channels: int, limit: int = 4096) -> int:
+        """Smallest square input side on which every exit path of the network runs."""
+        for side in range(1, limit + 1):
+            try:
+                exit_flops(self.network, (channels, side, side))
+                return side
+            except ValueError:
+                continue
+        raise ValueError(f"the network does not run on inputs up to {limit} pixels")
+
+
+def load_exit_profile(path: str, field: str = "profile", problem: str | None = None) -> ExitProfile:
+    """Read an early-exit profile JSON: ``network`` (:func:`network_to_dict`),
+    ``exit_rates`` (one non-negative rate per exit point, summing to 1 within
+    1e-6) and optionally ``name`` and ``input_shape``; other keys are ignored.
+
+    Examples
+    --------
+    >>> import json, tempfile, os
+    >>> net = Network(trunk=(Conv(8, 3), Dense(10)), exits=(Exit(1, (Dense(10),)),))
+    >>> with tempfile.TemporaryDirectory() as d:
+    ...     f = os.path.join(d, "p.json")
+    ...     _ = open(f, "w").write(json.dumps({"network": network_to_dict(net), "exit_rates": [0.3, 0.7]}))
+    ...     prof = load_exit_profile(f)
+    >>> prof.network == net, prof.exit_rates
+    (True, (0.3, 0.7))
+    """
+    p = Path(str(path)).expanduser()
+    if not p.is_file():
+        raise InputError(field, f"early-exit profile file {str(path)!r} not found", problem)
+    try:
+        data = json.loads(p.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(field, f"profile file {str(path)!r} is not JSON ({err})", problem) from None
+    if not isinstance(data, dict) or "network" not in data:
+        raise InputError(field, f"profile file {str(path)!r} is not an early-exit profile (no 'network')", problem)
+    try:
+        net = network_from_dict(data["network"], f"{field}: network")
+    except InputError as err:
+        raise InputError(err.field, err.reason, problem) from None
+    try:
+        rates = np.asarray(data.get("exit_rates"), dtype=float)
+    except (TypeError, ValueError):
+        rates = np.array([np.nan])
+    if rates.shape != (net.exit_points,) or not np.isfinite(rates).all() or (rates < 0).any() \
+            or abs(rates.sum() - 1.0) > 1e-6:
+        raise InputError(f"{field}: exit_rates", f"must be {net.exit_points} non-negative rates summing to 1, "
+                         f"got {data.get('exit_rates')!r}", problem)
+    shape = tuple(int(v) for v in data.get("input_shape", ()))
+    return ExitProfile(str(data.get("name", p.stem)), net, tuple(float(r) for r in rates), shape)

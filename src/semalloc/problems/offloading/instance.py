@@ -20,7 +20,7 @@ import numpy as np
 from ...channel import channel_gain, distances_m, uniform_square
 from ...draws import draw_setting
 from ...errors import InputError
-from ...perf.flops import Conv, Dense, Exit, Network, exit_flops, flops, output_shape
+from ...perf.flops import Conv, Dense, Exit, Network, exit_flops, flops, load_exit_profile, output_shape
 from ...schema import Field, SchemaInstance, Table, check_index
 from ...units import dbm_to_w
 
@@ -105,7 +105,7 @@ DEFAULTS: dict[str, Any] = {
     "priority": [1, 3], "channels": 3, "filters": 96, "bits_per_element": 1.0,
     "recognition_layers": [3, 4, 5], "exit_rates": [0.1868, 0.2736, 0.5396],
     "extraction_layers": 4, "reconstruction_layers": 1, "classes": 10, "reconstruction_units": 16,
-    "reward_c1": 1.0, "reward_c2": 0.0,
+    "reward_c1": 1.0, "reward_c2": 0.0, "profile": None,
 }
 _COUNTS = ("terminals", "base_stations", "subcarriers", "tasks", "exit_points", "channels", "filters",
            "extraction_layers", "reconstruction_layers", "classes", "reconstruction_units")
@@ -146,6 +146,24 @@ def _check_settings(s: dict) -> None:
                          "offloading")
 
 
+def _learned(s: dict, overrides: dict):
+    """The early-exit profile of ``semalloc learn exits`` given as ``profile``
+    (its network replaces the recognition network, its measured exit fractions
+    ``exit_rates``), or None; ``s`` is updated to match it."""
+    if s["profile"] is None:
+        return None
+    clash = sorted({"exit_rates", "exit_points", "recognition_layers"} & set(overrides))
+    if clash:
+        raise InputError(clash[0], "is set by the learned profile; give one or the other", KEY)
+    learned = load_exit_profile(str(s["profile"]), "profile", KEY)
+    M = learned.network.exit_points
+    s.update(exit_rates=list(learned.exit_rates), exit_points=M, recognition_layers=list(range(1, M + 1)))
+    need = learned.min_side(int(s["channels"]))
+    if np.min(s["side"]) < need:
+        raise InputError("side", f"images must be at least {need} pixels wide for the profile's network", KEY)
+    return learned
+
+
 def generate(seed: int = 0, **overrides) -> OffloadingInstance:
     """Draw an instance of the paper's scenario; ``overrides`` change ``DEFAULTS``.
 
@@ -162,6 +180,7 @@ def generate(seed: int = 0, **overrides) -> OffloadingInstance:
     if unknown:
         raise InputError(unknown[0], f"unknown setting; known: {', '.join(DEFAULTS)}", "offloading")
     s = {**DEFAULTS, **overrides}
+    learned = _learned(s, overrides)
     _check_settings(s)
     U, K, N, I, M = (int(s[k]) for k in ("terminals", "base_stations", "subcarriers", "tasks", "exit_points"))
     rng = np.random.default_rng(seed)
@@ -178,6 +197,7 @@ def generate(seed: int = 0, **overrides) -> OffloadingInstance:
     rec, ext, con = np.zeros(I), np.zeros(I), np.zeros(I)
     for k in np.unique(kernel):
         net, extraction, reconstruction = networks(k, s)
+        net = net if learned is None else learned.network
         idx = np.nonzero(kernel == k)[0]
         shape = (c, side[idx], side[idx])
         rec[idx] = exit_flops(net, shape)[exit_[idx], np.arange(len(idx))]          # eq. 4
