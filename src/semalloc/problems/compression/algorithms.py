@@ -29,7 +29,7 @@ from ...errors import InputError
 from ...solvers.allocation import dp_allocate
 from ...solvers.bnb import branch_and_bound
 from .evaluate import user_success
-from .grid import O_GRID, best_o, refine_o, upper_o
+from .grid import O_GRID, best_o, best_o_fast, refine_o, upper_o, user_success_at
 from .sca import SAFETY, equal_split, fit_budgets, sca_allocate
 
 __all__ = ["register", "FCR_RATIO"]
@@ -163,30 +163,36 @@ def demand(inst, o: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return hi * inst.bandwidth_max_hz / U, hi * inst.power_max_w / U
 
 
-def select_users(inst, value, B, P):
-    """Problem (34): ``max sum value_i beta_i`` with the sizes ``(B_i, P_i)`` under the budgets, by Alg. 5."""
+def select_users(inst, value, B, P, time_limit: float = 1.0, gap_rel: float = 1e-4):
+    """Problem (34): ``max sum value_i beta_i`` with the sizes ``(B_i, P_i)`` under the budgets, by Alg. 5
+    (stopped at ``time_limit`` s with the incumbent and a certified bound, or within ``gap_rel``)."""
     A = np.vstack([B / inst.bandwidth_max_hz, P / inst.power_max_w])
-    res = branch_and_bound(value, A, np.ones(2))
-    return res.x.astype(bool), res.nodes
+    return branch_and_bound(value, A, np.ones(2), time_limit=time_limit, gap_rel=gap_rel)
 
 
-def crraus(inst, tol: float = 1e-4, max_iter: int = 10):
+def crraus(inst, *, tol: float = 1e-4, max_iter: int = 10, bnb_time_limit: float = 1.0, bnb_gap_rel: float = 1e-4):
     """Algorithm 6. Iteration 0 serves everyone (weighted CRRA from the equal
     split); each next iteration: ``o`` by (33), users by B&B on (34) with each
     user sized by :func:`demand`, and ``B``, ``P`` of the selected by SCA (36).
-    Stops when the selection repeats; returns the best iterate of (14)."""
+    Stops when the selection repeats; returns the best iterate of (14).
+
+    Each B&B stops after ``bnb_time_limit`` s (its incumbent is used) or when
+    proven within ``bnb_gap_rel`` (relative); ``stats``: ``bnb_nodes`` (LPs of all
+    selections), and of the last selection ``bnb_status``, ``bnb_value``,
+    ``bnb_bound`` (certified upper bound of (34)), ``bnb_gap``, ``bnb_time_s``.
+    """
     sel = np.ones(inst.U, dtype=bool)
     B, P = equal_split(inst, sel)
     o = enumerate_o(inst, B, P)
     o, B, P, st = _alternate(inst, o, B, P, sel, True, tol, max_iter)
     best = (_model_value(inst, o, B, P, sel, "approx"), o, B, P, sel)
-    seen, nodes, iters = {sel.tobytes()}, 0, st["iterations"]
+    seen, nodes, iters, bnb = {sel.tobytes()}, 0, st["iterations"], {}
     for _ in range(max_iter):
         Bd, Pd = demand(inst, o)
         o = enumerate_o(inst, Bd, Pd)                                                   # (33)
         value = inst.weight * user_success(inst, o, Bd, Pd, "approx")
-        sel, n = select_users(inst, value, Bd, Pd)                                      # (34), Alg. 5
-        nodes += n
+        res = select_users(inst, value, Bd, Pd, bnb_time_limit, bnb_gap_rel)             # (34), Alg. 5
+        sel, nodes, bnb = res.x.astype(bool), nodes + res.nodes, res.stats()
         if sel.tobytes() in seen or not sel.any():
             break
         seen.add(sel.tobytes())
@@ -197,63 +203,112 @@ def crraus(inst, tol: float = 1e-4, max_iter: int = 10):
         if val > best[0]:
             best = (val, o, B, P, sel)
     _, o, B, P, sel = best
-    return _done(inst, o, B, P, sel, "approx", iterations=iters, nodes=nodes, selections=len(seen))
+    return _done(inst, o, B, P, sel, "approx", iterations=iters, selections=len(seen), **{**bnb, "bnb_nodes": nodes})
 
 
 # ----------------------------------------------------------------------------- best
 
-def _block(inst, o_cur, B, P, sel, which: str, units: int):
+def _block(inst, B, P, sel, which: str, units: int):
     """One exact block step of ``best``: the DP (solvers.allocation.dp_allocate)
-    over ``units`` equal parts of one budget with the other resource fixed;
-    a user whose part is below the minimum (or whose value is 0) is not served."""
-    total, lo = ((inst.bandwidth_max_hz, inst.bandwidth_min_hz) if which == "B"
-                 else (inst.power_max_w, inst.power_min_w))
-    grid = np.arange(units + 1) * total * (1 - SAFETY) / units
-    other = P if which == "B" else B
-    res = np.broadcast_to(grid[None, :], (inst.U, units + 1))
-    val, o = best_o(inst, res, other[:, None], O_GRID) if which == "B" else best_o(inst, other[:, None], res, O_GRID)
-    val = np.where((grid[None, :] >= lo) & sel[:, None], val, 0.0)
+    over ``units`` equal parts of the bandwidth (``which = "B"``, power fixed),
+    of the power (``"P"``, bandwidth fixed) or of both at once (``"BP"``: part
+    ``k`` is ``k/units`` of both budgets), ``o`` optimised per table cell
+    (:func:`~.grid.best_o_fast`); a user whose part is below a minimum (or
+    whose value is 0) is not served. Returns ``(B, P, selected, o)``."""
+    k = np.arange(units + 1) * (1 - SAFETY) / units
+    gB = (k * inst.bandwidth_max_hz)[None, :] if "B" in which else B[:, None]
+    gP = (k * inst.power_max_w)[None, :] if "P" in which else P[:, None]
+    gB, gP = np.broadcast_arrays(gB, gP, np.zeros((inst.U, units + 1)))[:2]
+    val, o_tab = best_o_fast(inst, gB, gP)
+    val = np.where((gB >= inst.bandwidth_min_hz) & (gP >= inst.power_min_w) & sel[:, None], val, 0.0)
     z, _ = dp_allocate(val, units)
-    new_sel = sel & (val[np.arange(inst.U), z] > 0)
-    amount = grid[z]
-    # hand out what the grid left over, in proportion (values are non-decreasing in both resources)
-    amount = np.where(new_sel, amount, 0.0)
-    spare = total * (1 - SAFETY) - amount.sum()
-    if new_sel.any() and spare > 0:
-        amount = np.where(new_sel, amount + spare * amount / max(amount.sum(), 1e-300), 0.0)
-    return amount, new_sel
+    rows = np.arange(inst.U)
+    new_sel = sel & (val[rows, z] > 0)
+    out = []
+    for g, total in ((gB, inst.bandwidth_max_hz), (gP, inst.power_max_w)):
+        amount = np.where(new_sel, g[rows, z], 0.0)
+        # hand out what the grid left over, in proportion (values are non-decreasing in both resources)
+        spare = total * (1 - SAFETY) - amount.sum()
+        if new_sel.any() and spare > 0:
+            amount = np.where(new_sel, amount + spare * amount / max(amount.sum(), 1e-300), 0.0)
+        out.append(amount)
+    return out[0], out[1], new_sel, o_tab[rows, z]
+
+
+def _transfer(inst, o, B, P, sel, max_moves: int = 200):
+    """Continuous polish of ``best``: move ``d`` of one resource from the user
+    that loses least to the user that gains most (``o`` fixed) while the sum
+    (13) grows; ``d`` starts at 1/4 of the mean share and halves when no move
+    pays, down to 1e-4 of it. Minimums are kept; returns ``(B, P)``."""
+    idx = np.nonzero(sel)[0]
+    if len(idx) < 2:
+        return B, P
+    v = {"B": B.copy(), "P": P.copy()}
+    for which, lo in (("B", inst.bandwidth_min_hz), ("P", inst.power_min_w)):
+        r = v[which]
+        d = 0.25 * r[idx].mean()
+        stop = 1e-4 * r[idx].mean()
+
+        def value(amount):
+            b, p = (amount, v["P"][idx]) if which == "B" else (v["B"][idx], amount)
+            return inst.weight[idx] * user_success_at(inst, idx, o[idx], b, p)
+        for _ in range(max_moves):
+            if d < stop:
+                break
+            cur = value(r[idx])
+            gain = value(r[idx] + d) - cur
+            loss = np.where(r[idx] - d >= lo, cur - value(np.maximum(r[idx] - d, 0.0)), np.inf)
+            i, j = int(np.argmax(gain)), int(np.argmin(loss))
+            if i != j and gain[i] - loss[j] > 1e-12 * max(cur.sum(), 1e-300):
+                r[idx[i]] += d
+                r[idx[j]] -= d
+            else:
+                d *= 0.5
+    return v["B"], v["P"]
 
 
 def _objective_exact(inst, o, B, P, sel):
     return _model_value(inst, o, B, P, sel, "exact")
 
 
-def best(inst, units: int = 200, max_rounds: int = 20):
-    """Ours: block-coordinate ascent with exact DPs. Start from the equal split;
-    alternately re-split the whole bandwidth (power fixed) and the whole power
-    (bandwidth fixed) by the exact DP over ``units`` parts, ``o`` maximised per
-    user on Algorithm 2's grid inside each table (exact ``2Q``); a user may be
-    dropped when its share is worth nothing. A step is kept only if it
-    improves (13). Finally every ``o`` is refined to 1e-4."""
-    sel = np.ones(inst.U, dtype=bool)
-    B, P = equal_split(inst, sel)
-    o = best_o(inst, B, P, O_GRID)[1]
-    cur = _objective_exact(inst, o, B, P, sel)
+def best(inst, *, units: int = 100, max_rounds: int = 10):
+    """Ours, for the exact objective (13) with Lemma 1's ``2Q``. Start from
+    CRRA's allocation (so ``best`` is never below ``crra``: every later step
+    is kept only if it improves (13)); then block-coordinate ascent: re-split
+    both budgets in equal fractions, the whole bandwidth (power fixed) and the
+    whole power (bandwidth fixed) by the exact DP over ``units`` parts, ``o``
+    optimised per user inside each table; a user may be dropped when its
+    share is worth nothing. Then a
+    continuous transfer polish of both resources, and ``o`` refined to 1e-4.
+    ``stats``: ``start`` (CRRA's exact objective), ``rounds``."""
+    o, B, P, sel = _unpack(crra(inst)[0])
+    start = cur = _objective_exact(inst, o, B, P, sel)
     rounds = 0
     for rounds in range(1, max_rounds + 1):
         improved = False
-        for which in ("B", "P"):
-            amount, nsel = _block(inst, o, B, P, sel, which, units)
-            nB, nP = (amount, np.where(nsel, P, 0.0)) if which == "B" else (np.where(nsel, B, 0.0), amount)
-            no = best_o(inst, nB, nP, O_GRID)[1]
+        for which in ("BP", "B", "P"):
+            nB, nP, nsel, no = _block(inst, B, P, sel, which, units)
+            no = np.where(nsel, refine_o(inst, no, nB, nP, 0.01, points=21), o)
             val = _objective_exact(inst, no, nB, nP, nsel)
             if val > cur * (1 + 1e-9) + 1e-15:
                 B, P, o, sel, cur, improved = nB, nP, no, nsel, val, True
         if not improved:
             break
-    for step in (0.01, 0.0005):
-        o = np.where(sel, refine_o(inst, o, B, P, step), o)
-    return _done(inst, o, B, P, sel, "exact", iterations=rounds)
+    for _ in range(2):
+        nB, nP = _transfer(inst, o, B, P, sel)
+        no = o
+        for step in (0.01, 0.0005):
+            no = np.where(sel, refine_o(inst, no, nB, nP, step), no)
+        val = _objective_exact(inst, no, nB, nP, sel)
+        if val <= cur * (1 + 1e-12):
+            break
+        B, P, o, cur = nB, nP, no, val
+    return _done(inst, o, B, P, sel, "exact", start=start, rounds=rounds)
+
+
+def _unpack(v: dict):
+    sel = v["selected"] == 1
+    return v["compression"], v["bandwidth_hz"], v["power_w"], sel
 
 
 # ----------------------------------------------------------------------------- exact

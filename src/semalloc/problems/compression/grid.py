@@ -22,10 +22,12 @@ import numpy as np
 from ...perf.eta import eta, eta_upper
 from ...perf.success import outage_argument, success
 
-__all__ = ["O_GRID", "best_o", "upper_o", "refine_o"]
+__all__ = ["O_GRID", "best_o", "best_o_fast", "upper_o", "refine_o", "user_success_at"]
 
 #: Algorithm 2's enumeration grid, o = 0.01, 0.02, ..., 0.99 (0 < o < 1).
 O_GRID = np.arange(1, 100) / 100.0
+#: ``best``'s coarse grid, refined locally (:func:`best_o_fast`).
+O_COARSE = np.arange(2, 100, 4) / 100.0
 
 
 def _channel(inst, idx: np.ndarray, ndim: int) -> dict:
@@ -55,6 +57,30 @@ def best_o(inst, B: np.ndarray, P: np.ndarray, o_grid: np.ndarray, model: str = 
         arg = np.where(better, o, arg)
     w = inst.weight[idx][(slice(None),) + (None,) * (B.ndim - 1)]
     return w * best, arg
+
+
+def best_o_fast(inst, B: np.ndarray, P: np.ndarray, model: str = "exact") -> tuple[np.ndarray, np.ndarray]:
+    """:func:`best_o` on a coarse grid (0.02, 0.06, ..., 0.98), then on 9 points
+    within +-0.04 of the winner (step 0.01) in every cell: 34 evaluations
+    instead of 99. Exact when ``eta(o) g`` is unimodal in ``o`` between
+    coarse points. Returns ``(value, o)`` shaped like ``B`` (all users)."""
+    val, o = best_o(inst, B, P, O_COARSE, model)
+    B, P = np.broadcast_arrays(np.asarray(B, dtype=float), np.asarray(P, dtype=float))
+    ch = _channel(inst, np.arange(inst.U), B.ndim)
+    w = inst.weight[(slice(None),) + (None,) * (B.ndim - 1)]
+    zeta = inst.eta_profile.zeta
+    for t in np.arange(-4, 5) / 100.0:
+        cand = np.clip(o + t, 0.01, 0.99)
+        v = w * eta(cand, zeta) * success(outage_argument(cand, B, P, **ch), model)
+        better = v > val
+        val, o = np.where(better, v, val), np.where(better, cand, o)
+    return val, o
+
+
+def user_success_at(inst, idx: np.ndarray, o, B, P, model: str = "exact") -> np.ndarray:
+    """``eta(o_i) P(t_i <= t0)`` (eq. 11) of the users ``idx`` (1-D arrays aligned with ``idx``)."""
+    ch = _channel(inst, np.asarray(idx), 1)
+    return eta(o, inst.eta_profile.zeta) * success(outage_argument(o, B, P, **ch), model)
 
 
 def upper_o(inst, B: np.ndarray, P: np.ndarray, n_cells: int, users: np.ndarray | None = None) -> np.ndarray:
