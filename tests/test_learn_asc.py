@@ -104,9 +104,10 @@ def test_checkpoint_round_trips_with_weights_only(trained):
 
 
 def test_training_is_deterministic_for_a_seed():
-    a, _ = asc.train_asc(quick=True, epochs=1, seed=5, progress=False)
-    b, _ = asc.train_asc(quick=True, epochs=1, seed=5, progress=False)
-    c, _ = asc.train_asc(quick=True, epochs=1, seed=6, progress=False)
+    small = {"limit": 200}
+    a, _ = asc.train_asc(quick=True, epochs=1, seed=5, progress=False, data=small)
+    b, _ = asc.train_asc(quick=True, epochs=1, seed=5, progress=False, data=small)
+    c, _ = asc.train_asc(quick=True, epochs=1, seed=6, progress=False, data=small)
     sa, sb, sc = a.state_dict(), b.state_dict(), c.state_dict()
     assert all(torch.equal(sa[k], sb[k]) for k in sa)
     assert not all(torch.equal(sa[k], sc[k]) for k in sa)
@@ -117,7 +118,7 @@ def test_cli_loads_checkpoint_and_names_bad_input(trained, tmp_path):
 
     from semalloc.learn.cli import app
     out = tmp_path / "p.json"
-    res = CliRunner().invoke(app, ["asc", "--snr", "-5", "0", "5", "--quick", "--no-progress",
+    res = CliRunner().invoke(app, ["asc", "--snr", "-5", "0", "5", "--quick", "--no-progress", "--limit", "200",
                                    "--checkpoint", str(trained[2]), "-o", str(out)])
     assert res.exit_code == 0, res.output
     assert load_profile(str(out)).name == "asc-digits-0db"
