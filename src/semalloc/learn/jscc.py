@@ -1,18 +1,20 @@
 """Deep joint source-channel coding (Li et al., Sec. VII-A; Bourtsoulatze et
 al.'s architecture), profiled into ``P(rho, S)`` (eq. 57, :mod:`semalloc.perf.psnr`).
 
-Encoder: five 5x5 convolutions (``w, 2w, 2w, 2w, c`` filters, the first two of
-stride 2), each followed by a PReLU, then power normalisation; AWGN channel
+Encoder: five 5x5 convolutions (``w, 2w, 2w, 2w, c`` filters; the first of
+stride 2, the second too for images of side 32 or more, :func:`downsampling`),
+each followed by a PReLU, then power normalisation; AWGN channel
 (:func:`semalloc.learn.asc.awgn`); decoder: five transposed convolutions
-mirroring the encoder, PReLU between them and a sigmoid at the end. The
-compression rate ``rho`` is the number of real channel symbols over the
-number of real source values ``C H W`` (Li et al.: "the ratio of the size of
-semantic information to that of the original data"): the encoder emits
-``c = ceil(k / (H W / 16))`` maps and the first ``k = round(rho C H W)``
-values are sent. One network is trained per ``(rho, SNR)`` pair (MSE loss,
-Adam), its PSNR measured on the test split at its SNR, and eq. (57) is fitted
-to the points with :func:`semalloc.perf.psnr.fit_psnr`. The profile JSON loads
-into the ``training`` generator as ``psnr_profile=path.json``.
+mirroring the encoder, PReLU between them and a sigmoid at the end; He
+initialisation. The compression rate ``rho`` is the number of real channel
+symbols over the number of real source values ``C H W`` (Li et al.: "the
+ratio of the size of semantic information to that of the original data"): the
+encoder emits ``c = ceil(k / (H W / d^2))`` maps of side ``H / d`` (``d`` the
+downsampling) and the first ``k = round(rho C H W)`` values are sent. One
+network is trained per ``(rho, SNR)`` pair (MSE loss, Adam), its PSNR
+measured on the test split at its SNR, and eq. (57) is fitted to the points
+with :func:`semalloc.perf.psnr.fit_psnr`. The profile JSON loads into the
+``training`` generator as ``psnr_profile=path.json``.
 Modelling decisions: docs/models-learn.md.
 
 Examples
@@ -20,6 +22,9 @@ Examples
 >>> from semalloc.learn.jscc import symbols
 >>> symbols(0.1, (3, 32, 32)), symbols(0.3, (1, 8, 8))     # k = round(rho C H W)
 (307, 19)
+>>> from semalloc.learn.jscc import downsampling
+>>> downsampling(8, 8), downsampling(32, 32)        # latent side H/2 for digits, H/4 for CIFAR-10
+(2, 4)
 """
 from __future__ import annotations
 
@@ -33,8 +38,8 @@ from ..perf.psnr import PsnrModel, fit_psnr
 from .common import (Module, batches, check_snrs, load_checkpoint, load_dataset, nn, pick_device, progress_bar,
                      require_torch, save_checkpoint, seed_all, torch, versions, write_json)
 
-__all__ = ["JSCC_DEFAULTS", "JSCCNet", "symbols", "psnr_db", "train_jscc", "measure_psnr", "fit_points",
-           "profile_jscc"]
+__all__ = ["JSCC_DEFAULTS", "JSCCNet", "symbols", "downsampling", "psnr_db", "train_jscc", "measure_psnr",
+           "fit_points", "profile_jscc"]
 
 #: Adam, filters 16/32 (Bourtsoulatze et al.); lr, batch, epochs and the quick width are ours (docs/models-learn.md).
 JSCC_DEFAULTS = {"epochs": 60, "quick_epochs": 20, "batch_size": 32, "lr": 5e-3, "width": 16, "quick_width": 8,
@@ -44,6 +49,13 @@ JSCC_DEFAULTS = {"epochs": 60, "quick_epochs": 20, "batch_size": 32, "lr": 5e-3,
 def symbols(rho: float, shape) -> int:
     """``k = round(rho C H W)``, at least 1: real channel symbols per image."""
     return max(1, int(math.floor(float(rho) * int(np.prod(shape)) + 0.5)))
+
+
+def downsampling(h: int, w: int) -> int:
+    """Spatial downsampling of the encoder: 4 (two stride-2 layers, Bourtsoulatze
+    et al.'s 8x8 latent of 32x32 CIFAR-10 images) for sides of at least 32, else 2
+    (one stride-2 layer: an 8x8 digit keeps a 4x4 latent instead of 2x2)."""
+    return 4 if min(int(h), int(w)) >= 32 else 2
 
 
 def _check_rhos(rhos) -> list[float]:
@@ -73,19 +85,23 @@ class JSCCNet(Module):
     def __init__(self, shape=(1, 8, 8), rho=(0.2,), snr_db=(10.0,), width: int = JSCC_DEFAULTS["width"]):
         super().__init__()
         ch, h, w = (int(v) for v in shape)
-        if h % 4 or w % 4:
-            raise InputError("size", f"deep JSCC needs image sides divisible by 4, got {h}x{w}")
+        down = downsampling(h, w)
+        if h % down or w % down:
+            raise InputError("size", f"deep JSCC needs image sides divisible by {down}, got {h}x{w}")
         rho, snr_db = [float(r) for r in np.atleast_1d(rho)], [float(v) for v in np.atleast_1d(snr_db)]
         if len(rho) != len(snr_db):
             raise InputError("rho", f"one SNR per compression rate, got {len(rho)} and {len(snr_db)}")
         self.config = {"shape": [ch, h, w], "rho": rho, "snr_db": snr_db, "width": int(width)}
         G = self.G = len(rho)
         ks = [symbols(r, shape) for r in rho]
-        self.latent = (math.ceil(max(ks) / (h * w // 16)), h // 4, w // 4)
+        side = (h // down, w // down)
+        self.latent = (math.ceil(max(ks) / (side[0] * side[1])), *side)
         n_lat = int(np.prod(self.latent))
         self.register_buffer("mask", (torch.arange(n_lat)[None, :] < torch.tensor(ks)[:, None]).float())
         self.register_buffer("sigma", torch.pow(10.0, -torch.tensor(snr_db) / 20.0)[:, None])
         c, w2 = self.latent[0], 2 * width
+        strides = (2, 2 if down == 4 else 1, 1, 1, 1)
+        chans = (ch, width, w2, w2, w2, c)
 
         def conv(i, o, s):
             return [nn.Conv2d(G * i, G * o, 5, s, 2, groups=G), nn.PReLU(G * o)]
@@ -94,12 +110,17 @@ class JSCCNet(Module):
             return [nn.ConvTranspose2d(G * i, G * o, 5, s, 2, output_padding=s - 1, groups=G),
                     nn.PReLU(G * o) if act else nn.Sigmoid()]
 
-        self.encoder = nn.Sequential(*conv(ch, width, 2), *conv(width, w2, 2), *conv(w2, w2, 1), *conv(w2, w2, 1),
-                                     *conv(w2, c, 1))
-        self.decoder = nn.Sequential(*tconv(c, w2, 1), *tconv(w2, w2, 1), *tconv(w2, w2, 1), *tconv(w2, width, 2),
-                                     *tconv(width, ch, 2, act=False))
-        with torch.no_grad():                       # common random numbers: every network starts from network 0's draw
-            for p in self.parameters():
+        self.encoder = nn.Sequential(*(m for j in range(5) for m in conv(chans[j], chans[j + 1], strides[j])))
+        self.decoder = nn.Sequential(*(m for j in range(5) for m in tconv(chans[5 - j], chans[4 - j], strides[4 - j],
+                                                                          act=j < 4)))
+        gain = nn.init.calculate_gain("leaky_relu", 0.25)
+        with torch.no_grad():
+            for m in self.modules():                # He initialisation for PReLU(0.25): std gain / sqrt(inputs of a
+                if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):     # unit), torch's default is ~2.4x smaller
+                    inputs = (m.in_channels // G) * m.kernel_size[0] * m.kernel_size[1]
+                    m.weight.normal_(0.0, gain / math.sqrt(inputs))
+                    m.bias.zero_()
+            for p in self.parameters():             # common random numbers: every network starts from network 0's draw
                 p.copy_(p.reshape(G, -1)[:1].expand(G, -1).reshape(p.shape))
 
     def encode(self, images):
