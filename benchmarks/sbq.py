@@ -1,34 +1,76 @@
-"""sbq benchmark: mean effective SC-QoS and time per slot of every model-based algorithm
-on the notes' default scenario (K=6, Nt=4, M=3), and exact's gap on tiny slots.
+"""sbq benchmark (a script, not a test): the headline of issue 7.
 
-Run: .venv/bin/python benchmarks/sbq.py [seeds]
+On the notes' default scenario (K = 6 users, Nt = 4 antennas, M = 3
+subchannels, Pmax = 1 W, B = 1.8 MHz), train our hybrid agent and the
+single-type DRL baselines (stable-baselines3 DQN on the discretised action,
+a DDPG-family agent on the relaxed continuous action), then score every
+agent and every model-based algorithm on the same evaluation episodes
+(time-correlated slots, seeds 10000..): mean effective SC-QoS per slot,
+its standard deviation over episodes, percentage of ``best``, decision time
+per slot (observation + policy + mapping to a feasible allocation for the
+agents; the whole solve for the algorithms) and training time. Ends with
+exact's gap to best on tiny slots.
+
+Run: ``.venv/bin/python benchmarks/sbq.py [--steps 200000] [--sb3-steps 30000] [--dqn-steps 20000] [--episodes 50] [--slots 20]
+[--family td3] [--agents DIR]`` (checkpoints in ``--agents`` are reused if present).
 """
 from __future__ import annotations
 
-import sys
+import argparse
 import time
+from pathlib import Path
 
 import numpy as np
+import torch
 
 import semalloc
+from semalloc.rl.agents import compare, load, train
+from semalloc.rl.cli import format_rows
 
-ALGOS = ["best", "equal", "mapping", "fixed-bits", "random"]
+#: ``mapping`` at its default q = 4 (the least q whose SQNR passes the table's 20 dB: the paradigm perceives no
+#: quantization noise) and at q = 2 (the least fixed q reaching xi_th for every n in {4, 8, 16}).
+ALGOS = ["mapping", ("mapping (q=2)", "mapping", {"bits": 2}), "fixed-bits", "equal", "random", "best"]
 
 
-def main(seeds: int = 50) -> None:
-    rows = {a: ([], []) for a in ALGOS}
-    for s in range(seeds):
-        inst = semalloc.generate("sbq", seed=s)
-        for a in ALGOS:
-            t = time.perf_counter()
-            r = semalloc.solve(inst, a)
-            rows[a][0].append(r.objective)
-            rows[a][1].append(time.perf_counter() - t)
-    print(f"default scenario, {seeds} slots: mean effective SC-QoS (sum over 6 users), mean time per slot")
-    print(f"{'algorithm':12s} {'SC-QoS':>8s} {'vs mapping':>11s} {'ms/slot':>8s}")
-    ref = np.mean(rows["mapping"][0])
-    for a, (obj, t) in rows.items():
-        print(f"{a:12s} {np.mean(obj):8.3f} {np.mean(obj) / ref:10.2f}x {1e3 * np.mean(t):8.2f}")
+def _agent(kind: str, steps: int, folder: Path, seed: int):
+    path = folder / f"{kind}-{steps}.{'pt' if kind == 'hybrid' else 'zip'}"
+    if path.is_file():
+        return load(path)
+    a = train(kind, steps, {}, seed=seed, progress=True)
+    a.save(path)
+    return a
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--steps", type=int, default=200_000, help="training steps of the hybrid agent")
+    ap.add_argument("--sb3-steps", type=int, default=30_000, help="training steps of the DDPG-family agent")
+    ap.add_argument("--dqn-steps", type=int, default=20_000, help="training steps of dqn")
+    ap.add_argument("--family", default="td3", choices=["ddpg", "td3", "sac"])
+    ap.add_argument("--episodes", type=int, default=50)
+    ap.add_argument("--slots", type=int, default=20)
+    ap.add_argument("--agents", type=Path, default=Path("runs/sbq-agents"))
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    args.agents.mkdir(parents=True, exist_ok=True)
+    agents = [_agent("hybrid", args.steps, args.agents, args.seed),
+              _agent("dqn", args.dqn_steps, args.agents, args.seed),
+              _agent(args.family, args.sb3_steps, args.agents, args.seed)]
+    rows = compare(agents, ALGOS, {}, args.episodes, args.slots)
+    print(format_rows(rows, f"sbq default scenario (K=6, Nt=4, M=3): {args.episodes} episodes x {args.slots} slots; "
+                            f"hybrid {args.steps} steps, dqn {args.dqn_steps}, {args.family} {args.sb3_steps} steps"))
+    by = {r["name"]: r["mean"] for r in rows}
+    hyb = by["drl (hybrid)"]
+    print(f"hybrid / mapping = {hyb / by['mapping']:.3f}; hybrid / best = {hyb / by['best']:.3f}; "
+          f"hybrid / dqn = {hyb / by['dqn']:.3f}; hybrid / {args.family} = {hyb / by[args.family]:.3f}")
+    # the policy's forward pass alone, one observation on CPU
+    from semalloc.problems.sbq.mdp import observe
+    obs = observe(semalloc.generate("sbq", seed=0))
+    t = time.perf_counter()
+    for _ in range(1000):
+        agents[0].act(obs)
+    print(f"hybrid forward pass: {(time.perf_counter() - t):.3f} ms per slot (1000 slots, 1 thread)")
     gaps, times = [], []
     for s in range(10):
         inst = semalloc.generate("sbq", seed=s, users=2, antennas=2, subchannels=2)
@@ -41,4 +83,4 @@ def main(seeds: int = 50) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 50)
+    main()

@@ -10,14 +10,15 @@ equal          q_min                  greedy, strongest first      equal power, 
 random         uniform 1..8           random                       Dirichlet shares
 best           q_min (dominant)       local search                 price search over shares
 exact          q_min (dominant)       every assignment             monotonic branch and reduce
+drl            the agent's            the agent's (Nt cap)         normalised weights, MRT-ZF
 =============  =====================  ===========================  ===========================
 
-Every algorithm beamforms by zero-forcing within a subchannel (``beams``).
+Every algorithm but ``drl`` beamforms by zero-forcing within a subchannel (``beams``).
 
 Examples
 --------
 >>> import semalloc
->>> inst = semalloc.generate("sbq", seed=2, users=3, antennas=2, subchannels=2)
+>>> inst = semalloc.generate("sbq", seed=2, users=2, antennas=2, subchannels=2)
 >>> ex, be = semalloc.solve(inst, "exact"), semalloc.solve(inst, "best")
 >>> ex.status, ex.objective >= be.objective - 1e-4
 ('optimal', True)
@@ -278,6 +279,23 @@ def register(problem) -> None:
         users = np.nonzero(q <= Q_MAX)[0]
         sub, power, band, stats = local_search(inst, q, greedy_subchannels(inst, users))
         return to_variables(inst, sub, q, power, band), "feasible", stats, ""
+
+    @problem.algorithm("drl", "a trained agent (semalloc rl train): ours hybrid PPO, or a dqn/ddpg/td3/sac baseline")
+    def drl(inst, agent: str | None = None, steps: int = 30000, seed: int = 0, device: str = "cpu"):
+        """``agent``: a checkpoint path, or ``auto`` (train a hybrid agent for ``steps`` steps on this
+        slot's scenario once, cached; semalloc.rl.agents.agent_for). Needs the ``rl`` extra."""
+        if agent is None:
+            raise InputError("agent", "drl needs a trained agent: --set agent=PATH (from `semalloc rl train`) "
+                             "or --set agent=auto", "sbq")
+        try:
+            from ...rl.agents import agent_for
+        except ImportError as e:
+            raise InputError("agent", f"drl needs the rl extra (pip install 'semalloc[rl]'): {e}", "sbq") from None
+        a = agent_for(inst, str(agent), steps=int(steps), seed=int(seed), device=str(device))
+        t0 = time.perf_counter()
+        variables, moved = a.decide(inst)
+        return variables, "feasible", {"agent": a.kind, "decide_s": time.perf_counter() - t0,
+                                       "moved": moved}, ""
 
     @problem.algorithm("exact", "every assignment x monotonic branch and reduce over rates (ZF beams); K <= 3, M <= 2")
     def exact(inst, tol: float = 1e-4, max_users: int = 3, max_subchannels: int = 2, time_limit: float = 60.0):

@@ -19,6 +19,7 @@ True
 """
 from __future__ import annotations
 
+import functools
 from typing import Any, Iterator
 
 import numpy as np
@@ -26,7 +27,7 @@ import numpy as np
 from ...channel import channel_gain, uniform_disk
 from ...errors import InputError
 from ...perf.sbq import N_MAX
-from ...schema import Field, SchemaInstance
+from ...schema import Field, SchemaInstance, Table
 from ...units import dbm_to_w
 
 __all__ = ["SBQInstance", "generate", "episode", "DEFAULTS", "SCHEMA", "Q_MAX"]
@@ -75,9 +76,9 @@ class SBQInstance(SchemaInstance):
     def Nt(self) -> int:
         return self.channel_re.shape[2]
 
-    @property
+    @functools.cached_property
     def h(self) -> np.ndarray:
-        """Complex channels ``h_km``, shape (K, M, Nt)."""
+        """Complex channels ``h_km``, shape (K, M, Nt) (computed once: instances are not mutated)."""
         return self.channel_re + 1j * self.channel_im
 
     @property
@@ -165,10 +166,17 @@ def episode(seed: int = 0, slots: int = 100, **overrides) -> Iterator[SBQInstanc
     Gauss-Markov fading ``g(t+1) = rho g(t) + sqrt(1 - rho^2) e(t)``, ``D_k`` redrawn per slot.
     """
     s = _settings(overrides)
+    if int(slots) < 1:
+        raise InputError("slots", f"must be >= 1, got {slots!r}", "sbq")
     rho = float(s["rho"])
+    lo, hi = (int(v) for v in s["sentences"])
     rng = np.random.default_rng(seed)
     pos, beta, n, shape = _users(s, rng)
     g = _cn(rng, shape)
-    for _ in range(int(slots)):
-        yield _slot(s, pos, beta, n, g, rng)
+    first = _slot(s, pos, beta, n, g, rng)                     # validated once; later slots change
+    yield first                                                 # only channels and D_k, drawn here
+    for _ in range(int(slots) - 1):
         g = rho * g + np.sqrt(1.0 - rho**2) * _cn(rng, shape)
+        h = np.sqrt(beta)[:, None, None] * g
+        users = Table({**first.users, "sentences": rng.integers(lo, hi + 1, size=len(n))})
+        yield SBQInstance(Table({**first.data, "users": users, "channel_re": h.real, "channel_im": h.imag}))

@@ -1,0 +1,127 @@
+"""The SBQ slot as a decision process (wang-sbq-drl notes, "As a decision process"):
+the agent's observation of a slot and the map from a hybrid action to a feasible allocation.
+
+Pure numpy, shared by the gymnasium environment (:mod:`semalloc.rl.env`) and
+the ``drl`` algorithm, so that an agent sees and acts on a slot the same way
+in training and in ``semalloc solve``.
+
+Observation: ``FEATURES(M) = M + 6`` numbers per user, flattened user by user:
+the SNR of each subchannel at full power on an equal bandwidth share
+(``Pmax ||h_km||^2 / (N0 B / M)``, dB, centred at 30 dB, / 15), ``n_k / 16``,
+``D_k / 4``, ``q_min(n_k) / 8``, the spectral efficiency the deadline needs at
+``q_min`` on an equal share (``log2(1 + D_k L n_k q_min / (T_max B / M)) / 8``),
+and last slot's outcome of the user (score, effective). Clipped to
+``[-OBS_CLIP, OBS_CLIP]``.
+
+Hybrid action: discrete ``(subchannel + 1 per user (0 = none), q_k - 1 per
+user)`` and continuous in ``[0, 1]``: ``(power weight per user, MRT-ZF mix per
+user, bandwidth share per subchannel)``. :func:`allocation` maps it onto the
+constraints: at most ``Nt`` users per subchannel (users in decreasing order
+of power weight keep their choice while it has room; a user who finds it
+full moves to its strongest subchannel with room, or is dropped when every
+subchannel is full; the count is reported), powers normalised to ``Pmax``,
+shares to ``B`` over the used subchannels, beam direction ``(1 - a) MRT + a ZF``.
+
+Examples
+--------
+>>> import numpy as np
+>>> import semalloc
+>>> from semalloc.problems.sbq.mdp import observe, allocation, FEATURES
+>>> inst = semalloc.generate("sbq", seed=0, users=3, antennas=2, subchannels=1)
+>>> observe(inst).shape == (3 * FEATURES(1),)
+True
+>>> v, moved = allocation(inst, np.array([1, 1, 1]), np.array([1, 1, 1]),
+...                         np.array([1.0, 0.5, 0.2]), np.ones(3), np.ones(1))
+>>> v["subchannel"].tolist(), moved            # Nt = 2, M = 1: the lightest power weight is dropped
+([0, 0, -1], 1)
+>>> semalloc.evaluate(inst, v).feasible
+True
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ...perf.sbq import N_MAX, similarity, sqnr_db
+from .beams import zf_directions
+from .instance import Q_MAX
+
+__all__ = ["observe", "allocation", "FEATURES", "OBS_CLIP", "SAFETY"]
+
+#: Observation entries are clipped to this magnitude.
+OBS_CLIP = 10.0
+#: Power and bandwidth are scaled to ``(1 - SAFETY)`` of their budgets (rounding in ``evaluate``).
+SAFETY = 1e-12
+
+
+def FEATURES(M: int) -> int:
+    """Observation entries per user for ``M`` subchannels."""
+    return M + 6
+
+
+@functools.lru_cache(maxsize=64)
+def _q_min(xi_threshold: float) -> np.ndarray:
+    """``min(q_min, Q_MAX)`` for ``n = 0..N_MAX`` (index ``n``) at threshold ``xi_threshold``."""
+    n = np.arange(N_MAX + 1)
+    q = np.arange(1, Q_MAX + 1)
+    ok = similarity(np.maximum(n, 1)[:, None], sqnr_db(q)[None, :]) >= xi_threshold
+    return np.where(ok.any(axis=1), np.argmax(ok, axis=1) + 1, Q_MAX)
+
+
+def observe(inst, last_score=None, last_effective=None) -> np.ndarray:
+    """The observation of slot ``inst`` (float32, ``K * FEATURES(M)``); last outcome zeros if not given."""
+    K, M = inst.K, inst.M
+    share = inst.bandwidth_hz / M
+    gain = np.sum(np.abs(inst.h) ** 2, axis=2)                               # ||h_km||^2, (K, M)
+    with np.errstate(divide="ignore"):
+        snr_db = 10 * np.log10(inst.power_max_w * gain / (inst.noise_psd_w_hz * share))
+    q = _q_min(float(inst.xi_threshold))[inst.users.symbols_per_word]
+    need = np.log2(1.0 + inst.symbols * q / (inst.deadline_s * share))
+    zeros = np.zeros(K)
+    feats = np.column_stack([
+        (snr_db - 30.0) / 15.0, inst.users.symbols_per_word / 16.0, inst.users.sentences / 4.0, q / 8.0,
+        need / 8.0, zeros if last_score is None else last_score,
+        zeros if last_effective is None else np.asarray(last_effective, dtype=float)])
+    return np.clip(np.nan_to_num(feats, neginf=-OBS_CLIP), -OBS_CLIP, OBS_CLIP).astype(np.float32).ravel()
+
+
+def allocation(inst, sub_choice, bits_choice, power, mix, shares) -> tuple[dict, int]:
+    """Feasible solution variables for a hybrid action, and how many users the ``Nt`` cap moved or dropped.
+
+    ``sub_choice`` in ``0..M`` (0 = none), ``bits_choice`` in ``0..Q_MAX - 1``
+    (``q = choice + 1``); ``power`` (K), ``mix`` (K), ``shares`` (M) in [0, 1].
+    """
+    K, M, Nt = inst.K, inst.M, inst.Nt
+    sub = np.clip(np.asarray(sub_choice, dtype=np.int64), 0, M) - 1
+    q = np.clip(np.asarray(bits_choice, dtype=np.int64), 0, Q_MAX - 1) + 1
+    weight = np.clip(np.asarray(power, dtype=float), 0.0, 1.0)
+    want, sub = sub, np.full(K, -1)
+    load = np.zeros(M, dtype=np.int64)
+    norm = np.linalg.norm(inst.h, axis=2)                                   # ||h_km||, (K, M)
+    for k in np.argsort(-weight, kind="stable"):                            # heaviest power weights first
+        if want[k] < 0:
+            continue
+        m = want[k] if load[want[k]] < Nt else -1
+        if m < 0 and (load < Nt).any():                                      # full: strongest subchannel with room
+            m = int(np.argmax(np.where(load < Nt, norm[k], -np.inf)))
+        if m >= 0:
+            sub[k], load[m] = m, load[m] + 1
+    moved = int(np.sum(sub != want))
+    served = sub >= 0
+    w = np.where(served, weight, 0.0)
+    w = w if w.sum() > 0 else served.astype(float)
+    p = inst.power_max_w * (1 - SAFETY) * w / max(w.sum(), 1e-300)
+    used = np.bincount(sub[served], minlength=M) > 0
+    s = np.where(used, np.clip(np.asarray(shares, dtype=float), 0.0, 1.0), 0.0)
+    s = s if s.sum() > 0 else used.astype(float)
+    band = inst.bandwidth_hz * (1 - SAFETY) * s / max(s.sum(), 1e-300)
+    u_zf, _ = zf_directions(inst, sub)
+    hk = inst.h[np.arange(K), np.maximum(sub, 0)]
+    u_mrt = hk / np.maximum(np.linalg.norm(hk, axis=1, keepdims=True), 1e-300)
+    a = np.clip(np.asarray(mix, dtype=float), 0.0, 1.0)[:, None]
+    d = (1 - a) * u_mrt + a * u_zf
+    norm = np.linalg.norm(d, axis=1, keepdims=True)
+    d = np.where(norm > 1e-12, d / np.maximum(norm, 1e-300), u_mrt)
+    beam = d * np.sqrt(np.where(served, p, 0.0))[:, None]
+    return {"subchannel": sub, "bits": q, "bandwidth_hz": band, "beam_re": beam.real, "beam_im": beam.imag}, moved

@@ -1,0 +1,29 @@
+"""Reinforcement learning for the ``sbq`` problem (issue 7): environment and agents.
+
+Needs the optional ``rl`` extra (gymnasium, stable-baselines3, torch);
+``import semalloc`` never does. Importing this package registers the
+gymnasium environment ``semalloc/SBQ-v0`` (:mod:`semalloc.rl.env`) when
+gymnasium is installed. Agents: :mod:`semalloc.rl.hybrid` (ours, hybrid PPO),
+:mod:`semalloc.rl.baselines` (stable-baselines3 DQN on a discretised action,
+DDPG/TD3/SAC on a relaxed continuous action), :mod:`semalloc.rl.agents`
+(training, checkpoints, evaluation); :mod:`semalloc.rl.cli` is ``semalloc rl``.
+
+Examples
+--------
+>>> import gymnasium as gym
+>>> import semalloc.rl
+>>> env = gym.make("semalloc/SBQ-v0", users=2, antennas=2, subchannels=1, slots=3)
+>>> env.observation_space.shape
+(14,)
+"""
+from __future__ import annotations
+
+try:
+    import gymnasium
+except ImportError:                       # the rl extra is not installed: nothing to register
+    gymnasium = None
+
+ENV_ID = "semalloc/SBQ-v0"
+
+if gymnasium is not None and ENV_ID not in gymnasium.registry:
+    gymnasium.register(id=ENV_ID, entry_point="semalloc.rl.env:SBQEnv")

@@ -1,0 +1,345 @@
+"""Train, save, load and evaluate SBQ agents: ``hybrid`` (ours) and the stable-baselines3 baselines.
+
+Checkpoints: ``hybrid`` is a ``torch.save`` dict (format tag, kind,
+environment settings, network sizes, weights, training stats) read back with
+``torch.load(weights_only=True)``; the stable-baselines3 agents are their own
+``.zip`` with one more member, ``semalloc.json`` (format tag, kind, settings,
+stats). :func:`load` refuses any other file with an
+:class:`~semalloc.errors.InputError` naming ``agent``.
+
+Examples
+--------
+>>> import os, tempfile
+>>> from semalloc.rl.agents import train, load
+>>> agent = train("hybrid", steps=256, settings={"users": 2, "antennas": 2, "subchannels": 1}, progress=False)
+>>> path = agent.save(os.path.join(tempfile.mkdtemp(), "a.pt"))
+>>> load(path).kind
+'hybrid'
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import time
+import zipfile
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..problems.sbq.evaluate import evaluate, outcome, parse_variables
+from ..problems.sbq.instance import _settings, episode
+from ..problems.sbq.mdp import allocation, observe
+
+__all__ = ["KINDS", "Agent", "train", "load", "agent_for", "run_episodes", "scenario_of", "FORMAT"]
+
+KINDS = ("hybrid", "dqn", "ddpg", "td3", "sac")
+#: Format tag of every semalloc agent file.
+FORMAT = "semalloc-sbq-agent"
+_VERSION = 1
+
+
+def _device(device: str):
+    import torch
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError("device", f"{device!r} requested but CUDA is not available", "sbq")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise InputError("device", f"must be cpu, cuda, cuda:N or auto, got {device!r}", "sbq")
+    return device
+
+
+class Agent:
+    """A trained agent: ``decide(inst, last) -> (variables, moved)`` on one slot."""
+
+    def __init__(self, kind: str, settings: dict, model, stats: dict, slots: int = 100):
+        self.kind, self.settings, self.model, self.stats, self.slots = kind, dict(settings), model, dict(stats), slots
+        s = _settings(self.settings)
+        self.K, self.M, self.Nt = int(s["users"]), int(s["subchannels"]), int(s["antennas"])
+
+    def act(self, obs: np.ndarray) -> dict:
+        """Deterministic hybrid action for one observation."""
+        if self.kind == "hybrid":
+            import torch
+            with torch.no_grad():
+                a = self.model.act(torch.as_tensor(obs, device=next(self.model.parameters()).device)[None],
+                                   deterministic=True)
+            return {"discrete": a["discrete"][0], "continuous": a["continuous"][0]}
+        from .baselines import SB3
+        raw, _ = self.model.predict(obs, deterministic=True)
+        return SB3[self.kind][1](self.K, self.M, raw)
+
+    def decide(self, inst, last_score=None, last_effective=None) -> tuple[dict, int]:
+        """Variables (feasible by construction) for slot ``inst``; refuses a slot of other dimensions."""
+        if (inst.K, inst.M, inst.Nt) != (self.K, self.M, self.Nt):
+            raise InputError("agent", f"trained for {self.K} users, {self.M} subchannels, {self.Nt} antennas; "
+                             f"the slot has {inst.K}, {inst.M}, {inst.Nt}", "sbq")
+        from .env import split_action
+        return allocation(inst, *split_action(self.K, self.M, self.act(observe(inst, last_score, last_effective))))
+
+    def save(self, path) -> Path:
+        """Write the checkpoint (``.pt`` for hybrid, ``.zip`` for the stable-baselines3 agents)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {"format": FORMAT, "version": _VERSION, "kind": self.kind, "settings": self.settings,
+                "slots": self.slots, "stats": {k: v for k, v in self.stats.items() if k != "config"}}
+        if self.kind == "hybrid":
+            import torch
+            m = self.model
+            torch.save({**meta, "arch": {"users": m.K, "subchannels": m.M, "features": m.F,
+                                         "hidden": m.encoder[0].out_features},
+                        "state_dict": {k: v.cpu() for k, v in m.state_dict().items()}}, path)
+            return path
+        self.model.save(path)                            # stable-baselines3 appends .zip if missing
+        path = path if path.suffix == ".zip" else path.with_name(path.name + ".zip")
+        with zipfile.ZipFile(path, "a") as z:
+            z.writestr("semalloc.json", json.dumps(meta))
+        return path
+
+
+def _make_env(settings: dict, slots: int, kind: str = "hybrid"):
+    from .env import SBQEnv
+    env = SBQEnv(slots=slots, **settings)
+    if kind == "hybrid":
+        return env
+    from .baselines import SB3
+    return SB3[kind][0](env)
+
+
+class _Bar:
+    """A rich progress bar on stderr with the mean reward per slot."""
+
+    def __init__(self, total: int, kind: str):
+        from rich.console import Console
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        self.p = Progress(TextColumn(f"[bold]train {kind}"), BarColumn(), MofNCompleteColumn(),
+                          TextColumn("mean reward {task.fields[r]}"), TimeElapsedColumn(),
+                          console=Console(stderr=True))
+        self.total = total
+        self.task = self.p.add_task("", total=total, r="-")
+        self.p.start()
+
+    def __call__(self, done: int, reward: float) -> None:
+        self.p.update(self.task, completed=min(done, self.total), r=f"{reward:.4f}")
+
+    def stop(self) -> None:
+        self.p.stop()
+
+
+def train(kind: str, steps: int, settings: dict | None = None, seed: int = 0, device: str = "cpu",
+          progress=True, slots: int = 100, **options) -> Agent:
+    """Train agent ``kind`` for ``steps`` environment steps on ``SBQ-v0(**settings)``.
+
+    ``progress``: True for a progress bar, False for none, or a callable
+    ``(done_steps, mean_reward)``. ``options`` go to the trainer (PPO settings
+    of :data:`semalloc.rl.hybrid.PPO_DEFAULTS`, or stable-baselines3 keywords).
+    """
+    if kind not in KINDS:
+        raise InputError("agent", f"unknown agent {kind!r}; known: {', '.join(KINDS)}", "sbq")
+    if int(steps) < 1:
+        raise InputError("steps", f"must be >= 1, got {steps!r}", "sbq")
+    settings = dict(settings or {})
+    _settings(settings)
+    device = _device(device)
+    import torch
+    torch.manual_seed(seed)
+    bar = _Bar(int(steps), kind) if progress is True else None
+    report = bar or (progress if callable(progress) else None)
+    try:
+        if kind == "hybrid":
+            from .hybrid import train_hybrid
+            model, stats = train_hybrid(lambda: _make_env(settings, slots), int(steps), seed=seed, device=device,
+                                        progress=report, **options)
+        else:
+            model, stats = _train_sb3(kind, settings, int(steps), seed, device, report, slots, options)
+    finally:
+        if bar:
+            bar.stop()
+    return Agent(kind, settings, model, {**stats, "seed": seed}, slots)
+
+
+def _train_sb3(kind, settings, steps, seed, device, report, slots, options):
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.noise import NormalActionNoise
+    from .baselines import SB3, _sb3
+
+    env = _make_env(settings, slots, kind)
+    env.reset(seed=seed)
+    kw = {**SB3[kind][2], "learning_starts": min(1000, max(steps // 10, 1)), "buffer_size": min(steps, 200_000),
+          **options}
+    if kind in ("ddpg", "td3") and "action_noise" not in kw:
+        n = env.action_space.shape[0]
+        kw["action_noise"] = NormalActionNoise(np.zeros(n), 0.1 * np.ones(n))
+    model = _sb3()[kind]("MlpPolicy", env, seed=seed, device=device, verbose=0, **kw)
+    rewards: list[float] = []
+
+    class Report(BaseCallback):
+        def _on_step(self) -> bool:
+            rewards.append(float(np.mean(self.locals["rewards"])))
+            if report is not None and self.num_timesteps % 256 == 0:
+                report(self.num_timesteps, float(np.mean(rewards[-2000:])))
+            return True
+
+    t0 = time.perf_counter()
+    model.learn(total_timesteps=steps, callback=Report())
+    if report is not None and rewards:
+        report(steps, float(np.mean(rewards[-2000:])))
+    tail = rewards[-max(1, len(rewards) // 4):]
+    return model, {"steps": steps, "seconds": time.perf_counter() - t0, "mean_reward": float(np.mean(tail))}
+
+
+def _not_ours(path, why: str) -> InputError:
+    return InputError("agent", f"{path} is not a semalloc sbq agent ({why})", "sbq")
+
+
+def load(path, device: str = "cpu") -> Agent:
+    """Read a checkpoint written by :meth:`Agent.save`; anything else is an :class:`InputError` on ``agent``."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("agent", f"{path}: no such file", "sbq")
+    device = _device(device)
+    import torch
+    meta = None
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as z:
+            if "semalloc.json" in z.namelist():
+                try:
+                    meta = json.loads(z.read("semalloc.json"))
+                except ValueError:
+                    raise _not_ours(path, "unreadable semalloc.json") from None
+    if meta is None:
+        try:
+            meta = torch.load(path, map_location=device, weights_only=True)
+        except Exception as e:                                   # noqa: BLE001 -- any unreadable file
+            raise _not_ours(path, f"{type(e).__name__}") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise _not_ours(path, "no semalloc format tag")
+    kind = meta.get("kind")
+    if kind not in KINDS or meta.get("version") != _VERSION:
+        raise _not_ours(path, f"kind {kind!r}, version {meta.get('version')!r}")
+    try:
+        if kind == "hybrid":
+            from .hybrid import HybridPolicy
+            model = HybridPolicy(**meta["arch"]).to(device)
+            model.load_state_dict(meta["state_dict"])
+            model.eval()
+        else:
+            from .baselines import _sb3
+            model = _sb3()[kind].load(path, device=device)
+    except (KeyError, TypeError, RuntimeError, ValueError) as e:
+        raise _not_ours(path, f"damaged: {type(e).__name__}") from None
+    return Agent(kind, meta["settings"], model, meta.get("stats", {}), int(meta.get("slots", 100)))
+
+
+_LOADED: dict = {}
+
+
+def scenario_of(inst) -> dict:
+    """Generator settings of the scenario slot ``inst`` comes from (the rest: generator defaults)."""
+    keys = ("bandwidth_hz", "power_max_w", "deadline_s", "xi_threshold", "qos_weight", "sqe_req", "sqe_steepness",
+            "latency_req_s", "latency_steepness", "words_per_sentence", "units_per_sentence")
+    return {"users": inst.K, "antennas": inst.Nt, "subchannels": inst.M,
+            "noise_dbm_hz": float(10 * np.log10(inst.noise_psd_w_hz) + 30),
+            **{k: (int if k == "words_per_sentence" else float)(getattr(inst, k)) for k in keys}}
+
+
+def _cache_dir() -> Path:
+    return Path(os.environ.get("SEMALLOC_CACHE") or Path.home() / ".cache" / "semalloc") / "agents"
+
+
+@contextlib.contextmanager
+def _locked(path: Path):
+    """An exclusive lock on ``path`` (workers of one sweep train a scenario's agent once)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as f:
+        try:
+            import fcntl
+            fcntl.flock(f, fcntl.LOCK_EX)
+        except ImportError:                                   # no fcntl (Windows): no lock
+            pass
+        yield
+
+
+def agent_for(inst, agent: str, steps: int = 30000, seed: int = 0, device: str = "cpu") -> Agent:
+    """The agent ``drl`` runs on ``inst``: a checkpoint path, or ``"auto"``.
+
+    ``auto`` trains a hybrid agent for ``steps`` steps on the instance's
+    scenario (:func:`scenario_of`) once, and caches it under
+    ``$SEMALLOC_CACHE/agents`` (default ``~/.cache/semalloc/agents``).
+    """
+    if agent == "auto":
+        settings = scenario_of(inst)
+        key = hashlib.sha256(json.dumps([settings, int(steps), int(seed), _VERSION], sort_keys=True).encode())
+        path = _cache_dir() / f"hybrid-{key.hexdigest()[:16]}.pt"
+        if not path.is_file():
+            with _locked(path.with_suffix(".lock")):
+                if not path.is_file():
+                    tmp = path.with_suffix(f".{os.getpid()}.tmp.pt")
+                    train("hybrid", steps, settings, seed=seed, device=device, progress=False).save(tmp)
+                    os.replace(tmp, path)
+    else:
+        path = Path(agent)
+    try:
+        stamp = (str(path.resolve()), path.stat().st_mtime_ns, device)
+    except OSError:
+        raise InputError("agent", f"{agent}: no such file", "sbq") from None
+    if stamp not in _LOADED:
+        _LOADED.clear()
+        _LOADED[stamp] = load(path, device)
+    return _LOADED[stamp]
+
+
+def run_episodes(decide, settings: dict, episodes: int, slots: int, seed: int = 10_000) -> dict:
+    """Score ``decide(inst, last_score, last_effective) -> variables`` over ``episodes`` episodes.
+
+    Episode ``e`` is :func:`episode` with seed ``seed + e`` (the same slots for
+    every policy). Returns ``rewards`` (episodes, slots) of per-slot effective
+    SC-QoS sums (0 for a slot ``evaluate`` finds infeasible), ``decide_s``
+    (seconds per slot, mean) and ``infeasible`` (count of such slots).
+    """
+    rewards = np.zeros((episodes, slots))
+    spent, infeasible = 0.0, 0
+    for e in range(episodes):
+        last = (None, None)
+        for t, inst in enumerate(episode(seed=seed + e, slots=slots, **settings)):
+            t0 = time.perf_counter()
+            v = decide(inst, *last)
+            spent += time.perf_counter() - t0
+            v = parse_variables(inst, v)
+            ev = evaluate(inst, v)
+            infeasible += not ev.feasible
+            o = outcome(inst, v)
+            rewards[e, t] = ev.objective if ev.feasible else 0.0
+            last = (o.score, o.effective)
+    return {"rewards": rewards, "decide_s": spent / (episodes * slots), "infeasible": infeasible}
+
+
+def compare(agents: list, algorithms: list[str], settings: dict, episodes: int = 50, slots: int = 20,
+            seed: int = 10_000, progress=None) -> list[dict]:
+    """Every agent and every registered sbq algorithm on the same evaluation episodes: one row each.
+
+    ``algorithms``: names, or ``(label, name, options)`` triples.
+
+    Rows: ``name``, ``mean`` (effective SC-QoS per slot), ``std`` (over
+    episodes' means), ``decide_ms`` (per slot), ``infeasible`` (slots),
+    ``train_s`` (agents).
+    """
+    from ..solve import solve
+
+    rows = []
+    runs = [(f"drl ({a.kind})" if a.kind == "hybrid" else a.kind,
+             lambda inst, s, e, a=a: a.decide(inst, s, e)[0], a.stats.get("seconds")) for a in agents]
+    specs = [(a, a, {}) if isinstance(a, str) else a for a in algorithms]
+    runs += [(label, lambda inst, s, e, name=name, opts=opts: solve(inst, name, **opts).variables, None)
+             for label, name, opts in specs]
+    for name, decide, train_s in runs:
+        if progress is not None:
+            progress(name)
+        r = run_episodes(decide, settings, episodes, slots, seed)
+        per_episode = r["rewards"].mean(axis=1)
+        rows.append({"name": name, "mean": float(per_episode.mean()), "std": float(per_episode.std()),
+                     "decide_ms": 1e3 * r["decide_s"], "infeasible": r["infeasible"], "train_s": train_s})
+    return rows

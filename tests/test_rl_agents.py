@@ -1,0 +1,110 @@
+"""SBQ agents: each trains on a tiny env, a checkpoint reloads to the same actions, foreign files are refused."""
+from __future__ import annotations
+
+import json
+import pickle
+import zipfile
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("gymnasium")
+pytest.importorskip("stable_baselines3")
+
+import semalloc  # noqa: E402
+from semalloc.errors import InputError  # noqa: E402
+from semalloc.problems.sbq.mdp import observe  # noqa: E402
+from semalloc.rl.agents import KINDS, agent_for, load, train  # noqa: E402
+
+TINY = {"users": 2, "antennas": 2, "subchannels": 1}
+#: Small networks and sparse updates keep each agent's few thousand steps to seconds.
+FAST = {"hybrid": {"n_envs": 8, "hidden": 32},
+        "dqn": {"learning_starts": 500, "train_freq": 4, "batch_size": 32, "policy_kwargs": {"net_arch": [32, 32]}},
+        **{k: {"learning_starts": 500, "train_freq": 8, "batch_size": 32, "policy_kwargs": {"net_arch": [32, 32]}}
+           for k in ("ddpg", "td3", "sac")}}
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _slots(n=12):
+    return [semalloc.generate("sbq", seed=s, **TINY) for s in range(n)]
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_agent_trains_and_its_checkpoint_reloads_to_the_same_actions(kind, tmp_path):
+    seen = []
+    agent = train(kind, 2000, TINY, seed=0, progress=lambda d, r: seen.append((d, r)), slots=20, **FAST[kind])
+    assert agent.stats["steps"] >= 2000 and np.isfinite(agent.stats["mean_reward"])
+    assert seen and seen[-1][0] <= agent.stats["steps"] and all(np.isfinite(r) for _, r in seen)
+    path = agent.save(tmp_path / f"{kind}.{'pt' if kind == 'hybrid' else 'zip'}")
+    again = load(path)
+    assert again.kind == kind and again.settings == TINY
+    for inst in _slots():
+        obs = observe(inst)
+        a, b = agent.act(obs), again.act(obs)
+        assert np.array_equal(a["discrete"], b["discrete"]) and np.allclose(a["continuous"], b["continuous"])
+        v, _ = again.decide(inst)
+        assert semalloc.evaluate(inst, v).feasible
+
+
+def test_hybrid_learns_on_a_tiny_env():
+    """A real learning signal: the mean training reward doubles within 4000 steps (three seeds measured:
+    0.13 -> 0.41, 0.17 -> 0.39, 0.15 -> 0.41), and the deterministic policy beats `random` on held-out episodes."""
+    from semalloc.rl.agents import run_episodes
+    seen = []
+    agent = train("hybrid", 4000, TINY, seed=1, progress=lambda d, r: seen.append(r), slots=20, **FAST["hybrid"])
+    assert seen[-1] >= 2 * seen[0]
+    score = lambda decide: run_episodes(decide, TINY, episodes=4, slots=10)["rewards"].mean()  # noqa: E731
+    rand = score(lambda i, s, e: semalloc.solve(i, "random").variables)
+    assert score(lambda i, s, e: agent.decide(i, s, e)[0]) > rand
+
+
+def _foreign_files(tmp_path):
+    files = {"bytes.pt": b"\x00\x01 not a checkpoint", "empty.pt": b""}
+    for name, data in files.items():
+        (tmp_path / name).write_bytes(data)
+    torch.save({"weight": torch.zeros(3)}, tmp_path / "state_dict.pt")            # a torch file, not ours
+    torch.save({"format": "semalloc-sbq-agent", "version": 1, "kind": "alien"}, tmp_path / "alien.pt")
+    (tmp_path / "pickle.pt").write_bytes(pickle.dumps(object()))                   # refused by weights_only
+    with zipfile.ZipFile(tmp_path / "other.zip", "w") as z:                        # a zip, no semalloc.json
+        z.writestr("data", json.dumps({}))
+    return sorted(p for p in tmp_path.iterdir())
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+def test_a_file_that_is_not_ours_is_refused(tmp_path):
+    for path in _foreign_files(tmp_path):
+        with pytest.raises(InputError, match="agent") as e:
+            load(path)
+        assert "not a semalloc sbq agent" in str(e.value), path
+    with pytest.raises(InputError, match="no such file"):
+        load(tmp_path / "missing.pt")
+
+
+def test_drl_needs_an_agent_of_the_right_dimensions(tmp_path):
+    inst = semalloc.generate("sbq", seed=0, **TINY)
+    with pytest.raises(InputError, match="agent"):
+        semalloc.solve(inst, "drl")
+    path = train("hybrid", 64, {"users": 3, "antennas": 2, "subchannels": 1}, progress=False,
+                 **FAST["hybrid"]).save(tmp_path / "h.pt")
+    with pytest.raises(InputError, match="trained for 3 users"):
+        semalloc.solve(inst, "drl", agent=str(path))
+
+
+def test_drl_auto_trains_once_and_caches(tmp_path, monkeypatch):
+    monkeypatch.setenv("SEMALLOC_CACHE", str(tmp_path))
+    inst = semalloc.generate("sbq", seed=0, **TINY)
+    r = semalloc.solve(inst, "drl", agent="auto", steps=256)
+    files = list((tmp_path / "agents").glob("*.pt"))
+    assert r.status == "feasible" and r.feasible and len(files) == 1
+    stamp = files[0].stat().st_mtime_ns
+    r2 = semalloc.solve(semalloc.generate("sbq", seed=1, **TINY), "drl", agent="auto", steps=256)
+    assert r2.feasible and files[0].stat().st_mtime_ns == stamp and len(list((tmp_path / "agents").glob("*.pt"))) == 1
+    assert agent_for(inst, "auto", steps=256).settings["users"] == 2
