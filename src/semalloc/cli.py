@@ -5,7 +5,6 @@ one line naming the field, and no file is written.
 """
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from pathlib import Path
@@ -18,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from .solve import generate as api_generate, get_problem, load, load_solution, list_problems, save, solve
+from .cli_errors import exits_2_on_bad_input
 from .errors import InputError
 from .learn.cli import app as learn_app
 from .rl.cli import app as rl_app
@@ -29,22 +29,9 @@ out = Console()
 err = Console(stderr=True)
 
 
-def _fail(message: str, code: int = 2) -> None:
-    err.print(f"error: {message}", markup=False, highlight=False, soft_wrap=True)
-    raise typer.Exit(code)
-
-
 def command(*args, **kwargs):
     """``app.command`` whose body turns :class:`InputError` into one line and exit code 2."""
-    def deco(fn):
-        @functools.wraps(fn)
-        def guarded(*a, **k):
-            try:
-                return fn(*a, **k)
-            except InputError as e:
-                _fail(str(e))
-        return app.command(*args, **kwargs)(guarded)
-    return deco
+    return lambda fn: app.command(*args, **kwargs)(exits_2_on_bad_input()(fn))
 
 
 def _print_json(obj) -> None:

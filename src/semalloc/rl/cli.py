@@ -13,7 +13,6 @@ Examples
 """
 from __future__ import annotations
 
-import functools
 import json
 import sys
 from pathlib import Path
@@ -21,6 +20,7 @@ from typing import List, Optional
 
 import typer
 
+from ..cli_errors import exits_2_on_bad_input
 from ..errors import InputError
 
 app = typer.Typer(help="Deep RL for the sbq problem: train agents, evaluate them against every algorithm.",
@@ -35,19 +35,8 @@ def rl() -> None:
     """Deep RL for the sbq problem: train agents, evaluate them against every algorithm."""
 
 
-def _guarded(fn):
-    """Bad input (and a missing ``rl`` extra) ends with one line on stderr and exit code 2."""
-    @functools.wraps(fn)
-    def run(*a, **k):
-        try:
-            return fn(*a, **k)
-        except InputError as e:
-            typer.echo(f"error: {e}", err=True)
-            raise typer.Exit(2) from None
-        except ImportError as e:
-            typer.echo(f"error: {e.name or e}: needs the rl extra: pip install 'semalloc[rl]'", err=True)
-            raise typer.Exit(2) from None
-    return run
+#: Bad input (and a missing ``rl`` extra) ends with one line on stderr and exit code 2.
+_guarded = exits_2_on_bad_input("rl")
 
 
 def _problem(key: str) -> None:
