@@ -28,6 +28,10 @@ test-slow: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/multicell.py
 	$(BIN)/python benchmarks/sweep.py
+	$(BIN)/python benchmarks/compression.py
+	$(BIN)/python benchmarks/training.py
+	$(BIN)/python benchmarks/offloading.py
+	$(BIN)/python benchmarks/sbq.py    # trains every agent: about an hour on 2 cores
 
 clean:
 	rm -rf $(VENV) out .pytest_cache
