@@ -12,7 +12,10 @@ agents; the whole solve for the algorithms) and training time. Ends with
 exact's gap to best on tiny slots.
 
 Run: ``.venv/bin/python benchmarks/sbq.py [--steps 200000] [--sb3-steps 30000] [--dqn-steps 20000] [--episodes 50] [--slots 20]
-[--family td3] [--agents DIR]`` (checkpoints in ``--agents`` are reused if present).
+[--family td3] [--agents DIR] [--samples 4,8] [--hybrid-only]`` (checkpoints in ``--agents`` are reused if present).
+``--samples N,..``: also the hybrid policy with sampling (``drl --set samples=N``: the deterministic action and N
+actions drawn from the policy, the best by the model's objective; the time counts in the decision time).
+``--hybrid-only``: only the hybrid agent(s) and ``best`` (no baseline is trained or run; no tiny-slot check).
 """
 from __future__ import annotations
 
@@ -51,17 +54,27 @@ def main() -> None:
     ap.add_argument("--slots", type=int, default=20)
     ap.add_argument("--agents", type=Path, default=Path("runs/sbq-agents"))
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--samples", default="", help="comma-separated sample counts of the hybrid policy with sampling")
+    ap.add_argument("--hybrid-only", action="store_true", help="only the hybrid agent and best")
     args = ap.parse_args()
+    samples = [int(n) for n in args.samples.split(",") if n.strip()]
     torch.set_num_threads(1)
     args.agents.mkdir(parents=True, exist_ok=True)
-    agents = [_agent("hybrid", args.steps, args.agents, args.seed),
-              _agent("dqn", args.dqn_steps, args.agents, args.seed),
-              _agent(args.family, args.sb3_steps, args.agents, args.seed)]
-    rows = compare(agents, ALGOS, {}, args.episodes, args.slots)
+    agents = [_agent("hybrid", args.steps, args.agents, args.seed)]
+    if not args.hybrid_only:
+        agents += [_agent("dqn", args.dqn_steps, args.agents, args.seed),
+                   _agent(args.family, args.sb3_steps, args.agents, args.seed)]
+    hybrid_file = str(args.agents / f"hybrid-{args.steps}.pt")
+    sampled = [(f"drl (hybrid, {n} samples)", "drl", {"agent": hybrid_file, "samples": n}) for n in samples]
+    rows = compare(agents, sampled + (["best"] if args.hybrid_only else ALGOS), {}, args.episodes, args.slots)
     print(format_rows(rows, f"sbq default scenario (K=6, Nt=4, M=3): {args.episodes} episodes x {args.slots} slots; "
                             f"hybrid {args.steps} steps, dqn {args.dqn_steps}, {args.family} {args.sb3_steps} steps"))
     by = {r["name"]: r["mean"] for r in rows}
     hyb = by["drl (hybrid)"]
+    for label, _, _ in sampled:
+        print(f"{label} / best = {by[label] / by['best']:.3f}")
+    if args.hybrid_only:
+        return
     print(f"hybrid / mapping = {hyb / by['mapping']:.3f}; hybrid / best = {hyb / by['best']:.3f}; "
           f"hybrid / dqn = {hyb / by['dqn']:.3f}; hybrid / {args.family} = {hyb / by[args.family]:.3f}")
     # the policy's forward pass alone, one observation on CPU

@@ -24,6 +24,7 @@ import json
 import os
 import time
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -62,23 +63,41 @@ class Agent:
 
     def act(self, obs: np.ndarray) -> dict:
         """Deterministic hybrid action for one observation."""
-        if self.kind == "hybrid":
-            import torch
-            with torch.no_grad():
-                a = self.model.act(torch.as_tensor(obs, device=next(self.model.parameters()).device)[None],
-                                   deterministic=True)
-            return {"discrete": a["discrete"][0], "continuous": a["continuous"][0]}
+        if self.kind == "hybrid":                        # numpy forward pass: no torch overhead for one slot
+            return self.model.act_one(obs)
         from .baselines import SB3
         raw, _ = self.model.predict(obs, deterministic=True)
         return SB3[self.kind][1](self.K, self.M, raw)
 
-    def decide(self, inst, last_score=None, last_effective=None) -> tuple[dict, int]:
-        """Variables (feasible by construction) for slot ``inst``; refuses a slot of other dimensions."""
+    def decide(self, inst, last_score=None, last_effective=None, samples: int = 0) -> tuple[dict, int]:
+        """Variables (feasible by construction) for slot ``inst``; refuses a slot of other dimensions.
+
+        ``samples > 0`` (hybrid only): a policy with sampling -- the
+        deterministic action and ``samples`` actions drawn from the policy
+        (seeded by the observation, so reproducible), each mapped to its
+        allocation and scored by the model (``evaluate``'s objective on this
+        slot); the best one is returned (ties: the earliest, so the
+        deterministic action first). Costs about ``1 + samples`` decisions.
+        """
         if (inst.K, inst.M, inst.Nt) != (self.K, self.M, self.Nt):
             raise InputError("agent", f"trained for {self.K} users, {self.M} subchannels, {self.Nt} antennas; "
                              f"the slot has {inst.K}, {inst.M}, {inst.Nt}", "sbq")
         from .env import split_action
-        return allocation(inst, *split_action(self.K, self.M, self.act(observe(inst, last_score, last_effective))))
+        obs = observe(inst, last_score, last_effective)
+        if not samples:
+            return allocation(inst, *split_action(self.K, self.M, self.act(obs)))
+        if self.kind != "hybrid":
+            raise InputError("samples", f"only the hybrid agent samples actions, not {self.kind}", "sbq")
+        if int(samples) < 0:
+            raise InputError("samples", f"must be >= 0, got {samples!r}", "sbq")
+        rng = np.random.default_rng(zlib.crc32(obs.tobytes()))
+        best, best_value = None, -np.inf
+        for action in self.model.act_one(obs, int(samples), rng):
+            v, moved = allocation(inst, *split_action(self.K, self.M, action))
+            value = evaluate(inst, v).objective
+            if best is None or value > best_value:
+                best, best_value = (v, moved), value
+        return best
 
     def save(self, path) -> Path:
         """Write the checkpoint (``.pt`` for hybrid, ``.zip`` for the stable-baselines3 agents)."""

@@ -106,6 +106,75 @@ class HybridPolicy(nn.Module):
         return {"discrete": torch.cat([s, b], dim=-1).cpu().numpy(), "continuous": torch.sigmoid(z).cpu().numpy(),
                 "z": z, "logp": logp, "value": value}
 
+    def act_one(self, obs: np.ndarray, samples: int = 0, rng: np.random.Generator | None = None):
+        """The deterministic action of :meth:`act` for one observation, computed in numpy (float32).
+
+        The same network as :meth:`act` on a batch of one, without torch's
+        per-operation overhead; the first layer of each head is split by
+        input block (``[e, c] W = e W_e + c W_c``), so the context's share is
+        computed once instead of once per user. Equal to :meth:`act` up to
+        float32 rounding (tests/test_rl_decide.py). The weights are copied
+        once, and again whenever a parameter changes in place (optimiser
+        step, ``load_state_dict``).
+
+        ``samples > 0``: a list of ``1 + samples`` actions, the deterministic
+        one first, then ``samples`` drawn from the policy's distribution with
+        ``rng`` (Gumbel-max for the categorical heads, the Gaussian for the
+        continuous ones), sharing the encoder and the user head."""
+        params = self.__dict__.get("_np_params")
+        if params is None:
+            params = self.__dict__["_np_params"] = list(self.parameters())
+        stamp = tuple(p._version for p in params)
+        if self.__dict__.get("_np_stamp") != stamp:
+            self.__dict__["_np_layers"] = self._numpy_layers()
+            self.__dict__["_np_stamp"] = stamp
+        (enc0, be0, enc2, be2, ue, uc, ub0, u2, ub2,
+         pe, pc, pg, pb0, p2, pb2, sg, sc, sn, sb0, s2, sb2, std) = self.__dict__["_np_layers"]
+        K, M = self.K, self.M
+        e = np.tanh(np.tanh(np.asarray(obs, dtype=np.float32).reshape(K, self.F) @ enc0 + be0) @ enc2 + be2)
+        c = e.mean(axis=0, keepdims=True)
+        out = np.tanh(e @ ue + (c @ uc + ub0)) @ u2 + ub2
+        sub_logits, bit_logits = out[:, :M + 1], out[:, M + 1:M + 1 + Q_MAX]
+        pc, sc = c @ pc + pb0, c @ sc + sb0
+        e_pe = e @ pe
+        actions = []
+        for i in range(1 + int(samples)):
+            if i == 0:
+                s, b = sub_logits.argmax(-1), bit_logits.argmax(-1)
+            else:                                       # Gumbel-max: a draw of the categorical distribution
+                s = (sub_logits - np.log(-np.log(rng.random(sub_logits.shape)))).argmax(-1)
+                b = (bit_logits - np.log(-np.log(rng.random(bit_logits.shape)))).argmax(-1)
+            onehot = (s[None, :] == np.arange(M + 1)[:, None]).astype(np.float32)     # (M+1, K)
+            count = onehot.sum(axis=1)
+            group = onehot @ e / np.maximum(count, 1)[:, None]                       # (M+1, H)
+            user = np.tanh(e_pe + (group @ pg)[s] + pc) @ p2 + pb2                    # (K, 2)
+            share = np.tanh(group[1:] @ sg + (count[1:, None] / K).astype(np.float32) * sn + sc) @ s2 + sb2
+            z = np.concatenate([user[:, 0], user[:, 1], share[:, 0]])
+            if i > 0:
+                z = z + std * rng.standard_normal(z.shape)
+            actions.append({"discrete": np.concatenate([s, b]),
+                            "continuous": (1.0 / (1.0 + np.exp(-z))).astype(np.float32)})
+        return actions if samples else actions[0]
+
+    def _numpy_layers(self) -> tuple:
+        """Transposed float32 weights for :meth:`act_one`, first layers split by input block."""
+        def wb(layer):
+            return layer.weight.detach().cpu().numpy().T.copy(), layer.bias.detach().cpu().numpy().copy()
+
+        H = self.encoder[0].out_features
+        enc0, be0 = wb(self.encoder[0])
+        enc2, be2 = wb(self.encoder[2])
+        u0, ub0 = wb(self.user_head[0])
+        u2, ub2 = wb(self.user_head[2])
+        p0, pb0 = wb(self.param_head[0])
+        p2, pb2 = wb(self.param_head[2])
+        s0, sb0 = wb(self.share_head[0])
+        s2, sb2 = wb(self.share_head[2])
+        return (enc0, be0, enc2, be2, u0[:H].copy(), u0[H:].copy(), ub0, u2, ub2,
+                p0[:H].copy(), p0[H:2 * H].copy(), p0[2 * H:].copy(), pb0, p2, pb2,
+                s0[:H].copy(), s0[H:2 * H].copy(), s0[2 * H:].copy(), sb0, s2, sb2,
+                np.exp(np.repeat(self.log_std.detach().cpu().numpy().astype(float), [self.K, self.K, self.M])))
+
     def evaluate_actions(self, obs, discrete, z):
         """Log-probability, entropy of the discrete heads and value of stored actions (for the PPO loss).
 

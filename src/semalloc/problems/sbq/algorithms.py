@@ -281,9 +281,12 @@ def register(problem) -> None:
         return to_variables(inst, sub, q, power, band), "feasible", stats, ""
 
     @problem.algorithm("drl", "a trained agent (semalloc rl train): ours hybrid PPO, or a dqn/ddpg/td3/sac baseline")
-    def drl(inst, agent: str | None = None, steps: int = 30000, seed: int = 0, device: str = "cpu"):
+    def drl(inst, agent: str | None = None, steps: int = 30000, seed: int = 0, device: str = "cpu",
+            samples: int = 0):
         """``agent``: a checkpoint path, or ``auto`` (train a hybrid agent for ``steps`` steps on this
-        slot's scenario once, cached; semalloc.rl.agents.agent_for). Needs the ``rl`` extra."""
+        slot's scenario once, cached; semalloc.rl.agents.agent_for). Needs the ``rl`` extra.
+        ``samples > 0``: also draw that many actions from the hybrid policy and keep the best allocation
+        by the model's objective (Agent.decide; the time counts in ``decide_s``)."""
         if agent is None:
             raise InputError("agent", "drl needs a trained agent: --set agent=PATH (from `semalloc rl train`) "
                              "or --set agent=auto", "sbq")
@@ -293,9 +296,9 @@ def register(problem) -> None:
             raise InputError("agent", f"drl needs the rl extra (pip install 'semalloc[rl]'): {e}", "sbq") from None
         a = agent_for(inst, str(agent), steps=int(steps), seed=int(seed), device=str(device))
         t0 = time.perf_counter()
-        variables, moved = a.decide(inst)
+        variables, moved = a.decide(inst, samples=int(samples))
         return variables, "feasible", {"agent": a.kind, "decide_s": time.perf_counter() - t0,
-                                       "moved": moved}, ""
+                                       "moved": moved, "samples": int(samples)}, ""
 
     @problem.algorithm("exact", "every assignment x monotonic branch and reduce over rates (ZF beams); K <= 3, M <= 2")
     def exact(inst, tol: float = 1e-4, max_users: int = 3, max_subchannels: int = 2, time_limit: float = 60.0):

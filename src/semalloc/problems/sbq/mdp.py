@@ -44,7 +44,6 @@ import functools
 import numpy as np
 
 from ...perf.sbq import N_MAX, similarity, sqnr_db
-from .beams import zf_directions
 from .instance import Q_MAX
 
 __all__ = ["observe", "allocation", "FEATURES", "OBS_CLIP", "SAFETY"]
@@ -93,35 +92,93 @@ def allocation(inst, sub_choice, bits_choice, power, mix, shares) -> tuple[dict,
     (``q = choice + 1``); ``power`` (K), ``mix`` (K), ``shares`` (M) in [0, 1].
     """
     K, M, Nt = inst.K, inst.M, inst.Nt
-    sub = np.clip(np.asarray(sub_choice, dtype=np.int64), 0, M) - 1
-    q = np.clip(np.asarray(bits_choice, dtype=np.int64), 0, Q_MAX - 1) + 1
-    weight = np.clip(np.asarray(power, dtype=float), 0.0, 1.0)
-    want, sub = sub, np.full(K, -1)
-    load = np.zeros(M, dtype=np.int64)
-    norm = np.linalg.norm(inst.h, axis=2)                                   # ||h_km||, (K, M)
-    for k in np.argsort(-weight, kind="stable"):                            # heaviest power weights first
-        if want[k] < 0:
+    h = inst.h
+    want = np.minimum(np.maximum(np.asarray(sub_choice, dtype=np.int64), 0), M) - 1   # np.clip, without its overhead
+    q = np.minimum(np.maximum(np.asarray(bits_choice, dtype=np.int64), 0), Q_MAX - 1) + 1
+    weight = _unit(power)
+    # the Nt cap, heaviest power weights first (K is small: plain Python beats numpy per user)
+    wanted, load, chosen, slot, norm = want.tolist(), [0] * M, [-1] * K, [0] * K, None
+    for k in np.argsort(-weight, kind="stable").tolist():
+        m = wanted[k]
+        if m < 0:
             continue
-        m = want[k] if load[want[k]] < Nt else -1
-        if m < 0 and (load < Nt).any():                                      # full: strongest subchannel with room
-            m = int(np.argmax(np.where(load < Nt, norm[k], -np.inf)))
-        if m >= 0:
-            sub[k], load[m] = m, load[m] + 1
+        if load[m] >= Nt:                                                   # full: strongest subchannel with room
+            room = [j for j in range(M) if load[j] < Nt]
+            if not room:
+                continue
+            if norm is None:
+                norm = _norm(h, 2).tolist()                                  # ||h_km||, (K, M)
+            m = max(room, key=norm[k].__getitem__)                          # first of equals, as argmax
+        chosen[k], slot[k] = m, load[m]
+        load[m] += 1
+    sub = np.array(chosen, dtype=np.int64)
     moved = int(np.sum(sub != want))
     served = sub >= 0
     w = np.where(served, weight, 0.0)
     w = w if w.sum() > 0 else served.astype(float)
     p = inst.power_max_w * (1 - SAFETY) * w / max(w.sum(), 1e-300)
-    used = np.bincount(sub[served], minlength=M) > 0
-    s = np.where(used, np.clip(np.asarray(shares, dtype=float), 0.0, 1.0), 0.0)
+    used = np.array(load) > 0
+    s = np.where(used, _unit(shares), 0.0)
     s = s if s.sum() > 0 else used.astype(float)
     band = inst.bandwidth_hz * (1 - SAFETY) * s / max(s.sum(), 1e-300)
-    u_zf, _ = zf_directions(inst, sub)
-    hk = inst.h[np.arange(K), np.maximum(sub, 0)]
-    u_mrt = hk / np.maximum(np.linalg.norm(hk, axis=1, keepdims=True), 1e-300)
-    a = np.clip(np.asarray(mix, dtype=float), 0.0, 1.0)[:, None]
+    u_zf = _zf_directions(h, sub, np.array(slot), load, Nt)
+    hk = h[np.arange(K), np.maximum(sub, 0)]
+    u_mrt = hk / np.maximum(_norm(hk, 1), 1e-300)
+    a = _unit(mix)[:, None]
     d = (1 - a) * u_mrt + a * u_zf
-    norm = np.linalg.norm(d, axis=1, keepdims=True)
+    norm = _norm(d, 1)
     d = np.where(norm > 1e-12, d / np.maximum(norm, 1e-300), u_mrt)
     beam = d * np.sqrt(np.where(served, p, 0.0))[:, None]
     return {"subchannel": sub, "bits": q, "bandwidth_hz": band, "beam_re": beam.real, "beam_im": beam.imag}, moved
+
+
+def _unit(x) -> np.ndarray:
+    """``np.clip(x, 0, 1)`` as floats (NaN stays NaN), at a fraction of its call overhead."""
+    return np.minimum(np.maximum(np.asarray(x, dtype=float), 0.0), 1.0)
+
+
+def _norm(x, axis: int) -> np.ndarray:
+    """``np.linalg.norm(x, axis=axis)`` (keepdims for ``axis=1``) of complex ``x``: the same arithmetic, bit for bit."""
+    return np.sqrt((x.conj() * x).real.sum(axis=axis, keepdims=axis == 1))
+
+
+def _zf_directions(h, sub, slot, load, Nt) -> np.ndarray:
+    """Unit ZF directions (K, Nt) of :func:`~semalloc.problems.sbq.beams.zf_directions`, all subchannels at once.
+
+    User ``k`` is row ``slot[k]`` of its subchannel's ``H_m`` (rows ``h_k^H``,
+    zero-padded to ``Nt x Nt``); for full row rank, ``pinv(H_m) = H_m^H G_m^-1``
+    with ``G_m = H_m H_m^H`` (padded with ones on the diagonal, which leaves the
+    users' block alone), so one batched solve gives every beam: user ``k``'s ZF
+    column is ``conj(row slot[k] of G_m^-1 H_m)``. A subchannel whose ``G_m`` is
+    singular or whose beams miss ``H W = I`` falls back to ``beams.zf_directions``.
+    """
+    K = len(sub)
+    u = np.zeros((K, Nt), dtype=complex)
+    users = np.nonzero(sub >= 0)[0]
+    if users.size == 0:
+        return u
+    ms, rows = sub[users], slot[users]
+    M = len(load)
+    H = np.zeros((M, Nt, Nt), dtype=complex)
+    H[ms, rows] = np.conj(h[users, ms])
+    G = H @ np.conj(np.swapaxes(H, 1, 2))
+    pad = np.arange(Nt)[None, :] >= np.array(load)[:, None]                 # (M, Nt) padded rows
+    G[:, np.arange(Nt), np.arange(Nt)] += pad
+    bad = np.zeros(M, dtype=bool)
+    try:
+        with np.errstate(all="ignore"):
+            X = np.linalg.solve(G, H)                                       # rows: conj of the ZF columns
+            eye = H @ np.conj(np.swapaxes(X, 1, 2))                          # H W, (M, Nt, Nt)
+            target = np.eye(Nt) * ~pad[:, None, :]
+            bad = ~np.all(np.abs(eye - target) <= 1e-9, axis=(1, 2))
+    except np.linalg.LinAlgError:
+        X, bad = None, np.ones(M, dtype=bool)
+    if X is not None:
+        x = np.conj(X[ms, rows])
+        with np.errstate(all="ignore"):                                     # NaN rows are redone below
+            u[users] = x / _norm(x, 1)
+    for m in np.nonzero(bad & (np.array(load) > 0))[0]:                       # the exact old path
+        idx = np.nonzero(sub == m)[0]
+        W = np.linalg.pinv(np.conj(h[idx, m]))
+        u[idx] = (W / np.linalg.norm(W, axis=0)).T
+    return u

@@ -1,0 +1,184 @@
+"""The fast decision path of a slot: the vectorised action-to-allocation map and the numpy forward pass
+return what the plain implementations return."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+import semalloc  # noqa: E402
+from semalloc.problems.sbq.beams import zf_directions  # noqa: E402
+from semalloc.problems.sbq.instance import Q_MAX  # noqa: E402
+from semalloc.problems.sbq.mdp import FEATURES, OBS_CLIP, SAFETY, allocation, observe  # noqa: E402
+from semalloc.rl.hybrid import HybridPolicy  # noqa: E402
+
+
+def _reference_allocation(inst, sub_choice, bits_choice, power, mix, shares):
+    """The per-user loop and per-subchannel pseudo-inverse of the first implementation, verbatim."""
+    K, M, Nt = inst.K, inst.M, inst.Nt
+    sub = np.clip(np.asarray(sub_choice, dtype=np.int64), 0, M) - 1
+    q = np.clip(np.asarray(bits_choice, dtype=np.int64), 0, Q_MAX - 1) + 1
+    weight = np.clip(np.asarray(power, dtype=float), 0.0, 1.0)
+    want, sub = sub, np.full(K, -1)
+    load = np.zeros(M, dtype=np.int64)
+    norm = np.linalg.norm(inst.h, axis=2)
+    for k in np.argsort(-weight, kind="stable"):
+        if want[k] < 0:
+            continue
+        m = want[k] if load[want[k]] < Nt else -1
+        if m < 0 and (load < Nt).any():
+            m = int(np.argmax(np.where(load < Nt, norm[k], -np.inf)))
+        if m >= 0:
+            sub[k], load[m] = m, load[m] + 1
+    moved = int(np.sum(sub != want))
+    served = sub >= 0
+    w = np.where(served, weight, 0.0)
+    w = w if w.sum() > 0 else served.astype(float)
+    p = inst.power_max_w * (1 - SAFETY) * w / max(w.sum(), 1e-300)
+    used = np.bincount(sub[served], minlength=M) > 0
+    s = np.where(used, np.clip(np.asarray(shares, dtype=float), 0.0, 1.0), 0.0)
+    s = s if s.sum() > 0 else used.astype(float)
+    band = inst.bandwidth_hz * (1 - SAFETY) * s / max(s.sum(), 1e-300)
+    u_zf, _ = zf_directions(inst, sub)
+    hk = inst.h[np.arange(K), np.maximum(sub, 0)]
+    u_mrt = hk / np.maximum(np.linalg.norm(hk, axis=1, keepdims=True), 1e-300)
+    a = np.clip(np.asarray(mix, dtype=float), 0.0, 1.0)[:, None]
+    d = (1 - a) * u_mrt + a * u_zf
+    norm = np.linalg.norm(d, axis=1, keepdims=True)
+    d = np.where(norm > 1e-12, d / np.maximum(norm, 1e-300), u_mrt)
+    beam = d * np.sqrt(np.where(served, p, 0.0))[:, None]
+    return {"subchannel": sub, "bits": q, "bandwidth_hz": band, "beam_re": beam.real, "beam_im": beam.imag}, moved
+
+
+def _random_action(rng, K, M, t):
+    sub, bits = rng.integers(0, M + 1, K), rng.integers(0, Q_MAX, K)
+    power, mix, shares = rng.random(K), rng.random(K), rng.random(M)
+    if t % 4 == 0:
+        power = np.round(power, 1)                       # ties in the power weights: stable order decides
+    if t % 7 == 0:
+        power = np.zeros(K)                              # no weight at all: equal powers
+    if t % 9 == 0:
+        shares = np.zeros(M)
+    if t % 5 == 0:
+        sub = np.full(K, 1)                              # everybody on subchannel 0: the cap moves users
+    if t % 11 == 0:
+        power, mix = power * 3 - 1, mix * 3 - 1          # out of [0, 1]: clipped
+    return sub, bits, power, mix, shares
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_allocation_equals_the_reference_implementation(seed):
+    rng = np.random.default_rng(seed)
+    K, M, Nt = int(rng.integers(1, 9)), int(rng.integers(1, 4)), int(rng.integers(1, 5))
+    inst = semalloc.generate("sbq", seed=seed, users=K, antennas=Nt, subchannels=M)
+    if seed % 3 == 0 and K > 1:
+        inst.h[1] = inst.h[0]                            # identical channels: singular Gram, pinv fallback
+    if seed % 5 == 0 and K > 2:
+        inst.h[2] = 2j * inst.h[0]                       # collinear channels
+    moved = 0
+    for t in range(40):
+        action = _random_action(rng, K, M, t)
+        (ref, ref_moved), (got, got_moved) = _reference_allocation(inst, *action), allocation(inst, *action)
+        assert got_moved == ref_moved
+        moved += got_moved
+        for key in ("subchannel", "bits", "bandwidth_hz"):
+            assert np.array_equal(got[key], ref[key]), key
+            assert got[key].dtype == ref[key].dtype, key
+        for key in ("beam_re", "beam_im"):
+            np.testing.assert_allclose(got[key], ref[key], rtol=0, atol=1e-10 * np.sqrt(inst.power_max_w))
+        assert semalloc.evaluate(inst, got).feasible
+    assert K <= Nt or moved > 0                          # the cap was exercised when it can bind
+
+
+@pytest.mark.parametrize("K,M,hidden", [(6, 3, 128), (3, 1, 16), (8, 2, 32)])
+def test_numpy_forward_pass_equals_torch_act(K, M, hidden):
+    torch.manual_seed(K + M)
+    net = HybridPolicy(users=K, subchannels=M, features=FEATURES(M), hidden=hidden).eval()
+    rng = np.random.default_rng(K)
+    obs = np.clip(rng.normal(0.0, 3.0, (200, K * FEATURES(M))), -OBS_CLIP, OBS_CLIP).astype(np.float32)
+
+    def check():
+        ref = net.act(torch.as_tensor(obs), deterministic=True)
+        for i, o in enumerate(obs):
+            got = net.act_one(o)
+            assert np.array_equal(got["discrete"], ref["discrete"][i])
+            np.testing.assert_allclose(got["continuous"], ref["continuous"][i], rtol=0, atol=1e-5)
+
+    check()
+    opt = torch.optim.SGD(net.parameters(), lr=0.5)    # an in-place update must reach the numpy copy
+    loss = sum(p.sum() for p in net.parameters())
+    loss.backward()
+    opt.step()
+    check()
+    before = net.act_one(obs[0])["continuous"].copy()
+    net.load_state_dict(HybridPolicy(users=K, subchannels=M, features=FEATURES(M), hidden=hidden).state_dict())
+    assert not np.array_equal(net.act_one(obs[0])["continuous"], before)
+    check()
+
+
+def test_agent_decides_a_default_slot_with_the_numpy_path():
+    from semalloc.rl.agents import Agent
+    from semalloc.rl.env import split_action
+    torch.manual_seed(0)
+    net = HybridPolicy(users=6, subchannels=3, features=FEATURES(3)).eval()
+    agent = Agent("hybrid", {}, net, {})
+    for seed in range(20):
+        inst = semalloc.generate("sbq", seed=seed)
+        ref = net.act(torch.as_tensor(observe(inst))[None], deterministic=True)
+        want, _ = _reference_allocation(inst, *split_action(6, 3, {"discrete": ref["discrete"][0],
+                                                                   "continuous": ref["continuous"][0]}))
+        got, _ = agent.decide(inst)
+        assert np.array_equal(got["subchannel"], want["subchannel"])
+        assert np.array_equal(got["bits"], want["bits"])
+        np.testing.assert_allclose(got["bandwidth_hz"], want["bandwidth_hz"], rtol=1e-5)
+        np.testing.assert_allclose(got["beam_re"], want["beam_re"], atol=1e-5)
+
+
+def test_sampled_actions_follow_the_policy_distribution():
+    torch.manual_seed(3)
+    K, M = 4, 2
+    net = HybridPolicy(users=K, subchannels=M, features=FEATURES(M), hidden=32).eval()
+    obs = np.random.default_rng(1).normal(0.0, 2.0, K * FEATURES(M)).astype(np.float32)
+    n = 4000
+    det, *draws = net.act_one(obs, n, np.random.default_rng(0))
+    assert np.array_equal(det["discrete"], net.act_one(obs)["discrete"])
+    with torch.no_grad():
+        _, _, sub_logits, bit_logits, _ = net.heads(torch.as_tensor(obs)[None])
+    sub_p, bit_p = torch.softmax(sub_logits[0], -1).numpy(), torch.softmax(bit_logits[0], -1).numpy()
+    d = np.array([a["discrete"] for a in draws])
+    for k in range(K):                                   # Gumbel-max frequencies = softmax probabilities
+        np.testing.assert_allclose(np.bincount(d[:, k], minlength=M + 1) / n, sub_p[k], atol=0.03)
+        np.testing.assert_allclose(np.bincount(d[:, K + k], minlength=Q_MAX) / n, bit_p[k], atol=0.03)
+    # given the deterministic subchannels, z = logit(action) is Gaussian around the deterministic z
+    same = [a for a in draws if np.array_equal(a["discrete"][:K], det["discrete"][:K])]
+    assert len(same) > 30
+    logit = lambda x: np.log(x) - np.log1p(-x)          # noqa: E731
+    dz = np.array([logit(a["continuous"].astype(float)) for a in same]) - logit(det["continuous"].astype(float))
+    std = np.exp(np.repeat(net.log_std.detach().numpy(), [K, K, M]))
+    np.testing.assert_allclose(dz.std(axis=0), std, rtol=0.35)
+    assert np.all(np.abs(dz.mean(axis=0)) < 4 * std / np.sqrt(len(same)) + 1e-3)
+
+
+def test_drl_with_samples_is_reproducible_and_never_worse_than_the_deterministic_action(tmp_path):
+    from semalloc.errors import InputError
+    from semalloc.rl.agents import Agent
+    torch.manual_seed(0)
+    agent = Agent("hybrid", {"users": 4, "antennas": 2, "subchannels": 2},
+                  HybridPolicy(users=4, subchannels=2, features=FEATURES(2), hidden=32).eval(), {})
+    path = agent.save(tmp_path / "a.pt")
+    gains = []
+    for seed in range(15):
+        inst = semalloc.generate("sbq", seed=seed, users=4, antennas=2, subchannels=2)
+        plain = semalloc.solve(inst, "drl", agent=str(path))
+        sampled = semalloc.solve(inst, "drl", agent=str(path), samples=6)
+        again = semalloc.solve(inst, "drl", agent=str(path), samples=6)
+        assert sampled.stats["samples"] == 6 and plain.stats["samples"] == 0
+        assert sampled.objective == again.objective
+        assert semalloc.evaluate(inst, sampled.variables).feasible
+        assert sampled.objective >= plain.objective - 1e-12
+        gains.append(sampled.objective - plain.objective)
+    assert max(gains) > 0                                # an untrained policy: some draw beats its mode
+    inst = semalloc.generate("sbq", seed=0, users=4, antennas=2, subchannels=2)
+    with pytest.raises(InputError, match="samples"):
+        semalloc.solve(inst, "drl", agent=str(path), samples=-1)
