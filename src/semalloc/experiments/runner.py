@@ -43,6 +43,15 @@ __all__ = ["run_task", "run_sweep", "SweepReport", "CONNECT_TIMEOUT_S"]
 CONNECT_TIMEOUT_S = 30.0
 
 
+def _trace(stats: dict) -> list[float]:
+    """The run's objective per iteration (``stats["trace"]``), or ``[]`` when it
+    reports none or something that is not a list of numbers."""
+    try:
+        return [float(v) for v in stats.get("trace", [])]
+    except (TypeError, ValueError):
+        return []
+
+
 def run_task(problem: str, settings: dict, point: dict, seed: int, algorithms: list[str],
              options: dict) -> list[dict]:
     """Draw the instance of ``(point, seed)`` and solve it with every algorithm: one row each.
@@ -61,7 +70,7 @@ def run_task(problem: str, settings: dict, point: dict, seed: int, algorithms: l
             row.update(status=res.status, objective=float(res.objective) if ok else None, feasible=ok,
                        time_s=float(res.stats["time_s"]), message=res.message,
                        metrics=res.stats.get("metrics", {}) if ok else {},
-                       trace=[float(v) for v in res.stats.get("trace", [])] if ok else [])
+                       trace=_trace(res.stats) if ok else [])
         except Exception as e:                      # noqa: BLE001 -- recorded, not lost
             row.update(status="error", objective=None, feasible=False, time_s=time.perf_counter() - t0,
                        message=f"{type(e).__name__}: {e}", metrics={}, trace=[])
