@@ -21,15 +21,18 @@ semalloc.errors.InputError: demo: devices.energy_j[0]: must be >= 0, got -1.0
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .errors import InputError
 
-__all__ = ["Field", "validate", "to_jsonable", "numbers_from_text", "check_index", "Table", "SchemaInstance"]
+__all__ = ["Field", "validate", "to_jsonable", "numbers_from_text", "check_index", "Table", "SchemaInstance",
+           "read_json_object"]
 
 
 @dataclass(frozen=True)
@@ -244,3 +247,25 @@ class SchemaInstance:
 
     def to_dict(self) -> dict:
         return {"problem": self.problem, **to_jsonable(self.data)}
+
+
+def read_json_object(path, field: str, what: str, problem: str | None = None) -> dict:
+    """The JSON object in file ``path``; an :class:`InputError` naming ``field``
+    when the file is missing, unreadable, not JSON or not a JSON object.
+
+    Examples
+    --------
+    >>> read_json_object("/no/such.json", "profile", "profile")
+    Traceback (most recent call last):
+    ...
+    semalloc.errors.InputError: profile: profile file '/no/such.json' not found
+    """
+    try:
+        data = json.loads(Path(str(path)).expanduser().read_text())
+    except FileNotFoundError:
+        raise InputError(field, f"{what} file {str(path)!r} not found", problem) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise InputError(field, f"not a JSON {what} file: {str(path)!r} ({err})", problem) from None
+    if not isinstance(data, dict):
+        raise InputError(field, f"{what} file {str(path)!r} must hold a JSON object", problem)
+    return data

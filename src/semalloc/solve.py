@@ -25,7 +25,7 @@ import numpy as np
 
 from .errors import InputError
 from .result import Evaluation, Result
-from .schema import to_jsonable
+from .schema import read_json_object, to_jsonable
 
 __all__ = ["Problem", "Algorithm", "list_problems", "get_problem", "solve", "evaluate", "generate",
            "load", "save", "load_solution"]
@@ -133,14 +133,8 @@ def solve(instance, algorithm: str = "prop", **options) -> Result:
 
 
 def _read_json(path: str | Path, what: str) -> dict:
-    try:
-        with open(path) as fh:
-            data = json.load(fh)
-    except FileNotFoundError:
-        raise InputError(str(path), f"{what} file not found") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputError(str(path), f"not a JSON {what} file ({err})") from None
-    if not isinstance(data, dict) or "problem" not in data:
+    data = read_json_object(path, str(path), what)
+    if "problem" not in data:
         raise InputError(f"{path}: problem", f"missing; not a semalloc {what} file")
     return data
 

@@ -34,6 +34,7 @@ import numpy as np
 from scipy.optimize import least_squares
 
 from ..errors import InputError
+from ..schema import read_json_object
 
 __all__ = ["EtaProfile", "PROFILES", "eta", "eta_upper", "load_profile", "save_profile", "rmse",
            "fit_gradient_descent", "fit_robust"]
@@ -107,13 +108,8 @@ def load_profile(name_or_path: str, field: str = "profile", problem: str | None 
     if not (key.endswith(".json") or path.is_file()):
         raise InputError(field, f"unknown profile {name_or_path!r}; built-in: {', '.join(PROFILES)}, "
                          "or a path to a JSON profile file", problem)
-    try:
-        data = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InputError(field, f"profile file {key!r} not found", problem) from None
-    except (json.JSONDecodeError, UnicodeDecodeError, IsADirectoryError) as err:
-        raise InputError(field, f"profile file {key!r} is not JSON ({err})", problem) from None
-    zeta = data.get("zeta") if isinstance(data, dict) else None
+    data = read_json_object(path, field, "profile", problem)
+    zeta = data.get("zeta")
     try:
         z = np.asarray(zeta, dtype=float)
     except (TypeError, ValueError):

@@ -29,13 +29,13 @@ True
 """
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 
 from ..errors import InputError
+from ..schema import read_json_object
 
 __all__ = ["Conv", "Dense", "Exit", "Network", "layer_flops", "flops", "exit_flops", "output_shape",
            "network_to_dict", "network_from_dict", "ExitProfile", "load_exit_profile"]
@@ -225,14 +225,8 @@ def load_exit_profile(path: str, field: str = "profile", problem: str | None = N
     >>> prof.network == net, prof.exit_rates
     (True, (0.3, 0.7))
     """
-    p = Path(str(path)).expanduser()
-    if not p.is_file():
-        raise InputError(field, f"early-exit profile file {str(path)!r} not found", problem)
-    try:
-        data = json.loads(p.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise InputError(field, f"profile file {str(path)!r} is not JSON ({err})", problem) from None
-    if not isinstance(data, dict) or "network" not in data:
+    data = read_json_object(path, field, "early-exit profile", problem)
+    if "network" not in data:
         raise InputError(field, f"profile file {str(path)!r} is not an early-exit profile (no 'network')", problem)
     try:
         net = network_from_dict(data["network"], f"{field}: network")
@@ -247,4 +241,4 @@ def load_exit_profile(path: str, field: str = "profile", problem: str | None = N
         raise InputError(f"{field}: exit_rates", f"must be {net.exit_points} non-negative rates summing to 1, "
                          f"got {data.get('exit_rates')!r}", problem)
     shape = tuple(int(v) for v in data.get("input_shape", ()))
-    return ExitProfile(str(data.get("name", p.stem)), net, tuple(float(r) for r in rates), shape)
+    return ExitProfile(str(data.get("name", Path(str(path)).stem)), net, tuple(float(r) for r in rates), shape)

@@ -33,7 +33,6 @@ array([25.7 , 26.79])
 """
 from __future__ import annotations
 
-import json
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -42,6 +41,7 @@ from numpy.typing import ArrayLike
 from scipy.optimize import least_squares
 
 from ..errors import InputError
+from ..schema import read_json_object
 
 __all__ = ["PsnrModel", "fit_psnr", "calibrated", "load_profile", "PROFILES", "PAPER_POINTS"]
 
@@ -153,12 +153,7 @@ _PARAMS = ("a", "b", "c_rho", "c_s")
 
 def _from_json(path: Path) -> PsnrModel:
     where = str(path)
-    try:
-        raw = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
-        raise InputError(where, f"not a readable JSON PSNR profile ({err})") from None
-    if not isinstance(raw, dict):
-        raise InputError(where, "a PSNR profile must be a JSON object")
+    raw = read_json_object(path, where, "PSNR profile")
     points = raw.get("points")
     if points is not None:
         arr = np.asarray(points, dtype=float)

@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["golden_max", "bisect_increasing"]
+__all__ = ["golden_max", "bracket", "bisect_increasing"]
 
 _INVPHI = (np.sqrt(5.0) - 1.0) / 2.0
 
@@ -53,6 +53,26 @@ def golden_max(f: Callable[[np.ndarray], np.ndarray], lo: np.ndarray, hi: np.nda
     return x, fx
 
 
+def bracket(below: Callable[[np.ndarray], np.ndarray], lo, hi, iters: int = 100) -> tuple[np.ndarray, np.ndarray]:
+    """Elementwise bisection of a monotone predicate: ``below(x)`` is True left
+    of a boundary in ``[lo, hi]`` and False right of it. Returns the final
+    bracket ``(a, b)`` (width ``(hi - lo) / 2**iters``): ``a`` the last point
+    found below, ``b`` the last point found above (``lo``/``hi`` if none).
+
+    Examples
+    --------
+    >>> a, b = bracket(lambda x: x * x <= 2.0, np.array([0.0]), np.array([2.0]), iters=40)
+    >>> bool(a[0] <= 2 ** 0.5 <= b[0] and b[0] - a[0] < 1e-11)
+    True
+    """
+    a, b = np.array(lo, dtype=float, copy=True), np.array(hi, dtype=float, copy=True)
+    for _ in range(iters):
+        mid = 0.5 * (a + b)
+        ok = below(mid)
+        a, b = np.where(ok, mid, a), np.where(ok, b, mid)
+    return a, b
+
+
 def bisect_increasing(f: Callable[[np.ndarray], np.ndarray], target: np.ndarray, lo, hi,
                       iters: int = 100) -> np.ndarray:
     """Solve ``f(x) = target`` elementwise for non-decreasing ``f`` on ``[lo, hi]``.
@@ -61,10 +81,6 @@ def bisect_increasing(f: Callable[[np.ndarray], np.ndarray], target: np.ndarray,
     ``(hi - lo) / 2**iters``); ``lo`` where even ``f(lo) > target``.
     """
     target = np.asarray(target, dtype=float)
-    a = np.broadcast_to(np.asarray(lo, dtype=float), target.shape).copy()
-    b = np.broadcast_to(np.asarray(hi, dtype=float), target.shape).copy()
-    for _ in range(iters):
-        mid = 0.5 * (a + b)
-        ok = f(mid) <= target
-        a, b = np.where(ok, mid, a), np.where(ok, b, mid)
-    return a
+    a = np.broadcast_to(np.asarray(lo, dtype=float), target.shape)
+    b = np.broadcast_to(np.asarray(hi, dtype=float), target.shape)
+    return bracket(lambda x: f(x) <= target, a, b, iters)[0]

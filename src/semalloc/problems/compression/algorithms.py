@@ -28,6 +28,7 @@ from ...errors import InputError
 
 from ...solvers.allocation import dp_allocate
 from ...solvers.bnb import branch_and_bound
+from ...solvers.scalar import bracket
 from .evaluate import user_success
 from .grid import O_GRID, best_o, best_o_fast, refine_o, upper_o, user_success_at
 from .sca import SAFETY, equal_split, fit_budgets, sca_allocate
@@ -156,10 +157,7 @@ def demand(inst, o: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     def ok(t):
         return user_success(inst, o, t * inst.bandwidth_max_hz / U, t * inst.power_max_w / U, "approx") \
             >= DEMAND_TARGET * inst.eta_profile(o)
-    for _ in range(40):
-        mid = 0.5 * (lo + hi)
-        good = ok(mid)
-        hi, lo = np.where(good, mid, hi), np.where(good, lo, mid)
+    _, hi = bracket(lambda t: ~ok(t), lo, hi, iters=40)
     return hi * inst.bandwidth_max_hz / U, hi * inst.power_max_w / U
 
 

@@ -33,7 +33,7 @@ from scipy.optimize import linear_sum_assignment
 
 from ...errors import InputError
 from ...perf.sbq import similarity
-from ...solvers.scalar import golden_max
+from ...solvers.scalar import bracket, golden_max
 from .beams import min_bits, power_for_rate, rate_of_power, to_variables, user_value, zf_directions
 from .instance import Q_MAX
 
@@ -147,13 +147,13 @@ def _reduce(feas, lo: np.ndarray, hi: np.ndarray, iters: int = 30) -> np.ndarray
     n, K = lo.shape
     a, b = np.repeat(lo, K, axis=0), np.repeat(hi, K, axis=0)          # row n*K + i moves coordinate i
     axis = np.tile(np.arange(K), n)
-    x_lo, x_hi = a[np.arange(n * K), axis], b[np.arange(n * K), axis]
-    for _ in range(iters):
-        mid = 0.5 * (x_lo + x_hi)
+    rows = np.arange(n * K)
+
+    def feasible_at(x):
         trial = a.copy()
-        trial[np.arange(n * K), axis] = mid
-        ok = feas(trial)
-        x_lo, x_hi = np.where(ok, mid, x_lo), np.where(ok, x_hi, mid)
+        trial[rows, axis] = x
+        return feas(trial)
+    _, x_hi = bracket(feasible_at, a[rows, axis], b[rows, axis], iters)
     return np.minimum(hi, x_hi.reshape(n, K))
 
 

@@ -31,6 +31,7 @@ import numpy as np
 from scipy.optimize import minimize, minimize_scalar
 from scipy.stats import truncnorm
 
+from ...solvers.scalar import bracket
 from .evaluate import evaluate, metrics
 from .subproblems import (SAFETY, Infeasible, P3Solution, P4Context, _p4_direct, inv_log_ratio, solve_p3,
                           solve_p4)
@@ -115,7 +116,8 @@ def optimise_pb(inst, f, h, rho, t_max: float):
     bw = lambda T: float(np.sum(_least_bandwidth(inst, rho, T - fixed)))
     if bw(t_max) > inst.bandwidth_hz:
         return None
-    t_lo = t_least if bw(t_least) <= inst.bandwidth_hz else _least_meeting(bw, inst.bandwidth_hz, t_least, t_max)
+    t_lo = t_least if bw(t_least) <= inst.bandwidth_hz else \
+        float(bracket(lambda T: bw(T) > inst.bandwidth_hz, t_least, t_max, iters=80)[1])
     t_lo *= 1 + 1e-12
     seen = {}
 
@@ -136,14 +138,6 @@ def optimise_pb(inst, f, h, rho, t_max: float):
     T = min(seen, key=lambda t: seen[t][0])
     val, sol = seen[T]
     return sol.p, sol.B, T, val
-
-
-def _least_meeting(fn, target, lo, hi, iters=80):
-    """Least ``x`` in ``[lo, hi]`` with ``fn(x) <= target`` for non-increasing ``fn``."""
-    for _ in range(iters):
-        mid = 0.5 * (lo + hi)
-        lo, hi = (lo, mid) if fn(mid) <= target else (mid, hi)
-    return hi
 
 
 def block_descent(inst, p, B, max_iter: int = 100, tol: float = 1e-9):
