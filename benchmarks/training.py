@@ -31,7 +31,7 @@ def p3_cvxpy(inst, p, B) -> P3Solution:
     cp.Problem(cp.Minimize(obj), [t_up + cp.multiply(c1 / G, cp.inv_pos(f)) + cp.multiply(c2 / G, cp.inv_pos(h)) <= T,
                                   f <= d.cpu_max_hz / G, h <= d.bs_cpu_max_hz / G]).solve(solver="CLARABEL")
     return P3Solution(np.minimum(f.value * G, d.cpu_max_hz), np.minimum(h.value * G, d.bs_cpu_max_hz), rho,
-                      float(T.value), np.zeros(inst.N))
+                      float(T.value))
 
 
 def p7_cvxpy(ctx: P4Context, gamma, delta):

@@ -12,7 +12,7 @@ from scipy.optimize import nnls
 import semalloc
 from semalloc.problems.training.algorithms import alternating, average_point
 from semalloc.problems.training.evaluate import metrics
-from semalloc.problems.training.subproblems import (P4Context, inv_psi_value, q_value, solve_p3, solve_p4,
+from semalloc.problems.training.subproblems import (P3Solution, P4Context, inv_psi_value, q_value, solve_p3, solve_p4,
                                                     solve_p4_direct, solve_p7)
 
 LN2 = np.log(2.0)
@@ -176,11 +176,18 @@ def test_p7_matches_cvxpy_with_rel_entr(seed):
 # ----------------------------------------------------------------------------- P4: Algorithm 2
 
 @pytest.mark.parametrize("seed", range(4))
-def test_algorithm2_matches_a_direct_convex_solve_of_p4(seed):
-    """Algorithm 2 (Newton on phi) = the water-filling = CVXPY on the exp-cone form of P4."""
+@pytest.mark.parametrize("block", ["p3_at_average", "average"])
+def test_algorithm2_matches_a_direct_convex_solve_of_p4(seed, block):
+    """Algorithm 2 (Newton on phi) = the water-filling = CVXPY on the exp-cone form of P4, from a
+    P3 point (every rate at r_min) and from the Average allocation's block (slack everywhere but
+    the slowest device; Algorithm 3's first P4)."""
     inst = semalloc.generate("training", seed=seed, devices=6, bandwidth_hz=3e6)
-    p, B, s = p3_at_average(inst)
-    alg2, direct = solve_p4(inst, s, p, B), solve_p4_direct(inst, s)
+    if block == "average":
+        a = average_point(inst)
+        p, B, s = a["power_w"], a["bandwidth_hz"], P3Solution.of(inst, a)
+    else:
+        p, B, s = p3_at_average(inst)
+    alg2, direct = solve_p4(inst, s, B), solve_p4_direct(inst, s)
     assert alg2.energy == pytest.approx(direct.energy, rel=1e-8)
     ctx = P4Context.build(inst, s.rho, s.upload_budget(inst))
     # rate at r_min: e = tau/a (B 2^(r/B) - B). With B in MHz and t' = B exp(r ln2 / B - c) (c scales the
@@ -219,7 +226,7 @@ def test_algorithm2_residual_falls_to_tolerance():
 def test_alternating_objective_is_non_increasing(seed):
     inst = semalloc.generate("training", seed=seed, devices=20, bandwidth_hz=5e6)
     a = average_point(inst)
-    _, stats = alternating(inst, a["power_w"], a["bandwidth_hz"])
+    _, stats = alternating(inst, a)
     h = np.array(stats["history"])
     assert np.all(np.diff(h) <= 1e-12 * h[:-1])
 
@@ -240,11 +247,7 @@ def test_exact_is_at_least_as_good_as_best_on_tiny_instances():
         assert ex.objective <= semalloc.solve(inst, "best").objective * (1 + 1e-12)
 
 
-@pytest.mark.parametrize("bw", [
-    pytest.param(1e6, marks=pytest.mark.xfail(strict=True, reason=(
-        "measured: at B_total = 1 MHz, N = 50, pb_only (17.9) beats alternating (20.7) on 10/10 seeds: "
-        "Algorithm 3 stops at its first P3 point, where (17a) binds for every device (docs/models.md)"))),
-    5e6, 10e6, 20e6])
+@pytest.mark.parametrize("bw", [1e6, 5e6, 10e6, 20e6])
 def test_alternating_beats_the_four_baselines_as_in_fig3(bw):
     """Fig. 3(c), the paper's N = 50: the weighted sum of alternating is below every baseline's,
     averaged over seeds."""
@@ -255,6 +258,23 @@ def test_alternating_beats_the_four_baselines_as_in_fig3(bw):
             objs[a].append(semalloc.solve(inst, a).objective)
     mean = {a: np.mean(v) for a, v in objs.items()}
     assert all(mean["alternating"] < mean[a] for a in objs if a != "alternating"), mean
+
+
+@pytest.mark.parametrize("bw", [1e6, 20e6])
+def test_printed_loop_order_ends_at_fhr_only(bw):
+    """docs/models.md: begun with P3 at the Average (p, B), Algorithm 3 keeps every upload time of
+    its first P3 point, so it ends where fhr_only is (within 0.1 %) and never above it."""
+    for seed in range(2):
+        inst = semalloc.generate("training", seed=seed, devices=20, bandwidth_hz=bw)
+        literal = semalloc.solve(inst, "alternating", first="p3")
+        fhr = semalloc.solve(inst, "fhr_only").objective
+        assert literal.stats["first"] == "p3" and fhr * (1 - 1e-3) <= literal.objective <= fhr * (1 + 1e-12)
+
+
+def test_loop_order_is_validated():
+    inst = semalloc.generate("training", seed=0, devices=3)
+    with pytest.raises(semalloc.InputError, match="first"):
+        semalloc.solve(inst, "alternating", first="p5")
 
 
 def test_higher_psnr_target_costs_more():

@@ -63,7 +63,10 @@ def sum_of_ratios_newton(inner: Callable, h: Callable, g: Callable, x0, weights=
     denominators as arrays; ``x0`` is a feasible start (eq. 37). Stops when
     ``|phi_1n| <= tol h_n`` and ``|phi_2n| <= tol w_n`` for every ``n`` (the
     ratios and weights reproduce themselves) or after ``max_iter`` Newton
-    steps. ``residuals`` records ``max_n`` of those relative residuals.
+    steps, or when no backtracking step decreases ``||phi||`` (``converged``
+    is then False: the theory assumes ``phi`` smooth, which a non-unique
+    ``inner`` answer breaks). ``residuals`` records ``max_n`` of those relative
+    residuals.
     """
     h0, g0 = h(x0), g(x0)
     w = np.broadcast_to(np.asarray(weights, dtype=float), np.shape(g0))
@@ -84,6 +87,8 @@ def sum_of_ratios_newton(inner: Callable, h: Callable, g: Callable, x0, weights=
             if np.linalg.norm(phi_t) <= (1 - eps * step) * norm0:
                 break
             step *= xi
+        else:
+            break                   # no step decreases ||phi||: phi is not smooth here, Newton has stalled
         alpha, beta, x, phi, hx, gx = a_t, b_t, x_t, phi_t, h_t, g_t     # eq. 42
         it += 1
         res.append(float(np.max(np.abs(phi) / scale(hx))))

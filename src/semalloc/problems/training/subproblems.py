@@ -22,11 +22,13 @@ Examples
 --------
 >>> import numpy as np
 >>> from semalloc.problems.training.instance import generate
->>> from semalloc.problems.training.subproblems import solve_p3, solve_p4, solve_p4_direct, start_point
+>>> from semalloc.problems.training.algorithms import average_point
+>>> from semalloc.problems.training.subproblems import solve_p3, solve_p4, solve_p4_direct
 >>> inst = generate(seed=2, devices=6)
->>> p, B = start_point(inst)
+>>> a = average_point(inst)
+>>> p, B = a["power_w"], a["bandwidth_hz"]
 >>> s3 = solve_p3(inst, p, B)
->>> p4 = solve_p4(inst, s3, p, B)
+>>> p4 = solve_p4(inst, s3, B)
 >>> p4d = solve_p4_direct(inst, s3)
 >>> bool(np.isclose(p4.energy, p4d.energy, rtol=1e-8))
 True
@@ -41,8 +43,9 @@ from scipy.special import lambertw
 from ...solvers.fractional import sum_of_ratios_newton
 from ...solvers.price import bisect_price
 from ...solvers.scalar import bisect_increasing
+from .evaluate import metrics
 
-__all__ = ["inv_q", "inv_psi", "inv_log_ratio", "start_point", "solve_p3", "P3Solution", "P4Context",
+__all__ = ["inv_q", "inv_psi", "inv_log_ratio", "solve_p3", "P3Solution", "P4Context",
            "solve_p7", "solve_p4", "solve_p4_direct", "P4Solution", "Infeasible", "SAFETY"]
 
 LN2 = np.log(2.0)
@@ -106,29 +109,23 @@ def _log2_1p(s):
 
 @dataclass
 class P3Solution:
-    """Optimum of P3: ``f, h, rho`` per device, the round time ``T`` and multipliers ``beta``."""
+    """The ``{f, h, rho, T}`` block of P2: ``f, h, rho`` per device and the round time ``T``
+    (P3's optimum, or the block of a given allocation, the input of P4)."""
 
     f: np.ndarray
     h: np.ndarray
     rho: np.ndarray
     T: float
-    beta: np.ndarray
+
+    @classmethod
+    def of(cls, inst, v: dict) -> "P3Solution":
+        """The block of allocation ``v`` with ``T`` its round time ``max_n T_n``."""
+        return cls(v["cpu_hz"], v["bs_cpu_hz"], v["rho"], metrics(inst, v).round_time_s)
 
     def upload_budget(self, inst) -> np.ndarray:
         """``T - T^cmp - T^S``: the time left for the upload (eq. 17a)."""
         c1, c2 = inst.cycles
         return self.T - c1 / self.f - c2 / self.h
-
-
-def start_point(inst) -> tuple[np.ndarray, np.ndarray]:
-    """The feasible start of Algorithm 3: full power, equal bandwidth, each device's
-    bandwidth cut where needed so that its SNR reaches ``S_min`` at ``rho_max``."""
-    dev = inst.devices
-    p = dev.power_max_w.copy()
-    s_need = inst.model.snr_needed(dev.psnr_min_db, dev.rho_max) * (1 + SAFETY)
-    with np.errstate(divide="ignore"):
-        cap = np.where(s_need > 0, p * inst.snr_per_hz / s_need, np.inf)
-    return p, np.minimum(inst.bandwidth_hz / inst.N, cap)
 
 
 def _common_speed(R, c1, c2, fmax, hmax):
@@ -170,7 +167,7 @@ def solve_p3(inst, p: np.ndarray, B: np.ndarray) -> P3Solution:
                                 iters=64))                                   # eq. 31
     u = _common_speed(T - t_up, c1, c2, fmax, hmax)
     f, h = np.minimum(u, fmax), np.minimum(u, hmax)                          # eqs. 28-29
-    return P3Solution(f, h, rho, T, k * np.minimum(u, np.maximum(fmax, hmax) * 1e6) ** 3)
+    return P3Solution(f, h, rho, T)
 
 
 # ----------------------------------------------------------------------------- P4 / P7
@@ -203,6 +200,8 @@ class P4Context:
             r_min = np.where(tau > 0, bits / tau, np.inf)
             s_min = inst.model.snr_needed(dev.psnr_min_db, rho) * (1 + SAFETY)
             s_rp = inv_log_ratio(r_min * LN2 / (a * dev.power_max_w))
+            # full power at the least SNR is a boundary point: absorb the SAFETY margin's rounding
+            s_rp = np.where((s_rp < s_min) & (s_rp >= s_min * (1 - 10 * SAFETY)), s_min, s_rp)
             b_lo = a * dev.power_max_w / s_rp
         bad = np.nonzero(~(s_rp >= s_min))[0]
         if len(bad):
@@ -216,6 +215,14 @@ class P4Context:
     def rate(self, p, B):
         return B * _log2_1p(p * self.a / B)                                  # eq. 6
 
+    def least_power(self, B):
+        """The least power meeting (33a) and (33b) at bandwidth ``B``: Algorithm 2's start
+        (feasible, eq. 37, and with every rate at ``r_min``, where the Newton method of a
+        start with slack can cycle between the two branches of P7, docs/models.md)."""
+        with np.errstate(over="ignore"):
+            return np.minimum(np.maximum(B / self.a * np.expm1(self.r_min * LN2 / B), self.s_min * B / self.a),
+                              self.p_max)
+
 
 @dataclass
 class P4Solution:
@@ -226,6 +233,7 @@ class P4Solution:
     energy: float
     iterations: int = 0
     price: float = 0.0
+    converged: bool = True
 
 
 def solve_p7(ctx: P4Context, gamma: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
@@ -278,16 +286,28 @@ def inv_psi_value(s):
     return np.log1p(s) - s / (1 + s)
 
 
-def solve_p4(inst, s3: P3Solution, p0: np.ndarray, B0: np.ndarray, tol: float = 1e-11,
+def solve_p4(inst, s3: P3Solution, B0: np.ndarray, tol: float = 1e-11,
              max_iter: int = 100) -> P4Solution:
-    """P4 (eq. 19) by Algorithm 2: Newton on ``phi(delta, gamma)`` (eqs. 36-42), P7 inside."""
+    """P4 (eq. 19) by Algorithm 2 from ``(least power, B0)``: Newton on ``phi(delta, gamma)``
+    (eqs. 36-42), P7 inside.
+
+    Safeguard: P7's objective is positively homogeneous in each device's ``(p, B)``, so its
+    answer jumps between the ``p = p_max`` and ``r = r_min`` branches and ``phi`` is not
+    smooth; where Newton stalls or runs out of steps (``converged`` False) the answer is
+    :func:`solve_p4_direct`'s, the same global optimum of P4 (Theorem 1), if it is better.
+    """
     ctx = P4Context.build(inst, s3.rho, s3.upload_budget(inst))
     h = lambda x: x[0] * ctx.bits                                            # numerator p rho d D
     g = lambda x: ctx.rate(x[0], x[1])                                       # denominator r_n
-    res = sum_of_ratios_newton(lambda alpha, beta: solve_p7(ctx, beta, alpha)[:2], h, g, (p0, B0),
+    res = sum_of_ratios_newton(lambda alpha, beta: solve_p7(ctx, beta, alpha)[:2], h, g, (ctx.least_power(B0), B0),
                                weights=inst.w_energy, tol=tol, max_iter=max_iter)
     p, B = res.x
-    return P4Solution(p, B, float(np.sum(h(res.x) / g(res.x))), res.iterations)
+    sol = P4Solution(p, B, float(np.sum(h(res.x) / g(res.x))), res.iterations, converged=res.converged)
+    if not res.converged:
+        direct = _p4_direct(ctx)
+        if direct.energy < sol.energy:
+            return P4Solution(direct.p, direct.B, direct.energy, res.iterations, direct.price, converged=False)
+    return sol
 
 
 def solve_p4_direct(inst, s3: P3Solution) -> P4Solution:
