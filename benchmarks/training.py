@@ -49,13 +49,12 @@ def p7_cvxpy(ctx: P4Context, gamma, delta):
 
 def alternating_cvxpy(inst, max_iter=10, tol=1e-9):
     a = average_point(inst)
-    p, B = a["power_w"], a["bandwidth_hz"]
-    s3 = p3_cvxpy(inst, p, B)
-    prev = _objective(inst, _from_p3(p, B, s3))
+    B, s3 = a["bandwidth_hz"], P3Solution.of(inst, a)                   # Algorithm 3 begins with P4 at sol^(0)
+    prev = _objective(inst, a)
     for _ in range(max_iter):
         ctx = P4Context.build(inst, s3.rho, s3.upload_budget(inst) * (1 + 1e-6))
         res = sum_of_ratios_newton(lambda al, be: p7_cvxpy(ctx, be, al), lambda x: x[0] * ctx.bits,
-                                   lambda x: ctx.rate(*x), (p, B), weights=inst.w_energy, tol=1e-6,
+                                   lambda x: ctx.rate(*x), (ctx.least_power(B), B), weights=inst.w_energy, tol=1e-6,
                                    max_iter=15, max_backtrack=3)   # interior-point answers are ~1e-8 accurate
         p, B = res.x
         s3 = p3_cvxpy(inst, p, B)

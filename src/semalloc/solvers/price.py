@@ -29,34 +29,67 @@ import numpy as np
 __all__ = ["bisect_price"]
 
 
+def _bracket_from(respond, budget, hi, guess):
+    """``(lo, lo_answer, hi, hi_answer)`` around ``guess`` by steps that square each time
+    (1.5, 2.25, 5.1, ...), or None when the search reaches price 0 or ``hi`` (cold start)."""
+    use, pay = respond(guess)
+    over, step, prev, near = use.sum() > budget, 1.5, guess, (use, pay)
+    while step < 1e30:
+        price = prev * step if over else prev / step
+        if price >= hi:
+            return None
+        use, pay = respond(price)
+        if (use.sum() > budget) != over:
+            return (prev, near, price, (use, pay)) if over else (price, (use, pay), prev, near)
+        prev, near, step = price, (use, pay), step * step
+    return None
+
+
 def bisect_price(respond: Callable[[float], tuple[np.ndarray, tuple]], budget: float, hi: float,
-                 rtol: float = 1e-13, max_iter: int = 200) -> tuple[float, tuple]:
+                 guess: float | None = None, rtol: float = 1e-13, ftol: float = 1e-12,
+                 max_iter: int = 200) -> tuple[float, tuple]:
     """Least price ``zeta >= 0`` with ``sum(usage(zeta)) <= budget``, and the answers there.
 
     ``respond(zeta) -> (usage, payload)`` gives each user's usage (non-increasing
     in ``zeta``) and a tuple of arrays describing its answer (``usage`` is
-    usually one of them). ``hi`` must be a price at which the budget holds.
-    If it holds at price 0 the answers at 0 are returned. Otherwise the
-    bracket shrinks geometrically to relative width ``rtol`` and the answers
-    at its two ends are mixed, ``theta * hi_answer + (1 - theta) * lo_answer``,
-    so that total usage equals ``budget``.
+    usually one of them). ``hi`` must be a price at which the budget holds;
+    ``guess`` (e.g. the previous price of a sequence of similar problems) is
+    where the search starts if given. If the budget holds at price 0 the
+    answers at 0 are returned. Otherwise the
+    bracket ``[lo, hi]`` shrinks, by regula falsi of ``log(usage / budget)``
+    on ``log zeta`` alternating with geometric bisection (fast where usage is
+    smooth in the price, never slower than half the speed of bisection where
+    an answer jumps), until its relative width is ``rtol`` or
+    the total usage at both ends is within a factor ``1 +- ftol`` of the
+    budget; the answers at its two ends are then mixed, ``theta * hi_answer + (1 - theta) * lo_answer``, so that total
+    usage equals ``budget``.
     """
-    use, pay = respond(0.0)
-    if use.sum() <= budget:
-        return 0.0, pay
-    lo, lo_use, lo_pay = 0.0, use, pay
-    hi_use, hi_pay = respond(hi)
+    found = _bracket_from(respond, budget, hi, guess) if guess is not None and 0 < guess < hi else None
+    if found is not None:
+        lo, (lo_use, lo_pay), hi, (hi_use, hi_pay) = found
+    else:
+        use, pay = respond(0.0)
+        if use.sum() <= budget:
+            return 0.0, pay
+        lo, lo_use, lo_pay = 0.0, use, pay
+        hi_use, hi_pay = respond(hi)
     if hi_use.sum() > budget:
         raise ValueError(f"budget not met even at price {hi:g}")
-    for _ in range(max_iter):
-        if lo > 0 and hi - lo <= rtol * hi:
+    excess = lambda u: float(np.log(u.sum() / budget)) if budget > 0 else float(u.sum() - budget)
+    f_lo, f_hi = (excess(lo_use) if lo > 0 else np.inf), excess(hi_use)   # log(usage/budget): > 0 at lo, <= 0 at hi
+    for k in range(max_iter):
+        if lo > 0 and (hi - lo <= rtol * hi or max(f_lo, -f_hi) <= ftol):
             break
-        mid = float(np.sqrt(lo * hi)) if lo > 0 else hi * 1e-3
+        if k % 2 and lo > 0 and np.isfinite(f_lo) and np.isfinite(f_hi):   # regula falsi in log zeta
+            mid = float(lo * (hi / lo) ** np.clip(f_lo / (f_lo - f_hi), 0.01, 0.99))
+        else:                                                # geometric bisection: at least halves log(hi/lo)
+            mid = float(np.sqrt(lo * hi)) if lo > 0 else hi * 1e-3
         use, pay = respond(mid)
-        if use.sum() > budget:
-            lo, lo_use, lo_pay = mid, use, pay
+        f_mid = excess(use)
+        if f_mid > 0:
+            lo, lo_use, lo_pay, f_lo = mid, use, pay, f_mid
         else:
-            hi, hi_use, hi_pay = mid, use, pay
+            hi, hi_use, hi_pay, f_hi = mid, use, pay, f_mid
     s_lo, s_hi = lo_use.sum(), hi_use.sum()
     theta = (s_lo - budget) / (s_lo - s_hi) if s_lo > s_hi else 1.0
     return float(hi), tuple(theta * h + (1.0 - theta) * lo_ for h, lo_ in zip(hi_pay, lo_pay))

@@ -236,8 +236,10 @@ class P4Solution:
     converged: bool = True
 
 
-def solve_p7(ctx: P4Context, gamma: np.ndarray, delta: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
-    """P7 (eq. 34) for fixed ``(gamma, delta)``: returns ``(p, B, zeta)``.
+def solve_p7(ctx: P4Context, gamma: np.ndarray, delta: np.ndarray,
+             guess: float | None = None) -> tuple[np.ndarray, np.ndarray, float]:
+    """P7 (eq. 34) for fixed ``(gamma, delta)``: returns ``(p, B, zeta)``; ``guess``
+    (the price of a nearby P7) starts the price search.
 
     At price ``zeta`` device ``n`` minimises ``p c - delta r + zeta' B``
     (``zeta' = zeta/gamma_n``, ``c`` = bits) over ``p <= p_max``,
@@ -272,7 +274,7 @@ def solve_p7(ctx: P4Context, gamma: np.ndarray, delta: np.ndarray) -> tuple[np.n
 
     hi = 2.0 * float(np.max(gamma * np.maximum(delta * inv_psi_value(ctx.s_rp) / LN2,
                                                  c * q_value(ctx.s_rp) / a)))
-    zeta, (p, B) = bisect_price(respond, ctx.budget, hi)
+    zeta, (p, B) = bisect_price(respond, ctx.budget, hi, guess=guess)
     return np.minimum(p, pm), B, zeta
 
 
@@ -299,8 +301,14 @@ def solve_p4(inst, s3: P3Solution, B0: np.ndarray, tol: float = 1e-11,
     ctx = P4Context.build(inst, s3.rho, s3.upload_budget(inst))
     h = lambda x: x[0] * ctx.bits                                            # numerator p rho d D
     g = lambda x: ctx.rate(x[0], x[1])                                       # denominator r_n
-    res = sum_of_ratios_newton(lambda alpha, beta: solve_p7(ctx, beta, alpha)[:2], h, g, (ctx.least_power(B0), B0),
-                               weights=inst.w_energy, tol=tol, max_iter=max_iter)
+    last = [None]                                                            # warm start of the price search
+
+    def p7(alpha, beta):
+        p, B, last[0] = solve_p7(ctx, beta, alpha, guess=last[0] or None)
+        return p, B
+
+    res = sum_of_ratios_newton(p7, h, g, (ctx.least_power(B0), B0), weights=inst.w_energy, tol=tol,
+                               max_iter=max_iter)
     p, B = res.x
     sol = P4Solution(p, B, float(np.sum(h(res.x) / g(res.x))), res.iterations, converged=res.converged)
     if not res.converged:
