@@ -12,6 +12,7 @@ from semalloc.solvers import allocation, mckp
 from semalloc.solvers.allocation import dp_allocate, even_allocate, greedy_allocate, table_value
 from semalloc.solvers.mckp import items_from_tables, lp_relaxation, solve_mckp
 from semalloc.solvers.scalar import bisect_increasing, golden_max
+from semalloc.solvers.price import bisect_price
 
 seeds = st.integers(0, 2**32 - 1)
 
@@ -397,3 +398,29 @@ def test_lagrangian_bound_is_a_valid_upper_bound(seed, N, M, W, kind, cap_seed):
     got = np.where(knap >= 0, priced[np.arange(N), np.maximum(knap, 0), size], 0.0)
     np.testing.assert_allclose(got, best, rtol=1e-9, atol=1e-9)
     assert close(bound, float(best.sum() + lam @ capacity), scale, 1e-9)
+
+
+# ----------------------------------------------------------------------------- price search
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("guess", [None, 1e-3, 0.7, 50.0])
+def test_bisect_price_meets_the_budget_at_the_water_level(seed, guess):
+    """max sum w log(x) - zeta x has x = w / zeta: the price is sum(w) / budget, found cold or from any guess."""
+    rng = np.random.default_rng(seed)
+    w, budget = rng.uniform(0.1, 5.0, 8), rng.uniform(1.0, 20.0)
+    respond = lambda z: (lambda x: (x, (x,)))(w / max(z, 1e-300))
+    zeta, (x,) = bisect_price(respond, budget, hi=1e3 * w.sum() / budget, guess=guess)
+    assert zeta == pytest.approx(w.sum() / budget, rel=1e-9)
+    assert x.sum() == pytest.approx(budget, rel=1e-12) and np.allclose(x, w * budget / w.sum(), rtol=1e-9)
+
+
+def test_bisect_price_mixes_the_two_answers_of_a_user_that_jumps():
+    """A user whose usage jumps from 4 to 0 at price 1 (a tie): the others take what they want at
+    price 1 and the jumping user gets exactly the rest, whichever way the search approaches."""
+    def respond(z):
+        x = np.array([2.0 / max(z, 1e-300), 3.0 / max(z, 1e-300), 4.0 if z < 1.0 else 0.0])
+        return x, (x,)
+    for guess in (None, 0.3, 3.0):
+        zeta, (x,) = bisect_price(respond, 7.5, hi=100.0, guess=guess)
+        assert zeta == pytest.approx(1.0, rel=1e-9) and x.sum() == pytest.approx(7.5, rel=1e-12)
+        assert np.allclose(x, [2.0, 3.0, 2.5], rtol=1e-9)

@@ -57,12 +57,13 @@ def bisect_price(respond: Callable[[float], tuple[np.ndarray, tuple]], budget: f
     where the search starts if given. If the budget holds at price 0 the
     answers at 0 are returned. Otherwise the
     bracket ``[lo, hi]`` shrinks, by regula falsi of ``log(usage / budget)``
-    on ``log zeta`` alternating with geometric bisection (fast where usage is
-    smooth in the price, never slower than half the speed of bisection where
-    an answer jumps), until its relative width is ``rtol`` or
-    the total usage at both ends is within a factor ``1 +- ftol`` of the
-    budget; the answers at its two ends are then mixed, ``theta * hi_answer + (1 - theta) * lo_answer``, so that total
-    usage equals ``budget``.
+    on ``log zeta`` (Illinois variant), with a geometric bisection whenever
+    two such steps have not halved the bracket, and bisection alone once that
+    has happened three times (an answer jumps at the price), until its
+    relative width is ``rtol`` or the total usage at one end is within a
+    factor ``1 +- ftol`` of the budget. The answers at its two ends are then
+    mixed, ``theta * hi_answer + (1 - theta) * lo_answer``, so that total usage
+    equals ``budget``; the price returned is mixed the same way.
     """
     found = _bracket_from(respond, budget, hi, guess) if guess is not None and 0 < guess < hi else None
     if found is not None:
@@ -77,19 +78,28 @@ def bisect_price(respond: Callable[[float], tuple[np.ndarray, tuple]], budget: f
         raise ValueError(f"budget not met even at price {hi:g}")
     excess = lambda u: float(np.log(u.sum() / budget)) if budget > 0 else float(u.sum() - budget)
     f_lo, f_hi = (excess(lo_use) if lo > 0 else np.inf), excess(hi_use)   # log(usage/budget): > 0 at lo, <= 0 at hi
-    for k in range(max_iter):
-        if lo > 0 and (hi - lo <= rtol * hi or max(f_lo, -f_hi) <= ftol):
+    side, since, ref, guards = 0, 0, np.inf, 0
+    for _ in range(max_iter):
+        if lo > 0 and (hi - lo <= rtol * hi or min(f_lo, -f_hi) <= ftol):
             break
-        if k % 2 and lo > 0 and np.isfinite(f_lo) and np.isfinite(f_hi):   # regula falsi in log zeta
-            mid = float(lo * (hi / lo) ** np.clip(f_lo / (f_lo - f_hi), 0.01, 0.99))
-        else:                                                # geometric bisection: at least halves log(hi/lo)
-            mid = float(np.sqrt(lo * hi)) if lo > 0 else hi * 1e-3
+        width = np.log(hi / lo) if lo > 0 else np.inf
+        if since == 0:
+            ref = width
+        if since >= 2 and width > 0.5 * ref:
+            guards += 1                                      # falsi is not converging: a jump in usage?
+        if lo > 0 and np.isfinite(f_lo) and np.isfinite(f_hi) and guards < 3 and not (since >= 2 and width > 0.5 * ref):
+            mid, since = float(lo * np.exp(np.clip(f_lo / (f_lo - f_hi), 0.01, 0.99) * width)), since + 1
+        else:                                                # geometric bisection: halves log(hi/lo)
+            mid, since, side = (float(np.sqrt(lo * hi)) if lo > 0 else hi * 1e-3), 0, 0
         use, pay = respond(mid)
         f_mid = excess(use)
         if f_mid > 0:
             lo, lo_use, lo_pay, f_lo = mid, use, pay, f_mid
+            f_hi, side = (f_hi / 2 if side == 1 else f_hi), 1            # Illinois: halve a stale end
         else:
             hi, hi_use, hi_pay, f_hi = mid, use, pay, f_mid
+            f_lo, side = (f_lo / 2 if side == -1 else f_lo), -1
     s_lo, s_hi = lo_use.sum(), hi_use.sum()
     theta = (s_lo - budget) / (s_lo - s_hi) if s_lo > s_hi else 1.0
-    return float(hi), tuple(theta * h + (1.0 - theta) * lo_ for h, lo_ in zip(hi_pay, lo_pay))
+    mixed = tuple(theta * h + (1.0 - theta) * lo_ for h, lo_ in zip(hi_pay, lo_pay))
+    return float(theta * hi + (1.0 - theta) * lo), mixed

@@ -65,27 +65,25 @@ class Infeasible(Exception):
 # ----------------------------------------------------------------------------- scalar inverses
 
 def inv_q(y) -> np.ndarray:
-    """``S >= 0`` with ``(1+S) ln(1+S) - S = y`` (``y >= 0``)."""
+    """``S >= 0`` with ``(1+S) ln(1+S) - S = y`` (``y >= 0``): Lambert W (``sqrt(2y)`` near
+    its branch point), then one Newton step."""
     y = np.maximum(np.asarray(y, dtype=float), 0.0)
-    with np.errstate(over="ignore", invalid="ignore"):
-        s = np.expm1(1.0 + lambertw(np.maximum((y - 1.0) / np.e, -_INV_E)).real)
-        s = np.where(y < 1e-8, np.sqrt(2.0 * y), np.where(np.isfinite(s), np.maximum(s, 0.0), np.inf))
-        for _ in range(2):
-            l1 = np.log1p(s)
-            s = np.where((l1 > 0) & np.isfinite(s), s - ((1 + s) * l1 - s - y) / np.where(l1 > 0, l1, 1.0), s)
-    return np.maximum(s, 0.0)
+    with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+        s = np.where(y < 1e-8, np.sqrt(2.0 * y), np.expm1(1.0 + lambertw(np.maximum((y - 1.0) / np.e, -_INV_E)).real))
+        l1 = np.log1p(s)
+        s = np.where(y > 0, s - ((1 + s) * l1 - s - y) / l1, 0.0)   # NaN where s overflowed: inf below
+    return np.where(np.isnan(s), np.inf, np.maximum(s, 0.0))
 
 
 def inv_psi(y) -> np.ndarray:
-    """``S >= 0`` with ``ln(1+S) - S/(1+S) = y`` (``y >= 0``)."""
+    """``S >= 0`` with ``ln(1+S) - S/(1+S) = y`` (``y >= 0``): Lambert W (``sqrt(2y)`` near
+    its branch point), then one Newton step."""
     y = np.maximum(np.asarray(y, dtype=float), 0.0)
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        v = -lambertw(np.maximum(-np.exp(-(y + 1.0)), -_INV_E)).real
-        s = np.where(y < 1e-8, np.sqrt(2.0 * y), np.where(v > 0, np.maximum(1.0 / v - 1.0, 0.0), np.inf))
-        for _ in range(2):
-            d = s / (1 + s) ** 2
-            s = np.where((d > 0) & np.isfinite(s), s - (np.log1p(s) - s / (1 + s) - y) / np.where(d > 0, d, 1.0), s)
-    return np.maximum(s, 0.0)
+        s = np.where(y < 1e-8, np.sqrt(2.0 * y), -1.0 / lambertw(np.maximum(-np.exp(-(y + 1.0)), -_INV_E)).real - 1.0)
+        t = s / (1 + s)
+        s = np.where(y > 0, s - (np.log1p(s) - t - y) / (t / (1 + s)), 0.0)   # NaN where W underflowed: inf
+    return np.where(np.isnan(s), np.inf, np.maximum(s, 0.0))
 
 
 def inv_log_ratio(y) -> np.ndarray:
