@@ -11,7 +11,7 @@ per slot (observation + policy + mapping to a feasible allocation for the
 agents; the whole solve for the algorithms) and training time. Ends with
 exact's gap to best on tiny slots.
 
-Run: ``.venv/bin/python benchmarks/sbq.py [--steps 200000] [--sb3-steps 30000] [--dqn-steps 20000] [--episodes 50] [--slots 20]
+Run: ``.venv/bin/python benchmarks/sbq.py [--steps 500000] [--sb3-steps 30000] [--dqn-steps 20000] [--episodes 50] [--slots 20]
 [--family td3] [--agents DIR] [--samples 4,8] [--hybrid-only]`` (checkpoints in ``--agents`` are reused if present).
 ``--samples N,..``: also the hybrid policy with sampling (``drl --set samples=N``: the deterministic action and N
 actions drawn from the policy, the best by the model's objective; the time counts in the decision time).
@@ -46,7 +46,7 @@ def _agent(kind: str, steps: int, folder: Path, seed: int):
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=200_000, help="training steps of the hybrid agent")
+    ap.add_argument("--steps", type=int, default=500_000, help="training steps of the hybrid agent")
     ap.add_argument("--sb3-steps", type=int, default=30_000, help="training steps of the DDPG-family agent")
     ap.add_argument("--dqn-steps", type=int, default=20_000, help="training steps of dqn")
     ap.add_argument("--family", default="td3", choices=["ddpg", "td3", "sac"])

@@ -3,7 +3,8 @@
 - :func:`solve_p3`: P3 (eq. 18) for fixed ``(p, B)``: ``rho`` from the PSNR
   constraint (eq. 20, 32), then ``f, h`` as functions of the multiplier
   ``beta_n`` (eqs. 26-29), ``beta_n(T)`` from the binding time (eq. 30) and
-  ``T`` by bisection on ``sum_n beta_n(T) = w_1`` (eq. 31).
+  ``T`` from ``sum_n beta_n(T) = w_1`` (eq. 31; monotone in ``T``: Brent's
+  method where the paper bisects, same root).
 - :func:`solve_p7`: P7 (eq. 34) for fixed ``(gamma, delta)``: each device's
   ``(p, B)`` from the stationarity conditions (eqs. 44, 47-53) at a bandwidth
   price ``zeta``, and ``zeta`` by bisection on ``sum_n B_n = B_total`` (eqs.
@@ -38,11 +39,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.optimize import brentq
 from scipy.special import lambertw
 
 from ...solvers.fractional import sum_of_ratios_newton
 from ...solvers.price import bisect_price
-from ...solvers.scalar import bisect_increasing
 from .evaluate import metrics
 
 __all__ = ["inv_q", "inv_psi", "inv_log_ratio", "solve_p3", "P3Solution", "P4Context",
@@ -161,8 +162,11 @@ def solve_p3(inst, p: np.ndarray, B: np.ndarray) -> P3Solution:
     t_lo = float(np.max(t_up + c1 / fmax + c2 / hmax))
     u_star = np.cbrt(inst.w_time / (inst.N * k))                             # beta_n <= w1/N at t_hi
     t_hi = float(np.max(t_up + c1 / np.minimum(u_star, fmax) + c2 / np.minimum(u_star, hmax)))
-    T = float(bisect_increasing(lambda T: -beta_sum(T), np.array(-inst.w_time), t_lo, max(t_hi, t_lo),
-                                iters=64))                                   # eq. 31
+    gap = lambda T: float(np.log(min(beta_sum(T), 1e300) / inst.w_time))    # eq. 31: log(sum beta / w1) = 0
+    if t_hi <= t_lo or gap(t_lo) <= 0:
+        T = t_lo                                                             # every device at full speed
+    else:
+        T = t_hi if gap(t_hi) >= 0 else brentq(gap, t_lo, t_hi, xtol=1e-14 * t_hi, rtol=1e-14)
     u = _common_speed(T - t_up, c1, c2, fmax, hmax)
     f, h = np.minimum(u, fmax), np.minimum(u, hmax)                          # eqs. 28-29
     return P3Solution(f, h, rho, T)
