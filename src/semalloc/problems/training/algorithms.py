@@ -4,8 +4,10 @@ baselines (Sec. VII-D), the multi-start NLP reference ``exact`` and our ``best``
 ============  ===============================================================
 name          what it does
 ============  ===============================================================
-alternating   Algorithm 3: P3 by KKT + bisection on T, P4 by Algorithm 2
-              (sum-of-ratios Newton, P7 by KKT + bisection on the price)
+alternating   Algorithm 3 from the Average allocation: P4 by Algorithm 2
+              (sum-of-ratios Newton, P7 by KKT + a search on the price),
+              then P3 by KKT + a search on T, in turn (``first="p3"``:
+              the printed order, P3 first)
 random        p, f, h, rho truncated-normal around the middle of their
               ranges (std = width/10), B in [B/(1.25N), B/(0.8N)] summing to B
 average       B/N, p_max/2, f_max/2, h_max/2, (rho_min + rho_max)/2
@@ -260,8 +262,9 @@ def register(problem) -> None:
             return bad if bad is not None else fn(inst, **options)
         return run
 
-    @problem.algorithm("alternating", "Li et al. Algorithm 3: P3 by KKT + bisection on T, P4 by sum-of-ratios "
-                                      "Newton (Algorithm 2) with P7 by KKT + bisection on the bandwidth price")
+    @problem.algorithm("alternating", "Li et al. Algorithm 3 from the Average allocation: P4 by sum-of-ratios "
+                                      "Newton (Algorithm 2, P7 by KKT and a bandwidth price), then P3 by KKT and "
+                                      "a search on T, in turn (option first=p3: the printed order)")
     @guarded
     def _alternating(inst, first: str = "p4", max_iter: int = 50):
         v, stats = alternating(inst, average_point(inst), first=first, max_iter=max_iter)
