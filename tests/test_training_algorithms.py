@@ -7,15 +7,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.optimize import nnls
+from scipy.optimize import approx_fprime, nnls
 
 import semalloc
-from scipy.optimize import approx_fprime
-
 from semalloc.problems.training.algorithms import alternating, average_point, p1_functions
 from semalloc.problems.training.evaluate import metrics
-from semalloc.problems.training.subproblems import (P3Solution, P4Context, inv_psi_value, q_value, solve_p3, solve_p4,
-                                                    solve_p4_direct, solve_p7)
+from semalloc.problems.training.subproblems import (P3Solution, P4Context, inv_psi_value, q_value, solve_p3,
+                                                    solve_p4, solve_p4_direct, solve_p7)
 
 LN2 = np.log(2.0)
 PROB = semalloc.get_problem("training")
