@@ -70,6 +70,15 @@ class PsnrModel:
         with np.errstate(divide="ignore", invalid="ignore"):
             return np.where(inner > 0, self.a * np.log(np.maximum(inner, 1e-300)), -np.inf)
 
+    def gradient(self, rho: ArrayLike, snr: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+        """``(dP/drho, dP/dS)`` at compression rate ``rho`` and linear SNR ``snr`` (dP/dS = 0 above the cap)."""
+        snr = np.asarray(snr, dtype=float)
+        inner = self._inner(rho, snr)
+        with np.errstate(divide="ignore"):
+            below = 10.0 * np.log10(snr) < self.snr_db_max
+        d_snr = np.where(below, self.a * self.c_s * 10.0 / (inner * snr * np.log(10.0)), 0.0)
+        return self.a * self.c_rho / inner, d_snr
+
     def ceiling(self, rho: ArrayLike) -> np.ndarray:
         """Highest PSNR reachable at ``rho`` (any SNR at or above ``snr_db_max``)."""
         return self.psnr(rho, 10.0 ** (self.snr_db_max / 10.0))

@@ -218,7 +218,7 @@ def p1_functions(inst, t_ref: float, ref: float) -> dict:
     c1, c2 = inst.cycles
     a, bits, w1, w2, kap = inst.snr_per_hz, inst.raw_bits, inst.w_time, inst.w_energy, inst.kappa
     pm, fm, hm, Bt = d.power_max_w, d.cpu_max_hz, d.bs_cpu_max_hz, inst.bandwidth_hz
-    ps = inst.psnr
+    model = inst.model
     lo = 1e-9
     blocks = np.arange(5 * N).reshape(5, N)                               # column indices of p, B, f, h, rho
 
@@ -254,7 +254,7 @@ def p1_functions(inst, t_ref: float, ref: float) -> dict:
     def cons(x):
         p, B, f, h, rho, T, S, r, r_p, r_B, t_up = parts(x)
         time_gap = (T - (t_up + c1 / f + c2 / h)) / t_ref                  # (17a)
-        psnr_gap = (inst.model.psnr(rho, S) - d.psnr_min_db) / 10.0          # (16e)
+        psnr_gap = (model.psnr(rho, S) - d.psnr_min_db) / 10.0               # (16e)
         return np.concatenate([time_gap, [1.0 - x[N:2 * N].sum()], psnr_gap])
 
     def cons_jac(x):
@@ -268,13 +268,10 @@ def p1_functions(inst, t_ref: float, ref: float) -> dict:
         J[rows, blocks[4]] = -bits / r / t_ref
         J[rows, -1] = 1.0
         J[N, blocks[1]] = -1.0
-        with np.errstate(divide="ignore"):
-            s_db = 10 * np.log10(S)
-        inner = ps["c_rho"] * rho + ps["c_s"] * np.minimum(s_db, ps["snr_db_max"]) + ps["b"]
-        dP_ds = np.where(s_db < ps["snr_db_max"], ps["a"] * ps["c_s"] / inner * 10 / (S * np.log(10)), 0.0)
+        dP_drho, dP_ds = model.gradient(rho, S)
         J[N + 1 + rows, blocks[0]] = dP_ds * a / B * pm / 10.0
         J[N + 1 + rows, blocks[1]] = -dP_ds * S / B * Bt / 10.0
-        J[N + 1 + rows, blocks[4]] = ps["a"] * ps["c_rho"] / inner / 10.0
+        J[N + 1 + rows, blocks[4]] = dP_drho / 10.0
         return J
 
     bounds = ([(lo, 1.0)] * (4 * N) + list(zip(d.rho_min, d.rho_max)) + [(lo, None)])
