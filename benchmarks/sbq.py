@@ -35,8 +35,12 @@ from semalloc.rl.cli import format_rows
 ALGOS = ["mapping", ("mapping (q=2)", "mapping", {"bits": 2}), "fixed-bits", "equal", "random", "best"]
 
 
+def _path(kind: str, steps: int, folder: Path) -> Path:
+    return folder / f"{kind}-{steps}.{'pt' if kind == 'hybrid' else 'zip'}"
+
+
 def _agent(kind: str, steps: int, folder: Path, seed: int):
-    path = folder / f"{kind}-{steps}.{'pt' if kind == 'hybrid' else 'zip'}"
+    path = _path(kind, steps, folder)
     if path.is_file():
         return load(path)
     a = train(kind, steps, {}, seed=seed, progress=True)
@@ -64,7 +68,7 @@ def main() -> None:
     if not args.hybrid_only:
         agents += [_agent("dqn", args.dqn_steps, args.agents, args.seed),
                    _agent(args.family, args.sb3_steps, args.agents, args.seed)]
-    hybrid_file = str(args.agents / f"hybrid-{args.steps}.pt")
+    hybrid_file = str(_path("hybrid", args.steps, args.agents))
     sampled = [(f"drl (hybrid, {n} samples)", "drl", {"agent": hybrid_file, "samples": n}) for n in samples]
     rows = compare(agents, sampled + (["best"] if args.hybrid_only else ALGOS), {}, args.episodes, args.slots)
     print(format_rows(rows, f"sbq default scenario (K=6, Nt=4, M=3): {args.episodes} episodes x {args.slots} slots; "

@@ -222,7 +222,8 @@ def train_asc(dataset: str = "digits", snr_db=(-5.0, 0.0, 5.0), *, quick: bool =
     seed_all(seed)
     dev = pick_device(device)
     epochs = int(epochs if epochs is not None else ASC_DEFAULTS["quick_epochs" if quick else "epochs"])
-    lo, hi = min(check_snrs(snr_db)), max(check_snrs(snr_db))
+    snrs = check_snrs(snr_db)
+    lo, hi = min(snrs), max(snrs)
     x_tr, y_tr, _, _ = (t.to(dev) for t in load_dataset(dataset, seed, **(data or {})))
     model = ASCNet(features, ASC_DEFAULTS["width"], channels=x_tr.shape[1]).to(dev)
     club = CLUB(features, ASC_DEFAULTS["mi_hidden"]).to(dev)
@@ -263,11 +264,12 @@ def train_asc(dataset: str = "digits", snr_db=(-5.0, 0.0, 5.0), *, quick: bool =
 
 def load_asc(path: str | Path, device: str = "cpu"):
     """``(model, info)`` from a checkpoint of :func:`train_asc` (read with ``weights_only=True``)."""
-    ckpt = load_checkpoint(path, map_location=pick_device(device), kind="asc")
+    dev = pick_device(device)
+    ckpt = load_checkpoint(path, map_location=dev, kind="asc")
     cfg = ckpt["config"]
     model = ASCNet(cfg["features"], cfg["width"], cfg["classes"], cfg.get("channels", 1))
     model.load_state_dict(ckpt["state_dict"])
-    return model.to(pick_device(device)).eval(), dict(ckpt["extra"])
+    return model.to(dev).eval(), dict(ckpt["extra"])
 
 
 def fit_eta(o, acc, name: str = "fitted") -> EtaProfile:
@@ -306,10 +308,12 @@ def fit_eta(o, acc, name: str = "fitted") -> EtaProfile:
         cost = ((z1[:, None] * e1 + z3[:, None] * e2 - acc) ** 2).sum(1)
     cost = np.where(ok & np.isfinite(cost), cost, np.inf)
     cands = [fit_robust(o, acc, name=name)]
+
+    def resid(z):
+        with np.errstate(over="ignore"):
+            return z[0] * np.exp(np.minimum(z[1] * o, 700.0)) + z[2] * np.exp(z[3] * o) - acc
+
     for i in np.argsort(cost)[:5]:
-        def resid(z):
-            with np.errstate(over="ignore"):
-                return z[0] * np.exp(np.minimum(z[1] * o, 700.0)) + z[2] * np.exp(z[3] * o) - acc
         sol = least_squares(resid, [z1[i], z2[i], z3[i], z4[i]], x_scale="jac", xtol=1e-15, ftol=1e-15,
                             gtol=1e-15, max_nfev=5000)
         z = sol.x if sol.x[1] >= sol.x[3] else sol.x[[2, 3, 0, 1]]        # the steeper term first, as Table IV

@@ -165,9 +165,8 @@ def exits(ctx: typer.Context, dataset: str = _DATASET, data_dir: Path = _DATA_DI
         from .exits import parse_thresholds, profile_exits
         vals = multi_values(ctx.args, ("thresholds",))
         settings = parse_thresholds(vals["thresholds"]) if "thresholds" in vals else None
-        data = {k: v for k, v in _data(data_dir, size, limit).items() if v is not None}
         prof = profile_exits(dataset, settings, quick=quick, seed=seed, primary=primary, checkpoint=checkpoint,
-                             out=out, device=device, progress=progress, data=data,
+                             out=out, device=device, progress=progress, data=_data(data_dir, size, limit),
                              **({} if epochs is None else {"epochs": epochs}))
     typer.echo("thresholds      | exit %                 | acc    | CPU ms | est. ms")
     for row in prof["settings"]:

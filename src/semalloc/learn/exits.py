@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..perf.flops import Conv, Dense, Exit, Network, exit_flops, network_to_dict, output_shape
+from ..perf.flops import Conv, Dense, Exit, Network, exit_flops, flops, network_to_dict, output_shape
 from .common import (Module, batches, load_checkpoint, load_dataset, nn, pick_device, progress_bar, require_torch,
                      save_checkpoint, seed_all, torch, versions, write_json)
 
@@ -147,10 +147,14 @@ def parse_thresholds(values, exits: int = 2) -> list[list[float]]:
 def exit_decisions(entropies: np.ndarray, thresholds) -> np.ndarray:
     """Exit index of each sample: the first side exit ``m`` with entropy below
     ``thresholds[m]``, else the last exit. ``entropies``: ``(exits, N)``."""
-    M = entropies.shape[0]
     below = np.vstack([entropies[:-1] < np.asarray(thresholds, dtype=float)[:, None],
                        np.ones((1, entropies.shape[1]), dtype=bool)])
-    return np.argmax(below, axis=0) if M > 1 else np.zeros(entropies.shape[1], dtype=int)
+    return np.argmax(below, axis=0)
+
+
+def _given(data: dict | None) -> dict:
+    """The data options that were given (None means "the default")."""
+    return {k: v for k, v in (data or {}).items() if v is not None}
 
 
 def train_exits(dataset: str = "digits", *, quick: bool = False, epochs: int | None = None, seed: int = 0,
@@ -164,7 +168,7 @@ def train_exits(dataset: str = "digits", *, quick: bool = False, epochs: int | N
     dev = pick_device(device)
     epochs = int(epochs if epochs is not None else EXITS_DEFAULTS["quick_epochs" if quick else "epochs"])
     width = float(width if width is not None else EXITS_DEFAULTS["quick_width" if quick else "width"])
-    data = {"size": EXITS_DEFAULTS["size"], **(data or {})}
+    data = {"size": EXITS_DEFAULTS["size"], **_given(data)}
     x_tr, y_tr, _, _ = (t.to(dev) for t in load_dataset(dataset, seed, **data))
     classes = int(y_tr.max().item()) + 1
     model = ExitNet(balexnet(classes, width), tuple(x_tr.shape[1:])).to(dev)
@@ -250,7 +254,7 @@ def profile_exits(dataset: str = "digits", thresholds=None, *, quick: bool = Fal
         model, info = train_exits(dataset, quick=quick, seed=seed, device=device, checkpoint=checkpoint,
                                   progress=progress, data=data, **train_kw)
     dev = next(model.parameters()).device
-    data = {"size": model.shape[1], **(data or {})}
+    data = {"size": model.shape[1], **_given(data)}
     _, _, x_te, y_te = (t.to(dev) for t in load_dataset(dataset, seed, **data))
     if tuple(x_te.shape[1:]) != model.shape:
         raise InputError("checkpoint", f"the network takes {model.shape} images, the data set gives "
@@ -262,10 +266,9 @@ def profile_exits(dataset: str = "digits", thresholds=None, *, quick: bool = Fal
     M, n = right.shape
     model_flops = exit_flops(model.spec, model.shape)                               # eq. 4, one input
     counted = torch_flops(model)
-    branch_cost = [float(exit_flops(Network(model.spec.trunk[:e.after], (e,)), model.shape)[0]
-                         - exit_flops(Network(model.spec.trunk[:e.after]), model.shape)[0]) for e in model.spec.exits]
-    cascade_flops = model_flops + np.concatenate([np.cumsum(branch_cost), [sum(branch_cost)]]) \
-        - np.concatenate([branch_cost, [0.0]])                                  # side exits passed are computed too
+    branch_cost = [float(flops(e.layers, output_shape(model.spec.trunk[:e.after], model.shape)))
+                   for e in model.spec.exits]
+    cascade_flops = model_flops + np.concatenate([[0.0], np.cumsum(branch_cost)])  # side exits passed are computed too
     samples = EXITS_DEFAULTS["quick_latency_samples" if quick else "latency_samples"]
     full_ms = measure_latency(model, x_te, [-1.0] * (M - 1), samples)               # no early exit: every branch run
     rows = []

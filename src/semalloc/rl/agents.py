@@ -33,6 +33,7 @@ from ..errors import InputError
 from ..problems.sbq.evaluate import evaluate, outcome, parse_variables
 from ..problems.sbq.instance import _settings, episode
 from ..problems.sbq.mdp import allocation, observe
+from ..units import w_to_dbm
 
 __all__ = ["KINDS", "Agent", "train", "load", "agent_for", "run_episodes", "scenario_of", "FORMAT"]
 
@@ -94,7 +95,7 @@ class Agent:
         best, best_value = None, -np.inf
         for action in self.model.act_one(obs, int(samples), rng):
             v, moved = allocation(inst, *split_action(self.K, self.M, action))
-            value = evaluate(inst, v).objective
+            value = float(outcome(inst, v).score.sum())                 # evaluate's objective
             if best is None or value > best_value:
                 best, best_value = (v, moved), value
         return best
@@ -163,8 +164,6 @@ def train(kind: str, steps: int, settings: dict | None = None, seed: int = 0, de
     settings = dict(settings or {})
     _settings(settings)
     device = _device(device)
-    import torch
-    torch.manual_seed(seed)
     bar = _Bar(int(steps), kind) if progress is True else None
     report = bar or (progress if callable(progress) else None)
     try:
@@ -261,7 +260,7 @@ def scenario_of(inst) -> dict:
     keys = ("bandwidth_hz", "power_max_w", "deadline_s", "xi_threshold", "qos_weight", "sqe_req", "sqe_steepness",
             "latency_req_s", "latency_steepness", "words_per_sentence", "units_per_sentence")
     return {"users": inst.K, "antennas": inst.Nt, "subchannels": inst.M,
-            "noise_dbm_hz": float(10 * np.log10(inst.noise_psd_w_hz) + 30),
+            "noise_dbm_hz": float(w_to_dbm(inst.noise_psd_w_hz)),
             **{k: (int if k == "words_per_sentence" else float)(getattr(inst, k)) for k in keys}}
 
 

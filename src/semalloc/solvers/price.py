@@ -85,9 +85,9 @@ def bisect_price(respond: Callable[[float], tuple[np.ndarray, tuple]], budget: f
         width = np.log(hi / lo) if lo > 0 else np.inf
         if since == 0:
             ref = width
-        if since >= 2 and width > 0.5 * ref:
-            guards += 1                                      # falsi is not converging: a jump in usage?
-        if lo > 0 and np.isfinite(f_lo) and np.isfinite(f_hi) and guards < 3 and not (since >= 2 and width > 0.5 * ref):
+        stalled = since >= 2 and width > 0.5 * ref           # falsi is not converging: a jump in usage?
+        guards += stalled
+        if lo > 0 and np.isfinite(f_lo) and np.isfinite(f_hi) and guards < 3 and not stalled:
             mid, since = float(lo * np.exp(np.clip(f_lo / (f_lo - f_hi), 0.01, 0.99) * width)), since + 1
         else:                                                # geometric bisection: halves log(hi/lo)
             mid, since, side = (float(np.sqrt(lo * hi)) if lo > 0 else hi * 1e-3), 0, 0
