@@ -21,9 +21,11 @@ Examples
 """
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from ...perf.sbq import similarity, sqnr_db
+from ...perf.sbq import N_MAX, similarity, sqnr_db
 from .evaluate import qos
 from .instance import Q_MAX
 
@@ -68,9 +70,18 @@ def min_bits(inst) -> np.ndarray:
     latency grows, so ``q_min`` maximises the effective SC-QoS of a served user
     (docs/models-sbq.md, "Bits").
     """
+    return _min_bits_table(float(inst.xi_threshold))[inst.users.symbols_per_word]
+
+
+@functools.lru_cache(maxsize=64)
+def _min_bits_table(xi_threshold: float) -> np.ndarray:
+    """:func:`min_bits` for ``n = 0..N_MAX`` (index ``n``) at threshold ``xi_threshold``, computed once."""
+    n = np.arange(N_MAX + 1)
     q = np.arange(1, Q_MAX + 1)
-    ok = similarity(inst.users.symbols_per_word[:, None], sqnr_db(q)[None, :]) >= inst.xi_threshold
-    return np.where(ok.any(axis=1), np.argmax(ok, axis=1) + 1, Q_MAX + 1)
+    ok = similarity(np.maximum(n, 1)[:, None], sqnr_db(q)[None, :]) >= xi_threshold
+    table = np.where(ok.any(axis=1), np.argmax(ok, axis=1) + 1, Q_MAX + 1)
+    table.flags.writeable = False
+    return table
 
 
 def user_value(inst, q: np.ndarray, rate: np.ndarray) -> np.ndarray:

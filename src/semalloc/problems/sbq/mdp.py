@@ -39,11 +39,9 @@ True
 """
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 
-from ...perf.sbq import N_MAX, similarity, sqnr_db
+from .beams import min_bits
 from .instance import Q_MAX
 
 __all__ = ["observe", "allocation", "FEATURES", "OBS_CLIP", "SAFETY"]
@@ -59,15 +57,6 @@ def FEATURES(M: int) -> int:
     return M + 6
 
 
-@functools.lru_cache(maxsize=64)
-def _q_min(xi_threshold: float) -> np.ndarray:
-    """``min(q_min, Q_MAX)`` for ``n = 0..N_MAX`` (index ``n``) at threshold ``xi_threshold``."""
-    n = np.arange(N_MAX + 1)
-    q = np.arange(1, Q_MAX + 1)
-    ok = similarity(np.maximum(n, 1)[:, None], sqnr_db(q)[None, :]) >= xi_threshold
-    return np.where(ok.any(axis=1), np.argmax(ok, axis=1) + 1, Q_MAX)
-
-
 def observe(inst, last_score=None, last_effective=None) -> np.ndarray:
     """The observation of slot ``inst`` (float32, ``K * FEATURES(M)``); last outcome zeros if not given."""
     K, M = inst.K, inst.M
@@ -75,7 +64,7 @@ def observe(inst, last_score=None, last_effective=None) -> np.ndarray:
     gain = np.sum(np.abs(inst.h) ** 2, axis=2)                               # ||h_km||^2, (K, M)
     with np.errstate(divide="ignore"):
         snr_db = 10 * np.log10(inst.power_max_w * gain / (inst.noise_psd_w_hz * share))
-    q = _q_min(float(inst.xi_threshold))[inst.users.symbols_per_word]
+    q = np.minimum(min_bits(inst), Q_MAX)
     need = np.log2(1.0 + inst.symbols * q / (inst.deadline_s * share))
     zeros = np.zeros(K)
     feats = np.column_stack([
