@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from semalloc.solvers import allocation, mckp
 from semalloc.solvers.allocation import dp_allocate, even_allocate, greedy_allocate, table_value
 from semalloc.solvers.mckp import items_from_tables, lp_relaxation, solve_mckp
-from semalloc.solvers.scalar import bisect_increasing, golden_max
+from semalloc.solvers.scalar import bisect_increasing, golden_max, newton_root
 from semalloc.solvers.price import bisect_price
 
 seeds = st.integers(0, 2**32 - 1)
@@ -424,3 +424,57 @@ def test_bisect_price_mixes_the_two_answers_of_a_user_that_jumps():
         zeta, (x,) = bisect_price(respond, 7.5, hi=100.0, guess=guess)
         assert zeta == pytest.approx(1.0, rel=1e-9) and x.sum() == pytest.approx(7.5, rel=1e-12)
         assert np.allclose(x, [2.0, 3.0, 2.5], rtol=1e-9)
+
+
+@pytest.mark.parametrize("seed", range(5))
+@pytest.mark.parametrize("guess", [None, 1e-3, 0.7, 50.0])
+def test_bisect_price_with_a_slope_takes_newton_steps(seed, guess):
+    """The same water level with d usage / d ln(zeta) given: same answer, at most 8 answers from any guess
+    (bisection to 1e-13 would need about 45)."""
+    rng = np.random.default_rng(seed)
+    w, budget = rng.uniform(0.1, 5.0, 8), rng.uniform(1.0, 20.0)
+    calls = []
+
+    def respond(z):
+        calls.append(z)
+        x = w / max(z, 1e-300)
+        return x, (x,), -x.sum()
+    zeta, (x,) = bisect_price(respond, budget, hi=1e3 * w.sum() / budget, guess=guess)
+    assert zeta == pytest.approx(w.sum() / budget, rel=1e-9)
+    assert x.sum() == pytest.approx(budget, rel=1e-12) and x.sum() <= budget * (1 + 1e-15)
+    assert len(calls) <= 8, len(calls)
+
+
+@pytest.mark.parametrize("given_jumps", [False, True])
+@pytest.mark.parametrize("guess", [None, 0.3, 3.0])
+def test_bisect_price_with_jumps_mixes_at_the_jump(given_jumps, guess):
+    """Five users whose usage jumps from 4 to 0 at their own price; the budget falls inside the
+    jump at price 1. With the jump prices given, the search straddles the jump in a few answers;
+    without them it bisects; both mix the jumping user to meet the budget exactly."""
+    cuts = np.array([0.2, 0.5, 1.0, 1.7, 2.5])
+    calls = []
+
+    def respond(z):
+        calls.append(z)
+        smooth = 2.0 / max(z, 1e-300)
+        x = np.concatenate([[smooth], np.where(z < cuts, 4.0, 0.0)])
+        return x, (x,), -smooth
+    budget = 2.0 + 2 * 4.0 + 2.5                       # price 1: 2 + users 4, 5 at 4 + user 3 partly
+    zeta, (x,) = bisect_price(respond, budget, hi=100.0, guess=guess,
+                              jumps=(lambda a, b: cuts[(cuts > a) & (cuts < b)]) if given_jumps else None)
+    assert zeta == pytest.approx(1.0, rel=1e-9) and x.sum() == pytest.approx(budget, rel=1e-12)
+    assert np.allclose(x, [2.0, 0.0, 0.0, 2.5, 4.0, 4.0], rtol=1e-9, atol=1e-9)
+    if given_jumps:
+        assert len(calls) <= 12, len(calls)
+
+
+@settings(max_examples=50)
+@given(seed=seeds, size=st.integers(1, 30))
+def test_newton_root_finds_every_root_in_its_bracket(seed, size):
+    """Roots of a x - b cos(x) style increasing functions, spread over decades, to 1e-13."""
+    rng = np.random.default_rng(seed)
+    root = 10 ** rng.uniform(-8, 3, size)
+    k = rng.uniform(0.5, 3.0, size)
+    fd = lambda x, m: (np.log(x / root[m]) + k[m] * (x / root[m] - 1), 1 / x + k[m] / root[m])
+    x = newton_root(fd, root * 10 ** -rng.uniform(0.1, 5, size), root * 10 ** rng.uniform(0.1, 5, size))
+    assert np.allclose(x, root, rtol=1e-13)

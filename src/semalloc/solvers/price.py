@@ -1,12 +1,13 @@
-"""Bisection on a resource price: dual decomposition of one shared budget.
+"""Search for a resource price: dual decomposition of one shared budget.
 
 Many allocation subproblems split into per-user problems once a price
 ``zeta`` is put on a shared resource (bandwidth, power): each user answers
 with its usage at that price, usage falls as the price rises, and the price
-that makes total usage meet the budget is found by bisection. A user whose
-answer jumps at the final price (a tie between two optimal answers) gets the
-convex combination of its two answers that uses exactly the budget, which
-is optimal when every per-user problem is convex.
+that makes total usage meet the budget is found by a safeguarded
+one-dimensional search. A user whose answer jumps at the final price (a tie
+between two optimal answers) gets the convex combination of its two answers
+that uses exactly the budget, which is optimal when every per-user problem
+is convex.
 
 Examples
 --------
@@ -19,9 +20,22 @@ Examples
 >>> zeta, (x,) = bisect_price(respond, budget=12.0, hi=100.0)
 >>> round(zeta, 9), np.round(x, 9)
 (0.5, array([2., 4., 6.]))
+
+A ``respond`` that also returns ``d sum(usage) / d ln(zeta)`` gets Newton
+steps (here ``-sum(x)``), and from a guess the search needs a few answers:
+
+>>> calls = []
+>>> def respond_with_slope(zeta):
+...     calls.append(zeta)
+...     x = w / max(zeta, 1e-300)
+...     return x, (x,), -x.sum()
+>>> zeta, (x,) = bisect_price(respond_with_slope, budget=12.0, hi=100.0, guess=2.0)
+>>> round(zeta, 12), len(calls) <= 4
+(0.5, True)
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
@@ -29,77 +43,131 @@ import numpy as np
 __all__ = ["bisect_price"]
 
 
-def _bracket_from(respond, budget, hi, guess):
-    """``(lo, lo_answer, hi, hi_answer)`` around ``guess`` by steps that square each time
-    (1.5, 2.25, 5.1, ...), or None when the search reaches price 0 or ``hi`` (cold start)."""
-    use, pay = respond(guess)
-    over, step, prev, near = use.sum() > budget, 1.5, guess, (use, pay)
-    while step < 1e30:
-        price = prev * step if over else prev / step
-        if price >= hi:
-            return None
-        use, pay = respond(price)
-        if (use.sum() > budget) != over:
-            return (prev, near, price, (use, pay)) if over else (price, (use, pay), prev, near)
-        prev, near, step = price, (use, pay), step * step
-    return None
+@dataclass
+class _Answer:
+    """The users' answers at one price, with ``f = ln(total usage / budget)`` and ``slope = df / d ln(price)``
+    (None when ``respond`` gives no derivative)."""
+
+    price: float
+    use: np.ndarray
+    pay: tuple
+    f: float
+    slope: float | None
 
 
-def bisect_price(respond: Callable[[float], tuple[np.ndarray, tuple]], budget: float, hi: float,
-                 guess: float | None = None, rtol: float = 1e-13, ftol: float = 1e-12,
-                 max_iter: int = 200) -> tuple[float, tuple]:
+def bisect_price(respond: Callable[[float], tuple], budget: float, hi: float, guess: float | None = None,
+                 jumps: Callable[[float, float], np.ndarray] | None = None, rtol: float = 1e-13,
+                 ftol: float = 1e-12, max_iter: int = 200) -> tuple[float, tuple]:
     """Least price ``zeta >= 0`` with ``sum(usage(zeta)) <= budget``, and the answers there.
 
     ``respond(zeta) -> (usage, payload)`` gives each user's usage (non-increasing
     in ``zeta``) and a tuple of arrays describing its answer (``usage`` is
-    usually one of them). ``hi`` must be a price at which the budget holds;
+    usually one of them); ``respond`` may return a third item, the derivative
+    ``d sum(usage) / d ln(zeta)`` (<= 0) of the smooth piece it is on, which
+    enables Newton steps. ``hi`` must be a price at which the budget holds;
     ``guess`` (e.g. the previous price of a sequence of similar problems) is
     where the search starts if given. If the budget holds at price 0 the
-    answers at 0 are returned. Otherwise the
-    bracket ``[lo, hi]`` shrinks, by regula falsi of ``log(usage / budget)``
-    on ``log zeta`` (Illinois variant), with a geometric bisection whenever
-    two such steps have not halved the bracket, and bisection alone once that
-    has happened three times (an answer jumps at the price), until its
-    relative width is ``rtol`` or the total usage at one end is within a
-    factor ``1 +- ftol`` of the budget. The answers at its two ends are then
-    mixed, ``theta * hi_answer + (1 - theta) * lo_answer``, so that total usage
-    equals ``budget``; the price returned is mixed the same way.
+    answers at 0 are returned. ``jumps(lo, hi)``, if given, returns the prices
+    in ``(lo, hi)`` at which some user's usage jumps (it is called at most once).
+
+    The search works on ``f = ln(usage / budget)`` against ``ln zeta`` and keeps
+    the bracket of the largest price over budget and the least price within it.
+    Each step is, in this order of preference: Newton's step from the newest
+    answer (aimed half of ``ftol`` below the budget, so that it ends on the
+    feasible side) if it falls inside the bracket; a regula falsi step
+    (Illinois variant) once both ends are known; when two steps have not
+    halved the bracket (usage jumps at the price), the two sides of the middle
+    one of the known jumps inside it (``zeta (1 -+ rtol/4)``), or a geometric
+    bisection; before both ends are known, a geometric step away from the known
+    end that squares each time (1.5, 2.25, 5.1, ...). It stops when the
+    bracket's relative width is ``rtol`` or the total usage at one end is
+    within a factor ``1 +- ftol`` of the budget. If the end within budget is
+    that close, its answers are returned; otherwise the answers at the two ends
+    are mixed, ``theta * hi_answer + (1 - theta) * lo_answer``, so that total
+    usage equals ``budget``; the price returned is mixed the same way.
     """
-    found = _bracket_from(respond, budget, hi, guess) if guess is not None and 0 < guess < hi else None
-    if found is not None:
-        lo, (lo_use, lo_pay), hi, (hi_use, hi_pay) = found
-    else:
-        use, pay = respond(0.0)
-        if use.sum() <= budget:
-            return 0.0, pay
-        lo, lo_use, lo_pay = 0.0, use, pay
-        hi_use, hi_pay = respond(hi)
-    if hi_use.sum() > budget:
-        raise ValueError(f"budget not met even at price {hi:g}")
-    excess = lambda u: float(np.log(u.sum() / budget)) if budget > 0 else float(u.sum() - budget)
-    f_lo, f_hi = (excess(lo_use) if lo > 0 else np.inf), excess(hi_use)   # log(usage/budget): > 0 at lo, <= 0 at hi
-    side, since, ref, guards = 0, 0, np.inf, 0
-    for _ in range(max_iter):
-        if lo > 0 and (hi - lo <= rtol * hi or min(f_lo, -f_hi) <= ftol):
-            break
-        width = np.log(hi / lo) if lo > 0 else np.inf
-        if since == 0:
-            ref = width
-        stalled = since >= 2 and width > 0.5 * ref           # falsi is not converging: a jump in usage?
-        guards += stalled
-        if lo > 0 and np.isfinite(f_lo) and np.isfinite(f_hi) and guards < 3 and not stalled:
-            mid, since = float(lo * np.exp(np.clip(f_lo / (f_lo - f_hi), 0.01, 0.99) * width)), since + 1
-        else:                                                # geometric bisection: halves log(hi/lo)
-            mid, since, side = (float(np.sqrt(lo * hi)) if lo > 0 else hi * 1e-3), 0, 0
-        use, pay = respond(mid)
-        f_mid = excess(use)
-        if f_mid > 0:
-            lo, lo_use, lo_pay, f_lo = mid, use, pay, f_mid
-            f_hi, side = (f_hi / 2 if side == 1 else f_hi), 1            # Illinois: halve a stale end
+    def visit(price: float) -> _Answer:
+        out = respond(price)
+        total = float(out[0].sum())
+        if budget > 0:
+            f = float(np.log(total / budget)) if total > 0 else -np.inf
+            slope = out[2] / total if len(out) > 2 and total > 0 else None
         else:
-            hi, hi_use, hi_pay, f_hi = mid, use, pay, f_mid
-            f_lo, side = (f_lo / 2 if side == -1 else f_lo), -1
-    s_lo, s_hi = lo_use.sum(), hi_use.sum()
-    theta = (s_lo - budget) / (s_lo - s_hi) if s_lo > s_hi else 1.0
-    mixed = tuple(theta * h + (1.0 - theta) * lo_ for h, lo_ in zip(hi_pay, lo_pay))
-    return float(theta * hi + (1.0 - theta) * lo), mixed
+            f, slope = total - budget, None
+        return _Answer(price, out[0], out[1], f, slope)
+
+    lo = up = None                                  # largest price over budget, least price within it
+
+    def keep(ans: _Answer) -> None:
+        nonlocal lo, up
+        if ans.f > 0:
+            lo = ans if lo is None or ans.price > lo.price else lo
+        else:
+            up = ans if up is None or ans.price < up.price else up
+
+    if guess is not None and 0 < guess < hi:
+        last = visit(guess)
+    else:
+        last = visit(0.0)
+        if last.f <= 0:
+            return 0.0, last.pay
+        keep(last)
+        last = visit(hi)
+        if last.f > 0:
+            raise ValueError(f"budget not met even at price {hi:g}")
+    keep(last)
+    grow, since, ref, f_ref, guards, side = 1.5, 0, np.inf, np.inf, 0, 0
+    known, pending = None, None                     # the jump prices; the low side of the one tried
+    for _ in range(max_iter):
+        if up is not None and (-up.f <= ftol or (lo is not None and (lo.f <= ftol or up.price - lo.price
+                                                                   <= rtol * up.price))):
+            break
+        a, b = (lo.price if lo is not None else 0.0), (up.price if up is not None else hi)
+        width = np.log(b / a) if a > 0 else np.inf
+        near = min(lo.f if lo is not None else np.inf, -up.f if up is not None else np.inf)
+        stalled = False
+        if since == 0 or not np.isfinite(ref):
+            ref, since, f_ref = width, 0, near
+        elif since >= 2:                  # every two steps must halve the nearer end's |f|: if not, a jump
+            stalled = near > 0.5 * f_ref
+            ref, since, f_ref = width, 0, near
+        guards += stalled
+        price, falsi = None, False
+        if pending is not None and a < pending < b:          # the jump's low side, if its high side
+            price, pending = pending, None                   # was within budget
+        elif not stalled and last.slope is not None and last.slope < 0 and last.price > 0:
+            cand = last.price * float(np.exp(np.clip(-(last.f + 0.5 * ftol) / last.slope, -30.0, 30.0)))
+            price = cand if a < cand < b else None               # Newton
+        if price is None and a > 0 and up is not None:
+            f_lo, f_up = lo.f * (0.5 if side == -1 else 1.0), up.f * (0.5 if side == 1 else 1.0)
+            if not stalled and guards < 3 and np.isfinite(f_lo) and np.isfinite(f_up):   # Illinois: halve
+                price, falsi = float(a * np.exp(np.clip(f_lo / (f_lo - f_up), 0.01, 0.99) * width)), True
+            else:
+                if jumps is not None and known is None:
+                    known = np.asarray(jumps(a, b), dtype=float)
+                inside = known[(known > a) & (known < b)] if known is not None else known
+                if inside is not None and len(inside):           # the middle jump: its high side first
+                    z = float(inside[len(inside) // 2])
+                    known = known[known != z]
+                    price, pending = z * (1 + 0.25 * rtol), z * (1 - 0.25 * rtol)
+                else:
+                    price = float(np.sqrt(a * b))                # geometric bisection
+                since = -1
+        elif price is None:                                      # one end known: step away from it
+            price, grow = (min(a * grow, hi) if up is None else b / grow), grow * grow
+        since += 1
+        last = visit(price)
+        if up is None and price == hi and last.f > 0:
+            raise ValueError(f"budget not met even at price {hi:g}")
+        side = (1 if last.f > 0 else -1) if falsi else 0
+        keep(last)
+    if up is None:
+        up = visit(hi)
+        if up.f > 0:
+            raise ValueError(f"budget not met even at price {hi:g}")
+    if lo is None or -up.f <= ftol:                  # mixing with a far end would only add rounding
+        return up.price, up.pay
+    s_lo, s_up = lo.use.sum(), up.use.sum()
+    theta = (s_lo - budget) / (s_lo - s_up) if s_lo > s_up else 1.0
+    mixed = tuple(theta * h + (1.0 - theta) * l for h, l in zip(up.pay, lo.pay))
+    return float(theta * up.price + (1.0 - theta) * lo.price), mixed

@@ -16,7 +16,7 @@ from typing import Callable
 
 import numpy as np
 
-__all__ = ["golden_max", "bracket", "bisect_increasing"]
+__all__ = ["golden_max", "bracket", "bisect_increasing", "newton_root"]
 
 _INVPHI = (np.sqrt(5.0) - 1.0) / 2.0
 
@@ -84,3 +84,40 @@ def bisect_increasing(f: Callable[[np.ndarray], np.ndarray], target: np.ndarray,
     a = np.broadcast_to(np.asarray(lo, dtype=float), target.shape)
     b = np.broadcast_to(np.asarray(hi, dtype=float), target.shape)
     return bracket(lambda x: f(x) <= target, a, b, iters)[0]
+
+
+def newton_root(f: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]], lo, hi, rtol: float = 1e-15,
+                iters: int = 60) -> np.ndarray:
+    """Root of ``f`` elementwise in ``[lo, hi]`` (``0 < lo < hi``), where ``f(lo) <= 0 < f(hi)``,
+    by Newton's method kept inside the bracket: a Newton step that leaves it is replaced by a
+    geometric bisection (``sqrt(lo hi)``), so the bracket shrinks on every step.
+
+    ``f(x, mask) -> (value, derivative)`` is called on ``x[mask]`` (the elements not yet within
+    ``rtol`` relative); ``mask`` tells which elements they are. Returns the last Newton point,
+    or the middle of the final bracket.
+
+    Examples
+    --------
+    >>> fd = lambda x, m: (x ** 3 - np.array([2.0, 5.0])[m], 3 * x ** 2)
+    >>> r = newton_root(fd, np.array([1e-3, 1e-3]), np.array([10.0, 10.0]))
+    >>> bool(np.allclose(r ** 3, [2.0, 5.0], rtol=1e-14))
+    True
+    """
+    a, b = np.array(lo, dtype=float, copy=True), np.array(hi, dtype=float, copy=True)
+    x = np.sqrt(a * b)
+    live = np.ones(x.shape, dtype=bool)
+    for _ in range(iters):
+        if not live.any():
+            break
+        xs = x[live]
+        fx, dfx = f(xs, live)
+        up = fx > 0
+        a[live], b[live] = np.where(up, a[live], xs), np.where(up, xs, b[live])
+        with np.errstate(divide="ignore", invalid="ignore"):
+            step = xs - fx / dfx
+        al, bl = a[live], b[live]
+        step = np.where((step > al) & (step < bl), step, np.sqrt(al * bl))
+        done = (np.abs(step - xs) <= rtol * xs) | (bl - al <= rtol * bl) | (fx == 0)
+        x[live] = np.where(fx == 0, xs, step)
+        live[np.flatnonzero(live)[done]] = False
+    return x

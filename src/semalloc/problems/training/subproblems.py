@@ -44,6 +44,7 @@ from scipy.special import lambertw
 
 from ...solvers.fractional import sum_of_ratios_newton
 from ...solvers.price import bisect_price
+from ...solvers.scalar import newton_root
 from .evaluate import metrics
 
 __all__ = ["inv_q", "inv_psi", "inv_log_ratio", "solve_p3", "P3Solution", "P4Context",
@@ -260,23 +261,55 @@ def solve_p7(ctx: P4Context, gamma: np.ndarray, delta: np.ndarray,
     """
     c, a, pm = ctx.bits, ctx.a, ctx.p_max
     b_smax = a * pm / ctx.s_min
+    every = slice(None)
+
+    def branches(zeta, i=every):
+        """Both candidate answers of devices ``i`` at price ``zeta``: per branch the bandwidth, the
+        value ``p c - delta r + zeta' B`` and ``dB / d ln(zeta)`` (0 where S is clipped), and p of
+        the ``r = r_min`` branch."""
+        zp, d, ci, ai, pmi, rmin = zeta / gamma[i], delta[i], c[i], a[i], pm[i], ctx.r_min[i]
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            y1 = zp * LN2 / d                                                # p = p_max: eq. (50)
+            s1 = inv_psi(y1)
+            b1_free = ai * pmi / s1
+            b1 = np.minimum(np.maximum(b1_free, ctx.b_lo[i]), b_smax[i])
+            v1 = pmi * ci - d * b1 * _log2_1p(pmi * ai / b1) + zp * b1
+            y2 = zp * ai / ci                                                # r = r_min: eqs. (47), (49)
+            s2_free = inv_q(y2)
+            s2 = np.minimum(np.maximum(s2_free, ctx.s_min[i]), ctx.s_rp[i])
+            l2 = np.log1p(s2)
+            b2 = rmin * LN2 / l2
+            p2 = np.minimum(s2 * b2 / ai, pmi)
+            v2 = p2 * ci - d * rmin + zp * b2
+            # psi'(S) = S / (1+S)^2 and q'(S) = ln(1+S) give the slopes
+            d1 = np.where(b1 == b1_free, -b1 * y1 * ((1 + s1) / s1) ** 2, 0.0)
+            d2 = np.where(s2 == s2_free, -b2 * y2 / ((1 + s2) * l2 * l2), 0.0)
+        return (b1, v1, d1), (b2, v2, d2), p2
+
+    gaps = {}                                                                # v1 - v2 at each price visited
 
     def respond(zeta):
-        zp = zeta / gamma
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            b1 = np.clip(a * pm / inv_psi(zp * LN2 / delta), ctx.b_lo, b_smax)
-            v1 = pm * c - delta * ctx.rate(pm, b1) + zp * b1
-            s2 = np.clip(inv_q(zp * a / c), ctx.s_min, ctx.s_rp)
-            b2 = ctx.r_min / _log2_1p(s2)
-            p2 = np.minimum(s2 * b2 / a, pm)
-            v2 = p2 * c - delta * ctx.r_min + zp * b2
-        first = v1 <= v2
+        (b1, v1, d1), (b2, v2, d2), p2 = branches(zeta)
+        gaps[zeta] = v1 - v2
+        first = v1 <= v2                                                     # the cheaper answer
         B = np.where(first, b1, b2)
-        return B, (np.where(first, pm, p2), B)
+        return B, (np.where(first, pm, p2), B), float(np.where(first, d1, d2).sum())
+
+    def jumps(lo, hi):
+        """Prices in ``(lo, hi)`` (two prices visited) where a device leaves the p = p_max branch for
+        r = r_min: the root of ``v1 - v2``, whose derivative in ``zeta`` is ``(b1 - b2) / gamma``
+        (envelope theorem)."""
+        j = np.flatnonzero((gaps[lo] <= 0) & (gaps[hi] > 0))
+
+        def fd(z, live):
+            (b1, v1, _), (b2, v2, _), _ = branches(z, j[live])
+            return v1 - v2, (b1 - b2) / gamma[j[live]]
+
+        return np.sort(newton_root(fd, np.full(len(j), lo), np.full(len(j), hi))) if len(j) else np.empty(0)
 
     hi = 2.0 * float(np.max(gamma * np.maximum(delta * inv_psi_value(ctx.s_rp) / LN2,
                                                  c * q_value(ctx.s_rp) / a)))
-    zeta, (p, B) = bisect_price(respond, ctx.budget, hi, guess=guess)
+    zeta, (p, B) = bisect_price(respond, ctx.budget, hi, guess=guess, jumps=jumps)
     return np.minimum(p, pm), B, zeta
 
 
@@ -303,14 +336,17 @@ def solve_p4(inst, s3: P3Solution, B0: np.ndarray, tol: float = 1e-11,
     ctx = P4Context.build(inst, s3.rho, s3.upload_budget(inst))
     h = lambda x: x[0] * ctx.bits                                            # numerator p rho d D
     g = lambda x: ctx.rate(x[0], x[1])                                       # denominator r_n
-    last = [None]                                                            # warm start of the price search
+    x0 = (ctx.least_power(B0), B0)
+    # the first price search starts at the median of the prices at which each device would keep
+    # its start on the r = r_min branch (q(S) = zeta a / (gamma c), gamma = w / r at the start);
+    # each later one at the previous price
+    last = [float(np.median(inst.w_energy / g(x0) * ctx.bits * q_value(x0[0] * ctx.a / B0) / ctx.a))]
 
     def p7(alpha, beta):
         p, B, last[0] = solve_p7(ctx, beta, alpha, guess=last[0] or None)
         return p, B
 
-    res = sum_of_ratios_newton(p7, h, g, (ctx.least_power(B0), B0), weights=inst.w_energy, tol=tol,
-                               max_iter=max_iter)
+    res = sum_of_ratios_newton(p7, h, g, x0, weights=inst.w_energy, tol=tol, max_iter=max_iter)
     p, B = res.x
     sol = P4Solution(p, B, float(np.sum(h(res.x) / g(res.x))), res.iterations, converged=res.converged)
     if not res.converged:
@@ -337,9 +373,14 @@ def _p4_direct(ctx: P4Context) -> P4Solution:
     b_sat = ctx.r_min / _log2_1p(ctx.s_min)
 
     def respond(zeta):
-        with np.errstate(divide="ignore"):
-            B = np.clip(ctx.r_min / _log2_1p(inv_q(zeta * ctx.a / ctx.tau)), ctx.b_lo, b_sat)
-        return B, (B,)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            y = zeta * ctx.a / ctx.tau
+            s = inv_q(y)
+            l = np.log1p(s)
+            b_free = ctx.r_min * LN2 / l
+            B = np.minimum(np.maximum(b_free, ctx.b_lo), b_sat)
+            d = np.where(B == b_free, -B * y / ((1 + s) * l * l), 0.0)     # dB/d ln(zeta), q'(S) = ln(1+S)
+        return B, (B,), float(np.nansum(d))
 
     hi = 2.0 * float(np.max(ctx.tau * q_value(ctx.s_rp) / ctx.a))
     zeta, (B,) = bisect_price(respond, ctx.budget, hi)
