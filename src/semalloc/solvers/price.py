@@ -56,9 +56,9 @@ class _Answer:
 
 
 def bisect_price(respond: Callable[[float], tuple], budget: float, hi: float, guess: float | None = None,
-                 jumps: Callable[[float, float], np.ndarray] | None = None, rtol: float = 1e-13,
-                 ftol: float = 1e-12, max_iter: int = 200) -> tuple[float, tuple]:
-    """Least price ``zeta >= 0`` with ``sum(usage(zeta)) <= budget``, and the answers there.
+                 jumps: Callable[[float, float], np.ndarray] | None = None, least: float = 0.0,
+                 rtol: float = 1e-13, ftol: float = 1e-12, max_iter: int = 200) -> tuple[float, tuple]:
+    """Least price ``zeta >= least`` (default 0) with ``sum(usage(zeta)) <= budget``, and the answers there.
 
     ``respond(zeta) -> (usage, payload)`` gives each user's usage (non-increasing
     in ``zeta``) and a tuple of arrays describing its answer (``usage`` is
@@ -66,17 +66,18 @@ def bisect_price(respond: Callable[[float], tuple], budget: float, hi: float, gu
     ``d sum(usage) / d ln(zeta)`` (<= 0) of the smooth piece it is on, which
     enables Newton steps. ``hi`` must be a price at which the budget holds;
     ``guess`` (e.g. the previous price of a sequence of similar problems) is
-    where the search starts if given. If the budget holds at price 0 the
-    answers at 0 are returned. ``jumps(lo, hi)``, if given, returns the prices
+    where the search starts if given. If the budget holds at price ``least`` the
+    answers there are returned. ``jumps(lo, hi)``, if given, returns the prices
     in ``(lo, hi)`` at which some user's usage jumps (it is called at most once).
 
     The search works on ``f = ln(usage / budget)`` against ``ln zeta`` and keeps
     the bracket of the largest price over budget and the least price within it.
     Each step is, in this order of preference: Newton's step from the newest
-    answer (aimed half of ``ftol`` below the budget, so that it ends on the
+    answer (aimed ``0.9 ftol`` below the budget, so that it ends on the
     feasible side) if it falls inside the bracket; a regula falsi step
     (Illinois variant) once both ends are known; when two steps have not
-    halved the bracket (usage jumps at the price), the two sides of the middle
+    halved the nearer end's ``|f|``, or a Newton or falsi step has not halved
+    it (usage jumps at the price), the two sides of the middle
     one of the known jumps inside it (``zeta (1 -+ rtol/4)``), or a geometric
     bisection; before both ends are known, a geometric step away from the known
     end that squares each time (1.5, 2.25, 5.1, ...). It stops when the
@@ -105,24 +106,24 @@ def bisect_price(respond: Callable[[float], tuple], budget: float, hi: float, gu
         else:
             up = ans if up is None or ans.price < up.price else up
 
-    if guess is not None and 0 < guess < hi:
+    if guess is not None and least < guess < hi:
         last = visit(guess)
     else:
-        last = visit(0.0)
+        last = visit(least)
         if last.f <= 0:
-            return 0.0, last.pay
+            return least, last.pay
         keep(last)
         last = visit(hi)
         if last.f > 0:
             raise ValueError(f"budget not met even at price {hi:g}")
     keep(last)
     grow, since, ref, f_ref, guards, side = 1.5, 0, np.inf, np.inf, 0, 0
-    known, pending = None, None                     # the jump prices; the low side of the one tried
+    known, pending, leap, probed = None, None, False, np.inf   # jump prices; low side of the last probe
     for _ in range(max_iter):
-        if up is not None and (-up.f <= ftol or (lo is not None and (lo.f <= ftol or up.price - lo.price
-                                                                   <= rtol * up.price))):
+        if up is not None and (-up.f <= ftol or up.price <= least or (
+                lo is not None and (lo.f <= ftol or up.price - lo.price <= rtol * up.price))):
             break
-        a, b = (lo.price if lo is not None else 0.0), (up.price if up is not None else hi)
+        a, b = (lo.price if lo is not None else least), (up.price if up is not None else hi)
         width = np.log(b / a) if a > 0 else np.inf
         near = min(lo.f if lo is not None else np.inf, -up.f if up is not None else np.inf)
         stalled = False
@@ -131,42 +132,47 @@ def bisect_price(respond: Callable[[float], tuple], budget: float, hi: float, gu
         elif since >= 2:                  # every two steps must halve the nearer end's |f|: if not, a jump
             stalled = near > 0.5 * f_ref
             ref, since, f_ref = width, 0, near
+        stalled |= leap                   # a jump near, or the model of the step is poor here
         guards += stalled
-        price, falsi = None, False
+        price, falsi, start = None, False, None
+        both = lo is not None and up is not None and a > 0       # a bracket, in ln(price)
+        if stalled and jumps is not None and known is None and both:
+            known = np.asarray(jumps(a, b), dtype=float)
+        inside = known[(known > a) & (known < b)] if known is not None else ()
         if pending is not None and a < pending < b:          # the jump's low side, if its high side
             price, pending = pending, None                   # was within budget
+        elif len(inside):                                    # the jump nearest the secant's root (the
+            t = lo.f / (lo.f - up.f) if np.isfinite(lo.f) else 0.5   # middle one if the last probe
+            z = inside[len(inside) // 2] if len(inside) > 0.5 * probed else \
+                inside[np.argmin(np.abs(np.log(inside / a) - np.clip(t, 0.0, 1.0) * width))]
+            probed, known = len(inside), known[known != z]            # left more than half of them)
+            price, pending = float(z) * (1 + 0.25 * rtol), float(z) * (1 - 0.25 * rtol)   # high side first
+            since = -1
         elif not stalled and last.slope is not None and last.slope < 0 and last.price > 0:
-            cand = last.price * float(np.exp(np.clip(-(last.f + 0.5 * ftol) / last.slope, -30.0, 30.0)))
-            price = cand if a < cand < b else None               # Newton
-        if price is None and a > 0 and up is not None:
+            cand = last.price * float(np.exp(np.clip(-(last.f + 0.9 * ftol) / last.slope, -30.0, 30.0)))
+            price, start = (cand, min(near, abs(last.f))) if a < cand < b else (None, None)   # Newton
+        if price is None and both:
             f_lo, f_up = lo.f * (0.5 if side == -1 else 1.0), up.f * (0.5 if side == 1 else 1.0)
             if not stalled and guards < 3 and np.isfinite(f_lo) and np.isfinite(f_up):   # Illinois: halve
                 price, falsi = float(a * np.exp(np.clip(f_lo / (f_lo - f_up), 0.01, 0.99) * width)), True
+                start = near
             else:
-                if jumps is not None and known is None:
-                    known = np.asarray(jumps(a, b), dtype=float)
-                inside = known[(known > a) & (known < b)] if known is not None else known
-                if inside is not None and len(inside):           # the middle jump: its high side first
-                    z = float(inside[len(inside) // 2])
-                    known = known[known != z]
-                    price, pending = z * (1 + 0.25 * rtol), z * (1 - 0.25 * rtol)
-                else:
-                    price = float(np.sqrt(a * b))                # geometric bisection
-                since = -1
+                price, since = float(np.sqrt(a * b)), -1         # geometric bisection
         elif price is None:                                      # one end known: step away from it
-            price, grow = (min(a * grow, hi) if up is None else b / grow), grow * grow
+            price, grow = (min(a * grow, hi) if up is None else max(b / grow, least)), grow * grow
         since += 1
         last = visit(price)
         if up is None and price == hi and last.f > 0:
             raise ValueError(f"budget not met even at price {hi:g}")
         side = (1 if last.f > 0 else -1) if falsi else 0
+        leap = start is not None and abs(last.f) > 0.5 * start     # a Newton or falsi step did not halve |f|
         keep(last)
     if up is None:
         up = visit(hi)
         if up.f > 0:
             raise ValueError(f"budget not met even at price {hi:g}")
-    if lo is None or -up.f <= ftol:                  # mixing with a far end would only add rounding
-        return up.price, up.pay
+    if lo is None or -up.f <= ftol or not np.isfinite(lo.f):   # a far (or unbounded) end would only add
+        return up.price, up.pay                                  # rounding to the mix
     s_lo, s_up = lo.use.sum(), up.use.sum()
     theta = (s_lo - budget) / (s_lo - s_up) if s_lo > s_up else 1.0
     mixed = tuple(theta * h + (1.0 - theta) * l for h, l in zip(up.pay, lo.pay))

@@ -86,15 +86,15 @@ def bisect_increasing(f: Callable[[np.ndarray], np.ndarray], target: np.ndarray,
     return bracket(lambda x: f(x) <= target, a, b, iters)[0]
 
 
-def newton_root(f: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]], lo, hi, rtol: float = 1e-15,
-                iters: int = 60) -> np.ndarray:
+def newton_root(f: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]], lo, hi, x0=None,
+                rtol: float = 1e-15, iters: int = 60) -> np.ndarray:
     """Root of ``f`` elementwise in ``[lo, hi]`` (``0 < lo < hi``), where ``f(lo) <= 0 < f(hi)``,
     by Newton's method kept inside the bracket: a Newton step that leaves it is replaced by a
     geometric bisection (``sqrt(lo hi)``), so the bracket shrinks on every step.
 
     ``f(x, mask) -> (value, derivative)`` is called on ``x[mask]`` (the elements not yet within
-    ``rtol`` relative); ``mask`` tells which elements they are. Returns the last Newton point,
-    or the middle of the final bracket.
+    ``rtol`` relative); ``mask`` tells which elements they are. ``x0`` is the first point
+    (default ``sqrt(lo hi)``). Returns the last Newton point, or the middle of the final bracket.
 
     Examples
     --------
@@ -104,7 +104,7 @@ def newton_root(f: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarr
     True
     """
     a, b = np.array(lo, dtype=float, copy=True), np.array(hi, dtype=float, copy=True)
-    x = np.sqrt(a * b)
+    x = np.sqrt(a * b) if x0 is None else np.array(x0, dtype=float, copy=True)
     live = np.ones(x.shape, dtype=bool)
     for _ in range(iters):
         if not live.any():
@@ -116,8 +116,8 @@ def newton_root(f: Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarr
         with np.errstate(divide="ignore", invalid="ignore"):
             step = xs - fx / dfx
         al, bl = a[live], b[live]
-        step = np.where((step > al) & (step < bl), step, np.sqrt(al * bl))
-        done = (np.abs(step - xs) <= rtol * xs) | (bl - al <= rtol * bl) | (fx == 0)
-        x[live] = np.where(fx == 0, xs, step)
+        close = np.abs(step - xs) <= rtol * xs
+        done = (fx == 0) | close | (bl - al <= rtol * bl)
+        x[live] = np.where(fx == 0, xs, np.where(close | ((step > al) & (step < bl)), step, np.sqrt(al * bl)))
         live[np.flatnonzero(live)[done]] = False
     return x

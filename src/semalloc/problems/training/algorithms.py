@@ -98,7 +98,7 @@ def alternating(inst, start: dict, first: str = "p4", max_iter: int = 50, tol: f
         newton, stalls = newton + s4.iterations, stalls + (not s4.converged)
         p, B = s4.p, s4.B
         history.append(_objective(inst, _from_p3(p, B, s3)))
-        s3 = solve_p3(inst, p, B)
+        s3 = solve_p3(inst, p, B, guess=s3.T)
         v = _from_p3(p, B, s3)
         history.append(_objective(inst, v))
         if history[-3] - history[-1] <= tol * abs(history[-3]):
@@ -169,7 +169,7 @@ def block_descent(inst, p, B, max_iter: int = 100, tol: float = 1e-9):
         if out is None:
             break
         p_new, B_new = out[0], out[1]
-        s3_new = solve_p3(inst, p_new, B_new)
+        s3_new = solve_p3(inst, p_new, B_new, guess=s3.T)
         v_new = _from_p3(p_new, B_new, s3_new)
         obj_new = _objective(inst, v_new)
         if not obj_new < obj:

@@ -3,8 +3,9 @@
 - :func:`solve_p3`: P3 (eq. 18) for fixed ``(p, B)``: ``rho`` from the PSNR
   constraint (eq. 20, 32), then ``f, h`` as functions of the multiplier
   ``beta_n`` (eqs. 26-29), ``beta_n(T)`` from the binding time (eq. 30) and
-  ``T`` from ``sum_n beta_n(T) = w_1`` (eq. 31; monotone in ``T``: Brent's
-  method where the paper bisects, same root).
+  ``T`` from ``sum_n beta_n(T) = w_1`` (eq. 31; monotone in ``T``: the
+  safeguarded Newton search of :mod:`semalloc.solvers.price` where the paper
+  bisects, same root).
 - :func:`solve_p7`: P7 (eq. 34) for fixed ``(gamma, delta)``: each device's
   ``(p, B)`` from the stationarity conditions (eqs. 44, 47-53) at a bandwidth
   price ``zeta``, and ``zeta`` by bisection on ``sum_n B_n = B_total`` (eqs.
@@ -39,7 +40,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import brentq
 from scipy.special import lambertw
 
 from ...solvers.fractional import sum_of_ratios_newton
@@ -130,20 +130,24 @@ class P3Solution:
 
 def _common_speed(R, c1, c2, fmax, hmax):
     """Unconstrained speed ``u`` (eqs. 26-27: f = h = u before capping) with
-    ``c1/min(u, fmax) + c2/min(u, hmax) = R``; inf where even full speed is too slow."""
+    ``c1/min(u, fmax) + c2/min(u, hmax) = R`` and its derivative ``du/dR``; ``u`` is inf
+    where even full speed is too slow."""
     lo_cap, hi_cap = np.minimum(fmax, hmax), np.maximum(fmax, hmax)
     f_caps = fmax <= hmax
     r_cap = np.where(f_caps, c1 / fmax, c2 / hmax)          # time of the unit that caps first
     c_free = np.where(f_caps, c2, c1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        u1 = (c1 + c2) / R
-        u2 = np.where(R > r_cap, c_free / (R - r_cap), np.inf)
-    return np.where((R > 0) & (u1 <= lo_cap), u1, np.where(u2 <= hi_cap, u2, np.inf))
+        u1 = (c1 + c2) / R                                   # neither capped
+        u2 = np.where(R > r_cap, c_free / (R - r_cap), np.inf)   # one capped
+        free = (R > 0) & (u1 <= lo_cap)
+        u = np.where(free, u1, np.where(u2 <= hi_cap, u2, np.inf))
+        return u, np.where(free, -u1 / R, -u2 / (R - r_cap))
 
 
-def solve_p3(inst, p: np.ndarray, B: np.ndarray) -> P3Solution:
-    """P3 for fixed ``(p, B)``: eqs. (20), (26)-(32). Raises :class:`Infeasible`
-    if some device's SNR is too low for its PSNR even at ``rho_max``."""
+def solve_p3(inst, p: np.ndarray, B: np.ndarray, guess: float | None = None) -> P3Solution:
+    """P3 for fixed ``(p, B)``: eqs. (20), (26)-(32); ``guess`` (e.g. the previous round time)
+    starts the search on ``T``. Raises :class:`Infeasible` if some device's SNR is too low for
+    its PSNR even at ``rho_max``."""
     dev = inst.devices
     snr = p * inst.snr_per_hz / B
     rho_bar = inst.model.rho_needed(dev.psnr_min_db, snr)                    # eq. 20
@@ -156,19 +160,17 @@ def solve_p3(inst, p: np.ndarray, B: np.ndarray) -> P3Solution:
     fmax, hmax = dev.cpu_max_hz, dev.bs_cpu_max_hz
     k = 2.0 * inst.w_energy * inst.kappa                                     # beta = k u^3 (eqs. 26-27)
 
-    def beta_sum(T):
-        u = _common_speed(T - t_up, c1, c2, fmax, hmax)                     # eq. 30
-        return k * np.sum(u**3)
+    def betas(T):                                                            # eq. 30: beta_n(T), d sum / d ln T
+        u, du = _common_speed(T - t_up, c1, c2, fmax, hmax)
+        with np.errstate(invalid="ignore"):
+            return k * u**3, (), float(np.sum(3.0 * k * u * u * du)) * T
 
-    t_lo = float(np.max(t_up + c1 / fmax + c2 / hmax))
+    t_lo = float(np.max(t_up + c1 / fmax + c2 / hmax))                       # every device at full speed
     u_star = np.cbrt(inst.w_time / (inst.N * k))                             # beta_n <= w1/N at t_hi
-    t_hi = float(np.max(t_up + c1 / np.minimum(u_star, fmax) + c2 / np.minimum(u_star, hmax)))
-    gap = lambda T: float(np.log(min(beta_sum(T), 1e300) / inst.w_time))    # eq. 31: log(sum beta / w1) = 0
-    if t_hi <= t_lo or gap(t_lo) <= 0:
-        T = t_lo                                                             # every device at full speed
-    else:
-        T = t_hi if gap(t_hi) >= 0 else brentq(gap, t_lo, t_hi, xtol=1e-14 * t_hi, rtol=1e-14)
-    u = _common_speed(T - t_up, c1, c2, fmax, hmax)
+    t_hi = float(np.max(t_up + c1 / np.minimum(u_star, fmax) + c2 / np.minimum(u_star, hmax))) * (1 + 1e-12)
+    # eq. 31: the least T >= t_lo with sum_n beta_n(T) <= w_1 (the sum falls with T)
+    T = t_lo if t_hi <= t_lo else bisect_price(betas, inst.w_time, t_hi, guess=guess, least=t_lo)[0]
+    u = _common_speed(T - t_up, c1, c2, fmax, hmax)[0]
     f, h = np.minimum(u, fmax), np.minimum(u, hmax)                          # eqs. 28-29
     return P3Solution(f, h, rho, T)
 
@@ -305,7 +307,11 @@ def solve_p7(ctx: P4Context, gamma: np.ndarray, delta: np.ndarray,
             (b1, v1, _), (b2, v2, _), _ = branches(z, j[live])
             return v1 - v2, (b1 - b2) / gamma[j[live]]
 
-        return np.sort(newton_root(fd, np.full(len(j), lo), np.full(len(j), hi))) if len(j) else np.empty(0)
+        if not len(j):
+            return np.empty(0)
+        g_lo, g_hi = gaps[lo][j], gaps[hi][j]
+        start = lo * (hi / lo) ** (g_lo / (g_lo - g_hi))                   # the secant in ln(zeta)
+        return np.sort(newton_root(fd, np.full(len(j), lo), np.full(len(j), hi), start))
 
     hi = 2.0 * float(np.max(gamma * np.maximum(delta * inv_psi_value(ctx.s_rp) / LN2,
                                                  c * q_value(ctx.s_rp) / a)))
