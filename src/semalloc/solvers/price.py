@@ -139,14 +139,17 @@ def bisect_price(respond: Callable[[float], tuple], budget: float, hi: float, gu
         if stalled and jumps is not None and known is None and both:
             known = np.asarray(jumps(a, b), dtype=float)
         inside = known[(known > a) & (known < b)] if known is not None else ()
-        if pending is not None and a < pending < b:          # the jump's low side, if its high side
-            price, pending = pending, None                   # was within budget
-        elif len(inside):                                    # the jump nearest the secant's root (the
-            t = lo.f / (lo.f - up.f) if np.isfinite(lo.f) else 0.5   # middle one if the last probe
-            z = inside[len(inside) // 2] if len(inside) > 0.5 * probed else \
-                inside[np.argmin(np.abs(np.log(inside / a) - np.clip(t, 0.0, 1.0) * width))]
-            probed, known = len(inside), known[known != z]            # left more than half of them)
-            price, pending = float(z) * (1 + 0.25 * rtol), float(z) * (1 - 0.25 * rtol)   # high side first
+        if pending is not None and a < pending < b:          # the jump's other side, if the side tried
+            price, pending = pending, None                   # first did not settle it
+        elif len(inside):                                    # probe the jump nearest the secant's root
+            t = float(np.clip(lo.f / (lo.f - up.f), 0.0, 1.0)) if np.isfinite(lo.f) else 0.5
+            guess_ln = np.log(a) + t * width
+            middle = len(inside) > 0.5 * probed              # (the middle one if the last probe left
+            z = float(inside[len(inside) // 2] if middle else   # more than half of them inside)
+                      inside[np.argmin(np.abs(np.log(inside) - guess_ln))])
+            probed, known = len(inside), known[known != z]
+            sides = (z * (1 + 0.25 * rtol), z * (1 - 0.25 * rtol))   # the side nearer the secant's root first
+            price, pending = sides if middle or guess_ln >= np.log(z) else sides[::-1]
             since = -1
         elif not stalled and last.slope is not None and last.slope < 0 and last.price > 0:
             cand = last.price * float(np.exp(np.clip(-(last.f + 0.9 * ftol) / last.slope, -30.0, 30.0)))

@@ -69,7 +69,10 @@ class Infeasible(Exception):
 def inv_q(y) -> np.ndarray:
     """``S >= 0`` with ``(1+S) ln(1+S) - S = y`` (``y >= 0``): Lambert W (``sqrt(2y)`` near
     its branch point), then one Newton step."""
-    y = np.maximum(np.asarray(y, dtype=float), 0.0)
+    return _inv_q(np.maximum(np.asarray(y, dtype=float), 0.0))
+
+
+def _inv_q(y: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         s = np.where(y < 1e-8, np.sqrt(2.0 * y), np.expm1(1.0 + lambertw(np.maximum((y - 1.0) / np.e, -_INV_E)).real))
         l1 = np.log1p(s)
@@ -80,7 +83,10 @@ def inv_q(y) -> np.ndarray:
 def inv_psi(y) -> np.ndarray:
     """``S >= 0`` with ``ln(1+S) - S/(1+S) = y`` (``y >= 0``): Lambert W (``sqrt(2y)`` near
     its branch point), then one Newton step."""
-    y = np.maximum(np.asarray(y, dtype=float), 0.0)
+    return _inv_psi(np.maximum(np.asarray(y, dtype=float), 0.0))
+
+
+def _inv_psi(y: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
         s = np.where(y < 1e-8, np.sqrt(2.0 * y), -1.0 / lambertw(np.maximum(-np.exp(-(y + 1.0)), -_INV_E)).real - 1.0)
         t = s / (1 + s)
@@ -262,27 +268,29 @@ def solve_p7(ctx: P4Context, gamma: np.ndarray, delta: np.ndarray,
     The cheaper answer is taken; ``zeta`` solves ``sum B = B_total`` (eq. 55).
     """
     c, a, pm = ctx.bits, ctx.a, ctx.p_max
-    b_smax = a * pm / ctx.s_min
-    every = slice(None)
+    # per-device constants of the two answers: zeta' = zeta g, psi(S) = zeta k1, q(S) = zeta k2
+    const = (1.0 / gamma, LN2 / (delta * gamma), a / (c * gamma), a * pm, pm * c, delta / LN2, delta * ctx.r_min,
+             ctx.r_min * LN2, ctx.b_lo, a * pm / ctx.s_min, ctx.s_min, ctx.s_rp, a, pm, c)
 
-    def branches(zeta, i=every):
-        """Both candidate answers of devices ``i`` at price ``zeta``: per branch the bandwidth, the
-        value ``p c - delta r + zeta' B`` and ``dB / d ln(zeta)`` (0 where S is clipped), and p of
-        the ``r = r_min`` branch."""
-        zp, d, ci, ai, pmi, rmin = zeta / gamma[i], delta[i], c[i], a[i], pm[i], ctx.r_min[i]
+    def branches(zeta, k=const):
+        """Both candidate answers at price ``zeta`` (devices of the constants ``k``): per branch
+        the bandwidth, the value ``p c - delta r + zeta' B`` and ``dB / d ln(zeta)`` (0 where S
+        is clipped), and p of the ``r = r_min`` branch."""
+        g, k1, k2, apm, pmc, dl, dr, rl, b_lo, b_smax, s_min, s_rp, ai, pmi, ci = k
+        zp = zeta * g
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            y1 = zp * LN2 / d                                                # p = p_max: eq. (50)
-            s1 = inv_psi(y1)
-            b1_free = ai * pmi / s1
-            b1 = np.minimum(np.maximum(b1_free, ctx.b_lo[i]), b_smax[i])
-            v1 = pmi * ci - d * b1 * _log2_1p(pmi * ai / b1) + zp * b1
-            y2 = zp * ai / ci                                                # r = r_min: eqs. (47), (49)
-            s2_free = inv_q(y2)
-            s2 = np.minimum(np.maximum(s2_free, ctx.s_min[i]), ctx.s_rp[i])
+            y1 = zeta * k1                                                   # p = p_max: eq. (50)
+            s1 = _inv_psi(y1)
+            b1_free = apm / s1
+            b1 = np.minimum(np.maximum(b1_free, b_lo), b_smax)
+            v1 = pmc - dl * b1 * np.log1p(apm / b1) + zp * b1
+            y2 = zeta * k2                                                   # r = r_min: eqs. (47), (49)
+            s2_free = _inv_q(y2)
+            s2 = np.minimum(np.maximum(s2_free, s_min), s_rp)
             l2 = np.log1p(s2)
-            b2 = rmin * LN2 / l2
+            b2 = rl / l2
             p2 = np.minimum(s2 * b2 / ai, pmi)
-            v2 = p2 * ci - d * rmin + zp * b2
+            v2 = p2 * ci - dr + zp * b2
             # psi'(S) = S / (1+S)^2 and q'(S) = ln(1+S) give the slopes
             d1 = np.where(b1 == b1_free, -b1 * y1 * ((1 + s1) / s1) ** 2, 0.0)
             d2 = np.where(s2 == s2_free, -b2 * y2 / ((1 + s2) * l2 * l2), 0.0)
@@ -302,13 +310,15 @@ def solve_p7(ctx: P4Context, gamma: np.ndarray, delta: np.ndarray,
         r = r_min: the root of ``v1 - v2``, whose derivative in ``zeta`` is ``(b1 - b2) / gamma``
         (envelope theorem)."""
         j = np.flatnonzero((gaps[lo] <= 0) & (gaps[hi] > 0))
-
-        def fd(z, live):
-            (b1, v1, _), (b2, v2, _), _ = branches(z, j[live])
-            return v1 - v2, (b1 - b2) / gamma[j[live]]
-
         if not len(j):
             return np.empty(0)
+        sub = tuple(x[j] for x in const)
+
+        def fd(z, live):
+            k = tuple(x[live] for x in sub)
+            (b1, v1, _), (b2, v2, _), _ = branches(z, k)
+            return v1 - v2, (b1 - b2) * k[0]
+
         g_lo, g_hi = gaps[lo][j], gaps[hi][j]
         start = lo * (hi / lo) ** (g_lo / (g_lo - g_hi))                   # the secant in ln(zeta)
         return np.sort(newton_root(fd, np.full(len(j), lo), np.full(len(j), hi), start))
@@ -346,7 +356,8 @@ def solve_p4(inst, s3: P3Solution, B0: np.ndarray, tol: float = 1e-11,
     # the first price search starts at the median of the prices at which each device would keep
     # its start on the r = r_min branch (q(S) = zeta a / (gamma c), gamma = w / r at the start);
     # each later one at the previous price
-    last = [float(np.median(inst.w_energy / g(x0) * ctx.bits * q_value(x0[0] * ctx.a / B0) / ctx.a))]
+    own = np.sort(inst.w_energy / g(x0) * ctx.bits * q_value(x0[0] * ctx.a / B0) / ctx.a)
+    last = [float(own[len(own) // 2])]
 
     def p7(alpha, beta):
         p, B, last[0] = solve_p7(ctx, beta, alpha, guess=last[0] or None)
