@@ -21,9 +21,11 @@ Examples
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
+from ...perf.psnr import PsnrModel
 from ...result import Evaluation
 from ...schema import Field, validate
 
@@ -53,11 +55,17 @@ class Metrics:
 
     rate_bps: np.ndarray
     snr: np.ndarray
-    psnr_db: np.ndarray
+    rho: np.ndarray
     time_device_s: np.ndarray      # T^cmp + T^up (eq. 8)
     time_bs_s: np.ndarray          # T^S (eq. 9)
     energy_device_j: np.ndarray    # E^cmp + E^up (eq. 12)
     energy_bs_j: np.ndarray        # E^S (eq. 13)
+    model: PsnrModel
+
+    @cached_property
+    def psnr_db(self) -> np.ndarray:
+        """P(rho, S) (eq. 57)."""
+        return self.model.psnr(self.rho, self.snr)
 
     @property
     def time_s(self) -> np.ndarray:
@@ -90,7 +98,7 @@ def metrics(inst, v: dict) -> Metrics:
         t_bs = c2 / h                                                                # eq. 9
         e_dev = inst.kappa * c1 * f**2 + np.where(t_up > 0, p * t_up, 0.0)           # eqs. 10-12
         e_bs = inst.kappa * c2 * h**2                                                # eq. 13
-    return Metrics(rate, snr, inst.model.psnr(rho, snr), t_cmp + t_up, t_bs, e_dev, e_bs)
+    return Metrics(rate, snr, rho, t_cmp + t_up, t_bs, e_dev, e_bs, inst.model)
 
 
 def _excess(viol: list, name: str, value, bound, fmt: str) -> None:

@@ -13,6 +13,7 @@ True
 """
 from __future__ import annotations
 
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -59,7 +60,8 @@ SCHEMA: dict = {
 
 
 class TrainingInstance(SchemaInstance):
-    """N devices training with one BS; arrays as in ``SCHEMA``."""
+    """N devices training with one BS; arrays as in ``SCHEMA`` (read-only: the derived arrays
+    below are computed once)."""
 
     problem = "training"
     SCHEMA = SCHEMA
@@ -77,23 +79,23 @@ class TrainingInstance(SchemaInstance):
     def N(self) -> int:
         return len(self.devices.gain)
 
-    @property
+    @cached_property
     def model(self) -> PsnrModel:
         """The PSNR model of eq. (57)."""
         return PsnrModel(**{k: float(v) for k, v in self.psnr.items()})
 
-    @property
+    @cached_property
     def snr_per_hz(self) -> np.ndarray:
         """``g_n / N_0`` (Hz/W): SNR is ``p * snr_per_hz / B``."""
         return self.devices.gain / self.noise_psd_w_per_hz
 
-    @property
+    @cached_property
     def cycles(self) -> tuple[np.ndarray, np.ndarray]:
         """Cycles per round on the device (``c_1n D_n``) and on the BS (``c_2n D_n``)."""
         d = self.devices
         return d.cycles_device * d.samples, d.cycles_bs * d.samples
 
-    @property
+    @cached_property
     def raw_bits(self) -> np.ndarray:
         """``d_n D_n``: bits per round before compression (upload is ``rho`` times this)."""
         return self.devices.bits_per_sample * self.devices.samples

@@ -69,28 +69,28 @@ class Infeasible(Exception):
 def inv_q(y) -> np.ndarray:
     """``S >= 0`` with ``(1+S) ln(1+S) - S = y`` (``y >= 0``): Lambert W (``sqrt(2y)`` near
     its branch point), then one Newton step."""
-    return _inv_q(np.maximum(np.asarray(y, dtype=float), 0.0))
-
-
-def _inv_q(y: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        s = np.where(y < 1e-8, np.sqrt(2.0 * y), np.expm1(1.0 + lambertw(np.maximum((y - 1.0) / np.e, -_INV_E)).real))
-        l1 = np.log1p(s)
-        s = np.where(y > 0, s - ((1 + s) * l1 - s - y) / l1, 0.0)   # NaN where s overflowed: inf below
+        return _inv_q(np.maximum(np.asarray(y, dtype=float), 0.0))
+
+
+def _inv_q(y: np.ndarray) -> np.ndarray:                # the caller ignores float warnings
+    s = np.where(y < 1e-8, np.sqrt(2.0 * y), np.expm1(1.0 + lambertw(np.maximum((y - 1.0) / np.e, -_INV_E)).real))
+    l1 = np.log1p(s)
+    s = np.where(y > 0, s - ((1 + s) * l1 - s - y) / l1, 0.0)       # NaN where s overflowed: inf below
     return np.where(np.isnan(s), np.inf, np.maximum(s, 0.0))
 
 
 def inv_psi(y) -> np.ndarray:
     """``S >= 0`` with ``ln(1+S) - S/(1+S) = y`` (``y >= 0``): Lambert W (``sqrt(2y)`` near
     its branch point), then one Newton step."""
-    return _inv_psi(np.maximum(np.asarray(y, dtype=float), 0.0))
-
-
-def _inv_psi(y: np.ndarray) -> np.ndarray:
     with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-        s = np.where(y < 1e-8, np.sqrt(2.0 * y), -1.0 / lambertw(np.maximum(-np.exp(-(y + 1.0)), -_INV_E)).real - 1.0)
-        t = s / (1 + s)
-        s = np.where(y > 0, s - (np.log1p(s) - t - y) / (t / (1 + s)), 0.0)   # NaN where W underflowed: inf
+        return _inv_psi(np.maximum(np.asarray(y, dtype=float), 0.0))
+
+
+def _inv_psi(y: np.ndarray) -> np.ndarray:              # the caller ignores float warnings
+    s = np.where(y < 1e-8, np.sqrt(2.0 * y), -1.0 / lambertw(np.maximum(-np.exp(-(y + 1.0)), -_INV_E)).real - 1.0)
+    t = s / (1 + s)
+    s = np.where(y > 0, s - (np.log1p(s) - t - y) / (t / (1 + s)), 0.0)   # NaN where W underflowed: inf
     return np.where(np.isnan(s), np.inf, np.maximum(s, 0.0))
 
 
@@ -315,7 +315,7 @@ def solve_p7(ctx: P4Context, gamma: np.ndarray, delta: np.ndarray,
         sub = tuple(x[j] for x in const)
 
         def fd(z, live):
-            k = tuple(x[live] for x in sub)
+            k = sub if live.all() else tuple(x[live] for x in sub)
             (b1, v1, _), (b2, v2, _), _ = branches(z, k)
             return v1 - v2, (b1 - b2) * k[0]
 
