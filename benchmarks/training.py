@@ -17,7 +17,7 @@ import cvxpy as cp
 import numpy as np
 
 import semalloc
-from semalloc.problems.training.algorithms import _from_p3, _objective, average_point
+from semalloc.problems.training.algorithms import _from_p3, _objective, fastest_point
 from semalloc.problems.training.subproblems import P3Solution, P4Context
 from semalloc.solvers.fractional import sum_of_ratios_newton
 
@@ -104,7 +104,7 @@ def alternating_cvxpy(inst, compiled: bool = False, max_iter=10, tol=1e-9):
     route = CompiledRoute(inst) if compiled else None
     s_p3 = route.solve_p3 if compiled else (lambda p, B: p3_cvxpy(inst, p, B))
     s_p7 = route.solve_p7 if compiled else p7_cvxpy
-    a = average_point(inst)
+    a = fastest_point(inst)
     B, s3 = a["bandwidth_hz"], P3Solution.of(inst, a)                   # Algorithm 3 begins with P4 at sol^(0)
     prev = _objective(inst, a)
     for _ in range(max_iter):
