@@ -173,6 +173,44 @@ def test_p7_matches_cvxpy_with_rel_entr(seed):
     assert ours <= prob.value * scale + 1e-7 * scale
 
 
+@pytest.mark.parametrize("seed", range(6))
+def test_p7_price_search_agrees_with_plain_bisection(seed, monkeypatch):
+    """The Newton search with the jump list (solvers/price.py) and a plain bisection of the same
+    answers reach the same P7 optimum, on Algorithm 2's own (delta, gamma) sequences from the
+    fastest and the Average starts (where the budget often falls inside a jump) and on
+    perturbed ones; both use the budget exactly or under it."""
+    import semalloc.problems.training.subproblems as sp
+    from semalloc.problems.training.algorithms import fastest_point
+    rng = np.random.default_rng(seed)
+    inst = semalloc.generate("training", seed=seed, devices=int(rng.integers(3, 60)),
+                             bandwidth_hz=float(10 ** rng.uniform(6, 7.5)), power_max_dbm=float(rng.uniform(2, 25)))
+    cases = []
+    real = sp.solve_p7
+
+    def record(ctx, gamma, delta, guess=None):
+        cases.append((ctx, gamma.copy(), delta.copy()))
+        return real(ctx, gamma, delta, guess)
+    monkeypatch.setattr(sp, "solve_p7", record)
+    for start in (fastest_point(inst), average_point(inst)):
+        sp.solve_p4(inst, P3Solution.of(inst, start), start["bandwidth_hz"])
+    monkeypatch.undo()
+    cases += [(ctx, g * rng.uniform(0.7, 1.3, len(g)), d * rng.uniform(0.7, 1.3, len(d))) for ctx, g, d in cases[:4]]
+
+    search = sp.bisect_price
+
+    def plain(respond, budget, hi, guess=None, jumps=None, **kw):          # no slope, no jumps: bisection
+        return search(lambda z: respond(z)[:2], budget, hi, rtol=1e-15, ftol=0.0, max_iter=400)
+    for ctx, gamma, delta in cases:
+        value = lambda p, B: float(np.sum(gamma * (p * ctx.bits - delta * ctx.rate(p, B))))
+        p, B, _ = real(ctx, gamma, delta)
+        monkeypatch.setattr(sp, "bisect_price", plain)
+        p_ref, B_ref, _ = real(ctx, gamma, delta)
+        monkeypatch.undo()
+        scale = float(np.sum(np.abs(gamma * delta * ctx.rate(p_ref, B_ref))))
+        assert B.sum() <= ctx.budget * (1 + 1e-12) and np.all(p <= ctx.p_max * (1 + 1e-12))
+        assert value(p, B) == pytest.approx(value(p_ref, B_ref), abs=1e-9 * scale)
+
+
 # ----------------------------------------------------------------------------- P4: Algorithm 2
 
 @pytest.mark.parametrize("seed", range(4))

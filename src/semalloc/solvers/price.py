@@ -72,20 +72,25 @@ def bisect_price(respond: Callable[[float], tuple], budget: float, hi: float, gu
 
     The search works on ``f = ln(usage / budget)`` against ``ln zeta`` and keeps
     the bracket of the largest price over budget and the least price within it.
-    Each step is, in this order of preference: Newton's step from the newest
-    answer (aimed ``0.9 ftol`` below the budget, so that it ends on the
-    feasible side) if it falls inside the bracket; a regula falsi step
-    (Illinois variant) once both ends are known; when two steps have not
-    halved the nearer end's ``|f|``, or a Newton or falsi step has not halved
-    it (usage jumps at the price), the two sides of the middle
-    one of the known jumps inside it (``zeta (1 -+ rtol/4)``), or a geometric
-    bisection; before both ends are known, a geometric step away from the known
-    end that squares each time (1.5, 2.25, 5.1, ...). It stops when the
-    bracket's relative width is ``rtol`` or the total usage at one end is
-    within a factor ``1 +- ftol`` of the budget. If the end within budget is
-    that close, its answers are returned; otherwise the answers at the two ends
-    are mixed, ``theta * hi_answer + (1 - theta) * lo_answer``, so that total
-    usage equals ``budget``; the price returned is mixed the same way.
+    A step is *stalled* when two steps have not halved the nearer end's ``|f|``
+    or the last Newton or falsi step did not halve it (usage jumps at the
+    price, or the step's model is poor). Each step is, in this order of
+    preference: while known jumps lie inside the bracket, a probe of one of
+    them at ``z (1 +- rtol/4)``, the side nearer the secant's root first and
+    the other side if the first did not settle it (the jump nearest the
+    secant's root, or the middle one if the last probe left more than half of
+    them inside; ``jumps`` is asked once, at the first stall); unless stalled,
+    Newton's step from the newest answer (aimed ``0.9 ftol`` below the budget,
+    so that it ends on the feasible side) if it falls inside the bracket;
+    unless stalled, a regula falsi step (Illinois variant) once both ends are
+    known; a geometric bisection; before both ends are known, a geometric step
+    away from the known end that squares each time (1.5, 2.25, 5.1, ...). It
+    stops when the bracket's relative width is ``rtol`` or the total usage at
+    one end is within a factor ``1 +- ftol`` of the budget. If the end within
+    budget is that close, its answers are returned; otherwise the answers at
+    the two ends are mixed, ``theta * hi_answer + (1 - theta) * lo_answer``,
+    so that total usage equals ``budget``; the price returned is mixed the
+    same way.
     """
     def visit(price: float) -> _Answer:
         out = respond(price)

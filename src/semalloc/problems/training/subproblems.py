@@ -8,8 +8,9 @@
   bisects, same root).
 - :func:`solve_p7`: P7 (eq. 34) for fixed ``(gamma, delta)``: each device's
   ``(p, B)`` from the stationarity conditions (eqs. 44, 47-53) at a bandwidth
-  price ``zeta``, and ``zeta`` by bisection on ``sum_n B_n = B_total`` (eqs.
-  54-56).
+  price ``zeta``, and ``zeta`` from ``sum_n B_n = B_total`` (eqs. 54-56) by
+  the same search (where the paper bisects), with the prices at which a
+  device's answer jumps between its two branches supplied to it.
 - :func:`solve_p4`: P4 (eq. 19) by Algorithm 2 (sum-of-ratios Newton on P7).
 - :func:`solve_p4_direct`: the same P4 solved in one water-filling. Energy
   falls with upload time, so the rate constraint (33a) binds and P4 is the
@@ -18,7 +19,7 @@
 
 Closed forms use the Lambert W function for the inverses of
 ``q(S) = (1+S) ln(1+S) - S``, ``psi(S) = ln(1+S) - S/(1+S)`` and
-``ln(1+x)/x``, polished by two Newton steps.
+``ln(1+x)/x``, each polished by Newton steps.
 
 Examples
 --------
