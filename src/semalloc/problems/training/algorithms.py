@@ -15,10 +15,13 @@ average       B/N, p_max/2, f_max/2, h_max/2, (rho_min + rho_max)/2
 pb_only       f, h, rho as ``average``; p, B optimised (P4 with T searched)
 fhr_only      p, B as ``average``; f, h, rho optimised (P3)
 exact         best of many local optima of SLSQP on P1 (epigraph form)
-best          block-coordinate descent on P1: P3 alternating with P4 whose
-              round time T is searched too, then, for N <= ``polish``
-              (default 20), SLSQP on P1 from that point (analytic
-              gradients); never worse than alternating
+best          block-coordinate descent on P1 from alternating's answer: P3
+              alternating with P4 whose round time T is searched too;
+              then, for N <= ``reduced`` (default 100), SLSQP over (p, B)
+              with P3 solved inside (:func:`reduced_functions`) and block
+              descent again; then, for N <= ``polish`` (default 20), SLSQP
+              on all of P1 (analytic gradients); each step kept only if it
+              lowers the objective, so never worse than alternating
 ============  ===============================================================
 
 Baselines that fix ``(p, B)`` or ``rho`` meet the PSNR constraint (16e) by
@@ -39,11 +42,11 @@ from scipy.stats import truncnorm
 from ...errors import InputError
 from ...solvers.scalar import bracket
 from .evaluate import evaluate, metrics
-from .subproblems import (SAFETY, Infeasible, P3Solution, P4Context, _p4_direct, inv_log_ratio, solve_p3,
-                          solve_p4)
+from .subproblems import (SAFETY, Infeasible, P3Solution, P4Context, _common_speed, _p4_direct, inv_log_ratio,
+                          solve_p3, solve_p4)
 
 __all__ = ["register", "alternating", "block_descent", "average_point", "fastest_point", "start_point",
-           "repair_psnr", "optimise_pb", "p1_functions", "STARTS"]
+           "repair_psnr", "optimise_pb", "p1_functions", "reduced_functions", "STARTS"]
 
 LN2 = np.log(2.0)
 
@@ -299,6 +302,78 @@ def p1_functions(inst, t_ref: float, ref: float) -> dict:
     return {"obj": obj, "grad": obj_grad, "cons": cons, "jac": cons_jac, "split": split, "bounds": bounds}
 
 
+def reduced_functions(inst, ref: float) -> dict:
+    """P1 over ``(p, B)`` alone, with ``f, h, rho, T`` at P3's optimum for them:
+    ``F(p, B) = min over f, h, rho, T of P1``, on scaled ``z = (p/p_max, B/B_total)``.
+
+    ``F`` / ``ref`` and its gradient come from one :func:`solve_p3`; by the
+    envelope theorem ``dF/dp_n = (beta_n + w2 p_n) dt_n/dp_n + w2 t_n`` and
+    ``dF/dB_n = (beta_n + w2 p_n) dt_n/dB_n``, where ``t_n`` is the upload time
+    ``rho_n d_n D_n / r_n`` (eq. 7; ``rho_n`` follows the SNR while the PSNR
+    constraint binds, eq. 20), and ``beta_n = 2 w2 kappa u_n^3`` the multiplier
+    of device n's time constraint (eqs. 26-27, scaled to sum to ``w1``, eq.
+    31). The constraints (``>= 0``, linear) are ``sum B <= B_total`` (16c) and
+    the least SNR that ``rho_max`` allows (16e). ``F`` is inf where P3 is
+    infeasible; ``split(z)`` gives the variables.
+    """
+    d, N, Bt = inst.devices, inst.N, inst.bandwidth_hz
+    a, bits, model, pm = inst.snr_per_hz, inst.raw_bits, inst.model, d.power_max_w
+    c1, c2 = inst.cycles
+    w1, w2 = inst.w_time, inst.w_energy
+    s_floor = model.snr_needed(d.psnr_min_db, d.rho_max) * (1 + 10 * SAFETY)
+    seen: dict = {}
+
+    def at(z):
+        key = z.tobytes()
+        if key not in seen:
+            seen.clear()                                                   # SLSQP asks f then grad at one z
+            p, B = z[:N] * pm, np.maximum(z[N:], 1e-12) * Bt
+            try:
+                s3 = solve_p3(inst, p, B)
+            except Infeasible:
+                seen[key] = None
+                return None
+            v = _from_p3(p, B, s3)
+            S = p * a / B
+            r = B * np.log1p(S) / LN2                                       # eq. 6
+            r_p, r_B = a / ((1 + S) * LN2), (np.log1p(S) - S / (1 + S)) / LN2
+            rho_bar = model.rho_needed(d.psnr_min_db, S)
+            follows = (rho_bar > d.rho_min) & (rho_bar < d.rho_max) & (10 * np.log10(S) < model.snr_db_max)
+            drho_ds = np.where(follows, -model.c_s * 10.0 / (np.log(10.0) * S * model.c_rho), 0.0)
+            t_up = s3.rho * bits / r                                        # eq. 7
+            u = _common_speed(s3.T - t_up, c1, c2, d.cpu_max_hz, d.bs_cpu_max_hz)[0]
+            beta = np.where(np.isfinite(u), 2.0 * w2 * inst.kappa * u**3, 0.0)
+            beta *= w1 / beta.sum() if beta.sum() > 0 else 0.0
+            weight = beta + w2 * p
+            g_p = weight * t_up * (drho_ds * (a / B) / s3.rho - r_p / r) + w2 * t_up
+            g_B = weight * t_up * (-drho_ds * (S / B) / s3.rho - r_B / r)
+            seen[key] = (_objective(inst, v) / ref, np.concatenate([g_p * pm, g_B * Bt]) / ref, v)
+        return seen[key]
+
+    lin_budget = np.concatenate([np.zeros(N), -np.ones(N)])
+    lin_snr = np.hstack([np.eye(N), np.diag(-s_floor * Bt / (pm * a))])
+    return {"obj": lambda z: at(z)[0] if at(z) else np.inf,
+            "grad": lambda z: at(z)[1] if at(z) else np.zeros_like(z),
+            "cons": [{"type": "ineq", "fun": lambda z: 1.0 - z[N:].sum(), "jac": lambda z: lin_budget},
+                     {"type": "ineq", "fun": lambda z: lin_snr @ z, "jac": lambda z: lin_snr}],
+            "bounds": [(1e-9, 1.0)] * (2 * N),
+            "split": lambda z: at(z)[2] if at(z) else None}
+
+
+def _reduced_local(inst, v0: dict, max_iter: int = 300):
+    """One SLSQP run on :func:`reduced_functions` from ``v0``; returns the variables or None."""
+    fn = reduced_functions(inst, _objective(inst, v0))
+    z0 = np.concatenate([v0["power_w"] / inst.devices.power_max_w, v0["bandwidth_hz"] / inst.bandwidth_hz])
+    with np.errstate(all="ignore"):
+        res = minimize(fn["obj"], z0, jac=fn["grad"], method="SLSQP", bounds=fn["bounds"], constraints=fn["cons"],
+                       options={"maxiter": max_iter, "ftol": 1e-12})
+    v = fn["split"](np.clip(res.x, 1e-9, 1.0))
+    if v is None:
+        return None
+    v = dict(v, bandwidth_hz=v["bandwidth_hz"] * min(1.0, inst.bandwidth_hz * (1 - 1e-12) / v["bandwidth_hz"].sum()))
+    return v if evaluate(inst, v).feasible else None
+
+
 def _p1_local(inst, v0: dict, ref: float, max_iter: int = 500):
     """One SLSQP run on P1 (:func:`p1_functions`, analytic gradients) from ``v0``.
     Returns repaired variables or None."""
@@ -364,14 +439,20 @@ def register(problem) -> None:
         s3 = solve_p3(inst, a["power_w"], a["bandwidth_hz"])
         return _from_p3(a["power_w"], a["bandwidth_hz"], s3), "feasible", {}, ""
 
-    @problem.algorithm("best", "ours: block-coordinate descent, P3 alternating with P4 plus a search on T, "
-                               "then (N <= polish, default 20) an SLSQP polish of P1; never worse than alternating")
+    @problem.algorithm("best", "ours: block-coordinate descent from alternating (P3, and P4 with T searched), then "
+                               "SLSQP over (p, B) with P3 inside (N <= reduced, default 100) and over all of P1 "
+                               "(N <= polish, default 20); never worse than alternating")
     @guarded
-    def _best(inst, max_iter: int = 100, polish: int = 20):
+    def _best(inst, max_iter: int = 100, reduced: int = 100, polish: int = 20):
         v_alt, _ = alternating(inst, fastest_point(inst))
         v, stats = block_descent(inst, v_alt["power_w"], v_alt["bandwidth_hz"], max_iter=max_iter)
-        stats["polished"] = False
-        if inst.N <= polish:                        # SLSQP on P1 from there: leaves block descent's stall
+        stats["reduced"] = stats["polished"] = False
+        if inst.N <= reduced:                       # SLSQP over (p, B) with P3 inside: leaves block descent's stall
+            w = _reduced_local(inst, v)
+            if w is not None and _objective(inst, w) < _objective(inst, v):
+                w, _ = block_descent(inst, w["power_w"], w["bandwidth_hz"], max_iter=max_iter)
+                v, stats["reduced"] = w, True
+        if inst.N <= polish:                        # SLSQP on all of P1
             obj = _objective(inst, v)
             w = _p1_local(inst, v, obj)
             if w is not None and _objective(inst, w) < obj:
