@@ -261,13 +261,14 @@ def test_rows_pass_evaluate_and_exact_dominates(reference):
         assert algos["exact"] >= max(algos.values()) - 1e-9
 
 
-def test_summary_interval_is_the_t_interval(reference):
+def test_summary_interval_is_the_t_interval_and_the_band_the_range(reference):
     summary = summarise(reference, parse_spec(RAW).points, ["prop", "nua", "exact"])
     assert [s["algorithm"] for s in summary[:3]] == ["prop", "nua", "exact"]
     s = summary[0]
     obj = np.array([r["objective"] for r in reference if r["algorithm"] == "prop" and r["point"] == s["point"]])
     assert s["mean"] == pytest.approx(obj.mean())
     assert s["ci95"] == pytest.approx(4.302652729911275 * obj.std(ddof=1) / np.sqrt(3))   # t(0.975, 2)
+    assert (s["min"], s["max"]) == (obj.min(), obj.max())                                   # what plots shade
     assert summary[2]["gap"] == 0.0
 
 

@@ -35,19 +35,19 @@ def _ci95(values: np.ndarray) -> np.ndarray:
     return st.t.ppf(0.975, n - 1) * np.std(values, axis=0, ddof=1) / np.sqrt(n)
 
 
-def mean_trace(traces: list[list[float]]) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and 95 % half-width per iteration of runs' traces; a run that
+def mean_trace(traces: list[list[float]]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean, least and largest value per iteration of runs' traces; a run that
     stopped early is held at its last value.
 
     Examples
     --------
-    >>> m, h = mean_trace([[1.0, 2.0, 3.0], [1.0, 4.0]])
-    >>> m.tolist()
-    [1.0, 3.0, 3.5]
+    >>> m, lo, hi = mean_trace([[1.0, 2.0, 3.0], [1.0, 4.0]])
+    >>> m.tolist(), lo.tolist(), hi.tolist()
+    ([1.0, 3.0, 3.5], [1.0, 2.0, 3.0], [1.0, 4.0, 4.0])
     """
     L = max(len(t) for t in traces)
     padded = np.array([list(t) + [t[-1]] * (L - len(t)) for t in traces], dtype=float)
-    return padded.mean(axis=0), _ci95(padded)
+    return padded.mean(axis=0), padded.min(axis=0), padded.max(axis=0)
 
 
 def _key(point: dict) -> tuple:
@@ -56,8 +56,9 @@ def _key(point: dict) -> tuple:
 
 def summarise(rows: list[dict], points: list[dict] | None = None, algorithms: list[str] | None = None) -> list[dict]:
     """Per (point, algorithm): runs ``n``, feasible runs, mean objective over the
-    feasible runs with its 95 % t-interval half-width ``ci95``, mean time, and
-    the mean relative gap to ``exact`` over the seeds where both ran.
+    feasible runs with its 95 % t-interval half-width ``ci95`` and the range
+    ``min``-``max`` of the runs, mean time, and the mean relative gap to
+    ``exact`` over the seeds where both ran.
 
     Ordered as ``points`` and ``algorithms`` (a spec's), else as first seen.
     """
@@ -83,6 +84,7 @@ def summarise(rows: list[dict], points: list[dict] | None = None, algorithms: li
                 if r["feasible"] and exact.get((k[0], r["seed"]), 0) > 0]
         out.append({"point": dict(k[0]), "algorithm": k[1], "n": len(rs), "feasible": n,
                     "mean": float(obj.mean()) if n else float("nan"), "ci95": half,
+                    "min": float(obj.min()) if n else float("nan"), "max": float(obj.max()) if n else float("nan"),
                     "gap": float(np.mean(gaps)) if gaps else float("nan"),
                     "time_s": float(np.mean([r["time_s"] for r in rs]))})
     return out
@@ -196,21 +198,20 @@ def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str 
                           and (panels is None or r["point"].get(panels) == pv)]
                 if not traces:
                     continue
-                mean, half = mean_trace(traces)
+                mean, lo, hi = mean_trace(traces)
                 its = np.arange(len(mean))
                 ax.plot(its, mean, marker="o", ms=3, label=a, color=colours[a], lw=2 if a == proposed else 1.3)
-                ax.fill_between(its, mean - np.nan_to_num(half), mean + np.nan_to_num(half), color=colours[a],
-                                alpha=0.15)
+                ax.fill_between(its, lo, hi, color=colours[a], alpha=0.15)     # the range over runs
             ax.set_xlabel("iteration")
         elif kind == "line":
             for a in algos:
-                pts = sorted(((s["point"][x], s["mean"], s["ci95"]) for s in summ if s["algorithm"] == a),
+                pts = sorted(((s["point"][x], s["mean"], s["min"], s["max"]) for s in summ if s["algorithm"] == a),
                              key=lambda t: t[0])
                 if not pts:
                     continue
-                xs, ms, cs = (np.array(v, dtype=float) for v in zip(*pts))
+                xs, ms, lo, hi = (np.array(v, dtype=float) for v in zip(*pts))
                 ax.plot(xs, ms, marker="o", ms=3.5, label=a, color=colours[a], lw=2 if a == proposed else 1.3)
-                ax.fill_between(xs, ms - np.nan_to_num(cs), ms + np.nan_to_num(cs), color=colours[a], alpha=0.15)
+                ax.fill_between(xs, lo, hi, color=colours[a], alpha=0.15)     # the range over seeds
             ax.set_xlabel(x)
         else:
             if grouped:                                    # groups: the measures
@@ -225,9 +226,10 @@ def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str 
             for i, a in enumerate(algos):
                 by = {l: table[l][a] for l in labels if a in table[l]}
                 ms = [by[l]["mean"] if l in by else np.nan for l in labels]
-                cs = [np.nan_to_num(by[l]["ci95"]) if l in by else 0 for l in labels]
+                spread = np.nan_to_num([[by[l]["mean"] - by[l]["min"], by[l]["max"] - by[l]["mean"]] if l in by
+                                        else [0.0, 0.0] for l in labels]).T    # the range over seeds
                 at = np.array([i]) if single else np.arange(len(labels)) + (i - (len(algos) - 1) / 2) * width
-                ax.bar(at, ms, width, yerr=cs, capsize=2, label=a, color=colours[a])
+                ax.bar(at, ms, width, yerr=spread, capsize=2, label=a, color=colours[a])
             ticks = algos if single else labels
             ax.set_xticks(np.arange(len(ticks)), ticks, rotation=30 if len(ticks) > 3 else 0)
         ax.set_yscale("log" if logy else "linear")
