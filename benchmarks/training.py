@@ -24,96 +24,81 @@ from semalloc.solvers.fractional import sum_of_ratios_newton
 LN2 = np.log(2.0)
 
 
-def p3_cvxpy(inst, p, B) -> P3Solution:
-    d, model = inst.devices, inst.model
-    rho = np.clip(model.rho_needed(d.psnr_min_db, p * inst.snr_per_hz / B), d.rho_min, d.rho_max)
-    t_up = rho * inst.raw_bits / (B * np.log2(1 + p * inst.snr_per_hz / B))
-    c1, c2 = inst.cycles
-    G = 1e9
-    f, h, T = cp.Variable(inst.N, pos=True), cp.Variable(inst.N, pos=True), cp.Variable()
-    obj = inst.w_time * T + inst.w_energy * inst.kappa * G**2 * cp.sum(cp.multiply(c1, f**2) + cp.multiply(c2, h**2))
-    cp.Problem(cp.Minimize(obj), [t_up + cp.multiply(c1 / G, cp.inv_pos(f)) + cp.multiply(c2 / G, cp.inv_pos(h)) <= T,
-                                  f <= d.cpu_max_hz / G, h <= d.bs_cpu_max_hz / G]).solve(solver="CLARABEL")
-    return P3Solution(np.minimum(f.value * G, d.cpu_max_hz), np.minimum(h.value * G, d.bs_cpu_max_hz), rho,
-                      float(T.value))
+class CvxpyRoute:
+    """P3 and P7 of one instance solved by CVXPY/CLARABEL. Built afresh for every solve with the
+    data as constants, or (``compiled``) as DPP problems whose data are CVXPY parameters, built
+    and compiled on the first solve and re-solved with new parameter values after that (CVXPY at
+    its fastest)."""
 
+    def __init__(self, inst, compiled: bool):
+        self.inst, self.compiled, self.built = inst, compiled, {}
 
-def p7_cvxpy(ctx: P4Context, gamma, delta):
-    M = 1e6
-    n = len(gamma)
-    p, Bm = cp.Variable(n, pos=True), cp.Variable(n, pos=True)
-    rate = -cp.rel_entr(Bm, Bm + cp.multiply(ctx.a / M, p)) / LN2
-    scale = float(np.abs(gamma * delta * ctx.r_min).sum())
-    obj = cp.sum(cp.multiply(gamma * ctx.bits, p) - cp.multiply(gamma * delta * M, rate)) / scale
-    cp.Problem(cp.Minimize(obj), [cp.sum(Bm) <= ctx.budget / M, rate >= ctx.r_min / M * (1 + 1e-7),
-                                  cp.multiply(ctx.a / M, p) >= cp.multiply(ctx.s_min * (1 + 1e-7), Bm),
-                                  p <= ctx.p_max]).solve(solver="CLARABEL")
-    return np.minimum(p.value, ctx.p_max), Bm.value * M * min(1.0, ctx.budget / (Bm.value.sum() * M))
+    def _solve(self, build, data: dict):
+        """Solve the problem ``build(inputs) -> (problem, outputs)`` for ``data`` (all >= 0)."""
+        if self.compiled and build in self.built:
+            prob, inputs, out = self.built[build]
+            for k, v in data.items():
+                inputs[k].value = v
+        else:
+            inputs = {k: cp.Parameter(np.shape(v), nonneg=True, value=v) if self.compiled else v
+                      for k, v in data.items()}
+            prob, out = build(inputs)
+            assert prob.is_dpp()
+            self.built[build] = (prob, inputs, out)
+        prob.solve(solver="CLARABEL")
+        return out
 
-
-class CompiledRoute:
-    """P3 and P7 as DPP problems (CVXPY parameters), compiled on their first solve and re-solved
-    with new parameter values after that: the CVXPY route at its fastest."""
-
-    def __init__(self, inst):
-        n, d, M, G = inst.N, inst.devices, 1e6, 1e9
+    def _p3(self, x):
+        """min w1 T + w2 kappa sum(c1 f^2 + c2 h^2) s.t. t_up + c1/f + c2/h <= T, caps (f, h in GHz)."""
+        inst, d, G = self.inst, self.inst.devices, 1e9
         c1, c2 = inst.cycles
-        self.inst = inst
-        # P3: min w1 T + w2 kappa sum(c1 f^2 + c2 h^2) s.t. t_up + c1/f + c2/h <= T (f, h in GHz)
-        self.t_up = cp.Parameter(n)
-        self.f, self.h, self.T = cp.Variable(n, pos=True), cp.Variable(n, pos=True), cp.Variable()
-        obj = inst.w_time * self.T + inst.w_energy * inst.kappa * G**2 * cp.sum(
-            cp.multiply(c1, self.f**2) + cp.multiply(c2, self.h**2))
-        self.p3 = cp.Problem(cp.Minimize(obj), [
-            self.t_up + cp.multiply(c1 / G, cp.inv_pos(self.f)) + cp.multiply(c2 / G, cp.inv_pos(self.h)) <= self.T,
-            self.f <= d.cpu_max_hz / G, self.h <= d.bs_cpu_max_hz / G])
-        # P7: min sum(gamma c p - gamma delta r) / scale s.t. sum B <= B_total, r >= r_min, S >= S_min, p <= p_max
-        self.gc, self.gd = cp.Parameter(n, nonneg=True), cp.Parameter(n, nonneg=True)
-        self.rmin, self.smin = cp.Parameter(n, nonneg=True), cp.Parameter(n, nonneg=True)
-        self.budget = cp.Parameter(nonneg=True)
-        a = inst.snr_per_hz / M
-        self.p, self.B = cp.Variable(n, pos=True), cp.Variable(n, pos=True)
-        rate = -cp.rel_entr(self.B, self.B + cp.multiply(a, self.p)) / LN2
-        self.p7 = cp.Problem(cp.Minimize(cp.sum(cp.multiply(self.gc, self.p) - cp.multiply(self.gd, rate))), [
-            cp.sum(self.B) <= self.budget, rate >= self.rmin,
-            cp.multiply(a, self.p) >= cp.multiply(self.smin, self.B), self.p <= d.power_max_w])
-        assert self.p3.is_dpp() and self.p7.is_dpp()
+        f, h, T = cp.Variable(inst.N, pos=True), cp.Variable(inst.N, pos=True), cp.Variable()
+        obj = inst.w_time * T + inst.w_energy * inst.kappa * G**2 * cp.sum(cp.multiply(c1, f**2) + cp.multiply(c2, h**2))
+        return cp.Problem(cp.Minimize(obj), [x["t_up"] + cp.multiply(c1 / G, cp.inv_pos(f))
+                                             + cp.multiply(c2 / G, cp.inv_pos(h)) <= T,
+                                             f <= d.cpu_max_hz / G, h <= d.bs_cpu_max_hz / G]), (f, h, T)
+
+    def _p7(self, x):
+        """min sum(gamma c p - gamma delta r) / scale s.t. sum B <= B_total, r >= r_min, S >= S_min,
+        p <= p_max, with r = B log2(1 + p g/(N0 B)) = -rel_entr(B, B + p g/N0) / ln 2 (B in MHz)."""
+        inst, n = self.inst, self.inst.N
+        a = inst.snr_per_hz / 1e6
+        p, B = cp.Variable(n, pos=True), cp.Variable(n, pos=True)
+        rate = -cp.rel_entr(B, B + cp.multiply(a, p)) / LN2
+        return cp.Problem(cp.Minimize(cp.sum(cp.multiply(x["gc"], p) - cp.multiply(x["gd"], rate))), [
+            cp.sum(B) <= x["budget"], rate >= x["rmin"], cp.multiply(a, p) >= cp.multiply(x["smin"], B),
+            p <= inst.devices.power_max_w]), (p, B)
 
     def solve_p3(self, p, B) -> P3Solution:
         inst, d = self.inst, self.inst.devices
         rho = np.clip(inst.model.rho_needed(d.psnr_min_db, p * inst.snr_per_hz / B), d.rho_min, d.rho_max)
-        self.t_up.value = rho * inst.raw_bits / (B * np.log2(1 + p * inst.snr_per_hz / B))
-        self.p3.solve(solver="CLARABEL")
-        return P3Solution(np.minimum(self.f.value * 1e9, d.cpu_max_hz), np.minimum(self.h.value * 1e9, d.bs_cpu_max_hz),
-                          rho, float(self.T.value))
+        f, h, T = self._solve(self._p3, {"t_up": rho * inst.raw_bits / (B * np.log2(1 + p * inst.snr_per_hz / B))})
+        return P3Solution(np.minimum(f.value * 1e9, d.cpu_max_hz), np.minimum(h.value * 1e9, d.bs_cpu_max_hz), rho,
+                          float(T.value))
 
     def solve_p7(self, ctx: P4Context, gamma, delta):
         M = 1e6
         scale = float(np.abs(gamma * delta * ctx.r_min).sum())
-        self.gc.value, self.gd.value = gamma * ctx.bits / scale, gamma * delta * M / scale
-        self.rmin.value, self.smin.value = ctx.r_min / M * (1 + 1e-7), ctx.s_min * (1 + 1e-7)
-        self.budget.value = ctx.budget / M
-        self.p7.solve(solver="CLARABEL")
-        p, Bm = self.p.value, self.B.value
-        return np.minimum(p, ctx.p_max), Bm * M * min(1.0, ctx.budget / (Bm.sum() * M))
+        p, B = self._solve(self._p7, {"gc": gamma * ctx.bits / scale, "gd": gamma * delta * M / scale,
+                                      "rmin": ctx.r_min / M * (1 + 1e-7), "smin": ctx.s_min * (1 + 1e-7),
+                                      "budget": ctx.budget / M})
+        return np.minimum(p.value, ctx.p_max), B.value * M * min(1.0, ctx.budget / (B.value.sum() * M))
 
 
 def alternating_cvxpy(inst, compiled: bool = False, max_iter=10, tol=1e-9):
     """Algorithm 3 as ``alternating`` runs it (same start, order and Algorithm 2 driver) with P3 and
     every P7 solved by CVXPY: built afresh for each solve, or (``compiled``) DPP-compiled once."""
-    route = CompiledRoute(inst) if compiled else None
-    s_p3 = route.solve_p3 if compiled else (lambda p, B: p3_cvxpy(inst, p, B))
-    s_p7 = route.solve_p7 if compiled else p7_cvxpy
+    route = CvxpyRoute(inst, compiled)
     a = fastest_point(inst)
     B, s3 = a["bandwidth_hz"], P3Solution.of(inst, a)                   # Algorithm 3 begins with P4 at sol^(0)
     prev = _objective(inst, a)
     for _ in range(max_iter):
         ctx = P4Context.build(inst, s3.rho, s3.upload_budget(inst) * (1 + 1e-6))
-        res = sum_of_ratios_newton(lambda al, be: s_p7(ctx, be, al), lambda x: x[0] * ctx.bits,
+        res = sum_of_ratios_newton(lambda al, be: route.solve_p7(ctx, be, al), lambda x: x[0] * ctx.bits,
                                    lambda x: ctx.rate(*x), (ctx.least_power(B), B), weights=inst.w_energy, tol=1e-6,
                                    max_iter=15, max_backtrack=3)   # interior-point answers are ~1e-8 accurate
         p, B = res.x
-        s3 = s_p3(p, B)
+        s3 = route.solve_p3(p, B)
         obj = _objective(inst, _from_p3(p, B, s3))
         if prev - obj <= tol * abs(prev):
             break
