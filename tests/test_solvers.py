@@ -478,3 +478,19 @@ def test_newton_root_finds_every_root_in_its_bracket(seed, size):
     fd = lambda x, m: (np.log(x / root[m]) + k[m] * (x / root[m] - 1), 1 / x + k[m] / root[m])
     x = newton_root(fd, root * 10 ** -rng.uniform(0.1, 5, size), root * 10 ** rng.uniform(0.1, 5, size))
     assert np.allclose(x, root, rtol=1e-13)
+
+
+@pytest.mark.parametrize("guess", [None, 1e-9, 0.5])
+def test_bisect_price_with_a_jump_at_price_zero_ends_quickly(guess):
+    """Usage over the budget at price 0 only (a user indifferent at 0 takes 10, at any positive
+    price 0): the least price is 0+, found in a few answers (it used to step towards 0 until
+    max_iter), and the answers fit the budget."""
+    calls = []
+
+    def respond(z):
+        calls.append(z)
+        x = np.array([1.0 + 0.0 * z, 10.0 if z == 0 else 0.0])
+        return x, (x,), 0.0
+    zeta, (x,) = bisect_price(respond, 5.0, hi=1.0, guess=guess)
+    assert x.sum() <= 5.0 * (1 + 1e-12) and x[0] == 1.0 and zeta <= 1e-29
+    assert len(calls) <= 20, len(calls)

@@ -67,7 +67,9 @@ def bisect_price(respond: Callable[[float], tuple], budget: float, hi: float, gu
     enables Newton steps. ``hi`` must be a price at which the budget holds;
     ``guess`` (e.g. the previous price of a sequence of similar problems) is
     where the search starts if given. If the budget holds at price ``least`` the
-    answers there are returned. ``jumps(lo, hi)``, if given, returns the prices
+    answers there are returned; a price below ``1e-30 hi`` counts as ``least``
+    (where usage only meets the budget above ``least``, arbitrarily close to it,
+    the answers at ``least`` and at that floor are mixed). ``jumps(lo, hi)``, if given, returns the prices
     in ``(lo, hi)`` at which some user's usage jumps (it is called at most once).
 
     The search works on ``f = ln(usage / budget)`` against ``ln zeta`` and keeps
@@ -122,10 +124,11 @@ def bisect_price(respond: Callable[[float], tuple], budget: float, hi: float, gu
         if last.f > 0:
             raise ValueError(f"budget not met even at price {hi:g}")
     keep(last)
+    floor = max(least, 1e-30 * hi)                  # prices below 1e-30 hi count as the least one
     grow, since, ref, f_ref, guards, side = 1.5, 0, np.inf, np.inf, 0, 0
     known, pending, leap, probed = None, None, False, np.inf   # jump prices; low side of the last probe
     for _ in range(max_iter):
-        if up is not None and (-up.f <= ftol or up.price <= least or (
+        if up is not None and (-up.f <= ftol or up.price <= floor or (
                 lo is not None and (lo.f <= ftol or up.price - lo.price <= rtol * up.price))):
             break
         a, b = (lo.price if lo is not None else least), (up.price if up is not None else hi)
@@ -167,7 +170,7 @@ def bisect_price(respond: Callable[[float], tuple], budget: float, hi: float, gu
             else:
                 price, since = float(np.sqrt(a * b)), -1         # geometric bisection
         elif price is None:                                      # one end known: step away from it
-            price, grow = (min(a * grow, hi) if up is None else max(b / grow, least)), grow * grow
+            price, grow = (min(a * grow, hi) if up is None else max(b / grow, floor)), min(grow * grow, 1e30)
         since += 1
         last = visit(price)
         if up is None and price == hi and last.f > 0:
