@@ -347,17 +347,22 @@ def test_exact_is_at_least_as_good_as_best_on_tiny_instances():
         assert ex.objective <= semalloc.solve(inst, "best").objective * (1 + 1e-12)
 
 
+def mean_objectives(**setting) -> dict:
+    """alternating's and the four baselines' weighted sums at the paper's N = 50, seeds 0-3."""
+    objs = {a: [] for a in ["alternating", "random", "average", "pb_only", "fhr_only"]}
+    for seed in range(4):
+        inst = semalloc.generate("training", seed=seed, **setting)
+        for a in objs:
+            objs[a].append(semalloc.solve(inst, a).objective)
+    return {a: np.mean(v) for a, v in objs.items()}
+
+
 @pytest.mark.parametrize("bw", [1e6, 5e6, 10e6, 20e6])
 def test_alternating_beats_the_four_baselines_as_in_fig3(bw):
     """Fig. 3(c), the paper's N = 50: the weighted sum of alternating is below every baseline's,
     averaged over seeds."""
-    objs = {a: [] for a in ["alternating", "random", "average", "pb_only", "fhr_only"]}
-    for seed in range(4):
-        inst = semalloc.generate("training", seed=seed, bandwidth_hz=bw)
-        for a in objs:
-            objs[a].append(semalloc.solve(inst, a).objective)
-    mean = {a: np.mean(v) for a, v in objs.items()}
-    assert all(mean["alternating"] < mean[a] for a in objs if a != "alternating"), mean
+    mean = mean_objectives(bandwidth_hz=bw)
+    assert all(mean["alternating"] < mean[a] for a in mean if a != "alternating"), mean
 
 
 @pytest.mark.parametrize("bw", [1e6, 20e6])
@@ -386,13 +391,8 @@ def test_alternating_beats_the_four_baselines_as_in_figs4_to_7(setting):
     """Figs. 4(c)-7: "the proposed method still has the best joint optimization performance" at
     every p_max, f_max, w1 and N (means over seeds; the default point of each sweep is Fig. 3's).
     The Average start fails this at low p_max (docs/models.md, "Start and order of Algorithm 3")."""
-    objs = {a: [] for a in ["alternating", "random", "average", "pb_only", "fhr_only"]}
-    for seed in range(4):
-        inst = semalloc.generate("training", seed=seed, **setting)
-        for a in objs:
-            objs[a].append(semalloc.solve(inst, a).objective)
-    mean = {a: np.mean(v) for a, v in objs.items()}
-    assert all(mean["alternating"] < mean[a] for a in objs if a != "alternating"), mean
+    mean = mean_objectives(**setting)
+    assert all(mean["alternating"] < mean[a] for a in mean if a != "alternating"), mean
 
 
 def test_the_fastest_start_beats_the_average_start_where_power_is_scarce():

@@ -42,8 +42,8 @@ from scipy.stats import truncnorm
 from ...errors import InputError
 from ...solvers.scalar import bracket
 from .evaluate import evaluate, metrics
-from .subproblems import (SAFETY, Infeasible, P3Solution, P4Context, _common_speed, _p4_direct, inv_log_ratio,
-                          solve_p3, solve_p4)
+from .subproblems import (SAFETY, Infeasible, P3Solution, P4Context, _p4_direct, inv_log_ratio, solve_p3,
+                          solve_p4)
 
 __all__ = ["register", "alternating", "block_descent", "average_point", "fastest_point", "start_point",
            "repair_psnr", "optimise_pb", "p1_functions", "reduced_functions", "STARTS"]
@@ -95,6 +95,19 @@ def start_point(inst, start: str) -> dict:
     if start not in STARTS:
         raise InputError("start", f"must be one of {sorted(STARTS)}, got {start!r}", "training")
     return STARTS[start](inst)
+
+
+def _rate_terms(a, p, B):
+    """SNR ``S = p a / B``, rate ``r = B log2(1 + S)`` (eq. 6) and its partial derivatives
+    ``dr/dp``, ``dr/dB``."""
+    S = p * a / B
+    l = np.log1p(S)
+    return S, B * l / LN2, a / ((1 + S) * LN2), (l - S / (1 + S)) / LN2
+
+
+def _within_budget(inst, B):
+    """``B`` scaled down, if need be, to just under ``B_total`` (rounding of a solver's answer)."""
+    return B * min(1.0, inst.bandwidth_hz * (1 - 1e-12) / B.sum())
 
 
 def _from_p3(p, B, s3: P3Solution) -> dict:
@@ -253,9 +266,7 @@ def p1_functions(inst, t_ref: float, ref: float) -> dict:
     def parts(x):
         """Everything the objective, the constraints and their gradients need, unscaled."""
         p, B, f, h, rho, T = split(x)
-        S = p * a / B
-        r = B * np.log1p(S) / LN2                                          # eq. 6
-        r_p, r_B = a / ((1 + S) * LN2), np.log1p(S) / LN2 - S / ((1 + S) * LN2)
+        S, r, r_p, r_B = _rate_terms(a, p, B)                               # eq. 6
         t_up = rho * bits / r                                               # eq. 7
         return p, B, f, h, rho, T, S, r, r_p, r_B, t_up
 
@@ -310,15 +321,14 @@ def reduced_functions(inst, ref: float) -> dict:
     envelope theorem ``dF/dp_n = (beta_n + w2 p_n) dt_n/dp_n + w2 t_n`` and
     ``dF/dB_n = (beta_n + w2 p_n) dt_n/dB_n``, where ``t_n`` is the upload time
     ``rho_n d_n D_n / r_n`` (eq. 7; ``rho_n`` follows the SNR while the PSNR
-    constraint binds, eq. 20), and ``beta_n = 2 w2 kappa u_n^3`` the multiplier
-    of device n's time constraint (eqs. 26-27, scaled to sum to ``w1``, eq.
-    31). The constraints (``>= 0``, linear) are ``sum B <= B_total`` (16c) and
+    constraint binds, eq. 20: ``drho/dS = -(dP/dS) / (dP/drho)``), and
+    ``beta_n`` P3's multiplier of device n's time constraint (eqs. 26-27,
+    scaled to sum to ``w1``, eq. 31). The constraints (``>= 0``, linear) are ``sum B <= B_total`` (16c) and
     the least SNR that ``rho_max`` allows (16e). ``F`` is inf where P3 is
     infeasible; ``split(z)`` gives the variables.
     """
     d, N, Bt = inst.devices, inst.N, inst.bandwidth_hz
     a, bits, model, pm = inst.snr_per_hz, inst.raw_bits, inst.model, d.power_max_w
-    c1, c2 = inst.cycles
     w1, w2 = inst.w_time, inst.w_energy
     s_floor = model.snr_needed(d.psnr_min_db, d.rho_max) * (1 + 10 * SAFETY)
     seen: dict = {}
@@ -334,16 +344,12 @@ def reduced_functions(inst, ref: float) -> dict:
                 seen[key] = None
                 return None
             v = _from_p3(p, B, s3)
-            S = p * a / B
-            r = B * np.log1p(S) / LN2                                       # eq. 6
-            r_p, r_B = a / ((1 + S) * LN2), (np.log1p(S) - S / (1 + S)) / LN2
-            rho_bar = model.rho_needed(d.psnr_min_db, S)
-            follows = (rho_bar > d.rho_min) & (rho_bar < d.rho_max) & (10 * np.log10(S) < model.snr_db_max)
-            drho_ds = np.where(follows, -model.c_s * 10.0 / (np.log(10.0) * S * model.c_rho), 0.0)
+            S, r, r_p, r_B = _rate_terms(a, p, B)                           # eq. 6
+            follows = (s3.rho > d.rho_min) & (s3.rho < d.rho_max)           # rho = rho-bar(S), eq. 20
+            dp_drho, dp_ds = model.gradient(s3.rho, S)
+            drho_ds = np.where(follows, -dp_ds / dp_drho, 0.0)
             t_up = s3.rho * bits / r                                        # eq. 7
-            u = _common_speed(s3.T - t_up, c1, c2, d.cpu_max_hz, d.bs_cpu_max_hz)[0]
-            beta = np.where(np.isfinite(u), 2.0 * w2 * inst.kappa * u**3, 0.0)
-            beta *= w1 / beta.sum() if beta.sum() > 0 else 0.0
+            beta = s3.beta * (w1 / s3.beta.sum() if s3.beta.sum() > 0 else 0.0)
             weight = beta + w2 * p
             g_p = weight * t_up * (drho_ds * (a / B) / s3.rho - r_p / r) + w2 * t_up
             g_B = weight * t_up * (-drho_ds * (S / B) / s3.rho - r_B / r)
@@ -370,7 +376,7 @@ def _reduced_local(inst, v0: dict, max_iter: int = 300):
     v = fn["split"](np.clip(res.x, 1e-9, 1.0))
     if v is None:
         return None
-    v = dict(v, bandwidth_hz=v["bandwidth_hz"] * min(1.0, inst.bandwidth_hz * (1 - 1e-12) / v["bandwidth_hz"].sum()))
+    v = dict(v, bandwidth_hz=_within_budget(inst, v["bandwidth_hz"]))
     return v if evaluate(inst, v).feasible else None
 
 
@@ -388,7 +394,7 @@ def _p1_local(inst, v0: dict, ref: float, max_iter: int = 500):
                        options={"maxiter": max_iter, "ftol": 1e-12})
     x = np.clip(res.x, [b[0] for b in bounds], [b[1] if b[1] is not None else np.inf for b in bounds])
     p, B, f, h, rho, _ = fn["split"](x)
-    B = B * min(1.0, Bt * (1 - 1e-12) / B.sum())
+    B = _within_budget(inst, B)
     p, B, rho = repair_psnr(inst, np.maximum(p, bounds[0][0] * d.power_max_w), B, rho)
     v = _vars(p, B, f, h, rho)
     return v if evaluate(inst, v).feasible else None

@@ -117,12 +117,14 @@ def _log2_1p(s):
 @dataclass
 class P3Solution:
     """The ``{f, h, rho, T}`` block of P2: ``f, h, rho`` per device and the round time ``T``
-    (P3's optimum, or the block of a given allocation, the input of P4)."""
+    (P3's optimum, or the block of a given allocation, the input of P4); at P3's optimum also
+    ``beta``, the multipliers of the time constraints (17a) (eqs. 26-27, 0 where slack)."""
 
     f: np.ndarray
     h: np.ndarray
     rho: np.ndarray
     T: float
+    beta: np.ndarray | None = None
 
     @classmethod
     def of(cls, inst, v: dict) -> "P3Solution":
@@ -179,7 +181,7 @@ def solve_p3(inst, p: np.ndarray, B: np.ndarray, guess: float | None = None) -> 
     T = t_lo if t_hi <= t_lo else bisect_price(betas, inst.w_time, t_hi, guess=guess, least=t_lo)[0]
     u = _common_speed(T - t_up, c1, c2, fmax, hmax)[0]
     f, h = np.minimum(u, fmax), np.minimum(u, hmax)                          # eqs. 28-29
-    return P3Solution(f, h, rho, T)
+    return P3Solution(f, h, rho, T, np.where(np.isfinite(u), k * u**3, 0.0))
 
 
 # ----------------------------------------------------------------------------- P4 / P7
@@ -248,6 +250,18 @@ class P4Solution:
     converged: bool = True
 
 
+def _rate_bound_answer(y, rl, s_min, s_rp):
+    """A device's answer with its rate at ``r_min`` (``rl = r_min ln 2``) at price-scaled
+    ``y = q(S)``: SNR ``S = q^-1(y)`` clipped to ``[s_min, s_rp]``, bandwidth
+    ``B = r_min / log2(1 + S)`` and ``dB / d ln(zeta)`` (``q'(S) = ln(1+S)``; 0 where S is
+    clipped). Used by P7's r = r_min branch and the direct P4; float warnings are the caller's."""
+    s_free = _inv_q(y)
+    s = np.minimum(np.maximum(s_free, s_min), s_rp)
+    l = np.log1p(s)
+    B = rl / l
+    return B, s, np.where(s == s_free, -B * y / ((1 + s) * l * l), 0.0)
+
+
 def solve_p7(ctx: P4Context, gamma: np.ndarray, delta: np.ndarray,
              guess: float | None = None) -> tuple[np.ndarray, np.ndarray, float]:
     """P7 (eq. 34) for fixed ``(gamma, delta)``: returns ``(p, B, zeta)``; ``guess``
@@ -285,16 +299,10 @@ def solve_p7(ctx: P4Context, gamma: np.ndarray, delta: np.ndarray,
             b1_free = apm / s1
             b1 = np.minimum(np.maximum(b1_free, b_lo), b_smax)
             v1 = pmc - dl * b1 * np.log1p(apm / b1) + zp * b1
-            y2 = zeta * k2                                                   # r = r_min: eqs. (47), (49)
-            s2_free = _inv_q(y2)
-            s2 = np.minimum(np.maximum(s2_free, s_min), s_rp)
-            l2 = np.log1p(s2)
-            b2 = rl / l2
+            d1 = np.where(b1 == b1_free, -b1 * y1 * ((1 + s1) / s1) ** 2, 0.0)   # psi'(S) = S / (1+S)^2
+            b2, s2, d2 = _rate_bound_answer(zeta * k2, rl, s_min, s_rp)      # r = r_min: eqs. (47), (49)
             p2 = np.minimum(s2 * b2 / ai, pmi)
             v2 = p2 * ci - dr + zp * b2
-            # psi'(S) = S / (1+S)^2 and q'(S) = ln(1+S) give the slopes
-            d1 = np.where(b1 == b1_free, -b1 * y1 * ((1 + s1) / s1) ** 2, 0.0)
-            d2 = np.where(s2 == s2_free, -b2 * y2 / ((1 + s2) * l2 * l2), 0.0)
         return (b1, v1, d1), (b2, v2, d2), p2
 
     gaps = {}                                                                # v1 - v2 at each price visited
@@ -388,17 +396,12 @@ def solve_p4_direct(inst, s3: P3Solution) -> P4Solution:
 
 
 def _p4_direct(ctx: P4Context) -> P4Solution:
-    b_sat = ctx.r_min / _log2_1p(ctx.s_min)
+    rl = ctx.r_min * LN2
 
     def respond(zeta):
-        with np.errstate(divide="ignore", invalid="ignore"):
-            y = zeta * ctx.a / ctx.tau
-            s = inv_q(y)
-            l = np.log1p(s)
-            b_free = ctx.r_min * LN2 / l
-            B = np.minimum(np.maximum(b_free, ctx.b_lo), b_sat)
-            d = np.where(B == b_free, -B * y / ((1 + s) * l * l), 0.0)     # dB/d ln(zeta), q'(S) = ln(1+S)
-        return B, (B,), float(np.nansum(d))
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            B, _, d = _rate_bound_answer(zeta * ctx.a / ctx.tau, rl, ctx.s_min, ctx.s_rp)
+        return B, (B,), float(d.sum())
 
     hi = 2.0 * float(np.max(ctx.tau * q_value(ctx.s_rp) / ctx.a))
     zeta, (B,) = bisect_price(respond, ctx.budget, hi)
