@@ -34,6 +34,16 @@ def command(*args, **kwargs):
     return lambda fn: app.command(*args, **kwargs)(exits_2_on_bad_input()(fn))
 
 
+@app.callback()
+@exits_2_on_bad_input()
+def _plugins(plugin: List[str] = typer.Option([], "--plugin", metavar="MODULE",
+                                              help="import a plugin module first (repeatable); see docs/plugins.md")):
+    """Resource allocation for semantic communication networks."""
+    from .plugins import load_plugin
+    for module in plugin:
+        load_plugin(module, "--plugin")
+
+
 def _print_json(obj) -> None:
     sys.stdout.write(json.dumps(to_jsonable(obj)) + "\n")
 
@@ -172,7 +182,7 @@ def _summary_table(summary: list[dict], title: str) -> Table:
 
 
 @command()
-def sweep(spec_file: Path = typer.Argument(..., help="sweep spec (YAML)"),
+def sweep(spec_file: Path = typer.Argument(..., help="sweep spec (YAML), or a shipped spec's name (semalloc specs)"),
           output: Optional[Path] = typer.Option(None, "-o", "--output",
                                                 help="results store (SQLite; default runs/<spec name>.db)"),
           workers: int = typer.Option(1, "--workers", help="local worker processes"),
@@ -183,10 +193,10 @@ def sweep(spec_file: Path = typer.Argument(..., help="sweep spec (YAML)"),
     """Run a parameter sweep into a results store; resumes what is already done."""
     from .experiments.analysis import summarise
     from .experiments.runner import run_sweep
-    from .experiments.spec import load_spec
+    from .experiments.spec import find_spec, load_spec
     from .experiments.store import ResultsStore
 
-    spec = load_spec(spec_file, quick=quick)
+    spec = load_spec(find_spec(spec_file), quick=quick)
     path = output or Path("runs") / f"{spec_file.stem}.db"
     if fresh and path.exists():
         ResultsStore.open(path).close()                 # refuses a file that is not a results store
@@ -206,7 +216,7 @@ def _stored(results: Path):
 
     with ResultsStore.open(results) as store:
         rows, raw = store.rows(), store.spec
-    spec = parse_spec({k: v for k, v in raw.items() if v not in ({}, "")}, check_generator=False)
+    spec = parse_spec({k: v for k, v in raw.items() if v not in ({}, "")}, check_generator=False, stored=True)
     return spec, rows
 
 
@@ -252,6 +262,57 @@ def reproduce(key: str = typer.Argument(..., help="problem key, or 'all'"),
         err.print(f"wrote {rep.image} (results: {rep.report.path})", highlight=False)
 
 
+specs_app = typer.Typer(no_args_is_help=False, help="The shipped sweep specs (the papers' figures).")
+
+
+@specs_app.callback(invoke_without_command=True)
+@exits_2_on_bad_input()
+def specs(ctx: typer.Context):
+    """List the shipped sweep specs: `sweep NAME` runs one, `specs show|copy NAME` prints or copies it."""
+    if ctx.invoked_subcommand is not None:
+        return
+    import yaml as _yaml
+    from .experiments.spec import shipped_specs
+
+    table = Table("name", "problem", "title")
+    for name, path in shipped_specs().items():
+        raw = _yaml.safe_load(path.read_text())
+        table.add_row(name, str(raw.get("problem", "")), str(raw.get("title", "")))
+    out.print(table)
+
+
+def _shipped(name: str) -> Path:
+    from .experiments.spec import shipped_specs
+
+    shipped = shipped_specs()
+    if name.removesuffix(".yaml") not in shipped:
+        raise InputError("NAME", f"no shipped spec {name!r}; list them: semalloc specs", "specs")
+    return shipped[name.removesuffix(".yaml")]
+
+
+@specs_app.command("show")
+@exits_2_on_bad_input()
+def specs_show(name: str = typer.Argument(..., help="a shipped spec's name")):
+    """Print a shipped spec (YAML)."""
+    sys.stdout.write(_shipped(name).read_text())
+
+
+@specs_app.command("copy")
+@exits_2_on_bad_input()
+def specs_copy(name: str = typer.Argument(..., help="a shipped spec's name"),
+               dest: Optional[Path] = typer.Argument(None, help="file or directory (default: ./NAME.yaml)"),
+               force: bool = typer.Option(False, "--force", help="overwrite an existing file")):
+    """Copy a shipped spec to edit it; refuses to overwrite a file without --force."""
+    src = _shipped(name)
+    target = (dest / src.name if dest.is_dir() else dest) if dest else Path(src.name)
+    if target.exists() and not force:
+        raise InputError(str(target), "exists; give --force to overwrite it", "specs")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(src.read_text())
+    err.print(f"wrote {target}", highlight=False)
+
+
+app.add_typer(specs_app, name="specs")
 app.add_typer(learn_app, name="learn")
 app.add_typer(rl_app, name="rl")
 

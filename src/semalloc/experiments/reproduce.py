@@ -21,12 +21,10 @@ from ..errors import InputError
 from ..solve import get_problem, list_problems
 from .analysis import plot_sweep, summarise
 from .runner import SweepReport, run_sweep
-from .spec import SweepSpec, load_spec
+from .spec import SPECS_DIR, SweepSpec, load_spec
 from .store import ResultsStore
 
 __all__ = ["SPECS_DIR", "figures", "reproduce", "Reproduction", "plot_spec"]
-
-SPECS_DIR = Path(__file__).parent / "specs"
 
 
 def figures(key: str) -> dict[int, Path]:

@@ -2,7 +2,9 @@
 
 Each task draws its instance from the spec and the seed inside the worker
 (the same spec and seed give the same instance on any machine) and runs
-every algorithm of the spec on it. Tasks run in-process (``workers=1``), in
+every algorithm of the spec on it, after importing the spec's ``plugins``
+and those named by ``--plugin`` (:mod:`semalloc.plugins`), so that a
+worker process or a Dask worker knows a plugin's algorithms. Tasks run in-process (``workers=1``), in
 a local process pool (``concurrent.futures``), or on a Dask cluster
 (``scheduler``: an address such as ``tcp://10.0.0.5:8786`` or a
 ``distributed.Client``). Only the calling process writes to the results
@@ -33,6 +35,7 @@ from typing import Iterator
 import numpy as np
 
 from ..errors import InputError
+from ..plugins import imported, load_plugin
 from ..solve import generate, solve
 from .spec import SweepSpec, point_key
 from .store import ResultsStore
@@ -53,12 +56,15 @@ def _trace(stats: dict) -> list[float]:
 
 
 def run_task(problem: str, settings: dict, point: dict, seed: int, algorithms: list[str],
-             options: dict) -> list[dict]:
-    """Draw the instance of ``(point, seed)`` and solve it with every algorithm: one row each.
+             options: dict, plugins: tuple[str, ...] = ()) -> list[dict]:
+    """Import ``plugins``, draw the instance of ``(point, seed)`` and solve it
+    with every algorithm: one row each.
 
     An algorithm that raises is recorded as a row with status ``error`` and
     the exception in ``message``, so that one failure does not stop a sweep.
     """
+    for i, module in enumerate(plugins):
+        load_plugin(module, f"plugins[{i}] (on a worker)")
     inst = generate(problem, seed=seed, **settings, **point)
     rows = []
     for name in algorithms:
@@ -89,8 +95,13 @@ class SweepReport:
     seconds: float
 
 
+def _plugins(spec: SweepSpec) -> tuple[str, ...]:
+    """The modules every worker imports: the spec's plugins and those loaded by ``--plugin``."""
+    return tuple(dict.fromkeys([*spec.plugins, *imported()]))
+
+
 def _local(tasks, spec: SweepSpec, workers: int) -> Iterator[list[dict]]:
-    args = lambda t: (spec.problem, spec.settings, t[1], t[2], spec.algorithms, spec.options)
+    args = lambda t: (spec.problem, spec.settings, t[1], t[2], spec.algorithms, spec.options, _plugins(spec))
     if workers <= 1:
         for t in tasks:
             yield run_task(*args(t))
@@ -118,7 +129,7 @@ def _dask(tasks, spec: SweepSpec, scheduler) -> Iterator[list[dict]]:
         raise InputError("--scheduler", f"cannot reach {scheduler}: {e}", "sweep") from None
     try:
         futures = [client.submit(run_task, spec.problem, spec.settings, t[1], t[2], spec.algorithms, spec.options,
-                                 pure=False) for t in tasks]
+                                 _plugins(spec), pure=False) for t in tasks]
         try:
             for fut in dask_completed(futures):
                 yield fut.result()

@@ -13,6 +13,7 @@ on any error (:class:`~semalloc.errors.InputError`)::
     options: {best: {time_limit: 10}}  # keyword options per algorithm
     plot: {x: devices, y: objective}   # how `semalloc plot` draws it
     quick: {seeds: 2, vary: {devices: [10, 30]}}   # `--quick` overrides
+    plugins: [mypkg.algorithms]        # modules every worker imports first (docs/plugins.md)
 
 Examples
 --------
@@ -37,10 +38,14 @@ from typing import Any
 import yaml
 
 from ..errors import InputError
+from ..plugins import load_plugin
 from ..schema import numbers_from_text
 from ..solve import generate, get_problem
 
-__all__ = ["SweepSpec", "parse_spec", "load_spec", "FIELDS", "PLOT_FIELDS"]
+__all__ = ["SweepSpec", "parse_spec", "load_spec", "shipped_specs", "find_spec", "FIELDS", "PLOT_FIELDS", "SPECS_DIR"]
+
+#: The specs shipped in the package (the paper figures; ``examples/specs/`` in a checkout).
+SPECS_DIR = Path(__file__).parent / "specs"
 
 #: Top-level fields of a spec and what each holds.
 FIELDS = {
@@ -54,6 +59,7 @@ FIELDS = {
     "options": "keyword options per algorithm",
     "plot": "how `semalloc plot` draws it",
     "quick": "overrides of seeds/vary/points/algorithms/settings/options for `--quick`",
+    "plugins": "modules that register algorithms or problems, imported first (and by every worker)",
 }
 #: Fields of ``plot``.
 PLOT_FIELDS = {"x": "setting on the x axis",
@@ -76,10 +82,12 @@ class SweepSpec:
     options: dict = field(default_factory=dict)
     title: str = ""
     plot: dict = field(default_factory=dict)
+    plugins: list[str] = field(default_factory=list)
 
     @property
     def hash(self) -> str:
-        """Identity of the results: everything but ``title`` and ``plot``."""
+        """Identity of the results: everything but ``title``, ``plot`` and ``plugins``
+        (where the code comes from; the algorithms' names are in the hash)."""
         core = {"problem": self.problem, "points": self.points, "seeds": self.seeds,
                 "algorithms": self.algorithms, "settings": self.settings, "options": self.options}
         return hashlib.sha256(json.dumps(core, sort_keys=True).encode()).hexdigest()[:16]
@@ -90,7 +98,8 @@ class SweepSpec:
 
     def to_dict(self) -> dict:
         return {"problem": self.problem, "title": self.title, "settings": self.settings, "points": self.points,
-                "seeds": self.seeds, "algorithms": self.algorithms, "options": self.options, "plot": self.plot}
+                "seeds": self.seeds, "algorithms": self.algorithms, "options": self.options, "plot": self.plot,
+                **({"plugins": self.plugins} if self.plugins else {})}
 
 
 def point_key(point: dict) -> str:
@@ -144,12 +153,24 @@ def _points(raw: dict, where: str) -> list[dict]:
     return out
 
 
-def parse_spec(raw: Any, quick: bool = False, check_generator: bool = True) -> SweepSpec:
+def _plugins(value) -> list[str]:
+    _need(isinstance(value, list) and all(isinstance(m, str) and m.strip() for m in value), "spec.plugins",
+          "must be a list of module names")
+    return [m.strip() for m in value]
+
+
+def parse_spec(raw: Any, quick: bool = False, check_generator: bool = True, stored: bool = False) -> SweepSpec:
     """Validate a spec mapping; with ``quick``, apply its ``quick`` overrides.
 
-    ``check_generator`` draws the instance of every point at the first seed,
-    so that an unknown or invalid generator setting is named before any
-    work starts.
+    The spec's ``plugins`` are imported first (:func:`semalloc.plugins.load_plugin`),
+    so that their algorithms and problems are known. ``check_generator``
+    draws the instance of every point at the first seed, so that an unknown
+    or invalid generator setting is named before any work starts.
+
+    ``stored``: the spec of a results store, read back to plot or export its
+    rows, which need no code: its plugins are not imported, and its
+    problem, algorithms and options are not checked against the registry
+    (a store of a plugin's algorithm reads without the plugin).
     """
     _need(isinstance(raw, dict), "spec", "must be a mapping (YAML or JSON object)")
     for k in raw:
@@ -165,21 +186,30 @@ def parse_spec(raw: Any, quick: bool = False, check_generator: bool = True) -> S
         if "vary" in q or "points" in q:
             raw.pop("vary", None), raw.pop("points", None)
         raw.update(q)
+    plugins = _plugins(raw.get("plugins", []))
+    if not stored:
+        for i, m in enumerate(plugins):
+            load_plugin(m, f"spec.plugins[{i}]")
+    _need(isinstance(raw["problem"], str), "spec.problem", "must be a problem key")
     try:
-        prob = get_problem(str(raw["problem"]))
+        prob = None if stored else get_problem(raw["problem"])
     except InputError as e:
         raise InputError("spec.problem", e.reason, "sweep") from None
     algos = raw["algorithms"]
     _need(isinstance(algos, list) and algos, "spec.algorithms", "must be a non-empty list")
     for i, a in enumerate(algos):
-        _need(a in prob.algorithms, f"spec.algorithms[{i}]",
-              f"unknown algorithm {a!r} for {prob.key}; known: {', '.join(prob.algorithms)}")
+        _need(isinstance(a, str), f"spec.algorithms[{i}]", f"must be an algorithm name, got {a!r}")
+        _need(stored or a in prob.algorithms, f"spec.algorithms[{i}]",
+              f"unknown algorithm {a!r} for {raw['problem']}; known: {', '.join(prob.algorithms) if prob else ''}"
+              + ("" if plugins else " (a plugin's algorithm? name its module in the spec's `plugins:`)"))
     _need(len(set(algos)) == len(algos), "spec.algorithms", "has repeated algorithms")
     options = raw.get("options") or {}
     _need(isinstance(options, dict), "spec.options", "must be a mapping: algorithm -> options")
     for a, opts in options.items():
         _need(a in algos, f"spec.options.{a}", "is not one of the spec's algorithms")
         _need(isinstance(opts, dict), f"spec.options.{a}", "must be a mapping of keyword options")
+        if stored:
+            continue
         known = [n for n in list(inspect.signature(prob.algorithms[a].run).parameters)[1:]]
         for k in opts:
             _need(k in known, f"spec.options.{a}.{k}",
@@ -190,13 +220,14 @@ def parse_spec(raw: Any, quick: bool = False, check_generator: bool = True) -> S
         _need(k in PLOT_FIELDS, f"spec.plot.{k}", f"unknown field; known: {', '.join(PLOT_FIELDS)}")
     title = raw.get("title", "")
     _need(isinstance(title, str), "spec.title", "must be a string")
-    spec = SweepSpec(problem=prob.key, points=_points(raw, "spec."), seeds=_seeds(raw.get("seeds", 1), "spec.seeds"),
-                     algorithms=list(algos), settings=_settings(raw.get("settings", {}), "spec.settings"),
-                     options={a: dict(o) for a, o in options.items()}, title=title, plot=dict(plot))
+    spec = SweepSpec(problem=raw["problem"], points=_points(raw, "spec."),
+                     seeds=_seeds(raw.get("seeds", 1), "spec.seeds"), algorithms=list(algos),
+                     settings=_settings(raw.get("settings", {}), "spec.settings"),
+                     options={a: dict(o) for a, o in options.items()}, title=title, plot=dict(plot), plugins=plugins)
     for p in spec.points:
         clash = set(p) & set(spec.settings)
         _need(not clash, f"spec.settings.{sorted(clash)[0]}" if clash else "spec", "is also varied")
-    if check_generator:
+    if check_generator and not stored:
         for i, p in enumerate(spec.points):
             try:
                 generate(spec.problem, seed=spec.seeds[0], **spec.settings, **p)
@@ -204,6 +235,34 @@ def parse_spec(raw: Any, quick: bool = False, check_generator: bool = True) -> S
                 where = f"spec.points[{i}]" if "points" in raw else "spec"
                 raise InputError(f"{where}: {e.field}", e.reason, "sweep") from None
     return spec
+
+
+def shipped_specs() -> dict[str, Path]:
+    """The shipped specs, by name (file name without ``.yaml``), sorted.
+
+    Examples
+    --------
+    >>> specs = shipped_specs()
+    >>> "multicell-fig6" in specs, specs["multicell-fig6"].suffix
+    (True, '.yaml')
+    """
+    return {p.stem: p for p in sorted(SPECS_DIR.glob("*.yaml"))}
+
+
+def find_spec(name_or_path: str | Path) -> Path:
+    """A spec file: ``name_or_path`` if it is a file, else the shipped spec of that name.
+
+    Unknown names are an :class:`InputError` that points at ``semalloc specs``.
+    """
+    path = Path(name_or_path)
+    if path.is_file():
+        return path
+    shipped = shipped_specs()
+    name = path.name[:-5] if path.name.endswith(".yaml") else path.name
+    if str(path) in (name, f"{name}.yaml") and name in shipped:
+        return shipped[name]
+    raise InputError(str(name_or_path), "spec file not found, nor a shipped spec (list them: semalloc specs)",
+                     "sweep")
 
 
 def load_spec(path: str | Path, quick: bool = False) -> SweepSpec:
