@@ -19,10 +19,11 @@ semalloc), and its algorithms are then unknown.
 
 Examples
 --------
->>> from semalloc.plugins import load_plugin, imported
->>> _ = load_plugin("semalloc.problems.multicell", "--plugin")    # any importable module
->>> "semalloc.problems.multicell" in imported()
-True
+>>> from semalloc.plugins import load_plugin
+>>> load_plugin("no_such_plugin", "--plugin")
+Traceback (most recent call last):
+...
+semalloc.errors.InputError: --plugin: cannot import plugin 'no_such_plugin': ModuleNotFoundError: No module named 'no_such_plugin'
 """
 from __future__ import annotations
 

@@ -1,0 +1,301 @@
+"""Plugins: a user's algorithm (a module in a temp dir, found by an entry point,
+by ``--plugin`` or by a spec's ``plugins:``) is seen by compare, sweep (local
+pool and Dask workers), plot and export; a store of its rows reads without it.
+
+The plugin algorithm ``maxgain`` (strongest-gain BS, exact per-BS RB split)
+is checked against the in-process run and against ``exact`` (the optimum
+over the same Stage-1 tables), so the rows it produces in workers are real.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import os
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+import semalloc
+from semalloc import plugins
+
+from semalloc.cli import app
+from semalloc.errors import InputError
+from semalloc.experiments.runner import run_sweep
+from semalloc.experiments.spec import SPECS_DIR, find_spec, parse_spec, shipped_specs
+from semalloc.experiments.store import ResultsStore
+from semalloc.result import Evaluation
+
+solve_module = sys.modules["semalloc.solve"]     # (semalloc.solve is the function)
+SRC = Path(semalloc.__file__).resolve().parents[1]
+runner = CliRunner()
+
+PLUGIN = '''
+"""A user's multicell algorithm: every device on its strongest-gain BS, exact RB split per BS."""
+import numpy as np
+import semalloc
+from semalloc.problems.multicell.scheduling import schedule, utility_tables
+from semalloc.solvers.allocation import dp_allocate
+
+
+def maxgain(inst):
+    tab = utility_tables(inst, "adaptive")
+    bs = np.argmax(inst.gain, axis=1)
+    K = inst.base_stations.rbs
+    z = np.zeros(inst.N, dtype=np.int64)
+    for m in range(inst.M):
+        idx = np.nonzero(bs == m)[0]
+        if len(idx):
+            z[idx] = dp_allocate(tab.util[idx, m, : K[m] + 1], int(K[m]))[0]
+    return semalloc.Allocation(schedule(inst, tab, bs, z), "feasible", {"served": int((z > 0).sum())})
+
+
+semalloc.register_algorithm("multicell", "maxgain", maxgain, "strongest-gain BS, exact per-BS RB split")
+'''
+SETTINGS = {"base_stations": 2, "rbs": [6]}
+SPEC = {"problem": "multicell", "title": "plugin sweep", "settings": SETTINGS, "vary": {"devices": [3, 5]},
+        "seeds": 2, "algorithms": ["prop", "maxgain", "exact"], "plugins": ["semalloc_demo_plugin"],
+        "plot": {"x": "devices"}}
+
+
+@pytest.fixture(scope="module")
+def plugin_dirs(tmp_path_factory):
+    """``mod``: the plugin module alone; ``ep``: a dist-info declaring it (and a broken
+    plugin) under the ``semalloc.plugins`` entry-point group."""
+    root = tmp_path_factory.mktemp("plugin")
+    (root / "mod").mkdir()
+    (root / "mod" / "semalloc_demo_plugin.py").write_text(PLUGIN)
+    info = root / "ep" / "semalloc_demo-0.1.dist-info"
+    info.mkdir(parents=True)
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: semalloc-demo\nVersion: 0.1\n")
+    (info / "entry_points.txt").write_text("[semalloc.plugins]\ndemo = semalloc_demo_plugin\n"
+                                           "broken = semalloc_no_such_module\n")
+    return root / "mod", root / "ep"
+
+
+@pytest.fixture
+def clean_registry():
+    """Leave the registry as found: this process's other tests list the built-ins."""
+    prob = semalloc.get_problem("multicell")
+    algos, problems, imported = dict(prob.algorithms), dict(solve_module._REGISTERED), list(plugins._imported)
+    yield
+    prob.algorithms.clear()
+    prob.algorithms.update(algos)
+    solve_module._REGISTERED.clear()
+    solve_module._REGISTERED.update(problems)
+    plugins._imported[:] = imported
+    sys.modules.pop("semalloc_demo_plugin", None)
+
+
+@pytest.fixture
+def on_path(plugin_dirs, monkeypatch, clean_registry):
+    """The plugin module importable here and in child processes (sys.path and PYTHONPATH)."""
+    mod, _ = plugin_dirs
+    monkeypatch.syspath_prepend(str(mod))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(mod), str(SRC), os.environ.get("PYTHONPATH", "")]))
+    return mod
+
+
+def rows_of(path):
+    with ResultsStore.open(path) as store:
+        return store.rows()
+
+
+def check_plugin_rows(rows):
+    """maxgain's rows are the in-process runs, feasible, and no better than exact (the optimum)."""
+    by = {(json.dumps(r["point"], sort_keys=True), r["seed"], r["algorithm"]): r for r in rows}
+    mine = [r for r in rows if r["algorithm"] == "maxgain"]
+    assert len(mine) == 4 and all(r["status"] == "feasible" and r["feasible"] for r in mine)
+    for r in mine:
+        inst = semalloc.generate("multicell", seed=r["seed"], **SETTINGS, **r["point"])
+        assert r["objective"] == pytest.approx(semalloc.solve(inst, "maxgain").objective, rel=1e-12)
+        exact = by[(json.dumps(r["point"], sort_keys=True), r["seed"], "exact")]
+        assert exact["status"] == "optimal" and r["objective"] <= exact["objective"] * (1 + 1e-9)
+
+
+# ----------------------------------------------------------------------------- the API
+
+def test_register_algorithm_refuses_a_taken_name_and_checks_the_return(clean_registry):
+    inst = semalloc.generate("multicell", seed=0, devices=4, **SETTINGS)
+    with pytest.raises(InputError, match="already registered"):
+        semalloc.register_algorithm("multicell", "prop", lambda inst: None, "a clash")
+    with pytest.raises(InputError, match="unknown problem"):
+        semalloc.register_algorithm("nope", "x", lambda inst: None, "")
+    copy = lambda inst, shift=0: semalloc.Allocation(semalloc.solve(inst, "nua").variables, "feasible")
+    semalloc.register_algorithm("multicell", "copy", copy, "nua's allocation")
+    semalloc.register_algorithm("multicell", "copy", copy, "again")        # the same function: a no-op
+    assert semalloc.solve(inst, "copy").objective == semalloc.solve(inst, "nua").objective
+    with pytest.raises(InputError, match="takes no option 'bad'"):
+        semalloc.solve(inst, "copy", bad=1)
+    # a bare tuple is the same Allocation; anything else is the algorithm's bug, named
+    semalloc.register_algorithm("multicell", "tuple", lambda inst: (copy(inst).variables, "feasible", {}, ""), "")
+    assert semalloc.solve(inst, "tuple").objective == semalloc.solve(inst, "nua").objective
+    semalloc.register_algorithm("multicell", "wrong", lambda inst: {"bs": [0]}, "")
+    with pytest.raises(TypeError, match="algorithm 'wrong' returned dict"):
+        semalloc.solve(inst, "wrong")
+    semalloc.register_algorithm("multicell", "liar", lambda inst: semalloc.Allocation(
+        {**copy(inst).variables, "power_w": [1e3] * inst.N}, "optimal"), "claims an infeasible optimum")
+    res = semalloc.solve(inst, "liar")            # the independent evaluate still has the last word
+    assert res.status == "error" and not res.feasible and "evaluate rejected" in res.message
+
+
+class PickInstance:
+    """A toy problem: pick items of the largest value within a weight budget."""
+
+    problem = "pick"
+
+    def __init__(self, values, weights, budget):
+        self.values, self.weights, self.budget = np.asarray(values, float), np.asarray(weights, float), budget
+
+    @classmethod
+    def from_dict(cls, d):
+        return cls(d["values"], d["weights"], d["budget"])
+
+    def to_dict(self):
+        return {"problem": "pick", "values": self.values.tolist(), "weights": self.weights.tolist(),
+                "budget": self.budget}
+
+
+def _pick_generate(seed=0, items=5, budget=2.0):
+    rng = np.random.default_rng(seed)
+    return PickInstance(rng.uniform(1, 2, items), rng.uniform(0.5, 1.5, items), budget)
+
+
+def _pick_evaluate(inst, v):
+    x = np.asarray(v["x"], float)
+    w = float(inst.weights @ x)
+    ok = w <= inst.budget + 1e-12
+    return Evaluation(ok, float(inst.values @ x) if ok else float("nan"), [] if ok else [f"weight {w} > budget"])
+
+
+def test_register_problem_is_solved_and_swept(clean_registry, tmp_path):
+    prob = semalloc.Problem(key="pick", sense="max", instance_type=PickInstance, evaluate=_pick_evaluate,
+                            generate=_pick_generate, parse_variables=lambda inst, v: v, summary="toy")
+    assert semalloc.register_problem(prob) is prob
+    with pytest.raises(InputError, match="already registered"):
+        semalloc.register_problem(semalloc.Problem("multicell", "max", PickInstance, _pick_evaluate,
+                                                   _pick_generate, lambda i, v: v))
+
+    @prob.algorithm("densest", "by value per weight while it fits")
+    def densest(inst):
+        x = np.zeros(len(inst.values))
+        room = inst.budget
+        for i in np.argsort(-inst.values / inst.weights):
+            if inst.weights[i] <= room:
+                x[i], room = 1.0, room - inst.weights[i]
+        return semalloc.Allocation({"x": x.tolist()}, "feasible")
+
+    assert "pick" in semalloc.list_problems()
+    inst = semalloc.generate("pick", seed=1)
+    res = semalloc.solve(inst, "densest")
+    brute = max(inst.values @ np.array(b) for b in np.ndindex(*[2] * 5)
+                if inst.weights @ np.array(b) <= inst.budget)
+    assert res.feasible and 0 < res.objective <= brute + 1e-12
+    spec = parse_spec({"problem": "pick", "vary": {"items": [3, 4]}, "seeds": 2, "algorithms": ["densest"]})
+    rep = run_sweep(spec, tmp_path / "pick.db", progress=False)
+    assert rep.done == 4 and all(r["feasible"] for r in rows_of(tmp_path / "pick.db"))
+
+
+# ----------------------------------------------------------------------------- discovery and the verbs
+
+def test_plugin_option_compare_and_a_missing_plugin_named(on_path, tmp_path):
+    inst = tmp_path / "i.json"
+    semalloc.save(semalloc.generate("multicell", seed=2, devices=5, **SETTINGS), inst)
+    res = runner.invoke(app, ["--plugin", "semalloc_demo_plugin", "compare", str(inst), "--json"])
+    assert res.exit_code == 0, res.output
+    out = {r["algorithm"]: r for r in json.loads(res.stdout)}
+    assert set(out) >= {"prop", "exact", "maxgain"} and out["maxgain"]["feasible"]
+    assert out["maxgain"]["objective"] <= out["exact"]["objective"] * (1 + 1e-9)
+    bad = runner.invoke(app, ["--plugin", "semalloc_no_such_module", "problems"])
+    assert bad.exit_code == 2 and "--plugin" in bad.output and "semalloc_no_such_module" in bad.output
+
+
+def test_spec_without_its_plugin_is_refused_naming_the_field(clean_registry, tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(yaml.safe_dump(SPEC))          # the module is not on sys.path here
+    res = runner.invoke(app, ["sweep", str(spec), "-o", str(tmp_path / "r.db"), "--no-progress"])
+    assert res.exit_code == 2 and "spec.plugins[0]" in res.output and not (tmp_path / "r.db").exists()
+    with pytest.raises(InputError, match="name its module in the spec's `plugins:`"):
+        parse_spec({k: v for k, v in SPEC.items() if k != "plugins"})
+
+
+def test_sweep_in_worker_processes_then_plot_and_export_without_the_plugin(on_path, tmp_path):
+    spec = tmp_path / "s.yaml"
+    spec.write_text(yaml.safe_dump(SPEC))
+    db = tmp_path / "r.db"
+    res = runner.invoke(app, ["sweep", str(spec), "-o", str(db), "--workers", "2", "--no-progress"])
+    assert res.exit_code == 0, res.output
+    assert "maxgain" in res.stdout
+    check_plugin_rows(rows_of(db))
+    # a fresh process that cannot import the plugin reads the store
+    env = {**os.environ, "PYTHONPATH": str(SRC), "MPLBACKEND": "Agg"}
+    script = textwrap.dedent(f"""
+        import importlib.util, sys
+        assert importlib.util.find_spec("semalloc_demo_plugin") is None
+        from semalloc.cli import app
+        for argv in (["plot", {str(db)!r}, "-o", {str(tmp_path / 'f.png')!r}],
+                     ["export", {str(db)!r}, "-o", {str(tmp_path / 't.csv')!r}]):
+            try:
+                app(argv)
+            except SystemExit as e:
+                assert e.code == 0, (argv, e.code)
+        """)
+    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "f.png").stat().st_size > 10_000
+    with open(tmp_path / "t.csv") as fh:
+        table = list(csv.DictReader(fh))
+    assert len(table) == 12 and sum(r["algorithm"] == "maxgain" for r in table) == 4
+
+
+def test_entry_point_registers_and_a_broken_one_only_warns(plugin_dirs, tmp_path):
+    mod, ep = plugin_dirs
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ep), str(mod), str(SRC)])}
+    done = subprocess.run([sys.executable, "-m", "semalloc.cli", "problems", "--json"], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    algos = {p["key"]: p["algorithms"] for p in json.loads(done.stdout)}
+    assert "maxgain" in algos["multicell"] and "prop" in algos["multicell"]
+    assert "'broken'" in done.stderr and "semalloc_no_such_module" in done.stderr
+
+
+def test_sweep_on_a_dask_local_cluster_imports_the_spec_plugins(on_path, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    spec = parse_spec(SPEC)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
+            distributed.Client(cl) as client:
+        # the worker is another process: it knows maxgain only by importing the spec's plugins
+        assert not any(client.run(lambda: "semalloc_demo_plugin" in sys.modules).values())
+        rep = run_sweep(spec, tmp_path / "d.db", scheduler=client, progress=False)
+        assert all(client.run(lambda: "semalloc_demo_plugin" in sys.modules).values())
+    assert rep.done == 4
+    check_plugin_rows(rows_of(tmp_path / "d.db"))
+
+
+# ----------------------------------------------------------------------------- shipped specs
+
+def test_specs_list_show_copy_and_sweep_by_name(tmp_path):
+    names = set(shipped_specs())
+    assert names == {p.stem for p in SPECS_DIR.glob("*.yaml")} and "multicell-fig6" in names
+    res = runner.invoke(app, ["specs"])
+    assert res.exit_code == 0 and "multicell-fig6" in res.stdout and "compression-fig10" in res.stdout
+    shown = runner.invoke(app, ["specs", "show", "multicell-fig6"])
+    assert shown.exit_code == 0 and shown.stdout == (SPECS_DIR / "multicell-fig6.yaml").read_text()
+    dest = tmp_path / "mine.yaml"
+    assert runner.invoke(app, ["specs", "copy", "multicell-fig6", str(dest)]).exit_code == 0
+    assert dest.read_text() == shown.stdout
+    again = runner.invoke(app, ["specs", "copy", "multicell-fig6", str(dest)])
+    assert again.exit_code == 2 and "--force" in again.output
+    assert runner.invoke(app, ["specs", "copy", "multicell-fig6", str(tmp_path)]).exit_code == 0
+    assert (tmp_path / "multicell-fig6.yaml").read_text() == shown.stdout
+    assert runner.invoke(app, ["specs", "show", "nope"]).exit_code == 2
+    assert find_spec("multicell-fig6") == find_spec("multicell-fig6.yaml") == SPECS_DIR / "multicell-fig6.yaml"
+    assert find_spec(dest) == dest                 # a file wins over a shipped name
+    missing = runner.invoke(app, ["sweep", "no-such-spec", "-o", str(tmp_path / "x.db")])
+    assert missing.exit_code == 2 and "semalloc specs" in missing.output
