@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import shlex
 import subprocess
 import sys
 import textwrap
@@ -35,31 +36,19 @@ solve_module = sys.modules["semalloc.solve"]     # (semalloc.solve is the functi
 SRC = Path(semalloc.__file__).resolve().parents[1]
 runner = CliRunner()
 
-PLUGIN = '''
-"""A user's multicell algorithm: every device on its strongest-gain BS, exact RB split per BS."""
-import numpy as np
-import semalloc
-from semalloc.problems.multicell.scheduling import schedule, utility_tables
-from semalloc.solvers.allocation import dp_allocate
+DOC = Path(__file__).resolve().parents[1] / "docs" / "plugins.md"
 
 
-def maxgain(inst):
-    tab = utility_tables(inst, "adaptive")
-    bs = np.argmax(inst.gain, axis=1)
-    K = inst.base_stations.rbs
-    z = np.zeros(inst.N, dtype=np.int64)
-    for m in range(inst.M):
-        idx = np.nonzero(bs == m)[0]
-        if len(idx):
-            z[idx] = dp_allocate(tab.util[idx, m, : K[m] + 1], int(K[m]))[0]
-    return semalloc.Allocation(schedule(inst, tab, bs, z), "feasible", {"served": int((z > 0).sum())})
+def blocks(lang: str) -> list[str]:
+    """The fenced ``lang`` code blocks of docs/plugins.md, in order."""
+    parts = DOC.read_text().split("```")
+    return [b[len(lang) + 1:] for b in parts[1::2] if b.startswith(lang + "\n")]
 
 
-semalloc.register_algorithm("multicell", "maxgain", maxgain, "strongest-gain BS, exact per-BS RB split")
-'''
+PLUGIN = blocks("python")[0]            # the tutorial's my_algorithms.py: maxgain
 SETTINGS = {"base_stations": 2, "rbs": [6]}
 SPEC = {"problem": "multicell", "title": "plugin sweep", "settings": SETTINGS, "vary": {"devices": [3, 5]},
-        "seeds": 2, "algorithms": ["prop", "maxgain", "exact"], "plugins": ["semalloc_demo_plugin"],
+        "seeds": 2, "algorithms": ["prop", "maxgain", "exact"], "plugins": ["my_algorithms"],
         "plot": {"x": "devices"}}
 
 
@@ -69,11 +58,11 @@ def plugin_dirs(tmp_path_factory):
     plugin) under the ``semalloc.plugins`` entry-point group."""
     root = tmp_path_factory.mktemp("plugin")
     (root / "mod").mkdir()
-    (root / "mod" / "semalloc_demo_plugin.py").write_text(PLUGIN)
+    (root / "mod" / "my_algorithms.py").write_text(PLUGIN)
     info = root / "ep" / "semalloc_demo-0.1.dist-info"
     info.mkdir(parents=True)
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: semalloc-demo\nVersion: 0.1\n")
-    (info / "entry_points.txt").write_text("[semalloc.plugins]\ndemo = semalloc_demo_plugin\n"
+    (info / "entry_points.txt").write_text("[semalloc.plugins]\ndemo = my_algorithms\n"
                                            "broken = semalloc_no_such_module\n")
     return root / "mod", root / "ep"
 
@@ -89,7 +78,7 @@ def clean_registry():
     solve_module._REGISTERED.clear()
     solve_module._REGISTERED.update(problems)
     plugins._imported[:] = imported
-    sys.modules.pop("semalloc_demo_plugin", None)
+    sys.modules.pop("my_algorithms", None)
 
 
 @pytest.fixture
@@ -106,13 +95,14 @@ def rows_of(path):
         return store.rows()
 
 
-def check_plugin_rows(rows):
-    """maxgain's rows are the in-process runs, feasible, and no better than exact (the optimum)."""
+def check_plugin_rows(rows, settings):
+    """maxgain's rows (from workers) are the in-process runs, feasible, and no better
+    than exact (the optimum over the same tables)."""
     by = {(json.dumps(r["point"], sort_keys=True), r["seed"], r["algorithm"]): r for r in rows}
     mine = [r for r in rows if r["algorithm"] == "maxgain"]
     assert len(mine) == 4 and all(r["status"] == "feasible" and r["feasible"] for r in mine)
     for r in mine:
-        inst = semalloc.generate("multicell", seed=r["seed"], **SETTINGS, **r["point"])
+        inst = semalloc.generate("multicell", seed=r["seed"], **settings, **r["point"])
         assert r["objective"] == pytest.approx(semalloc.solve(inst, "maxgain").objective, rel=1e-12)
         exact = by[(json.dumps(r["point"], sort_keys=True), r["seed"], "exact")]
         assert exact["status"] == "optimal" and r["objective"] <= exact["objective"] * (1 + 1e-9)
@@ -206,7 +196,7 @@ def test_register_problem_is_solved_and_swept(clean_registry, tmp_path):
 def test_plugin_option_compare_and_a_missing_plugin_named(on_path, tmp_path):
     inst = tmp_path / "i.json"
     semalloc.save(semalloc.generate("multicell", seed=2, devices=5, **SETTINGS), inst)
-    res = runner.invoke(app, ["--plugin", "semalloc_demo_plugin", "compare", str(inst), "--json"])
+    res = runner.invoke(app, ["--plugin", "my_algorithms", "compare", str(inst), "--json"])
     assert res.exit_code == 0, res.output
     out = {r["algorithm"]: r for r in json.loads(res.stdout)}
     assert set(out) >= {"prop", "exact", "maxgain"} and out["maxgain"]["feasible"]
@@ -222,36 +212,6 @@ def test_spec_without_its_plugin_is_refused_naming_the_field(clean_registry, tmp
     assert res.exit_code == 2 and "spec.plugins[0]" in res.output and not (tmp_path / "r.db").exists()
     with pytest.raises(InputError, match="name its module in the spec's `plugins:`"):
         parse_spec({k: v for k, v in SPEC.items() if k != "plugins"})
-
-
-def test_sweep_in_worker_processes_then_plot_and_export_without_the_plugin(on_path, tmp_path):
-    spec = tmp_path / "s.yaml"
-    spec.write_text(yaml.safe_dump(SPEC))
-    db = tmp_path / "r.db"
-    res = runner.invoke(app, ["sweep", str(spec), "-o", str(db), "--workers", "2", "--no-progress"])
-    assert res.exit_code == 0, res.output
-    assert "maxgain" in res.stdout
-    check_plugin_rows(rows_of(db))
-    # a fresh process that cannot import the plugin reads the store
-    env = {**os.environ, "PYTHONPATH": str(SRC), "MPLBACKEND": "Agg"}
-    script = textwrap.dedent(f"""
-        import importlib.util, sys
-        assert importlib.util.find_spec("semalloc_demo_plugin") is None
-        from semalloc.cli import app
-        for argv in (["plot", {str(db)!r}, "-o", {str(tmp_path / 'f.png')!r}],
-                     ["export", {str(db)!r}, "-o", {str(tmp_path / 't.csv')!r}]):
-            try:
-                app(argv)
-            except SystemExit as e:
-                assert e.code == 0, (argv, e.code)
-        """)
-    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=tmp_path, capture_output=True, text=True,
-                          timeout=120)
-    assert done.returncode == 0, done.stderr
-    assert (tmp_path / "f.png").stat().st_size > 10_000
-    with open(tmp_path / "t.csv") as fh:
-        table = list(csv.DictReader(fh))
-    assert len(table) == 12 and sum(r["algorithm"] == "maxgain" for r in table) == 4
 
 
 def test_entry_point_registers_and_a_broken_one_only_warns(plugin_dirs, tmp_path):
@@ -271,11 +231,11 @@ def test_sweep_on_a_dask_local_cluster_imports_the_spec_plugins(on_path, tmp_pat
     with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
             distributed.Client(cl) as client:
         # the worker is another process: it knows maxgain only by importing the spec's plugins
-        assert not any(client.run(lambda: "semalloc_demo_plugin" in sys.modules).values())
+        assert not any(client.run(lambda: "my_algorithms" in sys.modules).values())
         rep = run_sweep(spec, tmp_path / "d.db", scheduler=client, progress=False)
-        assert all(client.run(lambda: "semalloc_demo_plugin" in sys.modules).values())
+        assert all(client.run(lambda: "my_algorithms" in sys.modules).values())
     assert rep.done == 4
-    check_plugin_rows(rows_of(tmp_path / "d.db"))
+    check_plugin_rows(rows_of(tmp_path / "d.db"), SETTINGS)
 
 
 # ----------------------------------------------------------------------------- shipped specs
@@ -299,3 +259,54 @@ def test_specs_list_show_copy_and_sweep_by_name(tmp_path):
     assert find_spec(dest) == dest                 # a file wins over a shipped name
     missing = runner.invoke(app, ["sweep", "no-such-spec", "-o", str(tmp_path / "x.db")])
     assert missing.exit_code == 2 and "semalloc specs" in missing.output
+
+
+# ----------------------------------------------------------------------------- the tutorial
+
+def test_tutorial_runs_and_its_store_reads_without_the_plugin(tmp_path, monkeypatch, clean_registry):
+    """docs/plugins.md's code, in order: the module, the Python comparison, the spec, the
+    commands (`--plugin` for compare and solve; the sweep's `plugins:` in 2 worker
+    processes); then plot and export of its store in a process that cannot import the plugin."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.setenv("PYTHONPATH", os.pathsep.join([str(tmp_path), str(SRC), os.environ.get("PYTHONPATH", "")]))
+    module, compare = blocks("python")
+    assert module.startswith("# my_algorithms.py\n")
+    (tmp_path / "my_algorithms.py").write_text(module)
+    exec(compare, {})
+    spec, = blocks("yaml")
+    assert spec.startswith("# mine.yaml\n")
+    (tmp_path / "mine.yaml").write_text(spec)
+    for block in blocks("bash"):
+        for line in block.strip().splitlines():
+            argv = shlex.split(line)
+            assert argv[0] == "semalloc"
+            res = runner.invoke(app, argv[1:])
+            assert res.exit_code == 0, (line, res.output)
+    db = tmp_path / "runs" / "mine.db"
+    rows = rows_of(db)
+    assert {r["algorithm"] for r in rows} == {"prop", "nua", "maxgain", "exact"} and all(r["feasible"] for r in rows)
+    check_plugin_rows(rows, yaml.safe_load(spec)["settings"])
+    with open(tmp_path / "mine.csv") as fh:
+        assert sum(r["algorithm"] == "maxgain" for r in csv.DictReader(fh)) == 4
+    # a fresh process, elsewhere, that cannot import the plugin reads the store
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env = {**os.environ, "PYTHONPATH": str(SRC), "MPLBACKEND": "Agg"}
+    script = textwrap.dedent(f"""
+        import importlib.util
+        assert importlib.util.find_spec("my_algorithms") is None
+        from semalloc.cli import app
+        for argv in (["plot", {str(db)!r}, "-o", "f.png"], ["export", {str(db)!r}, "-o", "t.csv"]):
+            try:
+                app(argv)
+            except SystemExit as e:
+                assert e.code == 0, (argv, e.code)
+        """)
+    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=elsewhere, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert (elsewhere / "f.png").stat().st_size > 10_000
+    with open(elsewhere / "t.csv") as fh:
+        table = list(csv.DictReader(fh))
+    assert len(table) == 16 and sum(r["algorithm"] == "maxgain" for r in table) == 4
