@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-slow bench clean
+.PHONY: run test test-slow bench docs clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,5 +33,12 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/offloading.py
 	$(BIN)/python benchmarks/sbq.py    # trains every agent: about an hour on 2 cores
 
+# API reference from the docstrings (pdoc, offline) -> docs/api/index.html
+API_MODULES := semalloc semalloc.plugins semalloc.experiments semalloc.problems semalloc.solvers semalloc.perf \
+               semalloc.channel semalloc.result semalloc.errors semalloc.schema semalloc.learn semalloc.rl
+docs: $(STAMP)
+	$(BIN)/python -m pip install -q -e '.[docs]'
+	MPLBACKEND=Agg $(BIN)/python -m pdoc -d numpy -o docs/api $(API_MODULES)
+
 clean:
-	rm -rf $(VENV) out .pytest_cache
+	rm -rf $(VENV) out .pytest_cache docs/api

@@ -310,3 +310,15 @@ def test_tutorial_runs_and_its_store_reads_without_the_plugin(tmp_path, monkeypa
     with open(elsewhere / "t.csv") as fh:
         table = list(csv.DictReader(fh))
     assert len(table) == 16 and sum(r["algorithm"] == "maxgain" for r in table) == 4
+
+
+def test_api_reference_builds_offline(tmp_path):
+    """`make docs`: pdoc renders the plugin API from the docstrings (the `docs` extra; skipped without it)."""
+    pdoc = pytest.importorskip("pdoc")
+    make = (Path(__file__).resolve().parents[1] / "Makefile").read_text()
+    assert "pdoc -d numpy" in make and "semalloc.plugins" in make
+    pdoc.render.configure(docformat="numpy")
+    pdoc.pdoc("semalloc.plugins", "semalloc.solve", output_directory=tmp_path)
+    page = (tmp_path / "semalloc" / "solve.html").read_text()
+    assert all(name in page for name in ("register_algorithm", "register_problem", "Allocation"))
+    assert "semalloc.plugins" in (tmp_path / "semalloc" / "plugins.html").read_text()
