@@ -189,6 +189,13 @@ def test_register_problem_is_solved_and_swept(clean_registry, tmp_path):
     spec = parse_spec({"problem": "pick", "vary": {"items": [3, 4]}, "seeds": 2, "algorithms": ["densest"]})
     rep = run_sweep(spec, tmp_path / "pick.db", progress=False)
     assert rep.done == 4 and all(r["feasible"] for r in rows_of(tmp_path / "pick.db"))
+    del solve_module._REGISTERED["pick"]           # the plugin gone: its store still exports
+    with pytest.raises(InputError, match="unknown problem .pick."):
+        parse_spec(spec.to_dict())
+    res = runner.invoke(app, ["export", str(tmp_path / "pick.db"), "-o", str(tmp_path / "pick.csv")])
+    assert res.exit_code == 0, res.output
+    with open(tmp_path / "pick.csv") as fh:
+        assert [r["algorithm"] for r in csv.DictReader(fh)] == ["densest"] * 4
 
 
 # ----------------------------------------------------------------------------- discovery and the verbs
@@ -203,6 +210,11 @@ def test_plugin_option_compare_and_a_missing_plugin_named(on_path, tmp_path):
     assert out["maxgain"]["objective"] <= out["exact"]["objective"] * (1 + 1e-9)
     bad = runner.invoke(app, ["--plugin", "semalloc_no_such_module", "problems"])
     assert bad.exit_code == 2 and "--plugin" in bad.output and "semalloc_no_such_module" in bad.output
+    # `plugins:` says where code comes from: not in the hash; stored only when given (old stores unchanged)
+    with_p = parse_spec(SPEC, check_generator=False)
+    without = parse_spec({k: v for k, v in SPEC.items() if k != "plugins"}, check_generator=False)
+    assert with_p.hash == without.hash and with_p.plugins == ["my_algorithms"]
+    assert with_p.to_dict()["plugins"] == ["my_algorithms"] and "plugins" not in without.to_dict()
 
 
 def test_spec_without_its_plugin_is_refused_naming_the_field(clean_registry, tmp_path):
