@@ -266,17 +266,15 @@ specs_app = typer.Typer(no_args_is_help=False, help="The shipped sweep specs (th
 
 
 @specs_app.callback(invoke_without_command=True)
-@exits_2_on_bad_input()
 def specs(ctx: typer.Context):
     """List the shipped sweep specs: `sweep NAME` runs one, `specs show|copy NAME` prints or copies it."""
     if ctx.invoked_subcommand is not None:
         return
-    import yaml as _yaml
     from .experiments.spec import shipped_specs
 
     table = Table("name", "problem", "title")
     for name, path in shipped_specs().items():
-        raw = _yaml.safe_load(path.read_text())
+        raw = yaml.safe_load(path.read_text())
         table.add_row(name, str(raw.get("problem", "")), str(raw.get("title", "")))
     out.print(table)
 
