@@ -5,9 +5,10 @@ Each task draws its instance from the spec and the seed inside the worker
 every algorithm of the spec on it, after importing the spec's ``plugins``
 and those named by ``--plugin`` (:mod:`semalloc.plugins`), so that a
 worker process or a Dask worker knows a plugin's algorithms. Tasks run
-in-process (``workers=1``), in a local process pool (``concurrent.futures``), or on a Dask cluster
-(``scheduler``: an address such as ``tcp://10.0.0.5:8786`` or a
-``distributed.Client``). Only the calling process writes to the results
+in-process (``workers=1``), in a local process pool
+(``concurrent.futures``), or on a Dask cluster (``scheduler``: an address
+such as ``tcp://10.0.0.5:8786`` or a ``distributed.Client``; with
+``dask-jobqueue``, SLURM or PBS jobs: docs/cli.md). Only the calling process writes to the results
 store, task by task as each finishes; tasks already stored are skipped.
 
 Examples
