@@ -27,7 +27,7 @@ from semalloc import plugins
 
 from semalloc.cli import app
 from semalloc.errors import InputError
-from semalloc.experiments.runner import run_sweep
+from semalloc.experiments.runner import run_sweep, run_task
 from semalloc.experiments.spec import SPECS_DIR, find_spec, parse_spec, shipped_specs
 from semalloc.experiments.store import ResultsStore
 from semalloc.result import Evaluation
@@ -215,6 +215,16 @@ def test_plugin_option_compare_and_a_missing_plugin_named(on_path, tmp_path):
     without = parse_spec({k: v for k, v in SPEC.items() if k != "plugins"}, check_generator=False)
     assert with_p.hash == without.hash and with_p.plugins == ["my_algorithms"]
     assert with_p.to_dict()["plugins"] == ["my_algorithms"] and "plugins" not in without.to_dict()
+
+
+def test_a_plugin_missing_on_a_worker_is_named():
+    """A worker that cannot import a plugin fails with the InputError naming it (pickled across)."""
+    import pickle
+    e = pickle.loads(pickle.dumps(InputError("plugins[0]", "cannot import", "sweep")))
+    assert (e.field, e.reason, e.problem, str(e)) == ("plugins[0]", "cannot import", "sweep",
+                                                     "sweep: plugins[0]: cannot import")
+    with pytest.raises(InputError, match=r"plugins\[0\] \(on a worker\).*semalloc_no_such_module"):
+        run_task("multicell", SETTINGS, {"devices": 3}, 0, ["prop"], {}, ("semalloc_no_such_module",))
 
 
 def test_spec_without_its_plugin_is_refused_naming_the_field(clean_registry, tmp_path):

@@ -19,3 +19,7 @@ class InputError(ValueError):
         self.field, self.reason, self.problem = field, reason, problem
         prefix = f"{problem}: " if problem else ""
         super().__init__(f"{prefix}{field}: {reason}")
+
+    def __reduce__(self):
+        # pickled whole: an InputError raised in a sweep worker (a process, a Dask worker) reaches the caller
+        return type(self), (self.field, self.reason, self.problem)
