@@ -65,7 +65,7 @@ def test_p4_first_beats_every_baseline_at_every_point(fig):
 
 @pytest.mark.parametrize("fig", [4, 5])
 def test_printed_algorithm3_beats_every_baseline_in_figs4_and_5(fig):
-    """Figs. 4(c), 5(c) hold for the printed loop too, narrowly (2-7 % below fhr_only at N = 50,
+    """Figs. 4(c), 5(c) hold for the printed loop too, narrowly (1-7 % below fhr_only at N = 50,
     10 seeds): strictly below every baseline at every quick point."""
     _, pr = quick(fig, "alg3_printed")
     for b in BASELINES:
