@@ -44,6 +44,27 @@ def rises(v, rel=0.0) -> bool:
     return bool(np.all(v[1:] >= v[:-1] * (1 + rel)))
 
 
+# ----------------------------------------------------------------------------- evaluate's measures
+
+@pytest.mark.parametrize("algo", PROPOSED + BASELINES)
+def test_measures_of_evaluate_add_up(algo):
+    """T's device and BS parts split T as the devices' total device and BS times do, and add up
+    to T; E's parts add up to E; the PSNR range contains its mean and meets P_min."""
+    inst = semalloc.generate("training", seed=4, devices=12, bandwidth_hz=3e6, psnr_min_db=28.0)
+    r = semalloc.solve(inst, algo)
+    m = semalloc.evaluate(inst, r.variables).metrics
+    c1, c2 = inst.cycles
+    v = r.variables
+    snr = v["power_w"] * inst.snr_per_hz / v["bandwidth_hz"]
+    t_dev = c1 / v["cpu_hz"] + v["rho"] * inst.raw_bits / (v["bandwidth_hz"] * np.log2(1 + snr))
+    share = t_dev.sum() / (t_dev + c2 / v["bs_cpu_hz"]).sum()
+    assert m["round_time_device_s"] == pytest.approx(share * m["round_time_s"], rel=1e-9)
+    assert m["round_time_device_s"] + m["round_time_bs_s"] == pytest.approx(m["round_time_s"], rel=1e-12)
+    assert m["energy_bs_j"] == pytest.approx(inst.kappa * np.sum(c2 * v["bs_cpu_hz"] ** 2), rel=1e-12)
+    assert m["energy_device_j"] + m["energy_bs_j"] == pytest.approx(m["energy_j"], rel=1e-12)
+    assert 28.0 - 1e-6 <= m["psnr_db_min"] <= m["psnr_db_mean"] <= m["psnr_db_max"]
+
+
 # ----------------------------------------------------------------------------- Figs. 3-5
 
 @pytest.mark.parametrize("algo", PROPOSED + BASELINES)

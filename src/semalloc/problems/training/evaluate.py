@@ -89,12 +89,14 @@ class Metrics:
 
     def summary(self) -> dict:
         """The figures' measures: T (eq. 14) and E (eq. 15) with their device and BS parts, and
-        the PSNR over devices. T's parts are those of the device that sets it (the slowest,
-        ``argmax_n T_n``), so they add up to T; E's are sums over devices (eqs. 12-13)."""
-        slow = int(np.argmax(self.time_s))
+        the PSNR over devices. E's parts are sums over devices (eqs. 12-13); T is split in the
+        proportion ``sum_n (T^cmp_n + T^up_n) : sum_n T^S_n`` (eqs. 8-9), so its parts add up to
+        T and do not depend on which of the (often tied, after P3) slowest devices sets it."""
+        dev_share = float(np.sum(self.time_device_s) / np.sum(self.time_s))
         psnr = self.psnr_db
-        return {"round_time_s": self.round_time_s, "round_time_device_s": float(self.time_device_s[slow]),
-                "round_time_bs_s": float(self.time_bs_s[slow]), "energy_j": self.total_energy_j,
+        T = self.round_time_s
+        return {"round_time_s": T, "round_time_device_s": T * dev_share,
+                "round_time_bs_s": T * (1.0 - dev_share), "energy_j": self.total_energy_j,
                 "energy_device_j": float(np.sum(self.energy_device_j)),
                 "energy_bs_j": float(np.sum(self.energy_bs_j)), "psnr_db_mean": float(np.mean(psnr)),
                 "psnr_db_min": float(np.min(psnr)), "psnr_db_max": float(np.max(psnr))}
