@@ -433,9 +433,10 @@ def register(problem) -> None:
             return bad if bad is not None else fn(inst, **options)
         return run
 
-    @problem.algorithm("alternating", "Li et al. Algorithm 3 from the fastest allocation (option start=average): "
-                                      "P4 by sum-of-ratios Newton (Algorithm 2, P7 by KKT and a bandwidth price), "
-                                      "then P3 by KKT and a search on T, in turn (option first=p3: the printed order)")
+    @problem.algorithm("alternating", "Li et al. Algorithm 3, P4 first (our order; alg3_printed is the printed "
+                                      "one), from the fastest allocation (option start=average|random): P4 by "
+                                      "sum-of-ratios Newton (Algorithm 2, P7 by KKT and a bandwidth price), then P3 "
+                                      "by KKT and a search on T, in turn (option first=p3: P3 first)")
     @guarded
     def _alternating(inst, first: str = "p4", start: str = "fastest", seed: int = 0, max_iter: int = 50):
         v, stats = alternating(inst, start_point(inst, start, seed), first=first, max_iter=max_iter)
