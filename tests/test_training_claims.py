@@ -275,3 +275,5 @@ def test_options_of_the_two_orders_are_validated():
         semalloc.solve(inst, "alg3_printed", start="slowest")
     with pytest.raises(semalloc.InputError, match="stop"):
         alternating(inst, start_point(inst, "average"), stop="never")
+    with pytest.raises(semalloc.InputError, match="max_iter"):
+        semalloc.solve(inst, "alg3_printed", max_iter=0)

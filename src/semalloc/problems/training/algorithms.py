@@ -146,6 +146,8 @@ def alternating(inst, start: dict, first: str = "p4", max_iter: int = 50, tol: f
         raise InputError("first", f"must be 'p3' or 'p4', got {first!r}", "training")
     if stop not in ("objective", "solution"):
         raise InputError("stop", f"must be 'objective' or 'solution', got {stop!r}", "training")
+    if not (isinstance(max_iter, int) and max_iter >= 1):
+        raise InputError("max_iter", f"must be a positive integer, got {max_iter!r}", "training")
     p, B, v = start["power_w"], start["bandwidth_hz"], start
     s3 = P3Solution.of(inst, start)
     history, newton, stalls, moved = [_objective(inst, v)], 0, 0, np.inf
