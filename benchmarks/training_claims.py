@@ -1,7 +1,7 @@
 """The training paper's (Li, Zhou, Zhao) Sec. VII claims, measured at its settings (N = 50,
 Table II, the points of the shipped Figs. 3-8 specs, seeds 0-9): the numbers behind the claims
 table, the order-at-the-same-start table and the Fig. 3(a) / Fig. 7 explanations in
-docs/models.md. Prints markdown tables; about a minute on one core.
+docs/models.md. Prints markdown tables; about two minutes on one core.
 
 Run: ``PYTHONPATH=src python benchmarks/training_claims.py [--seeds N]``.
 """
