@@ -124,7 +124,8 @@ _OTHERS = ("tab:blue", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab
 def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str | list[str] = "objective",
                kind: str | None = None, logx: bool = False, logy: bool = False, title: str = "",
                panels: str | None = None, proposed: str | None = None, algorithms: list[str] | None = None,
-               points: list[dict] | None = None, ylabel: str | list[str] | None = None) -> Path:
+               points: list[dict] | None = None, ylabel: str | list[str] | None = None,
+               labels: dict | None = None, band: dict | None = None) -> Path:
     """Draw a sweep as the papers do and write it (PNG, PDF or SVG by suffix).
 
     ``kind="line"``: one line per algorithm over the numeric setting ``x``,
@@ -137,7 +138,10 @@ def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str 
     per iteration of the runs' ``trace`` (an algorithm's objective after
     each iteration, e.g. Zheng et al. Fig. 2), one point per panel. ``proposed``
     (the paper's algorithm) is drawn in red; ``algorithms`` and ``points``
-    order the legend and the bars.
+    order the legend and the bars; ``labels`` (algorithm -> text) names them in
+    the legend. ``band`` (measure -> ``[low, high]`` measures) shades a line
+    between the means over seeds of two other measures (e.g. the least and the
+    largest PSNR over devices) instead of the range over seeds.
     """
     import matplotlib
     matplotlib.use("Agg")
@@ -182,6 +186,15 @@ def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str 
                                + [r["algorithm"] for r in rows]))
     others = iter(_OTHERS * 4)
     colours = {a: _OURS.get(a) or ("tab:red" if a == proposed else next(others)) for a in algos}
+    names = {a: (labels or {}).get(a, a) for a in algos}
+    band = band or {}
+    if band and panels is not None:
+        raise InputError("plot.band", "cannot shade bands when lines are split into panels")
+    for m, pair in band.items():
+        if m not in ys or not isinstance(pair, list) or len(pair) != 2:
+            raise InputError("plot.band", f"{m!r} must be a drawn measure -> [low, high] measures")
+    bounds = {m: [{(s["algorithm"], s["point"].get(x)): s["mean"] for s in summarise(measure(rows, b))}
+                  for b in pair] for m, pair in band.items()}
     present = list(dict.fromkeys(r["point"].get(panels) for r in rows))
     pvals = [v for v in dict.fromkeys([p.get(panels) for p in points or []] + present) if v in present] \
         if panels else [None]
@@ -200,7 +213,7 @@ def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str 
                     continue
                 mean, lo, hi = mean_trace(traces)
                 its = np.arange(len(mean))
-                ax.plot(its, mean, marker="o", ms=3, label=a, color=colours[a], lw=2 if a == proposed else 1.3)
+                ax.plot(its, mean, marker="o", ms=3, label=names[a], color=colours[a], lw=2 if a == proposed else 1.3)
                 ax.fill_between(its, lo, hi, color=colours[a], alpha=0.15)     # the range over runs
             ax.set_xlabel("iteration")
         elif kind == "line":
@@ -210,8 +223,10 @@ def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str 
                 if not pts:
                     continue
                 xs, ms, lo, hi = (np.array(v, dtype=float) for v in zip(*pts))
-                ax.plot(xs, ms, marker="o", ms=3.5, label=a, color=colours[a], lw=2 if a == proposed else 1.3)
-                ax.fill_between(xs, lo, hi, color=colours[a], alpha=0.15)     # the range over seeds
+                ax.plot(xs, ms, marker="o", ms=3.5, label=names[a], color=colours[a], lw=2 if a == proposed else 1.3)
+                if m in bounds:                                                # the band's two measures
+                    lo, hi = (np.array([b.get((a, v), np.nan) for v in xs]) for b in bounds[m])
+                ax.fill_between(xs, lo, hi, color=colours[a], alpha=0.15)     # else the range over seeds
             ax.set_xlabel(x)
         else:
             if grouped:                                    # groups: the measures
@@ -229,8 +244,8 @@ def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str 
                 spread = np.nan_to_num([[by[l]["mean"] - by[l]["min"], by[l]["max"] - by[l]["mean"]] if l in by
                                         else [0.0, 0.0] for l in labels]).T    # the range over seeds
                 at = np.array([i]) if single else np.arange(len(labels)) + (i - (len(algos) - 1) / 2) * width
-                ax.bar(at, ms, width, yerr=spread, capsize=2, label=a, color=colours[a])
-            ticks = algos if single else labels
+                ax.bar(at, ms, width, yerr=spread, capsize=2, label=names[a], color=colours[a])
+            ticks = [names[a] for a in algos] if single else labels
             ax.set_xticks(np.arange(len(ticks)), ticks, rotation=30 if len(ticks) > 3 else 0)
         ax.set_yscale("log" if logy else "linear")
         ax.set_ylabel(lab or ("" if grouped else {"objective": "objective", "time_s": "time (s)"}.get(m, m)))

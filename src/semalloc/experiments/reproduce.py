@@ -52,9 +52,9 @@ class Reproduction:
 
 def plot_spec(spec: SweepSpec, rows: list[dict], path: str | Path, **overrides) -> Path:
     """Draw ``rows`` as ``spec.plot`` says; the spec's first algorithm is the paper's own.
-    An overridden ``y`` drops the spec's ``ylabel`` (it labels the spec's measures)."""
+    An overridden ``y`` drops the spec's ``ylabel`` and ``band`` (they concern the spec's measures)."""
     given = {k: v for k, v in overrides.items() if v is not None}
-    opts = {**{k: v for k, v in spec.plot.items() if not ("y" in given and k == "ylabel")}, **given}
+    opts = {**{k: v for k, v in spec.plot.items() if not ("y" in given and k in ("ylabel", "band"))}, **given}
     return plot_sweep(rows, path, title=spec.title, proposed=spec.algorithms[0], algorithms=spec.algorithms,
                       points=spec.points, **opts)
 

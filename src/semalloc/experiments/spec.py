@@ -66,7 +66,9 @@ PLOT_FIELDS = {"x": "setting on the x axis",
                "y": "objective, time_s or a metric of the problem; a list draws one panel each",
                "ylabel": "label of the y axis (a list with a list y)",
                "kind": "line, bars or trace (objective per iteration)",
-               "logx": "log-scale x", "logy": "log-scale y", "panels": "setting with one panel per value"}
+               "logx": "log-scale x", "logy": "log-scale y", "panels": "setting with one panel per value",
+               "labels": "legend label per algorithm (algorithm -> text)",
+               "band": "measure -> [low, high] measures: lines shade between their means, not the seeds' range"}
 _QUICK = ("seeds", "vary", "points", "algorithms", "settings", "options")
 
 

@@ -7,7 +7,7 @@ Examples
 >>> import semalloc
 >>> inst = semalloc.generate("training", seed=3, devices=8)
 >>> sorted(semalloc.get_problem("training").algorithms)
-['alternating', 'average', 'best', 'exact', 'fhr_only', 'pb_only', 'random']
+['alg3_printed', 'alternating', 'average', 'best', 'exact', 'fhr_only', 'pb_only', 'random']
 >>> r = semalloc.solve(inst, "alternating")
 >>> r.status, r.objective < semalloc.solve(inst, "average").objective
 ('feasible', True)

@@ -4,11 +4,14 @@ baselines (Sec. VII-D), the multi-start NLP reference ``exact`` and our ``best``
 ============  ===============================================================
 name          what it does
 ============  ===============================================================
-alternating   Algorithm 3 from the fastest allocation (every resource at
-              its maximum; ``start="average"``: the Average allocation):
-              P4 by Algorithm 2 (sum-of-ratios Newton, P7 by KKT + a
-              search on the price), then P3 by KKT + a search on T, in
-              turn (``first="p3"``: the printed order, P3 first)
+alternating   Algorithm 3, P4 first, from the fastest allocation (every
+              resource at its maximum; ``start="average"``: the Average
+              allocation): P4 by Algorithm 2 (sum-of-ratios Newton, P7 by
+              KKT + a search on the price), then P3 by KKT + a search on T,
+              in turn until the objective settles (``first="p3"``: P3 first)
+alg3_printed  Algorithm 3 as printed: from a random feasible (p, B) (the
+              Random allocation of ``seed``), P3 then P4 in turn until
+              ``||sol(k+1) - sol(k)|| <= eps`` (step 7)
 random        p, f, h, rho truncated-normal around the middle of their
               ranges (std = width/10), B in [B/(1.25N), B/(0.8N)] summing to B
 average       B/N, p_max/2, f_max/2, h_max/2, (rho_min + rho_max)/2
@@ -86,15 +89,18 @@ def fastest_point(inst) -> dict:
     return _vars(p, B, d.cpu_max_hz, d.bs_cpu_max_hz, rho)
 
 
-#: Starts of ``alternating``: its sol^(0).
-STARTS = {"fastest": fastest_point, "average": average_point}
+#: Starts of Algorithm 3 (its sol^(0)) by name.
+STARTS = {"fastest": "every resource at its maximum (fastest_point)",
+          "average": "the Average allocation (average_point)",
+          "random": "the Random baseline's allocation for a seed: a random feasible (p, B)"}
 
 
-def start_point(inst, start: str) -> dict:
-    """The allocation named ``start`` (a key of :data:`STARTS`)."""
+def start_point(inst, start: str, seed: int = 0) -> dict:
+    """The allocation named ``start`` (a key of :data:`STARTS`; ``seed`` for ``"random"``)."""
     if start not in STARTS:
         raise InputError("start", f"must be one of {sorted(STARTS)}, got {start!r}", "training")
-    return STARTS[start](inst)
+    return _random_point(inst, seed) if start == "random" else \
+        {"fastest": fastest_point, "average": average_point}[start](inst)
 
 
 def _rate_terms(a, p, B):
@@ -114,34 +120,53 @@ def _from_p3(p, B, s3: P3Solution) -> dict:
     return _vars(p, B, s3.f, s3.h, s3.rho)
 
 
-def alternating(inst, start: dict, first: str = "p4", max_iter: int = 50, tol: float = 1e-9):
-    """Algorithm 3 from the allocation ``start`` (sol^(0)): P4 (Algorithm 2) and
-    P3 (eq. 32) in turn until the objective changes by less than ``tol``
-    (relative). ``first="p4"`` begins with P4 at the start's ``(f, h, rho)``
-    and its round time ``T0``; ``first="p3"`` (the printed loop) begins with P3
-    at the start's ``(p, B)`` and so never uses the rest of sol^(0)
-    (docs/models.md: from the Average start it ends within 0.02 % of
-    ``fhr_only``). Returns the variables and the objective of the start and
-    after every step (``history``); ``p4_newton_stalls`` counts the P4 steps
+def _scaled(inst, v: dict) -> np.ndarray:
+    """``sol = (p/p_max, B/B_total, f/f_max, h/h_max, rho)``: the allocation as one vector of
+    numbers in [0, 1], where Algorithm 3's ``||sol^(k+1) - sol^(k)||`` is measured."""
+    d = inst.devices
+    return np.concatenate([v["power_w"] / d.power_max_w, v["bandwidth_hz"] / inst.bandwidth_hz,
+                           v["cpu_hz"] / d.cpu_max_hz, v["bs_cpu_hz"] / d.bs_cpu_max_hz, v["rho"]])
+
+
+def alternating(inst, start: dict, first: str = "p4", max_iter: int = 50, tol: float = 1e-9,
+                stop: str = "objective"):
+    """Algorithm 3 from the allocation ``start`` (sol^(0)): P3 (eq. 32) and P4
+    (Algorithm 2) in turn, one of each per iteration.
+
+    ``first="p3"`` is the printed loop (steps 4-5: P3 at ``(p^(k), B^(k))``, then P4 at
+    P3's answer; it never reads the start's ``f, h, rho``) and returns sol^(k+1) after P4
+    (step 6); ``first="p4"`` (ours) begins with P4 at the start's ``(f, h, rho)`` and round
+    time ``T0`` and returns the allocation after P3. ``stop="solution"`` stops, as step 7,
+    when ``||sol^(k+1) - sol^(k)||_2 <= tol`` on :func:`_scaled` allocations;
+    ``stop="objective"`` when one iteration lowers the objective by at most ``tol``
+    (relative). Returns the variables and stats: the objective of the start and after every
+    step (``history``), iterations, Newton steps, and ``p4_newton_stalls``, the P4 steps
     whose Newton method stalled and took :func:`solve_p4_direct`'s answer."""
     if first not in ("p3", "p4"):
         raise InputError("first", f"must be 'p3' or 'p4', got {first!r}", "training")
-    p, B = start["power_w"], start["bandwidth_hz"]
-    s3 = P3Solution.of(inst, start) if first == "p4" else solve_p3(inst, p, B)
-    v = start if first == "p4" else _from_p3(p, B, s3)
-    history, newton, stalls = [_objective(inst, v)], 0, 0
+    if stop not in ("objective", "solution"):
+        raise InputError("stop", f"must be 'objective' or 'solution', got {stop!r}", "training")
+    if not (isinstance(max_iter, int) and max_iter >= 1):
+        raise InputError("max_iter", f"must be a positive integer, got {max_iter!r}", "training")
+    p, B, v = start["power_w"], start["bandwidth_hz"], start
+    s3 = P3Solution.of(inst, start)
+    history, newton, stalls, moved = [_objective(inst, v)], 0, 0, np.inf
     for k in range(1, max_iter + 1):
-        s4 = solve_p4(inst, s3, B)
-        newton, stalls = newton + s4.iterations, stalls + (not s4.converged)
-        p, B = s4.p, s4.B
-        history.append(_objective(inst, _from_p3(p, B, s3)))
-        s3 = solve_p3(inst, p, B, guess=s3.T)
-        v = _from_p3(p, B, s3)
-        history.append(_objective(inst, v))
-        if history[-3] - history[-1] <= tol * abs(history[-3]):
+        before = v
+        for step in ((first, "p3") if first == "p4" else ("p3", "p4")):
+            if step == "p3":
+                s3 = solve_p3(inst, p, B, guess=s3.T)
+            else:
+                s4 = solve_p4(inst, s3, B)
+                newton, stalls = newton + s4.iterations, stalls + (not s4.converged)
+                p, B = s4.p, s4.B
+            v = _from_p3(p, B, s3)
+            history.append(_objective(inst, v))
+        moved = float(np.linalg.norm(_scaled(inst, v) - _scaled(inst, before)))
+        if (moved if stop == "solution" else (history[-3] - history[-1]) / abs(history[-3])) <= tol:
             break
     return v, {"iterations": k, "newton_iterations": newton, "p4_newton_stalls": stalls, "first": first,
-               "history": history}
+               "stop": stop, "last_move": moved, "history": history}
 
 
 def _least_bandwidth(inst, rho, tau) -> np.ndarray:
@@ -410,13 +435,24 @@ def register(problem) -> None:
             return bad if bad is not None else fn(inst, **options)
         return run
 
-    @problem.algorithm("alternating", "Li et al. Algorithm 3 from the fastest allocation (option start=average): "
-                                      "P4 by sum-of-ratios Newton (Algorithm 2, P7 by KKT and a bandwidth price), "
-                                      "then P3 by KKT and a search on T, in turn (option first=p3: the printed order)")
+    @problem.algorithm("alternating", "Li et al. Algorithm 3, P4 first (our order; alg3_printed is the printed "
+                                      "one), from the fastest allocation (option start=average|random): P4 by "
+                                      "sum-of-ratios Newton (Algorithm 2, P7 by KKT and a bandwidth price), then P3 "
+                                      "by KKT and a search on T, in turn (option first=p3: P3 first)")
     @guarded
-    def _alternating(inst, first: str = "p4", start: str = "fastest", max_iter: int = 50):
-        v, stats = alternating(inst, start_point(inst, start), first=first, max_iter=max_iter)
+    def _alternating(inst, first: str = "p4", start: str = "fastest", seed: int = 0, max_iter: int = 50):
+        v, stats = alternating(inst, start_point(inst, start, seed), first=first, max_iter=max_iter)
         return v, "feasible", {"start": start, **stats}, ""
+
+    @problem.algorithm("alg3_printed", "Li et al. Algorithm 3 as printed: from a random feasible (p, B) (the "
+                                       "Random baseline's for option seed; option start=average|fastest), P3 "
+                                       "then P4 in turn until ||sol(k+1) - sol(k)|| <= eps (allocations scaled "
+                                       "to [0, 1]) or max_iter iterations")
+    @guarded
+    def _alg3_printed(inst, start: str = "random", seed: int = 0, eps: float = 1e-6, max_iter: int = 50):
+        v, stats = alternating(inst, start_point(inst, start, seed), first="p3", max_iter=max_iter, tol=eps,
+                               stop="solution")
+        return v, "feasible", {"start": start, "seed": seed, **stats}, ""
 
     @problem.algorithm("random", "baseline: truncated-normal random p, f, h, rho and B (Sec. VII-D i)")
     @guarded

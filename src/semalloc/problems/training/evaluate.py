@@ -15,6 +15,8 @@ Examples
 >>> ev = evaluate(inst, parse_variables(inst, v))
 >>> ev.feasible, ev.objective > 0
 (True, True)
+>>> sorted(ev.metrics)[:4]
+['energy_bs_j', 'energy_device_j', 'energy_j', 'psnr_db_max']
 >>> evaluate(inst, parse_variables(inst, dict(v, rho=[0.5, 0.2, 0.2]))).violations
 ['device 0: rho 0.5 > rho_max 0.3']
 """
@@ -85,6 +87,20 @@ class Metrics:
         """``sum_n E_n`` (eq. 15)."""
         return float(np.sum(self.energy_j))
 
+    def summary(self) -> dict:
+        """The figures' measures: T (eq. 14) and E (eq. 15) with their device and BS parts, and
+        the PSNR over devices. E's parts are sums over devices (eqs. 12-13); T is split in the
+        proportion ``sum_n (T^cmp_n + T^up_n) : sum_n T^S_n`` (eqs. 8-9), so its parts add up to
+        T and do not depend on which of the (often tied, after P3) slowest devices sets it."""
+        dev_share = float(np.sum(self.time_device_s) / np.sum(self.time_s))
+        psnr = self.psnr_db
+        T = self.round_time_s
+        return {"round_time_s": T, "round_time_device_s": T * dev_share,
+                "round_time_bs_s": T * (1.0 - dev_share), "energy_j": self.total_energy_j,
+                "energy_device_j": float(np.sum(self.energy_device_j)),
+                "energy_bs_j": float(np.sum(self.energy_bs_j)), "psnr_db_mean": float(np.mean(psnr)),
+                "psnr_db_min": float(np.min(psnr)), "psnr_db_max": float(np.max(psnr))}
+
 
 def metrics(inst, v: dict) -> Metrics:
     """Rates, SNRs, PSNRs, times and energies of ``v`` (zero resources give inf times)."""
@@ -131,5 +147,4 @@ def evaluate(inst, v: dict) -> Evaluation:
         viol.append(f"device {i}: PSNR {m.psnr_db[i]:.6g} dB < psnr_min_db {dev.psnr_min_db[i]:.6g} dB")
     if viol:
         return Evaluation(False, float("nan"), viol)
-    return Evaluation(True, inst.w_time * m.round_time_s + inst.w_energy * m.total_energy_j, viol,
-                      {"round_time_s": float(m.round_time_s), "energy_j": float(m.total_energy_j)})
+    return Evaluation(True, inst.w_time * m.round_time_s + inst.w_energy * m.total_energy_j, viol, m.summary())

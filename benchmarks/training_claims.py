@@ -1,0 +1,108 @@
+"""The training paper's (Li, Zhou, Zhao) Sec. VII claims, measured at its settings (N = 50,
+Table II, the points of the shipped Figs. 3-8 specs, seeds 0-9): the numbers behind the claims
+table, the order-at-the-same-start table and the Fig. 3(a) / Fig. 7 explanations in
+docs/models.md. Prints markdown tables; about two minutes on one core.
+
+Run: ``PYTHONPATH=src python benchmarks/training_claims.py [--seeds N]``.
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+import semalloc
+from semalloc.experiments.reproduce import figures
+from semalloc.experiments.spec import load_spec
+from semalloc.problems.training.algorithms import _objective, average_point, optimise_pb
+from semalloc.problems.training.evaluate import metrics
+
+SEEDS = int(sys.argv[sys.argv.index("--seeds") + 1]) if "--seeds" in sys.argv else 10
+PAPER = ["alternating", "alg3_printed", "random", "average", "pb_only", "fhr_only"]
+
+
+def run(algo: str, inst_seed: int, point: dict, **options) -> dict:
+    """One run's objective and evaluate's metrics, plus the upload and computation energies."""
+    inst = semalloc.generate("training", seed=inst_seed, **point)
+    r = semalloc.solve(inst, algo, **options)
+    m = metrics(inst, r.variables)
+    up = m.energy_device_j - inst.kappa * inst.cycles[0] * r.variables["cpu_hz"] ** 2
+    return {"objective": r.objective, **r.stats["metrics"], "energy_upload_j": float(up.sum()),
+            "energy_compute_j": float(m.total_energy_j - up.sum()), "rho_mean": float(np.mean(m.rho)),
+            "upload_share_of_T": float((m.time_device_s - inst.cycles[0] / r.variables["cpu_hz"])[
+                np.argmax(m.time_s)] / m.round_time_s)}
+
+
+def means(point: dict, algos=PAPER) -> dict:
+    """Mean over seeds of every measure, per algorithm."""
+    out = {}
+    for a in algos:
+        rows = [run(a, s, point) for s in range(SEEDS)]
+        out[a] = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
+    return out
+
+
+def fmt(x: float) -> str:
+    return f"{x:.3g}"
+
+
+def figure_tables() -> dict:
+    """Per figure: its varied setting and, per point value, the means of every algorithm."""
+    tables = {}
+    for num, path in figures("training").items():
+        spec = load_spec(path)
+        (x,) = spec.points[0]
+        tables[num] = (x, {p[x]: means(p) for p in spec.points})
+        print(f"\n### Fig. {num}: means over seeds 0-{SEEDS - 1}, N = 50 unless varied\n")
+        keys = ["objective", "round_time_s", "round_time_device_s", "round_time_bs_s", "energy_j",
+                "energy_device_j", "energy_bs_j", "energy_upload_j", "energy_compute_j", "psnr_db_mean",
+                "psnr_db_min", "psnr_db_max", "rho_mean", "upload_share_of_T"]
+        print("| " + x + " | algorithm | " + " | ".join(keys) + " |")
+        print("|---" * (len(keys) + 2) + "|")
+        for v, per in tables[num][1].items():
+            for a, m in per.items():
+                print(f"| {v:g} | {a} | " + " | ".join(fmt(m[k]) for k in keys) + " |")
+    return tables
+
+
+def same_start() -> None:
+    """Both orders of Algorithm 3 from the same sol^(0): P3 first (printed, stop on the solution's
+    move) and P4 first (ours, stop on the objective), at the points of Figs. 3 and 4."""
+    print(f"\n### Algorithm 3's two orders from the same start (N = 50, seeds 0-{SEEDS - 1}, means)\n")
+    print("| setting | start | P3 first (printed) | P4 first | P4 first lower on | fhr_only |")
+    print("|---|---|---|---|---|---|")
+    for point in ({"bandwidth_hz": 1e6}, {"bandwidth_hz": 20e6}, {"power_max_dbm": 4.0}, {"power_max_dbm": 12.0},
+                  {"devices": 10}, {"w_time": 0.9}):
+        for start in ("random", "average", "fastest"):
+            pr, p4 = ([run(a, s, point, start=start, seed=s)["objective"] for s in range(SEEDS)]
+                      for a in ("alg3_printed", "alternating"))
+            fhr = np.mean([run("fhr_only", s, point)["objective"] for s in range(SEEDS)])
+            lower = int(np.sum(np.array(p4) < np.array(pr)))
+            print(f"| {point} | {start} | {fmt(np.mean(pr))} | {fmt(np.mean(p4))} | {lower}/{SEEDS} | {fmt(fhr)} |")
+
+
+def pb_only_at_fhr_rho() -> None:
+    """Fig. 3(a): pb_only's round time as it is (rho of the Average allocation, 0.2) and with rho
+    set to fhr_only's (P3's, mostly rho_min), beside fhr_only's: does rho explain the gap?"""
+    print(f"\n### Fig. 3(a): round time T (s) of pb_only with its rho and with fhr_only's (seeds 0-{SEEDS - 1})\n")
+    print("| B_total | pb_only (rho 0.2) | pb_only at fhr_only's rho | fhr_only | mean rho of fhr_only |")
+    print("|---|---|---|---|---|")
+    for bw in (1e6, 5e6, 10e6, 15e6, 20e6):
+        t_pb, t_cf, t_fhr, rhos = [], [], [], []
+        for s in range(SEEDS):
+            inst = semalloc.generate("training", seed=s, bandwidth_hz=bw)
+            a, fhr = average_point(inst), semalloc.solve(inst, "fhr_only")
+            t_pb.append(semalloc.solve(inst, "pb_only").stats["metrics"]["round_time_s"])
+            t_fhr.append(fhr.stats["metrics"]["round_time_s"])
+            rho = fhr.variables["rho"]
+            rhos.append(rho.mean())
+            out = optimise_pb(inst, a["cpu_hz"], a["bs_cpu_hz"], rho, _objective(inst, a) / inst.w_time)
+            t_cf.append(out[2])
+        print(f"| {bw / 1e6:g} MHz | {fmt(np.mean(t_pb))} | {fmt(np.mean(t_cf))} | {fmt(np.mean(t_fhr))} | "
+              f"{fmt(np.mean(rhos))} |")
+
+
+if __name__ == "__main__":
+    pb_only_at_fhr_rho()
+    same_start()
+    figure_tables()
