@@ -259,6 +259,8 @@ def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str 
             ticks = algos if single else labels
             ax.set_xticks(np.arange(len(ticks)), ticks, rotation=30 if len(ticks) > 3 else 0)
         ax.set_yscale("log" if logy else "linear")
+        if kind == "line" and logx:
+            ax.set_xscale("log")
         ax.set_ylabel(lab or ("" if grouped else {"objective": "objective", "time_s": "time (s)"}.get(m, m)))
         if panels:
             ax.set_title(f"{panels} = {pv}", fontsize=10)
