@@ -15,9 +15,10 @@ BCD's own allocation (x, rho, e) on the default scenario, multiplies every
 the even split on the *same* (x, rho, e): the gap vanishes at ``s = 0``, is
 small at the paper's ``s = 1`` and peaks where ``t_comm ~ t_comp`` with spread
 ratios. It also prints the full-run gap (``uc`` vs ``bcd``, each with its own
-matchings) and the delay shares of BCD's output.
+matchings), the delay shares of BCD's output and, for Fig. 4, bcd's reward and
+median delays per edge capacity F_k.
 
-Run: ``PYTHONPATH=src .venv/bin/python benchmarks/offloading_uc.py [--seeds 6]`` (~10 s).
+Run: ``PYTHONPATH=src .venv/bin/python benchmarks/offloading_uc.py [--seeds 6]`` (~30 s).
 """
 from __future__ import annotations
 
@@ -27,9 +28,12 @@ import numpy as np
 
 import semalloc
 from semalloc.problems.offloading.algorithms import bcd, start
+from semalloc.problems.offloading.evaluate import delays, parse_variables
 from semalloc.problems.offloading.model import Model
 
 SCALES = (0.0, 0.01, 0.1, 0.3, 1.0, 3.0, 10.0, 100.0)
+#: Multiples of Table III's F_k of Fig. 4's axis (offloading-fig4.yaml).
+EDGE = (1 / 16, 1 / 4, 1.0, 4.0, 16.0, 64.0)
 
 
 def split_gap(m: Model, st, scale: float) -> tuple[float, float, float]:
@@ -48,6 +52,23 @@ def split_gap(m: Model, st, scale: float) -> tuple[float, float, float]:
     finally:
         m.bits, m.local = bits, local
     return r_kkt - r_even, float(np.median(ratio)), r_kkt
+
+
+def edge_table(seeds) -> None:
+    """Fig. 4: bcd's reward and median delays per multiple of Table III's F_k (M = 3)."""
+    print("\n| F_k / Table III | bcd feasible | bcd reward (feasible runs) | median t_comm (ms) | median t_comp (ms) |"
+          "\n|---|---|---|---|---|")
+    for mult in EDGE:
+        rows = []
+        for seed in seeds:
+            inst = semalloc.generate("offloading", seed=seed, edge_cpu_hz=2048 * 0.96e9 * mult)
+            v = semalloc.solve(inst, "bcd", seed=seed).variables
+            ev = semalloc.evaluate(inst, v)
+            t_comm, t_comp = delays(inst, parse_variables(inst, v))
+            rows.append((ev.feasible, ev.objective, np.median(t_comm), np.median(t_comp)))
+        ok, obj, tc, tp = (np.array(c) for c in zip(*rows))
+        print(f"| {mult:g} | {int(ok.sum())}/{len(ok)} | {obj[ok].mean() if ok.any() else float('nan'):.2f} | "
+              f"{1e3 * tc.mean():.1f} | {1e3 * tp.mean():.1f} |")
 
 
 def main() -> None:
@@ -95,6 +116,7 @@ def main() -> None:
         g = np.array(gaps[s])
         print(f"| {s:g} | {np.mean(ratios[s]):.3g} | {g.mean():.4f} | {g.max():.4f} | "
               f"{100 * (np.exp(g.mean() / 20) - 1):.3f} % |")
+    edge_table(seeds)
 
 
 if __name__ == "__main__":
