@@ -5,6 +5,9 @@ feasible, with the feasible counts and bcd's share of terminals in semantic mode
 
 Run: ``semalloc reproduce offloading --figure 7 --out out`` first, then
 ``PYTHONPATH=src .venv/bin/python benchmarks/offloading_semantic.py out/offloading-fig7-*.db``.
+Without a store it measures the paper's remark on Fig. 5 instead ("the impact of
+bandwidth and compression ratio is not significant when the transmission mode is
+given"): bcd and ftm at the corners of Figs. 5-6's axes, 6 seeds (~1 min).
 """
 from __future__ import annotations
 
@@ -12,7 +15,22 @@ import sys
 
 import numpy as np
 
+import semalloc
 from semalloc.experiments.store import ResultsStore
+
+
+def fixed_mode_corners(seeds=range(6)) -> None:
+    """Mean reward of bcd and ftm at B in {0.5, 2} MHz x compression in {1.5, 5} (M = 3)."""
+    print("| B (MHz) | compression | bcd | ftm |\n|---|---|---|---|")
+    for b in (5e5, 2e6):
+        for c in (1.5, 5.0):
+            r = {a: [] for a in ("bcd", "ftm")}
+            for seed in seeds:
+                inst = semalloc.generate("offloading", seed=seed, subcarrier_bandwidth_hz=b, compression=c)
+                for a in r:
+                    ev = semalloc.evaluate(inst, semalloc.solve(inst, a, seed=seed).variables)
+                    r[a].append(ev.objective if ev.feasible else np.nan)
+            print(f"| {b / 1e6:g} | {c:g} | {np.nanmean(r['bcd']):.2f} | {np.nanmean(r['ftm']):.2f} |")
 
 
 def main(path: str) -> None:
@@ -37,4 +55,4 @@ def main(path: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1])
+    main(sys.argv[1]) if len(sys.argv) > 1 else fixed_mode_corners()
