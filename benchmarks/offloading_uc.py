@@ -101,7 +101,8 @@ def main() -> None:
         b, uc = (semalloc.evaluate(inst, semalloc.solve(inst, a, seed=seed).variables).objective for a in ("bcd", "uc"))
         full.append((b, uc))
     sh = np.array(shares)
-    print(f"BCD's outputs, seeds 0-{args.seeds - 1}: median t_comm {1e3 * sh[:, 0].min():.1f}-{1e3 * sh[:, 0].max():.1f} ms, "
+    print(f"BCD's outputs, seeds 0-{args.seeds - 1}: "
+          f"median t_comm {1e3 * sh[:, 0].min():.1f}-{1e3 * sh[:, 0].max():.1f} ms, "
           f"t_comp {1e3 * sh[:, 1].min():.1f}-{1e3 * sh[:, 1].max():.1f} ms, "
           f"computation share of the delay {100 * sh[:, 2].min():.0f}-{100 * sh[:, 2].max():.0f} % (medians per seed)")
     b, uc = np.array(full).T

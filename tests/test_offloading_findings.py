@@ -142,6 +142,12 @@ def test_fig5_and_fig6_reward_rises_with_bandwidth_more_than_with_compression():
     assert rc[1] - rc[0] < 0.25 * (rb[1] - rb[0])
 
 
+def test_early_exit_raises_the_reward_at_every_quick_bandwidth():
+    """Figs. 3-6, Remark 2: M = 3 beats M = 1 (bcd, mean over seeds 0-1, Fig. 5's quick points)."""
+    for b in sorted({p["subcarrier_bandwidth_hz"] for p in _quick(5)}):
+        assert _mean(subcarrier_bandwidth_hz=b, exit_points=3) > _mean(subcarrier_bandwidth_hz=b, exit_points=1)
+
+
 def test_semantic_mode_matters_at_low_bandwidth_not_at_table_iii():
     """Ours (offloading-fig7): bcd's gain over traditional mode only (raw) at B = 0.25 MHz,
     compression 5, exceeds 4x its gain at Table III's 1 MHz, which is below 2 %."""
