@@ -96,6 +96,11 @@ def test_a_point_without_feasible_allocation_is_counted_and_marked(tmp_path, mon
     summ = {s["point"]["edge_cpu_hz"]: s for s in summarise(rows)}
     assert (summ[low]["infeasible"], summ[low]["feasible"]) == (1, 0)
     assert (summ[default]["infeasible"], summ[default]["feasible"]) == (0, 1)
+    from rich.console import Console
+    from semalloc.cli import _summary_table
+    console = Console(record=True, width=200)
+    console.print(_summary_table(summarise(rows), "t"))
+    assert "0/1 (1 infeasible)" in console.export_text()                      # the CLI's sweep summary
     fig = _captured_figure(monkeypatch, rows, path=tmp_path / "f.png", x="edge_cpu_hz", logx=True)
     ax = fig.axes[0]
     assert ax.get_xscale() == "log"
