@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import semalloc
-from semalloc.perf.flops import Conv, Dense, Exit, Network, exit_flops, flops
+from semalloc.perf.flops import DEEPJSCC_DECODER, DEEPJSCC_ENCODER, Conv, Dense, Exit, Network, exit_flops, flops
 from semalloc.solvers.logsplit import log_delay_split
 from semalloc.solvers.matching import swap_blocking
 
@@ -90,11 +90,7 @@ B_ALEXNET = Network(
            Dense(256), Dense(128), Dense(10)),
     exits=(Exit(1, (Conv(32, 3, padding=1, pool=3, pool_stride=2), Conv(32, 3, padding=1), Dense(10))),
            Exit(2, (Conv(32, 3, padding=1), Dense(128), Dense(10)))))
-#: DeepJSCC-like encoder (extraction) and decoder (reconstruction): 5 conv + 5 FC each.
-ENCODER = (Conv(16, 5, stride=2, padding=2), Conv(32, 5, stride=2, padding=2), Conv(32, 5, padding=2),
-           Conv(32, 5, padding=2), Conv(8, 5, padding=2), Dense(256), Dense(128), Dense(64), Dense(128), Dense(256))
-DECODER = (Conv(32, 5, padding=2), Conv(32, 5, padding=2), Conv(32, 5, padding=2), Conv(16, 5, padding=2),
-           Conv(3, 5, padding=2), Dense(64), Dense(64), Dense(32), Dense(64), Dense(10))
+ENCODER, DECODER = DEEPJSCC_ENCODER, DEEPJSCC_DECODER
 
 
 def test_b_alexnet_exit_flops_match_pytorch_within_5_percent():

@@ -174,7 +174,7 @@ def _summary_table(summary: list[dict], title: str) -> Table:
                   "time (s)", title=title, title_justify="left")
     for s in summary:
         point = ", ".join(f"{k}={v}" for k, v in s["point"].items()) or "-"
-        runs = f"{s['feasible']}/{s['n']}" if s["feasible"] < s["n"] else str(s["n"])
+        runs = f"{s['feasible']}/{s['n']} ({s['infeasible']} infeasible)" if s["infeasible"] else str(s["n"])
         gap = ["-" if not np.isfinite(s["gap"]) else f"{100 * s['gap']:.3f} %"] if has_gap else []
         table.add_row(point, s["algorithm"], runs, _fmt(s["mean"]), "± " + _fmt(s["ci95"], 3), *gap,
                       f"{s['time_s']:.3f}")

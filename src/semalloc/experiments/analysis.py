@@ -55,7 +55,8 @@ def _key(point: dict) -> tuple:
 
 
 def summarise(rows: list[dict], points: list[dict] | None = None, algorithms: list[str] | None = None) -> list[dict]:
-    """Per (point, algorithm): runs ``n``, feasible runs, mean objective over the
+    """Per (point, algorithm): runs ``n``, ``feasible`` runs and ``infeasible`` ones
+    (no feasible allocation found: ``n - feasible``), mean objective over the
     feasible runs with its 95 % t-interval half-width ``ci95`` and the range
     ``min``-``max`` of the runs, mean time, and the mean relative gap to
     ``exact`` over the seeds where both ran.
@@ -82,7 +83,7 @@ def summarise(rows: list[dict], points: list[dict] | None = None, algorithms: li
         half = float(_ci95(obj))
         gaps = [1 - r["objective"] / exact[(k[0], r["seed"])] for r in rs
                 if r["feasible"] and exact.get((k[0], r["seed"]), 0) > 0]
-        out.append({"point": dict(k[0]), "algorithm": k[1], "n": len(rs), "feasible": n,
+        out.append({"point": dict(k[0]), "algorithm": k[1], "n": len(rs), "feasible": n, "infeasible": len(rs) - n,
                     "mean": float(obj.mean()) if n else float("nan"), "ci95": half,
                     "min": float(obj.min()) if n else float("nan"), "max": float(obj.max()) if n else float("nan"),
                     "gap": float(np.mean(gaps)) if gaps else float("nan"),
@@ -119,6 +120,30 @@ def _label(point: dict, skip=()) -> str:
 #: Colours: the paper's algorithm red, ours green, the optimum black, the rest from these.
 _OURS = {"best": "tab:green", "exact": "black"}
 _OTHERS = ("tab:blue", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:gray", "tab:olive", "tab:cyan")
+
+
+def _mark_infeasible(ax, summ: list[dict], x: str, colours: dict) -> None:
+    """Show where runs found no feasible allocation (their mean is over the
+    feasible runs only, or missing): an ``x`` on the foot of the axes at a point
+    with none feasible, and the count ``infeasible/n`` beside every such point.
+    The artists carry ``gid="infeasible"``."""
+    foot = ax.get_xaxis_transform()                        # x in data, y in axes units
+    marked = False
+    for s in summ:
+        if not s["infeasible"] or s["algorithm"] not in colours:
+            continue
+        xv, c, note = s["point"][x], colours[s["algorithm"]], f"{s['infeasible']}/{s['n']}"
+        if s["feasible"]:
+            ax.annotate(note, (xv, s["mean"]), xytext=(3, -9), textcoords="offset points", fontsize=7, color=c,
+                        gid="infeasible")
+        else:
+            ax.plot([xv], [0.03], marker="x", ms=7, mew=2, color=c, transform=foot, clip_on=False, gid="infeasible")
+            ax.annotate(note, (xv, 0.03), xycoords=foot, xytext=(4, 2), textcoords="offset points", fontsize=7,
+                        color=c, gid="infeasible")
+        marked = True
+    if marked:
+        ax.text(0.01, 0.99, "x: no feasible allocation; k/n: runs without one", transform=ax.transAxes,
+                fontsize=7, va="top", gid="infeasible")
 
 
 def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str | list[str] = "objective",
@@ -227,6 +252,7 @@ def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str 
                 if m in bounds:                                                # the band's two measures
                     lo, hi = (np.array([b.get((a, v), np.nan) for v in xs]) for b in bounds[m])
                 ax.fill_between(xs, lo, hi, color=colours[a], alpha=0.15)     # else the range over seeds
+            _mark_infeasible(ax, summ, x, colours)
             ax.set_xlabel(x)
         else:
             if grouped:                                    # groups: the measures
@@ -248,6 +274,8 @@ def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str 
             ticks = [names[a] for a in algos] if single else labels
             ax.set_xticks(np.arange(len(ticks)), ticks, rotation=30 if len(ticks) > 3 else 0)
         ax.set_yscale("log" if logy else "linear")
+        if kind == "line" and logx:
+            ax.set_xscale("log")
         ax.set_ylabel(lab or ("" if grouped else {"objective": "objective", "time_s": "time (s)"}.get(m, m)))
         if panels:
             ax.set_title(f"{panels} = {pv}", fontsize=10)

@@ -38,7 +38,8 @@ from ..errors import InputError
 from ..schema import read_json_object
 
 __all__ = ["Conv", "Dense", "Exit", "Network", "layer_flops", "flops", "exit_flops", "output_shape",
-           "network_to_dict", "network_from_dict", "ExitProfile", "load_exit_profile"]
+           "network_to_dict", "network_from_dict", "ExitProfile", "load_exit_profile", "DEEPJSCC_ENCODER",
+           "DEEPJSCC_DECODER"]
 
 
 @dataclass(frozen=True)
@@ -80,6 +81,16 @@ class Network:
     def exit_points(self) -> int:
         """Number of exit points M: the side exits plus the final one."""
         return len(self.exits) + 1
+
+
+#: DeepJSCC-V-like semantic extraction/compression network (Zheng et al., Sec. IV-A: 5 conv + 5 FC
+#: layers) on 3 x 32 x 32 (CIFAR-10) input; its output is 8 x 8 x 8 before the FC layers.
+DEEPJSCC_ENCODER = (Conv(16, 5, stride=2, padding=2), Conv(32, 5, stride=2, padding=2), Conv(32, 5, padding=2),
+                    Conv(32, 5, padding=2), Conv(8, 5, padding=2), Dense(256), Dense(128), Dense(64), Dense(128),
+                    Dense(256))
+#: DeepJSCC-V-like semantic reconstruction network (5 conv + 5 FC) on 8 x 8 x 8 input.
+DEEPJSCC_DECODER = (Conv(32, 5, padding=2), Conv(32, 5, padding=2), Conv(32, 5, padding=2), Conv(16, 5, padding=2),
+                    Conv(3, 5, padding=2), Dense(64), Dense(64), Dense(32), Dense(64), Dense(10))
 
 
 def _pair(k) -> tuple[int, int]:

@@ -6,7 +6,7 @@ Examples
 >>> import semalloc
 >>> inst = semalloc.generate("offloading", seed=2, terminals=3, base_stations=2, subcarriers=3)
 >>> sorted(semalloc.get_problem("offloading").algorithms)
-['bcd', 'best', 'exact', 'fa', 'ftm', 'linear', 'uc']
+['bcd', 'best', 'exact', 'fa', 'ftm', 'linear', 'raw', 'uc']
 >>> r = semalloc.solve(inst, "exact")
 >>> r.status, r.objective >= semalloc.solve(inst, "bcd").objective
 ('optimal', True)

@@ -9,6 +9,7 @@ linear   bcd planned with the linear computation model ``c_i = theta_{m_i} s_i``
 ftm      bcd with the mode ``e`` fixed, drawn uniformly (Bernoulli 1/2)
 fa       bcd with the association fixed to the nearest BS (with room)
 uc       bcd with the edge CPU split evenly among a server's terminals
+raw      ours: bcd with every terminal in traditional mode (e = 0), what semantic transmission adds
 exact    enumeration of x, rho, e; 26a solved exactly (KKT) for each
 best     bcd, then a local search that moves single subcarriers and terminals (total reward)
 =======  =========================================================================
@@ -108,9 +109,11 @@ def _finish(m: Model, st: State, stats: dict, proven: bool = False):
 
 
 def _run_bcd(inst, seed: int = 0, max_iter: int = 30, linear: bool = False, fixed_mode: bool = False,
-             nearest: bool = False, uniform: bool = False):
+             nearest: bool = False, uniform: bool = False, raw: bool = False):
     plan = Model(inst, linear_flops(inst) if linear else None)
     e = np.random.default_rng(seed).integers(0, 2, size=inst.U) if fixed_mode else None
+    if raw:                                                          # traditional transmission only
+        fixed_mode, e = True, np.zeros(inst.U, dtype=np.int64)
     st = start(plan, seed, nearest_association(inst) if nearest else None, mode=not fixed_mode, uniform=uniform, e=e)
     truth = Model(inst) if linear else plan
     st, stats = bcd(plan, st, associate=not nearest, mode=not fixed_mode, uniform=uniform, max_iter=max_iter,
@@ -329,6 +332,7 @@ BCD_VARIANTS = {
     "ftm": ({"fixed_mode": True}, "baseline FTM: bcd with the transmission mode fixed at random"),
     "fa": ({"nearest": True}, "baseline FA: bcd with the association fixed to the nearest BS"),
     "uc": ({"uniform": True}, "baseline UC: bcd with the edge CPU split evenly"),
+    "raw": ({"raw": True}, "ours (not a paper baseline): bcd with traditional transmission only (e = 0)"),
 }
 
 

@@ -1,0 +1,58 @@
+"""Where the semantic transmission mode matters (ours, not a figure of Zheng et al.):
+the paired gain of ``bcd`` over ``raw`` (bcd with traditional transmission only,
+e = 0) per point of the ``offloading-fig7`` sweep, over the seeds where both are
+feasible, with the feasible counts and bcd's share of terminals in semantic mode.
+
+Run: ``semalloc reproduce offloading --figure 7 --out out`` first, then
+``PYTHONPATH=src .venv/bin/python benchmarks/offloading_semantic.py out/offloading-fig7-*.db``.
+Without a store it measures the paper's remark on Fig. 5 instead ("the impact of
+bandwidth and compression ratio is not significant when the transmission mode is
+given"): bcd and ftm at the corners of Figs. 5-6's axes, 6 seeds (~1 min).
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+import semalloc
+from semalloc.experiments.store import ResultsStore
+
+
+def fixed_mode_corners(seeds=range(6)) -> None:
+    """Mean reward of bcd and ftm at B in {0.5, 2} MHz x compression in {1.5, 5} (M = 3)."""
+    print("| B (MHz) | compression | bcd | ftm |\n|---|---|---|---|")
+    for b in (5e5, 2e6):
+        for c in (1.5, 5.0):
+            r = {a: [] for a in ("bcd", "ftm")}
+            for seed in seeds:
+                inst = semalloc.generate("offloading", seed=seed, subcarrier_bandwidth_hz=b, compression=c)
+                for a in r:
+                    ev = semalloc.evaluate(inst, semalloc.solve(inst, a, seed=seed).variables)
+                    r[a].append(ev.objective if ev.feasible else np.nan)
+            print(f"| {b / 1e6:g} | {c:g} | {np.nanmean(r['bcd']):.2f} | {np.nanmean(r['ftm']):.2f} |")
+
+
+def main(path: str) -> None:
+    with ResultsStore.open(path) as store:
+        rows = store.rows()
+    by = {(tuple(sorted(r["point"].items())), r["seed"], r["algorithm"]): r for r in rows}
+    points = sorted(dict.fromkeys(tuple(sorted(r["point"].items())) for r in rows))
+    print("| compression | B (MHz) | feasible bcd / raw / ftm | bcd - raw, paired (mean) | in % of raw | "
+          "bcd's semantic share (feasible runs) |\n|---|---|---|---|---|---|")
+    for p in points:
+        seeds = sorted({s for (q, s, _) in by if q == p})
+        ok = {a: [s for s in seeds if by.get((p, s, a), {}).get("feasible")] for a in ("bcd", "raw", "ftm")}
+        both = [s for s in ok["bcd"] if s in ok["raw"]]
+        gain = [by[(p, s, "bcd")]["objective"] - by[(p, s, "raw")]["objective"] for s in both]
+        pct = [100 * g / by[(p, s, "raw")]["objective"] for g, s in zip(gain, both)]
+        share = np.mean([by[(p, s, "bcd")]["metrics"]["semantic_share"] for s in ok["bcd"]]) if ok["bcd"] else np.nan
+        d = dict(p)
+        print(f"| {d['compression']:g} | {d['subcarrier_bandwidth_hz'] / 1e6:g} | "
+              f"{len(ok['bcd'])} / {len(ok['raw'])} / {len(ok['ftm'])} of {len(seeds)} | "
+              f"{np.mean(gain) if gain else float('nan'):.2f} | {np.mean(pct) if pct else float('nan'):.1f} % | "
+              f"{100 * share:.0f} % |")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1]) if len(sys.argv) > 1 else fixed_mode_corners()
