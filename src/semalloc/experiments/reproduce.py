@@ -24,7 +24,7 @@ from .runner import SweepReport, run_sweep
 from .spec import SweepSpec, load_spec
 from .store import ResultsStore
 
-__all__ = ["SPECS_DIR", "figures", "reproduce", "Reproduction", "plot_spec"]
+__all__ = ["SPECS_DIR", "figures", "reproduce", "Reproduction", "plot_spec", "highlighted"]
 
 SPECS_DIR = Path(__file__).parent / "specs"
 
@@ -52,13 +52,24 @@ class Reproduction:
     image: Path
 
 
+def highlighted(spec: SweepSpec) -> str:
+    """The algorithm a figure highlights: ``plot.proposed``, else the problem's
+    proposed algorithm if the spec runs it, else the spec's first algorithm."""
+    own = get_problem(spec.problem).proposed
+    return spec.plot.get("proposed") or (own if own in spec.algorithms else spec.algorithms[0])
+
+
 def plot_spec(spec: SweepSpec, rows: list[dict], path: str | Path, **overrides) -> Path:
-    """Draw ``rows`` as ``spec.plot`` says; the spec's first algorithm is the paper's own.
-    An overridden ``y`` drops the spec's ``ylabel`` (it labels the spec's measures)."""
+    """Draw ``rows`` as ``spec.plot`` says (see :func:`highlighted` for the highlighted line).
+    An overridden ``y`` drops the spec's ``ylabel`` (it labels the spec's measures);
+    an overridden ``x`` drops ``xlabel`` and ``xunit``."""
     given = {k: v for k, v in overrides.items() if v is not None}
-    opts = {**{k: v for k, v in spec.plot.items() if not ("y" in given and k == "ylabel")}, **given}
-    return plot_sweep(rows, path, title=spec.title, proposed=spec.algorithms[0], algorithms=spec.algorithms,
-                      points=spec.points, **opts)
+    dropped = {"ylabel"} if "y" in given else set()
+    dropped |= {"xlabel", "xunit"} if "x" in given else set()
+    opts = {**{k: v for k, v in spec.plot.items() if k not in dropped}, **given}
+    opts["proposed"] = highlighted(spec)
+    return plot_sweep(rows, path, title=spec.title, algorithms=spec.algorithms, points=spec.points,
+                      problem=spec.problem, **opts)
 
 
 def reproduce(key: str, figure: int | None = None, quick: bool = False, out: str | Path = "out",
@@ -82,5 +93,6 @@ def reproduce(key: str, figure: int | None = None, quick: bool = False, out: str
             with ResultsStore.open(report.path) as store:
                 rows = store.rows()
             image = plot_spec(spec, rows, Path(out) / f"{stem}{fmt}")
-            done.append(Reproduction(k, num, spec, report, summarise(rows, spec.points, spec.algorithms), image))
+            done.append(Reproduction(k, num, spec, report,
+                                     summarise(rows, spec.points, spec.algorithms, get_problem(k).sense), image))
     return done

@@ -60,7 +60,11 @@ PLOT_FIELDS = {"x": "setting on the x axis",
                "y": "objective, time_s or a metric of the problem; a list draws one panel each",
                "ylabel": "label of the y axis (a list with a list y)",
                "kind": "line, bars or trace (objective per iteration)",
-               "logx": "log-scale x", "logy": "log-scale y", "panels": "setting with one panel per value"}
+               "logx": "log-scale x", "logy": "log-scale y", "panels": "setting with one panel per value",
+               "xlabel": "label of the x axis (default: the setting's display name)",
+               "xunit": "display unit of the x axis (e.g. MHz, dBm, ms; default: the setting's)",
+               "names": "legend labels: algorithm -> label (default: the paper's names)",
+               "proposed": "algorithm drawn highlighted (default: the problem's proposed algorithm)"}
 _QUICK = ("seeds", "vary", "points", "algorithms", "settings", "options")
 
 
