@@ -315,9 +315,11 @@ def plot_sweep(rows: list[dict], path: str | Path, **options) -> Path:
     return path
 
 
-def export_rows(rows: list[dict], path: str | Path) -> Path:
-    """Write the rows, one column per varied setting, as CSV or Parquet (by suffix)."""
-    path = Path(path)
+def export_rows(rows: list[dict], path) -> Path | str:
+    """Write the rows, one column per varied setting, as CSV or Parquet (by suffix);
+    ``path`` may also be an open text stream (CSV), e.g. ``sys.stdout``: returns ``"-"``."""
+    stream = path if hasattr(path, "write") else None
+    path = Path("-.csv") if stream else Path(path)
     if path.suffix.lower() not in EXPORT_FORMATS:
         raise InputError("-o", f"export format must be one of {', '.join(EXPORT_FORMATS)}, got {path.name!r}")
     varied = list(dict.fromkeys(k for r in rows for k in r["point"]))
@@ -341,6 +343,11 @@ def export_rows(rows: list[dict], path: str | Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(pa.Table.from_pylist(flat), path)
         return path
+    if stream is not None:
+        w = csv.DictWriter(stream, fieldnames=cols)
+        w.writeheader()
+        w.writerows(flat)
+        return "-"
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=cols)

@@ -51,7 +51,7 @@ UNITS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
 #: Units that are already logarithmic: a log axis asked of them is drawn linear in the unit.
 LOG_UNITS = ("dBm", "dBW", "dB")
 #: SI unit of a setting, from the end of its name, when it has no entry in ``SETTINGS``.
-_SUFFIX_UNIT = {"_hz": "Hz", "_s": "s", "_j": "J", "_w": "W", "_m": "m", "_dbm": "dBm", "_db": "dB"}
+_SUFFIX_UNIT = {"_dbm_hz": "dBm/Hz", "_dbm_per_hz": "dBm/Hz", "_bits": "bit", "_hz": "Hz", "_s": "s", "_j": "J", "_w": "W", "_m": "m", "_dbm": "dBm", "_db": "dB"}
 
 #: Setting -> (label, display unit, unit of the stored value). The value is converted
 #: from the stored unit (SI, or dBm for ``*_dbm``) to the display unit.
