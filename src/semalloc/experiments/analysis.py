@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import json
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -222,7 +223,8 @@ def draw_sweep(rows: list[dict], x: str | None = None, y: str | list[str] = "obj
     measures = [ys] if grouped else [[m] for m in ys]
     cells = [(ms_, lab, pv) for ms_, lab in zip(measures, labels_y) for pv in pvals]
     with plt.rc_context(RC):
-        fig, axes = plt.subplots(1, len(cells), figsize=(4.6 * len(cells), 3.6), squeeze=False)
+        width = max(4.6, 0.6 * len(algos) + 1.4) if kind == "bars" else 4.6    # room for the bars' labels
+        fig, axes = plt.subplots(1, len(cells), figsize=(width * len(cells), 3.6), squeeze=False)
         for ax, (ms_, lab, pv) in zip(axes[0], cells):
             summs = {m: summarise([r for r in drawn[m] if panels is None or r["point"].get(panels) == pv],
                                   points, algos) for m in ms_}
@@ -280,9 +282,10 @@ def draw_sweep(rows: list[dict], x: str | None = None, y: str | list[str] = "obj
                            edgecolor="black", linewidth=0.4, error_kw={"elinewidth": 0.8},
                            zorder=styles[a]["zorder"])
                 ticks = [label[a] for a in algos] if single else shown
-                slanted = len(ticks) * max(len(t) for t in ticks) > 40      # would overlap if level
-                ax.set_xticks(np.arange(len(ticks)), ticks, rotation=30 if slanted else 0,
-                              ha="right" if slanted else "center", rotation_mode="anchor")
+                room = ax.get_position().width * fig.get_figwidth() * 72 / len(ticks)     # points per tick
+                fits = max(int(room / (0.6 * RC["xtick.labelsize"])), 4)                   # characters per line
+                ax.set_xticks(np.arange(len(ticks)), [textwrap.fill(t, fits, break_long_words=False)
+                                                      for t in ticks])    # wrapped, level: they do not overlap
                 ax.grid(axis="x", visible=False)
             ax.set_yscale("log" if logy else "linear")
             ax.set_ylabel(lab or ("" if grouped else measure_label(m)))

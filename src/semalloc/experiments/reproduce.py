@@ -24,7 +24,7 @@ from .runner import SweepReport, run_sweep
 from .spec import SweepSpec, load_spec
 from .store import ResultsStore
 
-__all__ = ["SPECS_DIR", "figures", "reproduce", "Reproduction", "plot_spec", "highlighted"]
+__all__ = ["SPECS_DIR", "figures", "reproduce", "Reproduction", "plot_spec", "plot_options", "highlighted"]
 
 SPECS_DIR = Path(__file__).parent / "specs"
 
@@ -59,17 +59,22 @@ def highlighted(spec: SweepSpec) -> str:
     return spec.plot.get("proposed") or (own if own in spec.algorithms else spec.algorithms[0])
 
 
-def plot_spec(spec: SweepSpec, rows: list[dict], path: str | Path, **overrides) -> Path:
-    """Draw ``rows`` as ``spec.plot`` says (see :func:`highlighted` for the highlighted line).
+def plot_options(spec: SweepSpec, **overrides) -> dict:
+    """The :func:`~semalloc.experiments.analysis.draw_sweep` options of ``spec.plot``, with
+    ``overrides`` (``None`` = the spec's); see :func:`highlighted` for the highlighted line.
     An overridden ``y`` drops the spec's ``ylabel`` (it labels the spec's measures);
     an overridden ``x`` drops ``xlabel`` and ``xunit``."""
     given = {k: v for k, v in overrides.items() if v is not None}
     dropped = {"ylabel"} if "y" in given else set()
     dropped |= {"xlabel", "xunit"} if "x" in given else set()
     opts = {**{k: v for k, v in spec.plot.items() if k not in dropped}, **given}
-    opts["proposed"] = highlighted(spec)
-    return plot_sweep(rows, path, title=spec.title, algorithms=spec.algorithms, points=spec.points,
-                      problem=spec.problem, **opts)
+    return {**opts, "proposed": highlighted(spec), "title": spec.title, "algorithms": spec.algorithms,
+            "points": spec.points, "problem": spec.problem}
+
+
+def plot_spec(spec: SweepSpec, rows: list[dict], path: str | Path, **overrides) -> Path:
+    """Draw ``rows`` as ``spec.plot`` says (:func:`plot_options`) and write the figure to ``path``."""
+    return plot_sweep(rows, path, **plot_options(spec, **overrides))
 
 
 def reproduce(key: str, figure: int | None = None, quick: bool = False, out: str | Path = "out",
