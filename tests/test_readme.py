@@ -21,11 +21,19 @@ COMMANDS = ("semalloc", "make")
 
 def shell_blocks(text: str) -> list[tuple[bool, list[str]]]:
     """(skipped, command lines) of every fenced block without a language whose lines are commands."""
-    out = []
-    for m in re.finditer(r"(?:<!--\s*readme-test:\s*skip[^>]*-->\s*\n)?```\n(.*?)```", text, re.S):
-        lines = [ln for ln in m.group(1).splitlines() if ln.strip()]
-        if lines and all(ln.split()[0] in COMMANDS for ln in lines):
-            out.append((m.group(0).startswith("<!--"), lines))
+    out, block, lang, marked, prev = [], None, "", False, ""
+    for line in text.splitlines():
+        if block is None and line.startswith("```"):
+            block, lang, marked = [], line[3:].strip(), prev.startswith("<!-- readme-test: skip")
+        elif block is not None and line.startswith("```"):
+            lines = [ln for ln in block if ln.strip()]
+            if not lang and lines and all(ln.split()[0] in COMMANDS for ln in lines):
+                out.append((marked, lines))
+            block = None
+        elif block is not None:
+            block.append(line)
+        if line.strip():
+            prev = line.strip()
     return out
 
 
