@@ -74,6 +74,10 @@ def test_compare_gap_to_exact_follows_the_sense(tmp_path):
     ex, nua = rows["exact"]["objective"], rows["nua"]["objective"]
     assert rows["exact"]["gap_to_exact"] == 0.0
     assert rows["nua"]["gap_to_exact"] == pytest.approx((ex - nua) / ex) and rows["nua"]["gap_to_exact"] >= 0
+    invoke("generate", "training", "--seed", 1, "--set", "devices=2", "-o", tmp_path / "t.json")     # minimises
+    rows = {r["algorithm"]: r for r in doc("compare", tmp_path / "t.json", "-a", "exact", "-a", "average")}
+    ex, avg = rows["exact"]["objective"], rows["average"]["objective"]
+    assert avg > ex and rows["average"]["gap_to_exact"] == pytest.approx((avg - ex) / ex)
 
 
 def test_sweep_plot_export(swept, tmp_path):

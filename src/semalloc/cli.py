@@ -202,7 +202,7 @@ def compare(instance: Path = typer.Argument(..., help="instance JSON"),
             except InputError as e:                 # e.g. exact on an instance too large for it
                 skipped[name] = e.reason
     from .experiments.analysis import relative_gap
-    ref = next((r for r in results if r.algorithm == "exact" and r.status == "optimal"), None)
+    ref = next((r for r in results if r.algorithm == "exact" and r.feasible), None)    # as sweep summaries
     own = next((r for r in results if r.algorithm == prob.proposed and r.feasible), None)
     gaps = {r.algorithm: relative_gap(r.objective, ref.objective, prob.sense) if ref and r.feasible else None
             for r in results}
@@ -215,12 +215,11 @@ def compare(instance: Path = typer.Argument(..., help="instance JSON"),
                     + [{"algorithm": a, "status": "skipped", "objective": None, "feasible": False, "time_s": 0.0,
                         "gap_to_exact": None, "ratio_to_proposed": None} for a in skipped])
         return
-    table = Table("algorithm", "status", "objective", "gap to exact", f"/ {prob.proposed}", "time (s)", "feasible",
-                  title=f"{prob.key}: {instance}", title_justify="left")
+    table = Table("algorithm", "status", "objective", "gap to exact", "time (s)", "feasible",
+                  title=f"{prob.key}: {instance} (proposed: {prob.proposed})", title_justify="left")
     for r in results:
         gap = "-" if gaps[r.algorithm] is None else f"{100 * gaps[r.algorithm]:.3f} %"
-        ratio = "-" if ratios[r.algorithm] is None else f"{ratios[r.algorithm]:.4f}"
-        table.add_row(r.algorithm, r.status, _fmt(r.objective, 8), gap, ratio, f"{r.stats['time_s']:.3f}",
+        table.add_row(r.algorithm, r.status, _fmt(r.objective, 8), gap, f"{r.stats['time_s']:.3f}",
                       "yes" if r.feasible else "NO")
     for name, why in skipped.items():
         table.add_row(name, "skipped", "-", "-", "-", "-")
