@@ -238,7 +238,7 @@ def draw_sweep(rows: list[dict], x: str | None = None, y: str | list[str] = "obj
                     mean, lo, hi = mean_trace(traces)
                     its = np.arange(len(mean))
                     ax.plot(its, mean, label=label[a], **{**styles[a], "markersize": 3})
-                    ax.fill_between(its, lo, hi, color=styles[a]["color"], alpha=0.12, lw=0,
+                    ax.fill_between(its, lo, hi, color=styles[a]["color"], alpha=0.08, lw=0,
                                     zorder=styles[a]["zorder"] - 0.5)      # the range over runs
                 ax.set_xlabel("iteration")
             elif kind == "line":
@@ -250,7 +250,7 @@ def draw_sweep(rows: list[dict], x: str | None = None, y: str | list[str] = "obj
                     xs, ms, lo, hi = (np.array(v, dtype=float) for v in zip(*pts))
                     xs = xaxis.convert(xs)
                     ax.plot(xs, ms, label=label[a], **styles[a])
-                    ax.fill_between(xs, lo, hi, color=styles[a]["color"], alpha=0.12, lw=0,
+                    ax.fill_between(xs, lo, hi, color=styles[a]["color"], alpha=0.08, lw=0,
                                     zorder=styles[a]["zorder"] - 0.5)      # the range over seeds
                 ax.set_xlabel(xaxis.label)
                 if logx and not xaxis.logarithmic:        # a dB axis is already logarithmic

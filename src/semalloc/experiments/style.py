@@ -156,19 +156,23 @@ _COLOURS = ("tab:blue", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "ta
 
 def line_styles(algorithms: list[str], proposed: str | None = None) -> dict[str, dict]:
     """Matplotlib keyword arguments per algorithm: the proposed algorithm red, solid,
-    thickest and on top; ``best`` green; ``exact`` a thin dashed black reference;
-    the others distinct (marker, linestyle) pairs, so a black-and-white print reads."""
+    thickest and on top (small filled markers); ``best`` green; ``exact`` a thin dashed
+    black reference; the others distinct (marker, linestyle) pairs with larger hollow
+    markers, so a black-and-white print reads and a line under the proposed one shows."""
     out, others = {}, [a for a in algorithms if a not in (proposed, "best", "exact")]
     for i, a in enumerate(others):
         out[a] = {"color": _COLOURS[i % len(_COLOURS)], "marker": _MARKERS[(i + 1) % len(_MARKERS)],
-                  "linestyle": _DASHES[(i + 1 + i // len(_MARKERS)) % len(_DASHES)], "linewidth": 1.3, "zorder": 3}
+                  "linestyle": _DASHES[(i + 1 + i // len(_MARKERS)) % len(_DASHES)], "linewidth": 1.3, "zorder": 3,
+                  "markersize": 6.5, "markerfacecolor": "none", "markeredgewidth": 1.2}   # hollow: rings a
+                                                                                        # line drawn over it
     if "best" in algorithms:
         out["best"] = {"color": "tab:green", "marker": "*", "linestyle": "-", "linewidth": 1.6, "zorder": 4,
                        "markersize": 7}
     if "exact" in algorithms:
         out["exact"] = {"color": "black", "marker": "", "linestyle": "--", "linewidth": 0.9, "zorder": 2}
     if proposed in algorithms:
-        out[proposed] = {"color": "tab:red", "marker": "o", "linestyle": "-", "linewidth": 2.4, "zorder": 5}
+        out[proposed] = {"color": "tab:red", "marker": "o", "linestyle": "-", "linewidth": 2.4, "zorder": 5,
+                         "markersize": 4.5}
     return {a: {"markersize": 5, **out[a]} for a in algorithms}
 
 
