@@ -154,3 +154,26 @@ def test_no_solver_warning_reaches_stderr(tmp_path):
     assert r.returncode == 0, r.stderr
     assert r.stderr == ""
     assert json.loads(r.stdout)["figures"][0]["figure"] == 6
+
+
+def test_every_verb_has_json_and_out():
+    """Every leaf command takes --json; every one that writes a file takes -o/--out."""
+    import typer.main
+
+    def leaves(cmd, path=()):
+        subs = getattr(cmd, "commands", None)
+        if subs:
+            for name, sub in subs.items():
+                yield from leaves(sub, (*path, name))
+        else:
+            yield path, cmd
+
+    found = dict(leaves(typer.main.get_command(app)))
+    assert {("sweep",), ("learn", "asc"), ("rl", "train"), ("settings",)} <= set(found)
+    writers = {("generate",), ("solve",), ("sweep",), ("plot",), ("export",), ("reproduce",), ("learn", "asc"),
+               ("learn", "jscc"), ("learn", "exits"), ("rl", "train")}
+    for path, cmd in found.items():
+        opts = {o for p in cmd.params for o in getattr(p, "opts", [])}
+        assert "--json" in opts, path
+        if path in writers:
+            assert {"-o", "--out"} <= opts, path
