@@ -117,6 +117,8 @@ def solve(instance, algorithm: str | None = None, **options) -> Result:
     """
     prob = _problem_of(instance)
     algorithm = algorithm or prob.proposed
+    if not algorithm:
+        raise InputError("algorithm", f"{prob.key} names no proposed algorithm: give one", prob.key)
     if algorithm not in prob.algorithms:
         raise InputError("algorithm", f"unknown algorithm {algorithm!r} for {prob.key}; "
                          f"known: {', '.join(prob.algorithms)}", prob.key)
