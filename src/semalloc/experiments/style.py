@@ -53,8 +53,8 @@ LOG_UNITS = ("dBm", "dBW", "dB")
 #: SI unit of a setting, from the end of its name, when it has no entry in ``SETTINGS``.
 _SUFFIX_UNIT = {"_dbm_hz": "dBm/Hz", "_dbm_per_hz": "dBm/Hz", "_bits": "bit", "_hz": "Hz", "_s": "s", "_j": "J", "_w": "W", "_m": "m", "_dbm": "dBm", "_db": "dB"}
 
-#: Setting -> (label, display unit, unit of the stored value). The value is converted
-#: from the stored unit (SI, or dBm for ``*_dbm``) to the display unit.
+#: Setting -> (label, display unit). The value is converted from its stored unit (SI from
+#: the name's suffix, ``_hz``, ``_s``, ``_w``, ...; dBm for ``*_dbm``) to the display unit.
 SETTINGS: dict[str, tuple[str, str]] = {
     "devices": ("number of devices", ""),
     "users": ("number of users", ""),
