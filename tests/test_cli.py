@@ -74,7 +74,8 @@ def test_compare_json_one_entry_per_algorithm(net):
     r = run("compare", net, "--json")
     assert r.returncode == 0, r.stderr
     rows = json.loads(r.stdout)
-    assert [set(row) for row in rows] == [{"algorithm", "status", "objective", "feasible", "time_s"}] * len(rows)
+    assert [set(row) for row in rows] == [{"algorithm", "status", "objective", "feasible", "time_s", "gap_to_exact",
+                                          "ratio_to_proposed"}] * len(rows)
     by = {row["algorithm"]: row for row in rows}
     assert set(by) == {"prop", "tc", "fsc", "arb", "nua", "fan", "exact", "best"}
     assert all(row["feasible"] for row in rows)

@@ -343,7 +343,7 @@ def test_metrics_are_stored_plotted_and_exported(tmp_path):
     assert {"round_time_s", "energy_j"} <= set(header)
     band = {"psnr_db_mean": ["psnr_db_min", "psnr_db_max"]}          # Li et al. Fig. 8(a)
     out = plot_sweep(rows, tmp_path / "b.png", x="bandwidth_hz", y=["psnr_db_mean", "energy_j"], band=band,
-                     labels={"alternating": "Alg. 3, P4 first"})
+                     names={"alternating": "Alg. 3, P4 first"})
     assert out.stat().st_size > 1000
     with pytest.raises(semalloc.InputError, match="plot.band"):
         plot_sweep(rows, tmp_path / "c.png", x="bandwidth_hz", y="energy_j", band=band)

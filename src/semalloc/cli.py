@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from pathlib import Path
 from typing import List, Optional
 
@@ -14,6 +15,7 @@ import numpy as np
 import typer
 import yaml
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .solve import generate as api_generate, get_problem, load, load_solution, list_problems, save, solve
@@ -24,9 +26,36 @@ from .rl.cli import app as rl_app
 from .schema import numbers_from_text, to_jsonable
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  context_settings={"help_option_names": ["-h", "--help"]},
                   help="Resource allocation for semantic communication networks.")
 out = Console()
 err = Console(stderr=True)
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        from . import __version__
+        typer.echo(f"semalloc {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(version: bool = typer.Option(False, "--version", is_eager=True, callback=_show_version,
+                                       help="print the version and exit")) -> None:
+    """Resource allocation for semantic communication networks."""
+
+
+#: Every verb that writes a file takes ``-o/--out``; ``--output`` is the old name, kept hidden.
+_OUTPUT_ALIAS = typer.Option(None, "--output", hidden=True)
+_JSON = typer.Option(False, "--json", help="print one JSON document on stdout (shapes: docs/cli.md)")
+
+
+def _either(out_: Optional[Path], alias: Optional[Path], required: str = "") -> Optional[Path]:
+    """``-o/--out``, else its old name ``--output``; ``required`` names what is missing."""
+    path = out_ or alias
+    if path is None and required:
+        raise InputError("--out", f"missing: {required}")
+    return path
 
 
 def command(*args, **kwargs):
@@ -66,7 +95,7 @@ def _fmt(x: float, digits: int = 6) -> str:
 
 
 @command()
-def problems(json_out: bool = typer.Option(False, "--json", help="machine-readable output")):
+def problems(json_out: bool = _JSON):
     """List the problems and their algorithms."""
     probs = list_problems()
     if json_out:
@@ -81,21 +110,56 @@ def problems(json_out: bool = typer.Option(False, "--json", help="machine-readab
 @command()
 def generate(key: str = typer.Argument(..., help="problem key, e.g. multicell"),
              seed: int = typer.Option(0, "--seed", help="random seed"),
-             set_: List[str] = typer.Option([], "--set", help="generator setting KEY=VALUE (repeatable)"),
-             output: Path = typer.Option(..., "-o", "--output", help="instance JSON to write")):
+             set_: List[str] = typer.Option([], "--set", help="generator setting KEY=VALUE (repeatable; "
+                                                               "list them: semalloc settings KEY)"),
+             out_: Optional[Path] = typer.Option(None, "-o", "--out", help="instance JSON to write"),
+             output: Optional[Path] = _OUTPUT_ALIAS, json_out: bool = _JSON):
     """Draw an instance from the paper's default distribution (with overrides)."""
-    inst = api_generate(key, seed=seed, **_parse_sets(set_))
-    save(inst, output)
-    err.print(f"wrote {output}", highlight=False)
+    path = _either(out_, output, "the instance JSON to write")
+    t0 = time.perf_counter()
+    settings = _parse_sets(set_)
+    inst = api_generate(key, seed=seed, **settings)
+    save(inst, path)
+    if json_out:
+        _print_json({"problem": key, "seed": seed, "settings": settings, "written": [str(path)],
+                     "time_s": time.perf_counter() - t0})
+    else:
+        err.print(f"wrote {path}", highlight=False)
+
+
+@command()
+def settings(key: str = typer.Argument(..., help="problem key, e.g. multicell"), json_out: bool = _JSON):
+    """List a problem's generator settings (for generate --set and sweep specs): default, unit, axis unit."""
+    import inspect as _inspect
+
+    from .experiments.style import axis
+    defaults = _inspect.getmodule(get_problem(key).generate).DEFAULTS
+    rows = []
+    for name, value in defaults.items():
+        ax_ = axis(name, key)
+        rows.append({"setting": name, "default": value, "unit": ax_.stored, "label": ax_.name,
+                     "plot_unit": ax_.unit})
+    if json_out:
+        _print_json(rows)
+        return
+    table = Table("setting", "default", "unit", "plotted as", title=f"{key}: generator settings "
+                  "(generate --set NAME=VALUE; see docs/models.md)", title_justify="left")
+    for r in rows:
+        table.add_row(r["setting"], escape(json.dumps(to_jsonable(r["default"]))), r["unit"] or "-",
+                      f"{r['label']} ({r['plot_unit']})" if r["plot_unit"] else r["label"])
+    out.print(table)
 
 
 @command("solve")
 def solve_cmd(instance: Path = typer.Argument(..., help="instance JSON"),
-              algorithm: str = typer.Option("prop", "-a", "--algorithm"),
-              output: Optional[Path] = typer.Option(None, "-o", "--output", help="solution JSON to write"),
+              algorithm: Optional[str] = typer.Option(None, "-a", "--algorithm",
+                                                      help="algorithm (default: the problem's proposed one)"),
+              out_: Optional[Path] = typer.Option(None, "-o", "--out", help="solution JSON to write"),
+              output: Optional[Path] = _OUTPUT_ALIAS,
               sets: list[str] = typer.Option([], "--set", help="algorithm option KEY=VALUE (repeatable)"),
               json_out: bool = typer.Option(False, "--json", help="print the Result as JSON")):
-    """Solve an instance with one algorithm."""
+    """Solve an instance with one algorithm (default: the problem's proposed algorithm)."""
+    output = _either(out_, output)
     inst = load(instance)
     res = solve(inst, algorithm, **_parse_sets(sets))
     if output:
@@ -147,17 +211,24 @@ def compare(instance: Path = typer.Argument(..., help="instance JSON"),
                 results.append(solve(inst, name))
             except InputError as e:                 # e.g. exact on an instance too large for it
                 skipped[name] = e.reason
+    from .experiments.analysis import relative_gap
+    ref = next((r for r in results if r.algorithm == "exact" and r.feasible), None)    # as sweep summaries
+    own = next((r for r in results if r.algorithm == prob.proposed and r.feasible), None)
+    gaps = {r.algorithm: relative_gap(r.objective, ref.objective, prob.sense) if ref and r.feasible else None
+            for r in results}
+    ratios = {r.algorithm: r.objective / own.objective if own and r.feasible and own.objective else None
+              for r in results}
     if json_out:
         _print_json([{"algorithm": r.algorithm, "status": r.status, "objective": r.objective,
-                      "feasible": r.feasible, "time_s": r.stats["time_s"]} for r in results]
-                    + [{"algorithm": a, "status": "skipped", "objective": None, "feasible": False, "time_s": 0.0}
-                       for a in skipped])
+                      "feasible": r.feasible, "time_s": r.stats["time_s"], "gap_to_exact": gaps[r.algorithm],
+                      "ratio_to_proposed": ratios[r.algorithm]} for r in results]
+                    + [{"algorithm": a, "status": "skipped", "objective": None, "feasible": False, "time_s": 0.0,
+                        "gap_to_exact": None, "ratio_to_proposed": None} for a in skipped])
         return
-    ref = next((r for r in results if r.algorithm == "exact" and r.status == "optimal"), None)
     table = Table("algorithm", "status", "objective", "gap to exact", "time (s)", "feasible",
-                  title=f"{prob.key}: {instance}", title_justify="left")
+                  title=f"{prob.key}: {instance} (proposed: {prob.proposed})", title_justify="left")
     for r in results:
-        gap = "-" if ref is None or not r.feasible else f"{100 * (ref.objective - r.objective) / abs(ref.objective):.3f} %"
+        gap = "-" if gaps[r.algorithm] is None else f"{100 * gaps[r.algorithm]:.3f} %"
         table.add_row(r.algorithm, r.status, _fmt(r.objective, 8), gap, f"{r.stats['time_s']:.3f}",
                       "yes" if r.feasible else "NO")
     for name, why in skipped.items():
@@ -183,14 +254,17 @@ def _summary_table(summary: list[dict], title: str) -> Table:
 
 @command()
 def sweep(spec_file: Path = typer.Argument(..., help="sweep spec (YAML), or a shipped spec's name (semalloc specs)"),
-          output: Optional[Path] = typer.Option(None, "-o", "--output",
-                                                help="results store (SQLite; default runs/<spec name>.db)"),
+          out_: Optional[Path] = typer.Option(None, "-o", "--out",
+                                              help="results store (SQLite; default runs/<spec name>.db)"),
+          output: Optional[Path] = _OUTPUT_ALIAS,
           workers: int = typer.Option(1, "--workers", help="local worker processes"),
           scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. tcp://host:8786"),
-          quick: bool = typer.Option(False, "--quick", help="apply the spec's quick overrides"),
+          quick: bool = typer.Option(False, "--quick/--no-quick", help="apply the spec's quick overrides"),
           fresh: bool = typer.Option(False, "--fresh", help="discard this store's results first (default: resume)"),
-          progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bar on stderr")):
+          progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bar on stderr"),
+          json_out: bool = _JSON):
     """Run a parameter sweep into a results store; resumes what is already done."""
+    output = _either(out_, output)
     from .experiments.analysis import summarise
     from .experiments.runner import run_sweep
     from .experiments.spec import find_spec, load_spec
@@ -201,11 +275,15 @@ def sweep(spec_file: Path = typer.Argument(..., help="sweep spec (YAML), or a sh
     if fresh and path.exists():
         ResultsStore.open(path).close()                 # refuses a file that is not a results store
         path.unlink()
-    report = run_sweep(spec, path, workers=workers, scheduler=scheduler, progress=progress)
+    report = run_sweep(spec, path, workers=workers, scheduler=scheduler, progress=progress and not json_out)
     with ResultsStore.open(path) as store:
         rows = store.rows()
-    out.print(_summary_table(summarise(rows, spec.points, spec.algorithms),
-                             f"{spec.title or spec_file.name}: {len(spec.seeds)} seeds"))
+    summary = summarise(rows, spec.points, spec.algorithms, get_problem(spec.problem).sense)
+    if json_out:
+        _print_json({"spec": str(spec_file), "written": [str(path)], "rows": len(rows), "tasks_run": report.done,
+                     "tasks_stored": report.skipped, "time_s": report.seconds, "summary": summary})
+        return
+    out.print(_summary_table(summary, f"{spec.title or spec_file.name}: {len(spec.seeds)} seeds"))
     err.print(f"{report.done} tasks run, {report.skipped} already stored, in {report.seconds:.1f} s; "
               f"results in {path}", highlight=False)
 
@@ -222,44 +300,77 @@ def _stored(results: Path):
 
 @command()
 def plot(results: Path = typer.Argument(..., help="results store (from sweep)"),
-         output: Optional[Path] = typer.Option(None, "-o", "--output", help="figure (.png, .pdf, .svg)"),
+         out_: Optional[Path] = typer.Option(None, "-o", "--out", help="figure: .png, .pdf or .svg "
+                                             "(by the suffix; default: the store's name with .png)"),
+         output: Optional[Path] = _OUTPUT_ALIAS,
          x: Optional[str] = typer.Option(None, "--x", help="varied setting on the x axis"),
          y: Optional[str] = typer.Option(None, "--y", help="objective, time_s or a metric of the problem"),
          kind: Optional[str] = typer.Option(None, "--kind", help="line, bars or trace"),
          logx: Optional[bool] = typer.Option(None, "--logx/--linx"),
-         logy: Optional[bool] = typer.Option(None, "--logy/--liny")):
-    """Draw a sweep: mean and 95 % interval per algorithm (the spec's plot settings by default)."""
+         logy: Optional[bool] = typer.Option(None, "--logy/--liny"), json_out: bool = _JSON):
+    """Draw a sweep: per algorithm the mean over seeds, shaded the min-max range over seeds
+    (the spec's plot settings by default)."""
     from .experiments.reproduce import plot_spec
 
+    output = _either(out_, output)
+    t0 = time.perf_counter()
     spec, rows = _stored(results)
     path = plot_spec(spec, rows, output or results.with_suffix(".png"), x=x, y=y, kind=kind, logx=logx, logy=logy)
-    err.print(f"wrote {path}", highlight=False)
+    if json_out:
+        _print_json({"written": [str(path)], "rows": len(rows), "time_s": time.perf_counter() - t0})
+    else:
+        err.print(f"wrote {path}", highlight=False)
 
 
 @command()
 def export(results: Path = typer.Argument(..., help="results store (from sweep)"),
-           output: Path = typer.Option(..., "-o", "--output", help="table to write (.csv or .parquet)")):
+           out_: Optional[Path] = typer.Option(None, "-o", "--out",
+                                               help="table to write (.csv or .parquet; - for CSV on stdout)"),
+           output: Optional[Path] = _OUTPUT_ALIAS, json_out: bool = _JSON):
     """Export a sweep's rows, one column per varied setting, for plotting elsewhere."""
     from .experiments.analysis import export_rows
 
+    path = _either(out_, output, "the table to write (or - for stdout)")
+    if str(path) == "-" and json_out:
+        raise InputError("--json", "cannot go with -o - (both write stdout)")
+    t0 = time.perf_counter()
     _, rows = _stored(results)
-    err.print(f"wrote {export_rows(rows, output)} ({len(rows)} rows)", highlight=False)
+    written = export_rows(rows, sys.stdout if str(path) == "-" else path)
+    if json_out:
+        _print_json({"written": [str(written)], "rows": len(rows), "time_s": time.perf_counter() - t0})
+    elif str(path) != "-":
+        err.print(f"wrote {written} ({len(rows)} rows)", highlight=False)
 
 
 @command()
 def reproduce(key: str = typer.Argument(..., help="problem key, or 'all'"),
               figure: Optional[int] = typer.Option(None, "--figure", help="figure number (default: all)"),
-              quick: bool = typer.Option(False, "--quick", help="fewer seeds and points (minutes, not hours)"),
-              outdir: Path = typer.Option(Path("out"), "--out", help="directory for results and figures"),
-              workers: int = typer.Option(1, "--workers", help="local worker processes")):
+              quick: bool = typer.Option(False, "--quick/--no-quick", help="fewer seeds and points (minutes, not hours)"),
+              outdir: Path = typer.Option(Path("out"), "-o", "--out", help="directory for results and figures"),
+              fmt: str = typer.Option("png", "--format", help="figure format: png, pdf or svg"),
+              workers: int = typer.Option(1, "--workers", help="local worker processes"),
+              progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bar on stderr"),
+              json_out: bool = _JSON):
     """Reproduce a paper's figures from the shipped sweep specs: tables, stores and figures under --out."""
+    from .experiments.analysis import FIGURE_FORMATS
     from .experiments.reproduce import reproduce as run
 
+    if f".{fmt.lower().lstrip('.')}" not in FIGURE_FORMATS:
+        raise InputError("--format", f"must be one of {', '.join(f[1:] for f in FIGURE_FORMATS)}, got {fmt!r}")
     if key != "all":
         get_problem(key)
-    for rep in run(key, figure=figure, quick=quick, out=outdir, workers=workers):
+    done = []
+    for rep in run(key, figure=figure, quick=quick, out=outdir, workers=workers, progress=progress and not json_out,
+                   fmt=f".{fmt.lower().lstrip('.')}"):
+        if json_out:
+            done.append({"problem": rep.key, "figure": rep.figure, "title": rep.spec.title,
+                         "written": [str(rep.image), str(rep.report.path)], "tasks_run": rep.report.done,
+                         "tasks_stored": rep.report.skipped, "time_s": rep.report.seconds, "summary": rep.summary})
+            continue
         out.print(_summary_table(rep.summary, f"{rep.spec.title}: {len(rep.spec.seeds)} seeds"))
         err.print(f"wrote {rep.image} (results: {rep.report.path})", highlight=False)
+    if json_out:
+        _print_json({"figures": done})
 
 
 specs_app = typer.Typer(no_args_is_help=False, help="The shipped sweep specs (the papers' figures).")

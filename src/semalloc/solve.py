@@ -99,6 +99,7 @@ class Problem:
     generate: Callable[..., Any]
     parse_variables: Callable[[Any, dict], dict]  # validates a solution's variables
     summary: str = ""
+    proposed: str = ""                           # the paper's algorithm: `solve`'s default, highlighted in plots
     algorithms: dict[str, Algorithm] = field(default_factory=dict)
 
     def algorithm(self, name: str, summary: str):
@@ -227,13 +228,17 @@ def _check_options(alg: Algorithm, options: dict) -> None:
                              f"options: {', '.join(known) or 'none'}")
 
 
-def solve(instance, algorithm: str = "prop", **options) -> Result:
-    """Run ``algorithm`` on ``instance``; the output always goes through ``evaluate``.
+def solve(instance, algorithm: str | None = None, **options) -> Result:
+    """Run ``algorithm`` (default: the problem's ``proposed`` one) on ``instance``;
+    the output always goes through ``evaluate``.
 
     An allocation that ``evaluate`` rejects comes back with status ``error``
     and the violations in ``message``; it is never labelled feasible.
     """
     prob = _problem_of(instance)
+    algorithm = algorithm or prob.proposed
+    if not algorithm:
+        raise InputError("algorithm", f"{prob.key} names no proposed algorithm: give one", prob.key)
     if algorithm not in prob.algorithms:
         raise InputError("algorithm", f"unknown algorithm {algorithm!r} for {prob.key}; "
                          f"known: {', '.join(prob.algorithms)}", prob.key)

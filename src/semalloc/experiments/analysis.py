@@ -13,14 +13,17 @@ from __future__ import annotations
 
 import csv
 import json
+import textwrap
 from pathlib import Path
 
 import numpy as np
 from scipy import stats as st
 
 from ..errors import InputError
+from .style import BAR_HATCHES, RC, axis, display_name, line_styles, measure_label
 
-__all__ = ["summarise", "measure", "mean_trace", "plot_sweep", "export_rows", "EXPORT_FORMATS", "FIGURE_FORMATS"]
+__all__ = ["summarise", "relative_gap", "measure", "mean_trace", "draw_sweep", "plot_sweep", "export_rows", "EXPORT_FORMATS",
+           "FIGURE_FORMATS"]
 
 EXPORT_FORMATS = (".csv", ".parquet")
 PLOT_KINDS = ("line", "bars", "trace")
@@ -50,16 +53,37 @@ def mean_trace(traces: list[list[float]]) -> tuple[np.ndarray, np.ndarray, np.nd
     return padded.mean(axis=0), padded.min(axis=0), padded.max(axis=0)
 
 
+def relative_gap(objective, reference, sense: str = "max"):
+    """How much worse ``objective`` is than ``reference`` (the optimum), relative to it:
+    ``(ref - obj) / |ref|`` for a maximisation, ``(obj - ref) / |ref|`` for a minimisation,
+    so that a positive gap is always worse. NaN where ``reference`` is 0 or not finite.
+
+    Examples
+    --------
+    >>> relative_gap(9.0, 10.0, "max"), relative_gap(11.0, 10.0, "min"), relative_gap(9.0, 10.0, "min")
+    (0.1, 0.1, -0.1)
+    """
+    if sense not in ("max", "min"):
+        raise ValueError(f"sense must be 'max' or 'min', got {sense!r}")
+    obj, ref = np.asarray(objective, dtype=float), np.asarray(reference, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = np.where((ref != 0) & np.isfinite(ref), (ref - obj) / np.abs(ref), np.nan)
+    g = g if sense == "max" else -g
+    return float(g) if g.ndim == 0 else g
+
+
 def _key(point: dict) -> tuple:
     return tuple(sorted(point.items()))
 
 
-def summarise(rows: list[dict], points: list[dict] | None = None, algorithms: list[str] | None = None) -> list[dict]:
+def summarise(rows: list[dict], points: list[dict] | None = None, algorithms: list[str] | None = None,
+              sense: str = "max") -> list[dict]:
     """Per (point, algorithm): runs ``n``, ``feasible`` runs and ``infeasible`` ones
     (no feasible allocation found: ``n - feasible``), mean objective over the
     feasible runs with its 95 % t-interval half-width ``ci95`` and the range
     ``min``-``max`` of the runs, mean time, and the mean relative gap to
-    ``exact`` over the seeds where both ran.
+    ``exact`` over the seeds where both ran (:func:`relative_gap`, by the
+    problem's ``sense``: positive is worse than the optimum).
 
     Ordered as ``points`` and ``algorithms`` (a spec's), else as first seen.
     """
@@ -81,8 +105,8 @@ def summarise(rows: list[dict], points: list[dict] | None = None, algorithms: li
         obj = np.array([r["objective"] for r in rs if r["feasible"]], dtype=float)
         n = len(obj)
         half = float(_ci95(obj))
-        gaps = [1 - r["objective"] / exact[(k[0], r["seed"])] for r in rs
-                if r["feasible"] and exact.get((k[0], r["seed"]), 0) > 0]
+        gaps = [relative_gap(r["objective"], exact[(k[0], r["seed"])], sense) for r in rs
+                if r["feasible"] and exact.get((k[0], r["seed"]), 0) != 0]
         out.append({"point": dict(k[0]), "algorithm": k[1], "n": len(rs), "feasible": n, "infeasible": len(rs) - n,
                     "mean": float(obj.mean()) if n else float("nan"), "ci95": half,
                     "min": float(obj.min()) if n else float("nan"), "max": float(obj.max()) if n else float("nan"),
@@ -113,26 +137,30 @@ def measure(rows: list[dict], y: str) -> list[dict]:
                  feasible=r["feasible"] and y in (r.get("metrics") or {})) for r in rows]
 
 
-def _label(point: dict, skip=()) -> str:
-    return ", ".join(f"{k}={v}" for k, v in point.items() if k not in skip) or "default"
+def _label(point: dict, skip=(), problem: str | None = None) -> str:
+    """A point as its settings' display names and values (``number of devices = 30``)."""
+    parts = []
+    for k, v in point.items():
+        if k in skip:
+            continue
+        ax_ = axis(k, problem)
+        shown = f"{float(ax_.convert(v)):g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+        parts.append(f"{ax_.name} = {shown}{' ' + ax_.unit if ax_.unit else ''}")
+    return ", ".join(parts) or "default"
 
 
-#: Colours: the paper's algorithm red, ours green, the optimum black, the rest from these.
-_OURS = {"best": "tab:green", "exact": "black"}
-_OTHERS = ("tab:blue", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:gray", "tab:olive", "tab:cyan")
-
-
-def _mark_infeasible(ax, summ: list[dict], x: str, colours: dict) -> None:
+def _mark_infeasible(ax, summ: list[dict], x: str, styles: dict, convert) -> None:
     """Show where runs found no feasible allocation (their mean is over the
     feasible runs only, or missing): an ``x`` on the foot of the axes at a point
     with none feasible, and the count ``infeasible/n`` beside every such point.
-    The artists carry ``gid="infeasible"``."""
+    ``convert`` maps a setting's value to the axis's display unit. The artists
+    carry ``gid="infeasible"``."""
     foot = ax.get_xaxis_transform()                        # x in data, y in axes units
     marked = False
     for s in summ:
-        if not s["infeasible"] or s["algorithm"] not in colours:
+        if not s["infeasible"] or s["algorithm"] not in styles:
             continue
-        xv, c, note = s["point"][x], colours[s["algorithm"]], f"{s['infeasible']}/{s['n']}"
+        xv, c, note = float(convert(s["point"][x])), styles[s["algorithm"]]["color"], f"{s['infeasible']}/{s['n']}"
         if s["feasible"]:
             ax.annotate(note, (xv, s["mean"]), xytext=(3, -9), textcoords="offset points", fontsize=7, color=c,
                         gid="infeasible")
@@ -146,37 +174,44 @@ def _mark_infeasible(ax, summ: list[dict], x: str, colours: dict) -> None:
                 fontsize=7, va="top", gid="infeasible")
 
 
-def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str | list[str] = "objective",
+def draw_sweep(rows: list[dict], x: str | None = None, y: str | list[str] = "objective",
                kind: str | None = None, logx: bool = False, logy: bool = False, title: str = "",
                panels: str | None = None, proposed: str | None = None, algorithms: list[str] | None = None,
                points: list[dict] | None = None, ylabel: str | list[str] | None = None,
-               labels: dict | None = None, band: dict | None = None) -> Path:
-    """Draw a sweep as the papers do and write it (PNG, PDF or SVG by suffix).
+               problem: str | None = None, xlabel: str | None = None, xunit: str | None = None,
+               names: dict | None = None, band: dict | None = None):
+    """Draw a sweep as the papers do; return the matplotlib figure (:func:`plot_sweep` writes it).
 
     ``kind="line"``: one line per algorithm over the numeric setting ``x``,
-    the mean with a shaded 95 % interval; ``kind="bars"``: one group of bars
-    per point, error bars the 95 % interval. ``panels`` makes one panel per
-    value of that setting. ``y`` is a measure (see :func:`measure`), or a
-    list of them: lines draw one panel per measure (``ylabel`` a list too,
-    no ``panels``); bars of a single point draw one group per measure (the
-    utility of each BS, He et al. Figs. 2-3). ``kind="trace"``: the mean
-    per iteration of the runs' ``trace`` (an algorithm's objective after
-    each iteration, e.g. Zheng et al. Fig. 2), one point per panel. ``proposed``
-    (the paper's algorithm) is drawn in red; ``algorithms`` and ``points``
-    order the legend and the bars; ``labels`` (algorithm -> text) names them in
-    the legend. ``band`` (measure -> ``[low, high]`` measures) shades a line
-    between the means over seeds of two other measures (e.g. the least and the
-    largest PSNR over devices) instead of the range over seeds.
-    """
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    the mean with the min-max range over seeds shaded; ``kind="bars"``: one
+    group of bars per point, error bars the min-max range. ``panels`` makes
+    one panel per value of that setting. ``y`` is a measure (see
+    :func:`measure`), or a list of them: lines draw one panel per measure
+    (``ylabel`` a list too, no ``panels``); bars of a single point draw one
+    group per measure (the utility of each BS, He et al. Figs. 2-3).
+    ``kind="trace"``: the mean per iteration of the runs' ``trace`` (an
+    algorithm's objective after each iteration, e.g. Zheng et al. Fig. 2),
+    one point per panel.
 
-    path = Path(path)
-    if path.suffix.lower() not in FIGURE_FORMATS:
-        raise InputError("-o", f"figure format must be one of {', '.join(FIGURE_FORMATS)}, got {path.name!r}")
+    The style is :mod:`semalloc.experiments.style`: ``x`` in its display
+    unit (``xunit`` and ``xlabel`` override), a log axis where ``logx`` asks
+    (a dB unit is already one), algorithms by their paper's names (``names``
+    overrides, code -> label) with distinct markers and dashes, ``proposed``
+    (the paper's algorithm) red, thickest and on top, ``exact`` a thin dashed
+    reference, the legend outside the axes. ``algorithms`` and ``points``
+    order the legend and the bars. ``band`` (measure -> ``[low, high]``
+    measures) shades a line between the means over seeds of two other
+    measures (e.g. the least and the largest PSNR over devices) instead of
+    the range over seeds. A point where runs found no feasible allocation is
+    marked (``x`` at the foot, ``k/n`` beside the mean).
+    """
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import NullFormatter
+
     if not rows:
-        raise InputError(str(path), "no results to plot yet")
+        raise InputError("results", "no results to plot yet")
+    if names is not None and not (isinstance(names, dict) and all(isinstance(v, str) for v in names.values())):
+        raise InputError("plot.names", "must be a mapping: algorithm -> label")
     ys = [y] if isinstance(y, str) else list(y)
     if not ys:
         raise InputError("--y", "give at least one measure")
@@ -193,6 +228,7 @@ def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str 
     kind = kind or ("line" if x is not None else "bars")
     if kind not in PLOT_KINDS:
         raise InputError("--kind", f"must be one of {', '.join(PLOT_KINDS)}, got {kind!r}")
+    xaxis = axis(x, problem, xlabel, xunit) if x is not None else None
     grouped = kind == "bars" and len(ys) > 1          # one group of bars per measure
     if (grouped or kind == "trace") and len({_label(r["point"], skip=(panels,)) for r in rows}) > 1:
         raise InputError("--kind" if kind == "trace" else "--y",
@@ -209,9 +245,8 @@ def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str 
             raise InputError("--panels", "cannot split lines into panels when several measures are drawn")
     algos = list(dict.fromkeys([a for a in algorithms or [] if any(r["algorithm"] == a for r in rows)]
                                + [r["algorithm"] for r in rows]))
-    others = iter(_OTHERS * 4)
-    colours = {a: _OURS.get(a) or ("tab:red" if a == proposed else next(others)) for a in algos}
-    names = {a: (labels or {}).get(a, a) for a in algos}
+    styles = line_styles(algos, proposed)
+    label = {a: display_name(a, problem, names) for a in algos}
     band = band or {}
     if band and panels is not None:
         raise InputError("plot.band", "cannot shade bands when lines are split into panels")
@@ -225,75 +260,110 @@ def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str 
         if panels else [None]
     measures = [ys] if grouped else [[m] for m in ys]
     cells = [(ms_, lab, pv) for ms_, lab in zip(measures, labels_y) for pv in pvals]
-    fig, axes = plt.subplots(1, len(cells), figsize=(5.2 * len(cells), 3.9), squeeze=False)
-    for ax, (ms_, lab, pv) in zip(axes[0], cells):
-        summs = {m: summarise([r for r in drawn[m] if panels is None or r["point"].get(panels) == pv],
-                              points, algos) for m in ms_}
-        m, summ = ms_[0], summs[ms_[0]]
-        if kind == "trace":
-            for a in algos:
-                traces = [r["trace"] for r in rows if r["algorithm"] == a and r["feasible"] and r.get("trace")
-                          and (panels is None or r["point"].get(panels) == pv)]
-                if not traces:
-                    continue
-                mean, lo, hi = mean_trace(traces)
-                its = np.arange(len(mean))
-                ax.plot(its, mean, marker="o", ms=3, label=names[a], color=colours[a], lw=2 if a == proposed else 1.3)
-                ax.fill_between(its, lo, hi, color=colours[a], alpha=0.15)     # the range over runs
-            ax.set_xlabel("iteration")
-        elif kind == "line":
-            for a in algos:
-                pts = sorted(((s["point"][x], s["mean"], s["min"], s["max"]) for s in summ if s["algorithm"] == a),
-                             key=lambda t: t[0])
-                if not pts:
-                    continue
-                xs, ms, lo, hi = (np.array(v, dtype=float) for v in zip(*pts))
-                ax.plot(xs, ms, marker="o", ms=3.5, label=names[a], color=colours[a], lw=2 if a == proposed else 1.3)
-                if m in bounds:                                                # the band's two measures
-                    lo, hi = (np.array([b.get((a, v), np.nan) for v in xs]) for b in bounds[m])
-                ax.fill_between(xs, lo, hi, color=colours[a], alpha=0.15)     # else the range over seeds
-            _mark_infeasible(ax, summ, x, colours)
-            ax.set_xlabel(x)
-        else:
-            if grouped:                                    # groups: the measures
-                labels = ms_
-                table = {m_: {s["algorithm"]: s for s in summs[m_]} for m_ in ms_}
-            else:                                          # groups: the points
-                labels = list(dict.fromkeys(_label(s["point"], skip=(panels,)) for s in summ))
-                table = {l: {s["algorithm"]: s for s in summ if _label(s["point"], skip=(panels,)) == l}
-                         for l in labels}
-            single = len(labels) == 1                      # one group: the algorithms label the bars
-            width = 0.8 if single else 0.8 / max(len(algos), 1)
-            for i, a in enumerate(algos):
-                by = {l: table[l][a] for l in labels if a in table[l]}
-                ms = [by[l]["mean"] if l in by else np.nan for l in labels]
-                spread = np.nan_to_num([[by[l]["mean"] - by[l]["min"], by[l]["max"] - by[l]["mean"]] if l in by
-                                        else [0.0, 0.0] for l in labels]).T    # the range over seeds
-                at = np.array([i]) if single else np.arange(len(labels)) + (i - (len(algos) - 1) / 2) * width
-                ax.bar(at, ms, width, yerr=spread, capsize=2, label=names[a], color=colours[a])
-            ticks = [names[a] for a in algos] if single else labels
-            ax.set_xticks(np.arange(len(ticks)), ticks, rotation=30 if len(ticks) > 3 else 0)
-        ax.set_yscale("log" if logy else "linear")
-        if kind == "line" and logx:
-            ax.set_xscale("log")
-        ax.set_ylabel(lab or ("" if grouped else {"objective": "objective", "time_s": "time (s)"}.get(m, m)))
-        if panels:
-            ax.set_title(f"{panels} = {pv}", fontsize=10)
-        ax.grid(alpha=0.3)
-    if kind in ("line", "trace") or grouped or len({_label(r["point"], skip=(panels,)) for r in rows}) > 1:
-        axes[0][-1].legend(fontsize=8, ncol=2 if len(algos) > 5 else 1)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    with plt.rc_context(RC):
+        width = max(4.6, 0.6 * len(algos) + 1.4) if kind == "bars" else 4.6    # room for the bars' labels
+        fig, axes = plt.subplots(1, len(cells), figsize=(width * len(cells), 3.6), squeeze=False)
+        for ax, (ms_, lab, pv) in zip(axes[0], cells):
+            summs = {m: summarise([r for r in drawn[m] if panels is None or r["point"].get(panels) == pv],
+                                  points, algos) for m in ms_}
+            m, summ = ms_[0], summs[ms_[0]]
+            if kind == "trace":
+                for a in algos:
+                    traces = [r["trace"] for r in rows if r["algorithm"] == a and r["feasible"] and r.get("trace")
+                              and (panels is None or r["point"].get(panels) == pv)]
+                    if not traces:
+                        continue
+                    mean, lo, hi = mean_trace(traces)
+                    its = np.arange(len(mean))
+                    ax.plot(its, mean, label=label[a], **{**styles[a], "markersize": 3})
+                    ax.fill_between(its, lo, hi, color=styles[a]["color"], alpha=0.08, lw=0,
+                                    zorder=styles[a]["zorder"] - 0.5)      # the range over runs
+                ax.set_xlabel("iteration")
+            elif kind == "line":
+                for a in algos:
+                    pts = sorted(((s["point"][x], s["mean"], s["min"], s["max"]) for s in summ
+                                  if s["algorithm"] == a), key=lambda t: t[0])
+                    if not pts:
+                        continue
+                    xs, ms, lo, hi = (np.array(v, dtype=float) for v in zip(*pts))
+                    if m in bounds:                                        # the band's two measures
+                        lo, hi = (np.array([b.get((a, v), np.nan) for v in xs]) for b in bounds[m])
+                    xs = xaxis.convert(xs)
+                    ax.plot(xs, ms, label=label[a], **styles[a])
+                    ax.fill_between(xs, lo, hi, color=styles[a]["color"], alpha=0.08, lw=0,
+                                    zorder=styles[a]["zorder"] - 0.5)      # else the range over seeds
+                _mark_infeasible(ax, summ, x, styles, xaxis.convert)
+                ax.set_xlabel(xaxis.label)
+                if logx and not xaxis.logarithmic:        # a dB axis is already logarithmic
+                    ax.set_xscale("log")              # ticks at the swept values, plain numbers, no minor labels
+                    ticks = np.unique(xaxis.convert([p[x] for p in (points or [r["point"] for r in rows])
+                                                     if x in p]))
+                    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+                    ax.xaxis.set_minor_formatter(NullFormatter())
+            else:
+                if grouped:                                    # groups: the measures
+                    labels = ms_
+                    table = {m_: {s["algorithm"]: s for s in summs[m_]} for m_ in ms_}
+                    shown = [measure_label(m_) for m_ in ms_]
+                else:                                          # groups: the points
+                    labels = list(dict.fromkeys(_label(s["point"], (panels,), problem) for s in summ))
+                    table = {l: {s["algorithm"]: s for s in summ if _label(s["point"], (panels,), problem) == l}
+                             for l in labels}
+                    shown = labels
+                single = len(labels) == 1                      # one group: the algorithms label the bars
+                width = 0.8 if single else 0.8 / max(len(algos), 1)
+                for i, a in enumerate(algos):
+                    by = {l: table[l][a] for l in labels if a in table[l]}
+                    ms = [by[l]["mean"] if l in by else np.nan for l in labels]
+                    spread = np.nan_to_num([[by[l]["mean"] - by[l]["min"], by[l]["max"] - by[l]["mean"]]
+                                            if l in by else [0.0, 0.0] for l in labels]).T   # the range over seeds
+                    at = np.array([i]) if single else np.arange(len(labels)) + (i - (len(algos) - 1) / 2) * width
+                    ax.bar(at, ms, width, yerr=spread, capsize=2, label=label[a], color=styles[a]["color"],
+                           hatch=None if a == proposed else BAR_HATCHES[i % len(BAR_HATCHES)],
+                           edgecolor="black", linewidth=0.4, error_kw={"elinewidth": 0.8},
+                           zorder=styles[a]["zorder"])
+                ticks = [label[a] for a in algos] if single else shown
+                room = ax.get_position().width * fig.get_figwidth() * 72 / len(ticks)     # points per tick
+                fits = max(int(room / (0.6 * RC["xtick.labelsize"])), 4)                   # characters per line
+                ax.set_xticks(np.arange(len(ticks)), [textwrap.fill(t, fits, break_long_words=False)
+                                                      for t in ticks])    # wrapped, level: they do not overlap
+                ax.grid(axis="x", visible=False)
+            ax.set_yscale("log" if logy else "linear")
+            ax.set_ylabel(lab or ("" if grouped else measure_label(m)))
+            if panels:
+                ax.set_title(_label({panels: pv}, problem=problem))
+        if kind in ("line", "trace") or grouped or len({_label(r["point"], skip=(panels,)) for r in rows}) > 1:
+            axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)   # outside the data
+        if title:
+            fig.suptitle(title)
+        fig.tight_layout()
+    return fig
+
+
+def plot_sweep(rows: list[dict], path: str | Path, **options) -> Path:
+    """Draw a sweep (:func:`draw_sweep`, same ``options``) and write it: PNG, PDF or SVG by the suffix."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    path = Path(path)
+    if path.suffix.lower() not in FIGURE_FORMATS:
+        raise InputError("-o", f"figure format must be one of {', '.join(FIGURE_FORMATS)}, got {path.name!r}")
+    if not rows:
+        raise InputError(str(path), "no results to plot yet")
+    fig = draw_sweep(rows, **options)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=130)
+    with plt.rc_context(RC):
+        fig.savefig(path, dpi=150)
     plt.close(fig)
     return path
 
 
-def export_rows(rows: list[dict], path: str | Path) -> Path:
-    """Write the rows, one column per varied setting, as CSV or Parquet (by suffix)."""
-    path = Path(path)
+def export_rows(rows: list[dict], path) -> Path | str:
+    """Write the rows, one column per varied setting, as CSV or Parquet (by suffix);
+    ``path`` may also be an open text stream (CSV), e.g. ``sys.stdout``: returns ``"-"``."""
+    stream = path if hasattr(path, "write") else None
+    path = Path("-.csv") if stream else Path(path)
     if path.suffix.lower() not in EXPORT_FORMATS:
         raise InputError("-o", f"export format must be one of {', '.join(EXPORT_FORMATS)}, got {path.name!r}")
     varied = list(dict.fromkeys(k for r in rows for k in r["point"]))
@@ -317,6 +387,11 @@ def export_rows(rows: list[dict], path: str | Path) -> Path:
         path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(pa.Table.from_pylist(flat), path)
         return path
+    if stream is not None:
+        w = csv.DictWriter(stream, fieldnames=cols)
+        w.writeheader()
+        w.writerows(flat)
+        return "-"
     path.parent.mkdir(parents=True, exist_ok=True)
     with open(path, "w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=cols)

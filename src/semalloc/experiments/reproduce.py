@@ -24,7 +24,7 @@ from .runner import SweepReport, run_sweep
 from .spec import SPECS_DIR, SweepSpec, load_spec
 from .store import ResultsStore
 
-__all__ = ["SPECS_DIR", "figures", "reproduce", "Reproduction", "plot_spec"]
+__all__ = ["SPECS_DIR", "figures", "reproduce", "Reproduction", "plot_spec", "plot_options", "highlighted"]
 
 
 def figures(key: str) -> dict[int, Path]:
@@ -50,13 +50,29 @@ class Reproduction:
     image: Path
 
 
-def plot_spec(spec: SweepSpec, rows: list[dict], path: str | Path, **overrides) -> Path:
-    """Draw ``rows`` as ``spec.plot`` says; the spec's first algorithm is the paper's own.
-    An overridden ``y`` drops the spec's ``ylabel`` and ``band`` (they concern the spec's measures)."""
+def highlighted(spec: SweepSpec) -> str:
+    """The algorithm a figure highlights: ``plot.proposed``, else the problem's
+    proposed algorithm if the spec runs it, else the spec's first algorithm."""
+    own = get_problem(spec.problem).proposed
+    return spec.plot.get("proposed") or (own if own in spec.algorithms else spec.algorithms[0])
+
+
+def plot_options(spec: SweepSpec, **overrides) -> dict:
+    """The :func:`~semalloc.experiments.analysis.draw_sweep` options of ``spec.plot``, with
+    ``overrides`` (``None`` = the spec's); see :func:`highlighted` for the highlighted line.
+    An overridden ``y`` drops the spec's ``ylabel`` and ``band`` (they concern the spec's measures);
+    an overridden ``x`` drops ``xlabel`` and ``xunit``."""
     given = {k: v for k, v in overrides.items() if v is not None}
-    opts = {**{k: v for k, v in spec.plot.items() if not ("y" in given and k in ("ylabel", "band"))}, **given}
-    return plot_sweep(rows, path, title=spec.title, proposed=spec.algorithms[0], algorithms=spec.algorithms,
-                      points=spec.points, **opts)
+    dropped = {"ylabel", "band"} if "y" in given else set()
+    dropped |= {"xlabel", "xunit"} if "x" in given else set()
+    opts = {**{k: v for k, v in spec.plot.items() if k not in dropped}, **given}
+    return {**opts, "proposed": highlighted(spec), "title": spec.title, "algorithms": spec.algorithms,
+            "points": spec.points, "problem": spec.problem}
+
+
+def plot_spec(spec: SweepSpec, rows: list[dict], path: str | Path, **overrides) -> Path:
+    """Draw ``rows`` as ``spec.plot`` says (:func:`plot_options`) and write the figure to ``path``."""
+    return plot_sweep(rows, path, **plot_options(spec, **overrides))
 
 
 def reproduce(key: str, figure: int | None = None, quick: bool = False, out: str | Path = "out",
@@ -80,5 +96,6 @@ def reproduce(key: str, figure: int | None = None, quick: bool = False, out: str
             with ResultsStore.open(report.path) as store:
                 rows = store.rows()
             image = plot_spec(spec, rows, Path(out) / f"{stem}{fmt}")
-            done.append(Reproduction(k, num, spec, report, summarise(rows, spec.points, spec.algorithms), image))
+            done.append(Reproduction(k, num, spec, report,
+                                     summarise(rows, spec.points, spec.algorithms, get_problem(k).sense), image))
     return done

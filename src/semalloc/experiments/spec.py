@@ -67,8 +67,11 @@ PLOT_FIELDS = {"x": "setting on the x axis",
                "ylabel": "label of the y axis (a list with a list y)",
                "kind": "line, bars or trace (objective per iteration)",
                "logx": "log-scale x", "logy": "log-scale y", "panels": "setting with one panel per value",
-               "labels": "legend label per algorithm (algorithm -> text)",
-               "band": "measure -> [low, high] measures: lines shade between their means, not the seeds' range"}
+               "xlabel": "label of the x axis (default: the setting's display name)",
+               "xunit": "display unit of the x axis (e.g. MHz, dBm, ms; default: the setting's)",
+               "names": "legend labels: algorithm -> label (default: the paper's names)",
+               "band": "measure -> [low, high] measures: lines shade between their means, not the seeds' range",
+               "proposed": "algorithm drawn highlighted (default: the problem's proposed algorithm)"}
 _QUICK = ("seeds", "vary", "points", "algorithms", "settings", "options")
 
 

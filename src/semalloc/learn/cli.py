@@ -15,6 +15,9 @@ Examples
 """
 from __future__ import annotations
 
+import json
+import sys
+import time
 import warnings
 from contextlib import contextmanager
 from pathlib import Path
@@ -90,6 +93,15 @@ _CHECKPOINT = typer.Option(None, help="load the weights from here if the file ex
 _DEVICE = typer.Option("auto", help="torch device: auto (cuda when available), cpu, cuda")
 _PROGRESS = typer.Option(True, help="show the progress bar")
 _SEED = typer.Option(0, help="seed of the split, the weights and the noise")
+_OUTPUT_ALIAS = typer.Option(None, "--output", hidden=True)     # the old name of -o/--out elsewhere
+_JSON = typer.Option(False, "--json", help="print what was written and the profile as JSON (docs/cli.md)")
+
+
+def _json_done(out, prof: dict, t0: float) -> None:
+    """``--json``: the profile written, its content and the time taken, on stdout."""
+    from ..schema import to_jsonable
+    sys.stdout.write(json.dumps(to_jsonable({"written": [str(out)], "time_s": time.perf_counter() - t0,
+                                             "profile": prof})) + "\n")
 
 
 @app.command(context_settings=_MULTI)
@@ -100,11 +112,13 @@ def asc(ctx: typer.Context, dataset: str = _DATASET, data_dir: Path = _DATA_DIR,
         epochs: int = typer.Option(None, help="training epochs (default 50, 8 with --quick)"),
         kappa: float = typer.Option(1e-3, help="weight of the MI upper bound in eq. (18)"),
         primary_snr: float = typer.Option(None, help="SNR whose fit is the profile's zeta (default: middle)"),
-        checkpoint: Path = _CHECKPOINT, device: str = _DEVICE, progress: bool = _PROGRESS):
+        checkpoint: Path = _CHECKPOINT, device: str = _DEVICE, progress: bool = _PROGRESS,
+        output: Path = _OUTPUT_ALIAS, json_out: bool = _JSON):
     """Adaptable semantic compression (Liu et al.): eta(o) for the compression problem.
 
     --snr S ...: SNRs in dB (default -5 0 5).
     """
+    out, t0, progress = output or out, time.perf_counter(), progress and not json_out
     with _one_line_errors():
         snrs = parse_snrs(multi_values(ctx.args, ("snr",)).get("snr", ["-5", "0", "5"]))
         from .asc import profile_asc
@@ -112,6 +126,8 @@ def asc(ctx: typer.Context, dataset: str = _DATASET, data_dir: Path = _DATA_DIR,
                            primary_snr_db=primary_snr, device=device, progress=progress,
                            data=_data(data_dir, size, limit), **({} if epochs is None else {"epochs": epochs}),
                            kappa=kappa)
+    if json_out:
+        return _json_done(out, prof, t0)
     o = prof["o"]
     cols = list(range(0, len(o), max(1, len(o) // 8)))
     typer.echo("accuracy vs compression ratio o (importance order)")
@@ -127,12 +143,14 @@ def jscc(ctx: typer.Context, dataset: str = _DATASET, data_dir: Path = _DATA_DIR
          out: Path = typer.Option(Path("jscc.json"), "-o", "--out", help="profile JSON to write"),
          quick: bool = typer.Option(False, help="few epochs and narrow layers"), seed: int = _SEED,
          epochs: int = typer.Option(None, help="training epochs (default 60, 20 with --quick)"),
-         checkpoint: Path = _CHECKPOINT, device: str = _DEVICE, progress: bool = _PROGRESS):
+         checkpoint: Path = _CHECKPOINT, device: str = _DEVICE, progress: bool = _PROGRESS,
+         output: Path = _OUTPUT_ALIAS, json_out: bool = _JSON):
     """Deep JSCC (Li et al., Sec. VII-A): PSNR(rho, S) of eq. (57) for the training problem.
 
     --rho R ...: compression rates in (0, 1] (default 0.1 0.2 0.3); --snr S ...: SNRs in dB (default 4 10 13).
     One network is trained per (rho, SNR) pair.
     """
+    out, t0, progress = output or out, time.perf_counter(), progress and not json_out
     with _one_line_errors():
         vals = multi_values(ctx.args, ("rho", "snr"))
         rhos = _numbers(vals.get("rho", ["0.1", "0.2", "0.3"]), "rho")
@@ -140,6 +158,8 @@ def jscc(ctx: typer.Context, dataset: str = _DATASET, data_dir: Path = _DATA_DIR
         from .jscc import profile_jscc
         prof = profile_jscc(dataset, rhos, snrs, quick=quick, seed=seed, epochs=epochs, checkpoint=checkpoint,
                             out=out, device=device, progress=progress, data=_data(data_dir, size, limit))
+    if json_out:
+        return _json_done(out, prof, t0)
     typer.echo("test PSNR (dB)")
     typer.echo("rho \\ SNR dB | " + " ".join(f"{s:>6g}" for s in prof["snr_db"]))
     for r, row in prof["psnr_db"].items():
@@ -155,12 +175,14 @@ def exits(ctx: typer.Context, dataset: str = _DATASET, data_dir: Path = _DATA_DI
           quick: bool = typer.Option(False, help="few epochs and narrow layers"), seed: int = _SEED,
           epochs: int = typer.Option(None, help="training epochs (default 30, 8 with --quick)"),
           primary: int = typer.Option(0, help="threshold setting whose exit rates are the profile's"),
-          checkpoint: Path = _CHECKPOINT, device: str = _DEVICE, progress: bool = _PROGRESS):
+          checkpoint: Path = _CHECKPOINT, device: str = _DEVICE, progress: bool = _PROGRESS,
+          output: Path = _OUTPUT_ALIAS, json_out: bool = _JSON):
     """Early exit (Zheng et al., Sec. IV-A): exit rates, accuracy, latency, FLOPs for the offloading problem.
 
     --thresholds T1,T2 ...: entropy thresholds of the two side exits, one setting per value
     (default Table II's 0.0001,0.001 0.0001,0.005 0.0001,0.01).
     """
+    out, t0, progress = output or out, time.perf_counter(), progress and not json_out
     with _one_line_errors():
         from .exits import parse_thresholds, profile_exits
         vals = multi_values(ctx.args, ("thresholds",))
@@ -168,6 +190,8 @@ def exits(ctx: typer.Context, dataset: str = _DATASET, data_dir: Path = _DATA_DI
         prof = profile_exits(dataset, settings, quick=quick, seed=seed, primary=primary, checkpoint=checkpoint,
                              out=out, device=device, progress=progress, data=_data(data_dir, size, limit),
                              **({} if epochs is None else {"epochs": epochs}))
+    if json_out:
+        return _json_done(out, prof, t0)
     typer.echo("thresholds      | exit %                 | acc    | CPU ms | est. ms")
     for row in prof["settings"]:
         typer.echo(f"{','.join(f'{t:g}' for t in row['thresholds']):<15} | "

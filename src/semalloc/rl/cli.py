@@ -54,20 +54,29 @@ def _threads() -> None:
 def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
           agent: str = typer.Option("hybrid", "--agent", help="hybrid (ours), dqn, ddpg, td3 or sac"),
           steps: int = typer.Option(200_000, "--steps", help="environment steps (slots)"),
-          output: Path = typer.Option(..., "-o", "--output", help="checkpoint to write (.pt; .zip for sb3)"),
+          out: Optional[Path] = typer.Option(None, "-o", "--out", help="checkpoint to write (.pt; .zip for sb3)"),
+          output: Optional[Path] = typer.Option(None, "--output", hidden=True),
           sets: List[str] = typer.Option([], "--set", help="generator setting KEY=VALUE (repeatable)"),
           slots: int = typer.Option(100, "--slots", help="slots per training episode"),
           seed: int = typer.Option(0, "--seed"),
-          device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or auto"),
-          progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bar with mean reward")):
+          device: str = typer.Option("auto", "--device", help="torch device: auto (cuda when available), cpu, cuda[:N]"),
+          progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bar with mean reward"),
+          json_out: bool = typer.Option(False, "--json", help="print what was written as JSON (docs/cli.md)")):
     """Train an agent on the SBQ-v0 environment and save its checkpoint."""
     _problem(problem)
+    output = out or output
+    if output is None:
+        raise InputError("--out", "missing: the checkpoint to write", "sbq")
     from ..cli import _parse_sets
     from .agents import train as run
     settings = _parse_sets(sets)
     _threads()
-    a = run(agent, steps, settings, seed=seed, device=device, progress=progress, slots=slots)
+    a = run(agent, steps, settings, seed=seed, device=device, progress=progress and not json_out, slots=slots)
     path = a.save(output)
+    if json_out:
+        sys.stdout.write(json.dumps({"written": [str(path)], "agent": a.kind, "steps": a.stats["steps"],
+                                     "time_s": a.stats["seconds"], "mean_reward": a.stats["mean_reward"]}) + "\n")
+        return
     typer.echo(f"wrote {path}: {a.kind}, {a.stats['steps']} steps in {a.stats['seconds']:.1f} s, "
                f"mean reward per slot {a.stats['mean_reward']:.4f} (last quarter of training)")
 
@@ -81,7 +90,7 @@ def eval_cmd(problem: str = typer.Argument(..., help="problem key (sbq)"),
              algorithm: Optional[List[str]] = typer.Option(None, "-a", "--algorithm",
                                                            help=f"sbq algorithms (default: {', '.join(BASELINES)})"),
              seed: int = typer.Option(10_000, "--seed", help="seed of the first evaluation episode"),
-             device: str = typer.Option("cpu", "--device"),
+             device: str = typer.Option("auto", "--device", help="torch device: auto (cuda when available), cpu, cuda[:N]"),
              json_out: bool = typer.Option(False, "--json", help="print the rows as JSON")):
     """Mean effective SC-QoS per slot of agents and algorithms on the same evaluation episodes."""
     _problem(problem)

@@ -62,7 +62,7 @@ def enumerate_o(inst, B, P, sel=None) -> np.ndarray:
 
 def _alternate(inst, o, B, P, sel, enumerate_ratios: bool, tol: float, max_iter: int):
     """Algorithm 4 (and FCR without the o step): enumeration and SCA until (20) converges."""
-    trace, sca_iters, solver_s = [_model_value(inst, o, B, P, sel, "approx")], [], 0.0
+    trace, sca_iters, solver_s, inaccurate = [_model_value(inst, o, B, P, sel, "approx")], [], 0.0, 0
     for _ in range(max_iter):
         if enumerate_ratios:
             o = np.where(sel, enumerate_o(inst, B, P), o)                          # Alg. 2
@@ -70,11 +70,12 @@ def _alternate(inst, o, B, P, sel, enumerate_ratios: bool, tol: float, max_iter:
         B, P = out.bandwidth_hz, out.power_w
         sca_iters.append(out.iterations)
         solver_s += out.solver_time_s
+        inaccurate += out.inaccurate
         trace.append(_model_value(inst, o, B, P, sel, "approx"))
         if not enumerate_ratios or trace[-1] - trace[-2] <= tol * max(abs(trace[-1]), 1e-12):
             break
     return o, B, P, {"iterations": len(sca_iters), "sca_iterations": sca_iters, "trace": trace,
-                     "solver_time_s": solver_s}
+                     "solver_time_s": solver_s, "inaccurate_solves": inaccurate}
 
 
 def _eta(inst, o):

@@ -1,0 +1,171 @@
+"""The figure style, read from the matplotlib objects (not pixels): log axes where
+asked, x in display units with the unit in the label, a distinct (marker, linestyle)
+per algorithm, the proposed line on top, paper names in the legend, the legend
+outside the data, tick labels that do not overlap, and the spec overrides.
+
+The rows are synthetic (random objectives on each shipped spec's quick grid):
+what is tested is how a figure is drawn, not the numbers in it.
+"""
+from __future__ import annotations
+
+import itertools
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from semalloc.experiments.analysis import draw_sweep, plot_sweep, summarise  # noqa: E402
+from semalloc.experiments.reproduce import SPECS_DIR, figures, highlighted, plot_options  # noqa: E402
+from semalloc.experiments.spec import load_spec, parse_spec  # noqa: E402
+from semalloc.experiments.style import axis, display_name  # noqa: E402
+from semalloc.solve import list_problems  # noqa: E402
+
+SPECS = sorted(p.stem for k in list_problems() for p in figures(k).values())
+
+
+def fake_rows(spec, seeds=2, rng=None):
+    """Rows on ``spec``'s grid with every measure its plot asks for (random values)."""
+    rng = rng or np.random.default_rng(0)
+    ys = spec.plot.get("y", "objective")
+    metrics = [m for m in ([ys] if isinstance(ys, str) else ys) if m not in ("objective", "time_s")]
+    rows = []
+    for p, s, a in itertools.product(spec.points, range(seeds), spec.algorithms):
+        v = float(rng.uniform(1, 2))
+        rows.append({"point": p, "seed": s, "algorithm": a, "status": "feasible", "objective": v, "feasible": True,
+                     "time_s": 0.01, "metrics": {m: v for m in metrics}, "trace": [v / 2, v]})
+    return rows
+
+
+@pytest.fixture(scope="module", params=SPECS)
+def drawn(request):
+    spec = load_spec(SPECS_DIR / f"{request.param}.yaml", quick=True)
+    opts = plot_options(spec)
+    fig = draw_sweep(fake_rows(spec), **{k: v for k, v in opts.items()})
+    yield spec, opts, fig
+    plt.close(fig)
+
+
+def data_lines(ax):
+    return [ln for ln in ax.get_lines() if not ln.get_label().startswith("_")]
+
+
+def test_log_axis_and_display_units(drawn):
+    spec, opts, fig = drawn
+    x = opts.get("x")
+    if opts.get("kind", "line" if x else "bars") != "line":
+        pytest.skip("not a line figure")
+    ax_ = axis(x, spec.problem)
+    shown = sorted(set(ax_.convert([p[x] for p in spec.points]).tolist()))
+    for ax in fig.axes:
+        assert ax.get_xlabel() == ax_.label
+        if ax_.unit:
+            assert ax.get_xlabel().endswith(f"({ax_.unit})")
+        for ln in data_lines(ax):            # the data are in display units
+            assert set(np.round(ln.get_xdata(), 9)) <= set(np.round(shown, 9))
+        want_log = bool(opts.get("logx")) and not ax_.logarithmic
+        assert ax.get_xscale() == ("log" if want_log else "linear")
+
+
+def test_logx_is_set_on_the_six_figures_that_ask():
+    asked = [s for s in SPECS if load_spec(SPECS_DIR / f"{s}.yaml").plot.get("logx")]
+    assert len(asked) == 6
+    for name in asked:
+        spec = load_spec(SPECS_DIR / f"{name}.yaml", quick=True)
+        fig = draw_sweep(fake_rows(spec), **plot_options(spec))
+        ax_ = axis(spec.plot["x"], spec.problem)
+        for ax in fig.axes:                    # dBm is already a log scale of the power
+            assert ax.get_xscale() == ("linear" if ax_.unit == "dBm" else "log"), name
+        plt.close(fig)
+
+
+def test_lines_distinct_proposed_on_top_legend_names(drawn):
+    spec, opts, fig = drawn
+    algos = spec.algorithms
+    for ax in fig.axes:
+        lines = data_lines(ax)
+        if not lines:
+            continue
+        assert len(lines) == len(algos)
+        pairs = [(ln.get_marker(), ln.get_linestyle()) for ln in lines]
+        assert len(set(pairs)) == len(pairs), pairs
+        z = {ln.get_label(): ln.get_zorder() for ln in lines}
+        top = display_name(highlighted(spec), spec.problem)
+        assert all(z[top] > v for k, v in z.items() if k != top)
+        assert max(lines, key=lambda ln: ln.get_linewidth()).get_label() == top
+        if "exact" in algos:
+            ex = next(ln for ln in lines if ln.get_label() == display_name("exact"))
+            assert ex.get_linestyle() == "--" and ex.get_linewidth() < 1.3
+    legend = fig.axes[-1].get_legend()
+    if legend is not None:
+        assert [t.get_text() for t in legend.get_texts()] == [display_name(a, spec.problem) for a in algos]
+
+
+def test_legend_outside_data_and_ticks_do_not_overlap(drawn):
+    spec, opts, fig = drawn
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    legend = fig.axes[-1].get_legend()
+    if legend is not None:
+        assert legend.get_window_extent(r).x0 >= fig.axes[-1].get_window_extent(r).x1
+    for ax in fig.axes:
+        boxes = [t.get_window_extent(r) for t in ax.get_xticklabels() if t.get_text() and t.get_visible()]
+        for a, b in zip(boxes, boxes[1:]):
+            assert not a.overlaps(b), [t.get_text() for t in ax.get_xticklabels()]
+        assert not any("utility_bs" in t.get_text() for t in ax.get_xticklabels())
+        assert not any("_" in t.get_text() for t in ax.get_xticklabels())
+
+
+def test_known_names_and_units():
+    assert display_name("crraus", "compression") == "CRRAUS"
+    assert display_name("tc", "multicell") == "TC"
+    assert display_name("alternating", "training") == "Proposed (Alg. 3)"
+    assert axis("power_max_w", "compression").convert([1e-3, 1.0]).tolist() == [0.0, 30.0]
+    assert axis("deadline_s").convert([0.01]).tolist() == [10.0]
+    assert axis("bandwidth_max_hz").unit == "MHz" and axis("cpu_max_hz").unit == "GHz"
+    assert axis("devices").label == "number of devices"
+    assert axis("power_max_dbm").convert([20.0]).tolist() == [20.0]
+
+
+def test_spec_overrides_and_unknown_algorithm(tmp_path):
+    raw = {"problem": "multicell", "vary": {"deadline_s": [0.005, 0.01]}, "algorithms": ["prop", "tc"],
+           "plot": {"x": "deadline_s", "xlabel": "T", "xunit": "s", "names": {"tc": "Two-cell"}}}
+    spec = parse_spec(raw, check_generator=False)
+    rows = fake_rows(spec) + [dict(r, algorithm="newalgo") for r in fake_rows(spec) if r["algorithm"] == "tc"]
+    fig = draw_sweep(rows, **plot_options(spec))
+    ax = fig.axes[0]
+    assert ax.get_xlabel() == "T (s)"
+    assert sorted(set(data_lines(ax)[0].get_xdata())) == [0.005, 0.01]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Prop", "Two-cell", "newalgo"]
+    plt.close(fig)
+    with pytest.raises(Exception, match="xunit"):
+        draw_sweep(rows, **{**plot_options(spec), "xunit": "dBm"})
+
+
+@pytest.mark.parametrize("suffix, magic", [(".pdf", b"%PDF"), (".svg", b"<?xml"), (".png", b"\x89PNG")])
+def test_format_by_extension(tmp_path, suffix, magic):
+    spec = load_spec(SPECS_DIR / "multicell-fig7.yaml", quick=True)
+    path = plot_sweep(fake_rows(spec), tmp_path / f"f{suffix}", **plot_options(spec))
+    assert path.read_bytes().startswith(magic)
+
+
+def test_gap_follows_the_sense_on_training():
+    """Training minimises: an algorithm above the optimum has a positive gap, as a
+    maximisation's algorithm below it has (real solves on two small instances)."""
+    import semalloc
+    rows = []
+    for seed in (0, 1):
+        inst = semalloc.generate("training", seed=seed, devices=2)
+        for a in ("exact", "average", "alternating"):
+            r = semalloc.solve(inst, a)
+            rows.append({"point": {}, "seed": seed, "algorithm": a, "objective": r.objective,
+                         "feasible": r.feasible, "time_s": r.stats["time_s"], "status": r.status})
+    s = {x["algorithm"]: x for x in summarise(rows, sense="min")}
+    ex = {r["seed"]: r["objective"] for r in rows if r["algorithm"] == "exact"}
+    avg = [r["objective"] for r in rows if r["algorithm"] == "average"]
+    assert all(a > ex[i] for i, a in enumerate(avg))                  # average is worse than the optimum
+    assert s["average"]["gap"] == pytest.approx(np.mean([(a - ex[i]) / ex[i] for i, a in enumerate(avg)]))
+    assert s["average"]["gap"] > 0 and s["exact"]["gap"] == 0
+    assert s["alternating"]["gap"] >= -1e-6
