@@ -105,7 +105,8 @@ def test_a_point_without_feasible_allocation_is_counted_and_marked(tmp_path, mon
     ax = fig.axes[0]
     assert ax.get_xscale() == "log"
     marks = [ln for ln in ax.lines if ln.get_gid() == "infeasible"]
-    assert [float(ln.get_xdata()[0]) for ln in marks] == [low]
+    from semalloc.experiments.style import axis
+    assert [float(ln.get_xdata()[0]) for ln in marks] == [float(axis("edge_cpu_hz").convert(low))]   # display unit
     assert any(t.get_text() == "1/1" for t in ax.texts if t.get_gid() == "infeasible")
 
 

@@ -39,12 +39,6 @@ def _show_version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
-def _main(version: bool = typer.Option(False, "--version", is_eager=True, callback=_show_version,
-                                       help="print the version and exit")) -> None:
-    """Resource allocation for semantic communication networks."""
-
-
 #: Every verb that writes a file takes ``-o/--out``; ``--output`` is the old name, kept hidden.
 _OUTPUT_ALIAS = typer.Option(None, "--output", hidden=True)
 _JSON = typer.Option(False, "--json", help="print one JSON document on stdout (shapes: docs/cli.md)")
@@ -65,8 +59,10 @@ def command(*args, **kwargs):
 
 @app.callback()
 @exits_2_on_bad_input()
-def _plugins(plugin: List[str] = typer.Option([], "--plugin", metavar="MODULE",
-                                              help="import a plugin module first (repeatable); see docs/plugins.md")):
+def _main(plugin: List[str] = typer.Option([], "--plugin", metavar="MODULE",
+                                           help="import a plugin module first (repeatable); see docs/plugins.md"),
+          version: bool = typer.Option(False, "--version", is_eager=True, callback=_show_version,
+                                       help="print the version and exit")) -> None:
     """Resource allocation for semantic communication networks."""
     from .plugins import load_plugin
     for module in plugin:
@@ -377,16 +373,22 @@ specs_app = typer.Typer(no_args_is_help=False, help="The shipped sweep specs (th
 
 
 @specs_app.callback(invoke_without_command=True)
-def specs(ctx: typer.Context):
+def specs(ctx: typer.Context, json_out: bool = _JSON):
     """List the shipped sweep specs: `sweep NAME` runs one, `specs show|copy NAME` prints or copies it."""
     if ctx.invoked_subcommand is not None:
         return
     from .experiments.spec import shipped_specs
 
-    table = Table("name", "problem", "title")
+    listed = []
     for name, path in shipped_specs().items():
         raw = yaml.safe_load(path.read_text())
-        table.add_row(name, str(raw.get("problem", "")), str(raw.get("title", "")))
+        listed.append({"name": name, "problem": str(raw.get("problem", "")), "title": str(raw.get("title", ""))})
+    if json_out:
+        _print_json(listed)
+        return
+    table = Table("name", "problem", "title")
+    for row in listed:
+        table.add_row(*row.values())
     out.print(table)
 
 
@@ -401,16 +403,21 @@ def _shipped(name: str) -> Path:
 
 @specs_app.command("show")
 @exits_2_on_bad_input()
-def specs_show(name: str = typer.Argument(..., help="a shipped spec's name")):
-    """Print a shipped spec (YAML)."""
-    sys.stdout.write(_shipped(name).read_text())
+def specs_show(name: str = typer.Argument(..., help="a shipped spec's name"), json_out: bool = _JSON):
+    """Print a shipped spec (YAML; with --json, the spec as JSON)."""
+    text = _shipped(name).read_text()
+    if json_out:
+        _print_json(yaml.safe_load(text))
+        return
+    sys.stdout.write(text)
 
 
 @specs_app.command("copy")
 @exits_2_on_bad_input()
 def specs_copy(name: str = typer.Argument(..., help="a shipped spec's name"),
                dest: Optional[Path] = typer.Argument(None, help="file or directory (default: ./NAME.yaml)"),
-               force: bool = typer.Option(False, "--force", help="overwrite an existing file")):
+               force: bool = typer.Option(False, "--force", help="overwrite an existing file"),
+               json_out: bool = _JSON):
     """Copy a shipped spec to edit it; refuses to overwrite a file without --force."""
     src = _shipped(name)
     target = (dest / src.name if dest.is_dir() else dest) if dest else Path(src.name)
@@ -418,6 +425,9 @@ def specs_copy(name: str = typer.Argument(..., help="a shipped spec's name"),
         raise InputError(str(target), "exists; give --force to overwrite it", "specs")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(src.read_text())
+    if json_out:
+        _print_json({"written": [str(target)]})
+        return
     err.print(f"wrote {target}", highlight=False)
 
 
