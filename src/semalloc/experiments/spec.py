@@ -27,7 +27,6 @@ Examples
 from __future__ import annotations
 
 import hashlib
-import inspect
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -38,7 +37,7 @@ import yaml
 
 from ..errors import InputError
 from ..schema import numbers_from_text
-from ..solve import generate, get_problem
+from ..solve import check_options, generate, get_problem
 
 __all__ = ["SweepSpec", "parse_spec", "load_spec", "FIELDS", "PLOT_FIELDS"]
 
@@ -180,10 +179,7 @@ def parse_spec(raw: Any, quick: bool = False, check_generator: bool = True) -> S
     for a, opts in options.items():
         _need(a in algos, f"spec.options.{a}", "is not one of the spec's algorithms")
         _need(isinstance(opts, dict), f"spec.options.{a}", "must be a mapping of keyword options")
-        known = [n for n in list(inspect.signature(prob.algorithms[a].run).parameters)[1:]]
-        for k in opts:
-            _need(k in known, f"spec.options.{a}.{k}",
-                  f"unknown option; known: {', '.join(known) if known else 'none'}")
+        check_options(prob.key, a, opts, where=f"spec.options.{a}.")    # names, types and ranges
     plot = raw.get("plot") or {}
     _need(isinstance(plot, dict), "spec.plot", "must be a mapping")
     for k in plot:
@@ -220,4 +216,6 @@ def load_spec(path: str | Path, quick: bool = False) -> SweepSpec:
         line = getattr(getattr(e, "problem_mark", None), "line", None)
         raise InputError(str(path), f"not valid YAML{f' (line {line + 1})' if line is not None else ''}",
                          "sweep") from None
+    except RecursionError:
+        raise InputError(str(path), "nested too deeply to read", "sweep") from None
     return parse_spec(raw, quick=quick)
