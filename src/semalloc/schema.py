@@ -76,6 +76,8 @@ def _check_strings(f: Field, value: Any, path: str, dims: dict, problem: str) ->
         if not isinstance(value, list):
             raise InputError(path, "must be a list of strings", problem)
         d = f.dims[0]
+        if not value:
+            raise InputError(path, f"must not be empty (at least one item along {d})", problem)
         if d in dims and dims[d][0] != len(value):
             raise InputError(path, f"length {len(value)} does not match {d} = {dims[d][0]} (from {dims[d][1]})", problem)
         dims.setdefault(d, (len(value), path))
@@ -122,6 +124,8 @@ def _check_array(f: Field, value: Any, path: str, dims: dict, problem: str) -> A
     if arr.ndim != len(f.dims):
         raise InputError(path, f"must have {len(f.dims)} dimension(s) ({', '.join(f.dims)}), got {arr.ndim}", problem)
     for axis, (d, size) in enumerate(zip(f.dims, arr.shape)):
+        if size == 0:
+            raise InputError(path, f"must not be empty (at least one item along {d})", problem)
         if d.isdigit():
             if size != int(d):
                 raise InputError(path, f"axis {axis} must have length {d}, got {size}", problem)
