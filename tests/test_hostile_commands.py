@@ -129,6 +129,25 @@ def test_usage_and_output_errors_exit_2(args, field, tmp_path):
     assert sorted(os.listdir(tmp_path)) == before and not os.listdir(tmp_path / "d")
 
 
+@pytest.mark.parametrize("text,field", [
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ('{"problem": "multicell", "algorithms": ["prop"], "settings": {"devices": ' + "9" * 400 + "}}", "devices"),
+    ("problem: multicell\nalgorithms: [best]\noptions: {best: {time_limit: -5}}\n", "time_limit"),
+    ("problem: multicell\nalgorithms: [best]\noptions: {best: {start: nosuch}}\n", "start"),
+    ("problem: multicell\nproblem: offloading\nalgorithms: [prop]\n", "problem"),
+    ('{"problem": "multicell", "algorithms": ["prop"], "algorithms": ["nua"]}', "algorithms"),
+    ("problem: multicell\nalgorithms: [prop]\nvary: {devices: [3, true]}\n", "devices"),
+    ("problem: multicell\nalgorithms: [prop]\nsettings: {area_m: .nan}\n", "area_m"),
+    ("problem: multicell\nalgorithms: [prop]\nsettings: {devices: 1000000000}\n", "GiB"),
+])
+def test_malformed_sweep_specs_exit_2_and_create_no_store(text, field, tmp_path):
+    spec, db = tmp_path / "spec.yaml", tmp_path / "r.db"
+    spec.write_text(text)
+    msg = one_line_error(cli("sweep", spec, "-o", db, "--no-progress"))
+    assert field in msg, msg
+    assert not db.exists() and not (tmp_path / "r.db.lock").exists()
+
+
 def test_memory_estimate_is_the_arrays_of_the_instance():
     """The estimate is the instance's own arrays: an instance drawn at a small
     size measures what the estimate says (8 bytes per number)."""

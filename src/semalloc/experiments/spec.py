@@ -202,6 +202,23 @@ def parse_spec(raw: Any, quick: bool = False, check_generator: bool = True) -> S
     return spec
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader that refuses a key repeated in one mapping (YAML and
+    JSON would keep the last one silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, (str, int, float, bool)):
+                continue
+            if key in seen:
+                raise InputError(f"spec: {key}", f"appears twice in one mapping (line {key_node.start_mark.line + 1})",
+                                 "sweep")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_spec(path: str | Path, quick: bool = False) -> SweepSpec:
     """Read and validate a spec file (YAML or JSON)."""
     try:
@@ -211,7 +228,7 @@ def load_spec(path: str | Path, quick: bool = False) -> SweepSpec:
     except (IsADirectoryError, UnicodeDecodeError):
         raise InputError(str(path), "not a text file", "sweep") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as e:
         line = getattr(getattr(e, "problem_mark", None), "line", None)
         raise InputError(str(path), f"not valid YAML{f' (line {line + 1})' if line is not None else ''}",
