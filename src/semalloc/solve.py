@@ -146,8 +146,8 @@ def check_settings(key: str, settings: dict) -> dict:
         default = defaults[name]
         in_db = {"db", "dbm"} & set(name.split("_"))                      # noise_dbm_hz is a level in dB
         lo = 0.0 if name.endswith(_NONNEGATIVE_UNITS) and not in_db else None
-        if default is None:
-            out[name] = value
+        if default is None:                                                 # derived unless given: text or a number
+            out[name] = value if isinstance(value, str) else _number(value, name, key, False, lo)
         elif isinstance(default, str):
             if not isinstance(value, str):
                 raise InputError(name, f"must be text, got {value!r}", key)
@@ -217,7 +217,12 @@ def generate(key: str, seed: int = 0, **overrides):
         sizes = ", ".join(f"{v}={settings[v]}" for v in get_problem(key).sizes.values() if v in settings)
         raise InputError(sizes or "settings", f"the instance would need about {need / 2**30:.3g} GiB "
                          f"(limit {MAX_INSTANCE_BYTES / 2**30:.3g} GiB); use fewer items", key)
-    return get_problem(key).generate(seed=seed, **settings)
+    try:
+        return get_problem(key).generate(seed=seed, **settings)
+    except InputError:
+        raise
+    except (TypeError, ValueError) as e:                # a setting of the right type the generator cannot use
+        raise InputError("settings", f"the generator cannot use them: {e}", key) from None
 
 
 def evaluate(instance, variables: dict) -> Evaluation:
