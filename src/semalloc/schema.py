@@ -91,11 +91,11 @@ def _check_strings(f: Field, value: Any, path: str, dims: dict, problem: str) ->
 
 
 def _first_bool(value: Any, idx: tuple = (), depth: int = 0) -> tuple | None:
-    """The index of the first ``true``/``false`` in nested lists (bounded depth), or None."""
-    if isinstance(value, (bool, np.bool_)):
+    """The index of the first ``true``/``false`` (a Python bool, as JSON gives
+    them) in nested lists (bounded depth), or None. numpy arrays come from code,
+    not from files, and are taken as they are."""
+    if isinstance(value, bool):
         return idx
-    if isinstance(value, np.ndarray):
-        return tuple(int(i) for i in np.argwhere(value)[0]) if value.dtype == bool and value.size else None
     if isinstance(value, (list, tuple)) and depth < 8:
         for i, v in enumerate(value):
             hit = _first_bool(v, idx + (i,), depth + 1)
