@@ -131,7 +131,7 @@ def test_bad_instance_exit_2_one_line_no_file(net, tmp_path, mutate, field):
     (("compare", "{net}", "-a", "prop", "-a", "nope"), "algorithm"),
     (("generate", "multicell", "--set", "foo=1", "-o", "{out}"), "foo"),
     (("generate", "multicell", "--set", "devices=0", "-o", "{out}"), "devices"),
-    (("generate", "multicell", "--set", "energy_j=-1", "-o", "{out}"), "devices.energy_j"),
+    (("generate", "multicell", "--set", "energy_j=-1", "-o", "{out}"), "energy_j"),
     (("generate", "nope", "-o", "{out}"), "problem"),
     (("solve", "{missing}"), "not found"),
     (("solve", "{net}", "-a", "prop", "--set", "foo=1", "-o", "{out}"), "--set foo"),

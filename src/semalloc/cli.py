@@ -19,7 +19,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from .solve import generate as api_generate, get_problem, load, load_solution, list_problems, save, solve
-from .cli_errors import exits_2_on_bad_input
+from .cli_errors import exits_2_on_bad_input, run_app
 from .errors import InputError
 from .learn.cli import app as learn_app
 from .rl.cli import app as rl_app
@@ -268,9 +268,8 @@ def sweep(spec_file: Path = typer.Argument(..., help="sweep spec (YAML), or a sh
 
     spec = load_spec(find_spec(spec_file), quick=quick)
     path = output or Path("runs") / f"{spec_file.stem}.db"
-    if fresh and path.exists():
-        ResultsStore.open(path).close()                 # refuses a file that is not a results store
-        path.unlink()
+    if fresh:
+        ResultsStore.discard(path)                      # refuses a file that is not a store, or one in use
     report = run_sweep(spec, path, workers=workers, scheduler=scheduler, progress=progress and not json_out)
     with ResultsStore.open(path) as store:
         rows = store.rows()
@@ -436,9 +435,9 @@ app.add_typer(learn_app, name="learn")
 app.add_typer(rl_app, name="rl")
 
 
-def main() -> None:
-    """Entry point of the ``semalloc`` console script."""
-    app()
+def main(argv: list[str] | None = None) -> None:
+    """Entry point of the ``semalloc`` console script: usage errors are one line and exit 2."""
+    raise SystemExit(run_app(app, argv))
 
 
 if __name__ == "__main__":

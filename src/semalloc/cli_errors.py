@@ -1,5 +1,16 @@
 """How every command of the command line ends on bad input: one line on
-stderr that names the field, and exit code 2 (never a traceback).
+stderr that names the field or option, and exit code 2 (never a traceback),
+with no output file written or changed.
+
+- :func:`exits_2_on_bad_input` wraps a command's body: an :class:`InputError`
+  (and input that breaks the parser: nesting too deep, a number too large)
+  becomes ``error: ...`` and exit 2; an ``-o``/``--output`` path that cannot
+  be written is refused before any work; anything else, a bug, becomes one
+  ``error: internal error ...`` line and exit 1 (``SEMALLOC_DEBUG=1`` shows
+  the traceback).
+- :func:`run_app` runs the Typer app so that its usage errors (a missing
+  argument, an unknown verb, ``--seed abc``) are one line and exit 2 too,
+  instead of Typer's boxed message.
 
 Examples
 --------
@@ -13,33 +24,121 @@ Examples
 ... except typer.Exit as e:
 ...     e.exit_code
 2
+>>> check_output_path("/")
+Traceback (most recent call last):
+...
+semalloc.errors.InputError: -o: '/' is a directory; name a file
 """
 from __future__ import annotations
 
 import functools
+import os
+import sys
+from pathlib import Path
 
 import typer
 
+try:                                     # typer >= 0.16 carries its own copy of click
+    from typer._click import exceptions as click
+except ImportError:                      # pragma: no cover
+    from click import exceptions as click
+
+_EXITS = tuple({typer.Exit, getattr(click, "Exit", typer.Exit)})
+_ABORTS = tuple({getattr(typer, "Abort", KeyboardInterrupt), getattr(click, "Abort", KeyboardInterrupt)})
+
 from .errors import InputError
 
-__all__ = ["exits_2_on_bad_input"]
+__all__ = ["exits_2_on_bad_input", "check_output_path", "run_app", "OUTPUT_PARAMS"]
+
+#: Keyword arguments of a command that name a file it writes; checked up front.
+OUTPUT_PARAMS = ("output",)
+
+
+def check_output_path(path, option: str = "-o") -> None:
+    """Refuse (:class:`InputError` naming ``option``) an output path that is a
+    directory, lies under a file, or is not writable, before any work is done.
+    Missing parent directories are fine (they are created on writing)."""
+    p = Path(os.path.expanduser(str(path)))
+    if p.is_dir():
+        raise InputError(option, f"{str(path)!r} is a directory; name a file")
+    if p.exists():
+        if not os.access(p, os.W_OK):
+            raise InputError(option, f"{str(path)!r} is not writable")
+        return
+    parent = p.absolute().parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise InputError(option, f"cannot create {str(path)!r}: {str(parent)!r} is a file, not a directory")
+    probe = parent / f".semalloc-probe-{os.getpid()}"          # os.access says yes to root everywhere
+    try:
+        os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+        os.unlink(probe)
+    except OSError as e:
+        raise InputError(option, f"cannot create {str(path)!r}: directory {str(parent)!r} is not writable "
+                                 f"({e.strerror})") from None
+
+
+def _fail(message: str, code: int):
+    typer.echo(f"error: {' '.join(message.split())}", err=True)      # one line, whatever the message holds
+    raise typer.Exit(code)
 
 
 def exits_2_on_bad_input(extra: str | None = None):
     """Decorator: an :class:`InputError` (and, with ``extra``, the ImportError of
-    that optional extra's packages) becomes ``error: ...`` on stderr and exit 2."""
+    that optional extra's packages) becomes ``error: ...`` on stderr and exit 2;
+    the ``output`` argument is checked with :func:`check_output_path` first."""
     def deco(fn):
         @functools.wraps(fn)
         def run(*a, **k):
             try:
+                for name in OUTPUT_PARAMS:
+                    if k.get(name) is not None:
+                        check_output_path(k[name])
                 return fn(*a, **k)
+            except (*_EXITS, *_ABORTS, KeyboardInterrupt, SystemExit):
+                raise
             except InputError as e:
                 message = str(e)
             except ImportError as e:
                 if extra is None:
                     raise
                 message = f"{e.name or e}: needs the {extra} extra: pip install 'semalloc[{extra}]'"
-            typer.echo(f"error: {message}", err=True)
-            raise typer.Exit(2)
+            except RecursionError:
+                message = "input nested too deeply to read"
+            except MemoryError:
+                message = "out of memory: the input is too large for this machine (see docs/reliability.md)"
+            except Exception as e:                                  # noqa: BLE001 -- a bug, said in one line
+                if os.environ.get("SEMALLOC_DEBUG"):
+                    raise
+                _fail(f"internal error ({type(e).__name__}: {e}); please report it "
+                      "(SEMALLOC_DEBUG=1 shows the traceback)", 1)
+            _fail(message, 2)
         return run
     return deco
+
+
+def run_app(app: typer.Typer, argv: list[str] | None = None) -> int:
+    """Run ``app`` on ``argv`` (default ``sys.argv[1:]``) and return its exit
+    code; Click's usage errors are one ``error:`` line and code 2."""
+    try:
+        code = app(args=argv, standalone_mode=False, prog_name="semalloc")
+    except click.NoArgsIsHelpError as e:           # bare `semalloc` (or a bare group): its help
+        typer.echo(e.ctx.get_help() if e.ctx else str(e))
+        return 2
+    except click.UsageError as e:
+        where = f"{e.ctx.command_path}: " if e.ctx is not None else ""
+        typer.echo(f"error: {where}{' '.join(e.format_message().split())}", err=True)
+        return 2
+    except click.ClickException as e:
+        typer.echo(f"error: {' '.join(e.format_message().split())}", err=True)
+        return e.exit_code
+    except _EXITS as e:
+        return e.exit_code
+    except _ABORTS:
+        typer.echo("aborted", err=True)
+        return 130
+    except BrokenPipeError:                                      # `semalloc ... | head`
+        sys.stderr.close()
+        return 141
+    return code if isinstance(code, int) else 0

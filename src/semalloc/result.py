@@ -30,7 +30,9 @@ class Evaluation:
     metrics: dict[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict:
-        return {"feasible": self.feasible, "objective": to_jsonable(self.objective),
+        """``evaluate --json``: ``objective`` is null for an infeasible allocation
+        (every problem alike); ``violations`` says why."""
+        return {"feasible": self.feasible, "objective": to_jsonable(self.objective) if self.feasible else None,
                 "violations": list(self.violations)}
 
 

@@ -32,7 +32,7 @@ import numpy as np
 from .errors import InputError
 
 __all__ = ["Field", "validate", "to_jsonable", "numbers_from_text", "check_index", "Table", "SchemaInstance",
-           "read_json_object"]
+           "read_json_object", "loads_json", "MAX_JSON_DEPTH"]
 
 
 @dataclass(frozen=True)
@@ -76,6 +76,8 @@ def _check_strings(f: Field, value: Any, path: str, dims: dict, problem: str) ->
         if not isinstance(value, list):
             raise InputError(path, "must be a list of strings", problem)
         d = f.dims[0]
+        if not value:
+            raise InputError(path, f"must not be empty (at least one item along {d})", problem)
         if d in dims and dims[d][0] != len(value):
             raise InputError(path, f"length {len(value)} does not match {d} = {dims[d][0]} (from {dims[d][1]})", problem)
         dims.setdefault(d, (len(value), path))
@@ -88,20 +90,42 @@ def _check_strings(f: Field, value: Any, path: str, dims: dict, problem: str) ->
     return np.array(value, dtype=object) if f.dims else value
 
 
+def _first_bool(value: Any, idx: tuple = (), depth: int = 0) -> tuple | None:
+    """The index of the first ``true``/``false`` (a Python bool, as JSON gives
+    them) in nested lists (bounded depth), or None. numpy arrays come from code,
+    not from files, and are taken as they are."""
+    if isinstance(value, bool):
+        return idx
+    if isinstance(value, (list, tuple)) and depth < 8:
+        for i, v in enumerate(value):
+            hit = _first_bool(v, idx + (i,), depth + 1)
+            if hit is not None:
+                return hit
+    return None
+
+
 def _check_array(f: Field, value: Any, path: str, dims: dict, problem: str) -> Any:
     if f.kind == "str":
         return _check_strings(f, value, path, dims, problem)
+    what = "a number" if not f.dims else f"a numeric array with shape ({', '.join(f.dims)})"
+    boolean = _first_bool(value)
+    if boolean is not None:                                 # true/false are not 1/0
+        raise InputError(_where(path, boolean), f"must be {'a number' if f.dims else what}, got a boolean", problem)
     try:
         if np.asarray(value).dtype.kind in "USV":          # "0.01" is text, not a number
             raise TypeError
         arr = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        raise InputError(path, "must be numeric" + (f" with shape ({', '.join(f.dims)})" if f.dims else ""), problem) from None
-    if arr.dtype == object or (not f.dims and arr.ndim != 0) or isinstance(value, bool):
-        raise InputError(path, "must be a number" if not f.dims else "must be a numeric array", problem)
+    except OverflowError:                                   # an integer with hundreds of digits
+        raise InputError(path, f"must be {what} within float range (|x| < 1.8e308)", problem) from None
+    except (TypeError, ValueError, RecursionError):
+        raise InputError(path, f"must be {what}", problem) from None
+    if arr.dtype == object or (not f.dims and arr.ndim != 0):
+        raise InputError(path, f"must be {what}", problem)
     if arr.ndim != len(f.dims):
         raise InputError(path, f"must have {len(f.dims)} dimension(s) ({', '.join(f.dims)}), got {arr.ndim}", problem)
     for axis, (d, size) in enumerate(zip(f.dims, arr.shape)):
+        if size == 0:
+            raise InputError(path, f"must not be empty (at least one item along {d})", problem)
         if d.isdigit():
             if size != int(d):
                 raise InputError(path, f"axis {axis} must have length {d}, got {size}", problem)
@@ -249,6 +273,75 @@ class SchemaInstance:
         return {"problem": self.problem, **to_jsonable(self.data)}
 
 
+#: Deepest nesting of arrays and objects a JSON input may have (the deepest
+#: field, ``gain`` of offloading, has 3 levels inside 1 object).
+MAX_JSON_DEPTH = 32
+
+
+def _json_depth(text: str) -> int:
+    """Deepest nesting of ``[``/``{`` outside strings, without recursion: a
+    vectorised count that ignores strings first, the exact scan only when that
+    count is over the limit."""
+    code = np.frombuffer(text.encode("utf-8", "replace"), dtype=np.uint8)
+    step = np.isin(code, (91, 123)).astype(np.int64) - np.isin(code, (93, 125))
+    if not len(step) or np.cumsum(step).max() <= MAX_JSON_DEPTH:
+        return int(np.cumsum(step).max()) if len(step) else 0
+    depth = deepest = 0
+    in_string = escaped = False
+    for ch in text:
+        if in_string:
+            escaped, in_string = (False, True) if escaped else (ch == "\\", ch != '"')
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in "]}":
+            depth -= 1
+    return deepest
+
+
+def _no_duplicates(pairs: list) -> dict:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        dup = next(k for i, k in enumerate(keys) if k in keys[:i])
+        raise _DuplicateKey(dup)
+    return dict(pairs)
+
+
+class _DuplicateKey(Exception):
+    pass
+
+
+def loads_json(text: str, field: str, problem: str | None = None) -> Any:
+    """Parse JSON text strictly: an :class:`InputError` naming ``field`` for
+    nesting deeper than :data:`MAX_JSON_DEPTH`, a key repeated in one object,
+    or a number that Python refuses (an integer of more than 4300 digits).
+
+    Examples
+    --------
+    >>> loads_json('{"a": 1, "a": 2}', "instance.json")
+    Traceback (most recent call last):
+    ...
+    semalloc.errors.InputError: instance.json: key 'a' appears twice in one JSON object
+    >>> loads_json("[" * 100 + "]" * 100, "x.json")
+    Traceback (most recent call last):
+    ...
+    semalloc.errors.InputError: x.json: nested 100 levels deep; at most 32 allowed
+    """
+    deepest = _json_depth(text)
+    if deepest > MAX_JSON_DEPTH:
+        raise InputError(field, f"nested {deepest} levels deep; at most {MAX_JSON_DEPTH} allowed", problem)
+    try:
+        return json.loads(text, object_pairs_hook=_no_duplicates)
+    except _DuplicateKey as dup:
+        raise InputError(field, f"key {dup.args[0]!r} appears twice in one JSON object", problem) from None
+    except json.JSONDecodeError:
+        raise
+    except (ValueError, RecursionError) as err:             # e.g. "Exceeds the limit (4300 digits)"
+        raise InputError(field, f"not valid JSON ({err})", problem) from None
+
+
 def read_json_object(path, field: str, what: str, problem: str | None = None) -> dict:
     """The JSON object in file ``path``; an :class:`InputError` naming ``field``
     when the file is missing, unreadable, not JSON or not a JSON object.
@@ -261,9 +354,11 @@ def read_json_object(path, field: str, what: str, problem: str | None = None) ->
     semalloc.errors.InputError: profile: profile file '/no/such.json' not found
     """
     try:
-        data = json.loads(Path(str(path)).expanduser().read_text())
+        data = loads_json(Path(str(path)).expanduser().read_text(), field, problem)
     except FileNotFoundError:
         raise InputError(field, f"{what} file {str(path)!r} not found", problem) from None
+    except IsADirectoryError:
+        raise InputError(field, f"{str(path)!r} is a directory, not a {what} file", problem) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as err:
         raise InputError(field, f"not a JSON {what} file: {str(path)!r} ({err})", problem) from None
     if not isinstance(data, dict):

@@ -20,7 +20,10 @@ from __future__ import annotations
 import importlib
 import inspect
 import json
+import math
+import os
 import time
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
@@ -32,7 +35,8 @@ from .result import STATUSES, Evaluation, Result
 from .schema import read_json_object, to_jsonable
 
 __all__ = ["Problem", "Algorithm", "Allocation", "register_algorithm", "register_problem", "list_problems",
-           "get_problem", "solve", "evaluate", "generate", "load", "save", "load_solution"]
+           "get_problem", "solve", "evaluate", "generate", "load", "save", "load_solution", "check_options",
+           "check_settings", "instance_bytes", "OPTION_RULES", "MAX_INSTANCE_BYTES"]
 
 #: Problem key -> module that defines ``PROBLEM``. Imported on first use.
 _MODULES = {"multicell": "semalloc.problems.multicell", "offloading": "semalloc.problems.offloading",
@@ -101,6 +105,9 @@ class Problem:
     summary: str = ""
     proposed: str = ""                           # the paper's algorithm: `solve`'s default, highlighted in plots
     algorithms: dict[str, Algorithm] = field(default_factory=dict)
+    #: Schema dimension -> the generator setting that fixes it (``{"N": "devices"}``),
+    #: for the memory estimate of :func:`instance_bytes`.
+    sizes: dict[str, str] = field(default_factory=dict)
 
     def algorithm(self, name: str, summary: str):
         """Decorator registering ``fn`` as algorithm ``name`` (see :func:`register_algorithm`)."""
@@ -201,13 +208,142 @@ def _problem_of(instance) -> Problem:
     return get_problem(getattr(instance, "problem", None) or "?")
 
 
+#: Largest instance :func:`generate` draws: the estimate of :func:`instance_bytes`
+#: (the arrays of the instance, 8 bytes per number) must not exceed it. The
+#: algorithms need several times the instance (tables, copies), so larger
+#: sizes would not be solved on a workstation anyway.
+MAX_INSTANCE_BYTES = 256 * 2**20
+
+#: Generator settings in these units are physical magnitudes (a length, a
+#: frequency, a time, a power, an energy, bits, cycles): never negative.
+_NONNEGATIVE_UNITS = ("_m", "_hz", "_s", "_w", "_j", "_bits", "_bps")
+
+
+def _number(value: Any, name: str, problem: str, integer: bool, lo: float | None) -> float | int:
+    """A finite number (an integer with ``integer``) ``>= lo``, else :class:`InputError` naming ``name``."""
+    kind = "an integer" if integer else "a number"
+    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise InputError(name, f"must be {kind}, got {value!r}", problem)
+    try:
+        x = float(value)
+    except OverflowError:
+        raise InputError(name, f"must be {kind} below 1.8e308, got a {len(str(value))}-digit integer", problem) from None
+    if not math.isfinite(x):
+        raise InputError(name, f"must be finite, got {value!r}", problem)
+    if integer and (x != round(x) or abs(x) >= 2.0**63):
+        raise InputError(name, f"must be an integer{' below 2^63' if abs(x) >= 2.0**63 else ''}, got {value!r}", problem)
+    if lo is not None and x < lo:
+        raise InputError(name, f"must be >= {lo:g}, got {value!r}", problem)
+    return int(x) if integer else value
+
+
+def check_settings(key: str, settings: dict) -> dict:
+    """Check generator settings against the types of the problem's ``DEFAULTS``.
+
+    An integer default (a count) takes an integer ``>= 1`` (``1e3`` is read as
+    1000); a number takes a finite number, ``>= 0`` when its unit is a
+    magnitude (names ending ``_m``, ``_hz``, ``_s``, ``_w``, ``_j``, ``_bits``);
+    a list default (a ``[low, high]`` range or a list of choices) takes a number
+    or a non-empty list of such numbers, integers ``>= 1`` when the default's
+    are integers (``rbs``, ``kernels``, ``side``); text takes text. Returns the settings
+    with integers as ``int``; the problem's generator and the instance's
+    validation check the rest (ranges, cross-field rules).
+
+    Examples
+    --------
+    >>> check_settings("multicell", {"devices": 1e3, "rbs": [10, 20]})
+    {'devices': 1000, 'rbs': [10, 20]}
+    >>> check_settings("multicell", {"area_m": -5})
+    Traceback (most recent call last):
+    ...
+    semalloc.errors.InputError: multicell: area_m: must be >= 0, got -5
+    """
+    prob = get_problem(key)
+    defaults = importlib.import_module(prob.generate.__module__).DEFAULTS
+    out = {}
+    for name, value in settings.items():
+        if name not in defaults:
+            raise InputError(name, f"unknown setting; known: {', '.join(defaults)}", key)
+        default = defaults[name]
+        in_db = {"db", "dbm"} & set(name.split("_"))                      # noise_dbm_hz is a level in dB
+        lo = 0.0 if name.endswith(_NONNEGATIVE_UNITS) and not in_db else None
+        if default is None:                                                 # derived unless given: text or a number
+            out[name] = value if isinstance(value, str) else _number(value, name, key, False, lo)
+        elif isinstance(default, str):
+            if not isinstance(value, str):
+                raise InputError(name, f"must be text, got {value!r}", key)
+            out[name] = value
+        elif isinstance(default, bool):
+            out[name] = value
+        elif isinstance(default, int):
+            out[name] = _number(value, name, key, True, 1)
+        elif isinstance(default, float):
+            out[name] = _number(value, name, key, False, lo)
+        elif isinstance(default, (list, tuple)):
+            integer = all(isinstance(v, int) for v in default)
+            items = value if isinstance(value, (list, tuple)) else [value]
+            if not items:
+                raise InputError(name, "must be a number or a non-empty list of numbers, got []", key)
+            lo = 1 if integer else lo                                       # choices of sizes, kernels, RBs
+            out[name] = [_number(v, f"{name}[{i}]" if value is items else name, key, integer, lo)
+                         for i, v in enumerate(items)]
+            if value is not items:
+                out[name] = out[name][0]
+        else:
+            out[name] = value
+    return out
+
+
+def instance_bytes(key: str, settings: dict) -> int:
+    """Estimated memory of the arrays of an instance drawn with ``settings``
+    (8 bytes per number of every schema field; dimensions from
+    :attr:`Problem.sizes`, the defaults for settings not given).
+
+    Multicell, N = 1000, M = 10: six N-arrays, the N x 2 positions and the
+    N x M gains, 18 000 numbers, plus the small per-BS and per-application ones:
+
+    >>> instance_bytes("multicell", {"devices": 1000, "base_stations": 10}) // 1000
+    144
+    """
+    prob = get_problem(key)
+    defaults = importlib.import_module(prob.generate.__module__).DEFAULTS
+
+    def size(dim: str) -> int:
+        if dim.isdigit():
+            return int(dim)
+        value = settings.get(prob.sizes.get(dim, ""), defaults.get(prob.sizes.get(dim, ""), 1))
+        return len(value) if isinstance(value, (list, tuple)) else int(value)
+
+    def walk(schema: dict) -> int:
+        return sum(walk(f) if isinstance(f, dict) else 8 * math.prod(size(d) for d in f.dims)
+                   for f in schema.values())
+    return walk(prob.instance_type.SCHEMA)
+
+
+def _check_seed(seed: Any) -> int:
+    return _number(seed, "--seed", "generate", True, 0)
+
+
 def generate(key: str, seed: int = 0, **overrides):
     """Draw an instance of problem ``key`` from the paper's default distribution.
 
     ``overrides`` change generator settings (``devices=30``, ``utility="inverse_error"``);
-    an unknown setting raises :class:`InputError`.
+    an unknown or malformed setting, a negative seed, or sizes whose instance
+    would exceed :data:`MAX_INSTANCE_BYTES` raise :class:`InputError`.
     """
-    return get_problem(key).generate(seed=seed, **overrides)
+    seed = _check_seed(seed)
+    settings = check_settings(key, overrides)
+    need = instance_bytes(key, settings)
+    if need > MAX_INSTANCE_BYTES:
+        sizes = ", ".join(f"{v}={settings[v]}" for v in get_problem(key).sizes.values() if v in settings)
+        raise InputError(sizes or "settings", f"the instance would need about {need / 2**30:.3g} GiB "
+                         f"(limit {MAX_INSTANCE_BYTES / 2**30:.3g} GiB); use fewer items", key)
+    try:
+        return get_problem(key).generate(seed=seed, **settings)
+    except InputError:
+        raise
+    except (TypeError, ValueError) as e:                # a setting of the right type the generator cannot use
+        raise InputError("settings", f"the generator cannot use them: {e}", key) from None
 
 
 def evaluate(instance, variables: dict) -> Evaluation:
@@ -216,16 +352,81 @@ def evaluate(instance, variables: dict) -> Evaluation:
     return prob.evaluate(instance, prob.parse_variables(instance, variables))
 
 
-def _check_options(alg: Algorithm, options: dict) -> None:
-    """An option the algorithm does not take is an :class:`InputError` naming it."""
-    params = inspect.signature(alg.run).parameters
-    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
-        return
-    known = [n for n, p in list(params.items())[1:] if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)]
-    for name in options:
-        if name not in known:
-            raise InputError(f"--set {name}", f"{alg.name} takes no option {name!r}; "
-                             f"options: {', '.join(known) or 'none'}")
+#: Ranges of the algorithm options, by name, for every algorithm that takes
+#: one: ``(lowest, strict)``. An option's type comes from its annotation in
+#: the algorithm's signature (``int``, ``float``, ``str``, ``Literal[...]``);
+#: an integer option not listed here must be ``>= 0``.
+OPTION_RULES: dict[str, tuple[float, bool]] = {
+    "time_limit": (0.0, True), "tol": (0.0, True), "seed": (0, False), "starts": (1, False),
+    "max_iter": (1, False), "steps": (1, False), "bits": (1, False), "max_users": (1, False),
+    "max_subchannels": (1, False), "bnb_time_limit": (0.0, True), "bnb_gap_rel": (0.0, False),
+    "units": (1, False), "o_cells": (1, False),
+}
+
+
+def _option_types(alg: Algorithm) -> dict[str, tuple[Any, Any]]:
+    """Option name -> (annotation, default), from the algorithm's signature."""
+    fn = inspect.unwrap(alg.run)
+    try:
+        hints = typing.get_type_hints(fn)
+    except (NameError, TypeError):
+        hints = {}
+    params = list(inspect.signature(fn).parameters.values())[1:]
+    return {p.name: (hints.get(p.name, type(p.default)), p.default) for p in params
+            if p.kind in (p.KEYWORD_ONLY, p.POSITIONAL_OR_KEYWORD)}
+
+
+def _option_value(alg: Algorithm, where: str, name: str, value: Any, hint: Any, default: Any) -> Any:
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) is typing.Literal:
+        if value not in args:
+            raise InputError(where, f"{alg.name}: must be one of {', '.join(map(str, args))}; got {value!r}")
+        return value
+    if value is None and (default is None or type(None) in args):
+        return value
+    base = next((a for a in (args or (hint,)) if a in (int, float, str)), type(default))
+    if base is str:
+        if not isinstance(value, str):
+            raise InputError(where, f"{alg.name}: must be text, got {value!r}")
+        return value
+    if base in (int, float):
+        lo, strict = OPTION_RULES.get(name, (0, False) if base is int else (None, False))
+        x = _number(value, where, None, base is int, None if strict else lo)
+        if strict and x <= lo:
+            raise InputError(where, f"{alg.name}: must be > {lo:g}, got {value!r}")
+        return x if base is int else float(x)
+    return value
+
+
+def check_options(problem: str, algorithm: str, options: dict, where: str = "--set ") -> dict:
+    """Validate ``options`` of ``algorithm``: the names its signature takes, each
+    value of the annotated type within :data:`OPTION_RULES`. Returns the options
+    converted (``"5"`` stays refused; ``1e3`` for an integer becomes 1000).
+    ``where`` prefixes the option's name in the message (``spec.options.best.``
+    for a sweep spec).
+
+    Examples
+    --------
+    >>> check_options("offloading", "best", {"starts": 3, "time_limit": 2})
+    {'starts': 3, 'time_limit': 2.0}
+    >>> check_options("offloading", "best", {"starts": -1})
+    Traceback (most recent call last):
+    ...
+    semalloc.errors.InputError: --set starts: must be >= 1, got -1
+    """
+    prob = get_problem(problem)
+    if algorithm not in prob.algorithms:
+        raise InputError("algorithm", f"unknown algorithm {algorithm!r} for {prob.key}; "
+                         f"known: {', '.join(prob.algorithms)}", prob.key)
+    alg = prob.algorithms[algorithm]
+    types = _option_types(alg)
+    out = {}
+    for name, value in options.items():
+        if name not in types:
+            raise InputError(f"{where}{name}", f"{alg.name} takes no option {name!r}; "
+                             f"options: {', '.join(types) or 'none'}")
+        out[name] = _option_value(alg, f"{where}{name}", name, value, *types[name])
+    return out
 
 
 def solve(instance, algorithm: str | None = None, **options) -> Result:
@@ -239,10 +440,7 @@ def solve(instance, algorithm: str | None = None, **options) -> Result:
     algorithm = algorithm or prob.proposed
     if not algorithm:
         raise InputError("algorithm", f"{prob.key} names no proposed algorithm: give one", prob.key)
-    if algorithm not in prob.algorithms:
-        raise InputError("algorithm", f"unknown algorithm {algorithm!r} for {prob.key}; "
-                         f"known: {', '.join(prob.algorithms)}", prob.key)
-    _check_options(prob.algorithms[algorithm], options)
+    options = check_options(prob.key, algorithm, options)
     t0 = time.perf_counter()
     variables, status, stats, message = _allocation(prob.algorithms[algorithm].run(instance, **options), algorithm)
     stats = {"time_s": time.perf_counter() - t0, **stats}
@@ -296,6 +494,13 @@ def load_solution(path: str | Path, instance) -> dict:
 
 def save(obj, path: str | Path) -> None:
     """Write an instance or a :class:`Result` as JSON."""
-    payload = obj.to_dict()
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    Path(path).write_text(json.dumps(to_jsonable(payload), indent=1) + "\n")
+    text = json.dumps(to_jsonable(obj.to_dict()), indent=1) + "\n"
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")       # all or nothing: write, then rename
+    try:
+        tmp.write_text(text)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise

@@ -28,7 +28,6 @@ Examples
 from __future__ import annotations
 
 import hashlib
-import inspect
 import itertools
 import json
 from dataclasses import dataclass, field
@@ -40,7 +39,7 @@ import yaml
 from ..errors import InputError
 from ..plugins import load_plugin
 from ..schema import numbers_from_text
-from ..solve import generate, get_problem
+from ..solve import check_options, generate, get_problem
 
 __all__ = ["SweepSpec", "parse_spec", "load_spec", "shipped_specs", "find_spec", "FIELDS", "PLOT_FIELDS", "SPECS_DIR"]
 
@@ -213,12 +212,8 @@ def parse_spec(raw: Any, quick: bool = False, check_generator: bool = True, stor
     for a, opts in options.items():
         _need(a in algos, f"spec.options.{a}", "is not one of the spec's algorithms")
         _need(isinstance(opts, dict), f"spec.options.{a}", "must be a mapping of keyword options")
-        if stored:
-            continue
-        known = [n for n in list(inspect.signature(prob.algorithms[a].run).parameters)[1:]]
-        for k in opts:
-            _need(k in known, f"spec.options.{a}.{k}",
-                  f"unknown option; known: {', '.join(known) if known else 'none'}")
+        if not stored:
+            check_options(prob.key, a, opts, where=f"spec.options.{a}.")    # names, types and ranges
     plot = raw.get("plot") or {}
     _need(isinstance(plot, dict), "spec.plot", "must be a mapping")
     for k in plot:
@@ -270,6 +265,23 @@ def find_spec(name_or_path: str | Path) -> Path:
                      "sweep")
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """YAML's safe loader that refuses a key repeated in one mapping (YAML and
+    JSON would keep the last one silently)."""
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if not isinstance(key, (str, int, float, bool)):
+                continue
+            if key in seen:
+                raise InputError(f"spec: {key}", f"appears twice in one mapping (line {key_node.start_mark.line + 1})",
+                                 "sweep")
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
 def load_spec(path: str | Path, quick: bool = False) -> SweepSpec:
     """Read and validate a spec file (YAML or JSON)."""
     try:
@@ -279,9 +291,11 @@ def load_spec(path: str | Path, quick: bool = False) -> SweepSpec:
     except (IsADirectoryError, UnicodeDecodeError):
         raise InputError(str(path), "not a text file", "sweep") from None
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_StrictLoader)
     except yaml.YAMLError as e:
         line = getattr(getattr(e, "problem_mark", None), "line", None)
         raise InputError(str(path), f"not valid YAML{f' (line {line + 1})' if line is not None else ''}",
                          "sweep") from None
+    except RecursionError:
+        raise InputError(str(path), "nested too deeply to read", "sweep") from None
     return parse_spec(raw, quick=quick)

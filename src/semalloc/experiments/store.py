@@ -1,5 +1,11 @@
 """The results store of a sweep: one SQLite file, one row per (point, seed, algorithm).
 
+One sweep writes a store at a time: a writer holds an exclusive lock on
+``<store>.lock`` (which holds its process id) from opening to closing, and a
+second writer is refused with "store in use by process N" (exit code 2 on
+the command line). Readers (``plot``, ``export``) take no lock. The lock is
+the kernel's (``flock``): a killed sweep releases it with its process.
+
 All rows of one task (a point and a seed) are written in one transaction,
 so a sweep killed at any moment (SIGKILL included) loses at most the tasks
 in flight and never leaves a half-written task; the primary key forbids
@@ -29,8 +35,11 @@ Examples
 """
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import sqlite3
+import time
 from pathlib import Path
 
 from ..errors import InputError
@@ -48,6 +57,53 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 def _refuse(path, reason: str):
     raise InputError(str(path), reason, "sweep")
+
+
+class _Lock:
+    """An exclusive ``flock`` on ``<path>.lock``, which holds the owner's process id."""
+
+    def __init__(self, path: Path):
+        self.path, self.fd = path.with_name(path.name + ".lock"), None
+
+    def acquire(self) -> "_Lock":
+        while True:
+            try:
+                fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            except OSError as e:
+                _refuse(self.path, f"cannot create the store's lock file ({e.strerror})")
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                owner = self._owner(fd)
+                os.close(fd)
+                _refuse(self.path.with_suffix(""), f"store in use by process {owner} (another sweep is "
+                        "writing it); wait for it to finish, or write to another file with -o")
+            try:                                        # the holder before us may have unlinked it: retry
+                same = os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            except FileNotFoundError:
+                same = False
+            if same:
+                break
+            os.close(fd)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"{os.getpid()}\n".encode())
+        self.fd = fd
+        return self
+
+    @staticmethod
+    def _owner(fd: int) -> str:
+        for _ in range(20):                             # the owner writes its pid right after locking
+            text = os.pread(fd, 32, 0).decode(errors="replace").strip()
+            if text:
+                return text
+            time.sleep(0.01)
+        return "(unknown)"
+
+    def release(self) -> None:
+        if self.fd is not None:
+            self.path.unlink(missing_ok=True)           # unlink while still holding it, then unlock
+            os.close(self.fd)
+            self.fd = None
 
 
 def _read_meta(path: Path) -> dict:
@@ -79,8 +135,9 @@ def _read_meta(path: Path) -> dict:
 class ResultsStore:
     """An open results store (a context manager)."""
 
-    def __init__(self, con: sqlite3.Connection, path: Path, meta: dict, writable: bool = False):
-        self.con, self.path, self.meta, self.writable = con, path, meta, writable
+    def __init__(self, con: sqlite3.Connection, path: Path, meta: dict, writable: bool = False,
+                 lock: _Lock | None = None):
+        self.con, self.path, self.meta, self.writable, self.lock = con, path, meta, writable, lock
 
     @classmethod
     def open(cls, path: str | Path, spec=None) -> "ResultsStore":
@@ -90,20 +147,37 @@ class ResultsStore:
         one whose results belong to a different spec.
         """
         path = Path(path)
+        if path.is_dir():
+            _refuse(path, "is a directory, not a results store; name a file")
         exists = path.exists() and path.stat().st_size > 0
         if spec is None:
             if not exists:
                 _refuse(path, "results store not found")
             meta = _read_meta(path)
             return cls(sqlite3.connect(path, timeout=30), path, meta)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            _refuse(path, f"cannot create its directory ({e.strerror})")
+        lock = _Lock(path).acquire()
+        try:
+            return cls._open_locked(path, spec, lock)
+        except BaseException:
+            lock.release()
+            raise
+
+    @classmethod
+    def _open_locked(cls, path: Path, spec, lock: _Lock) -> "ResultsStore":
+        exists = path.exists() and path.stat().st_size > 0
         if exists:
             meta = _read_meta(path)
             if meta["spec_hash"] != spec.hash:
                 _refuse(path, f"holds results of a different sweep spec (hash {meta['spec_hash']}, this spec "
                               f"{spec.hash}); use another output file or delete it")
-        else:
-            path.parent.mkdir(parents=True, exist_ok=True)
-        con = sqlite3.connect(path, timeout=30)
+        try:
+            con = sqlite3.connect(path, timeout=30)
+        except sqlite3.Error as e:
+            _refuse(path, f"cannot open ({e})")
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=NORMAL")
         if not exists:
@@ -114,7 +188,22 @@ class ResultsStore:
                 con.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
                 cols = ", ".join(f"{k} {t}" for k, t in COLUMNS.items())
                 con.execute(f"CREATE TABLE results ({cols}, PRIMARY KEY (point, seed, algorithm))")
-        return cls(con, path, meta, writable=True)
+        return cls(con, path, meta, writable=True, lock=lock)
+
+    @classmethod
+    def discard(cls, path: str | Path) -> None:
+        """Delete the results store at ``path`` (``sweep --fresh``), under the lock:
+        refused when it is not a results store or another sweep is writing it."""
+        path = Path(path)
+        if not path.exists():
+            return
+        lock = _Lock(path).acquire()
+        try:
+            cls.open(path).close()                      # refuses a file that is not a results store
+            for p in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+                p.unlink(missing_ok=True)
+        finally:
+            lock.release()
 
     def __enter__(self):
         return self
@@ -124,12 +213,16 @@ class ResultsStore:
 
     def close(self) -> None:
         """Close; a store that was written to is left as one self-contained file (no WAL)."""
-        if self.writable:
-            try:
-                self.con.execute("PRAGMA journal_mode=DELETE")
-            except sqlite3.OperationalError:        # another reader has it open: it stays in WAL mode
-                pass
-        self.con.close()
+        try:
+            if self.writable:
+                try:
+                    self.con.execute("PRAGMA journal_mode=DELETE")
+                except sqlite3.OperationalError:    # another reader has it open: it stays in WAL mode
+                    pass
+            self.con.close()
+        finally:
+            if self.lock is not None:
+                self.lock.release()
 
     @property
     def spec(self) -> dict:

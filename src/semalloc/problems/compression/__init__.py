@@ -20,6 +20,7 @@ from .instance import CompressionInstance, generate
 PROBLEM = Problem(
     key="compression", sense="max", instance_type=CompressionInstance, evaluate=evaluate,
     generate=generate, parse_variables=parse_variables, proposed="crra",
+    sizes={"U": "users", "L": "level_weights"},
     summary="Liu et al.: compression ratio, bandwidth, power and user selection for task success",
 )
 register(PROBLEM)

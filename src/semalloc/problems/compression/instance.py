@@ -65,7 +65,7 @@ class CompressionInstance(SchemaInstance):
         L = len(data.level_weights)
         bad = np.nonzero(data.users.level >= L)[0]
         if len(bad):
-            raise InputError(f"users.level[{bad[0]}]", f"must be < {L} (number of service levels), "
+            raise InputError(f"users.level[{bad[0]}]", f"must be < {L} (number of service levels: the length of level_weights), "
                              f"got {data.users.level[bad[0]]}", KEY)
         U = len(data.users.level)
         for lo, hi, unit in (("bandwidth_min_hz", "bandwidth_max_hz", "Hz"), ("power_min_w", "power_max_w", "W")):

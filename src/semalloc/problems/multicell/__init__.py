@@ -19,6 +19,7 @@ from .instance import MulticellInstance, generate
 PROBLEM = Problem(
     key="multicell", sense="max", instance_type=MulticellInstance, evaluate=evaluate,
     generate=generate, parse_variables=parse_variables, proposed="prop",
+    sizes={"N": "devices", "M": "base_stations", "A": "applications"},
     summary="He et al.: association, RBs, CPU, power and semantic workloads in a multi-cell network",
 )
 register(PROBLEM)

@@ -25,6 +25,7 @@ general ``inverse_error`` one, as in the paper.
 from __future__ import annotations
 
 import time
+from typing import Literal
 
 import numpy as np
 
@@ -287,7 +288,7 @@ def register(problem) -> None:
         return schedule(inst, tab, sol.knapsack, sol.size), sol.status, stats, sol.message
 
     @problem.algorithm("best", "ours: LP relaxation (or Lagrangian prices), exact per-BS DP, move/swap local search")
-    def best(inst, time_limit: float = 30.0, start: str = "auto"):
+    def best(inst, time_limit: float = 30.0, start: Literal["auto", "lp", "lagrange"] = "auto"):
         t0 = time.perf_counter()
         tab = utility_tables(inst, "adaptive")
         bs, z, stats = _heuristic(inst, tab, t0 + time_limit, start)

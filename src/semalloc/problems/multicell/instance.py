@@ -68,8 +68,12 @@ class MulticellInstance(SchemaInstance):
 
     @classmethod
     def check(cls, data: Table) -> None:
-        check_index("devices.application", data.devices.application, len(data.applications.eta1), "applications",
+        check_index("devices.application", data.devices.application, len(data.applications.eta1),
+                    "applications: the length of applications.eta1",
                     cls.problem)
+        if not data.base_stations.rbs.any():
+            raise InputError("base_stations.rbs", "no resource block at any BS (all 0): nothing can be served",
+                             cls.problem)
         app = data.applications
         for name, bad in (("eta2", app.eta2 >= 1), ("beta1", app.beta1 < -app.beta3)):
             if bad.any():

@@ -19,6 +19,7 @@ from .instance import OffloadingInstance, generate
 PROBLEM = Problem(
     key="offloading", sense="max", instance_type=OffloadingInstance, evaluate=evaluate,
     generate=generate, parse_variables=parse_variables, proposed="bcd",
+    sizes={"U": "terminals", "K": "base_stations", "N": "subcarriers", "I": "tasks"},
     summary="Zheng et al.: association, subcarriers, semantic mode and edge CPU in multi-BS MEC with early exit",
 )
 register(PROBLEM)

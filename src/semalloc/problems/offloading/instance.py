@@ -68,7 +68,8 @@ class OffloadingInstance(SchemaInstance):
 
     @classmethod
     def check(cls, data: Table) -> None:
-        check_index("terminals.task", data.terminals.task, len(data.tasks.bits), "tasks", cls.problem)
+        check_index("terminals.task", data.terminals.task, len(data.tasks.bits), "tasks: the length of tasks.bits",
+                    cls.problem)
         if data.gain.shape[2] < 1:
             raise InputError("gain", "needs at least one subcarrier (axis N)", cls.problem)
 

@@ -18,6 +18,7 @@ from .instance import SBQInstance, generate
 PROBLEM = Problem(
     key="sbq", sense="max", instance_type=SBQInstance, evaluate=evaluate,
     generate=generate, parse_variables=parse_variables, proposed="drl",
+    sizes={"K": "users", "M": "subchannels", "Nt": "antennas"},
     summary="Wang et al. (reconstructed): bits per semantic symbol, ZF beams, subchannels, bandwidth; effective SC-QoS",
 )
 register(PROBLEM)

@@ -20,6 +20,7 @@ from .instance import TrainingInstance, generate
 PROBLEM = Problem(
     key="training", sense="min", instance_type=TrainingInstance, evaluate=evaluate,
     generate=generate, parse_variables=parse_variables, proposed="alternating",
+    sizes={"N": "devices"},
     summary="Li et al.: power, bandwidth, device/BS CPU and compression rate for training deep JSCC transmitters",
 )
 register(PROBLEM)

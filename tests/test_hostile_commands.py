@@ -1,0 +1,184 @@
+"""Issue 17: malformed command lines (generator settings, algorithm options,
+seeds, output paths, usage errors) end with exit 2 and one line on stderr
+naming the setting or option; no traceback, no output file, seconds each.
+Options are validated once, from the algorithms' signatures, for the Python
+API and the command line alike."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import semalloc
+from semalloc.errors import InputError
+from semalloc.solve import MAX_INSTANCE_BYTES, _option_types, check_options, instance_bytes
+
+from hostile import FAST, PROBLEMS, SMALL, cli
+from test_hostile_files import one_line_error
+
+#: Count settings of each problem (a huge value must be refused up front).
+COUNTS = {key: list(semalloc.get_problem(key).sizes.values()) for key in PROBLEMS}
+
+
+def setting_cases(key: str) -> list[tuple[list[str], str]]:
+    """``generate`` command lines with one bad setting each, and the name the message must hold."""
+    count = COUNTS[key][0]
+    cases = [
+        ([f"{count}=1000000000"], "GiB"), ([f"{count}=1e23"], count), ([f"{count}=0"], count),
+        ([f"{count}=-3"], count), ([f"{count}=2.5"], count), ([f"{count}=abc"], count), ([f"{count}=true"], count),
+        ([f"{count}=[]"], count), ([f"{count}={'9' * 400}"], count), (["no_such_setting=1"], "no_such_setting"),
+        (["area_m=-5" if key in ("multicell", "offloading") else "radius_m=-5"], "_m"),
+        (["area_m=.inf" if key in ("multicell", "offloading") else "radius_m=.inf"], "_m"),
+        (["area_m=.nan" if key in ("multicell", "offloading") else "radius_m=.nan"], "_m"),
+        (["shadowing_db=foo"] if key != "compression" else ["deadline_s=foo"],
+         "shadowing_db" if key != "compression" else "deadline_s"),
+        (["deadline_s=[1, 2, 3]"] if key != "training" else ["cycles_device=[1, 2, 3]"],
+         "deadline_s" if key != "training" else "cycles_device"),
+    ]
+    extra = {"multicell": [(["rbs=foo"], "rbs"), (["rbs=[]"], "rbs"), (["rbs=[0]"], "rbs"), (["rbs=[2.5]"], "rbs"),
+                           (["rbs=[true]"], "rbs"), (["utility=3"], "utility"), (["utility=nosuch"], "utility"),
+                           (["energy_j=-1"], "energy_j"), (["cpu_max_hz=[3e9, 1e9]"], "cpu_max_hz"),
+                           (["power_max_w=.inf"], "power_max_w"), (["base_stations=100000000"], "GiB"),
+                           (["eta2=[1.2, 1.5]"], "eta2")],
+             "offloading": [(["kernels=[0, 0]"], "kernels"), (["kernels=[]"], "kernels"), (["side=foo"], "side")],
+             "compression": [(["level_weights=[]"], "level_weights"), (["level_weights=foo"], "level_weights"),
+                             (["profile=nosuch"], "profile")],
+             "training": [(["power_max_dbm=3000"], "power_max"), (["w_time=-1"], "w_time"),
+                          (["psnr_profile=nosuch"], "psnr_profile")],
+             "sbq": [(["sentences=[]"], "sentences"), (["symbols_per_word=[0]"], "symbols_per_word"),
+                     (["rho=.nan"], "rho")]}
+    return cases + extra[key]
+
+
+def option_cases(key: str) -> list[tuple[str, list[str], str]]:
+    """``solve`` command lines with one bad algorithm option each, from the signatures."""
+    cases = [(FAST[key], ["no_such_option=1"], "no_such_option"), ("nosuch", [], "algorithm")]
+    for name, alg in semalloc.get_problem(key).algorithms.items():
+        for opt, (hint, default) in _option_types(alg).items():
+            if isinstance(default, bool) or default is None or isinstance(default, str):
+                continue
+            for bad in ("abc", "-5", ".nan", ".inf", "[1]", "true"):
+                cases.append((name, [f"{opt}={bad}"], opt))
+    if key in ("multicell", "training"):
+        cases.append(("best" if key == "multicell" else "alternating", ["start=nosuch"], "start"))
+    return cases
+
+
+@pytest.mark.parametrize("key", PROBLEMS)
+def test_corpus_size(key):
+    assert len(setting_cases(key)) + len(option_cases(key)) >= 40
+
+
+@pytest.mark.parametrize("key", PROBLEMS)
+def test_bad_generator_settings_exit_2(key, tmp_path):
+    out = tmp_path / "inst.json"
+    for sets, field in setting_cases(key):
+        args = ["generate", key, "-o", out] + [a for s in sets for a in ("--set", s)]
+        msg = one_line_error(cli(*args))
+        assert field in msg, (sets, msg)
+        assert not out.exists()
+
+
+@pytest.mark.parametrize("key", PROBLEMS)
+def test_bad_algorithm_options_exit_2(key, tmp_path):
+    inst = tmp_path / "inst.json"
+    semalloc.save(semalloc.generate(key, seed=2, **SMALL[key]), inst)
+    out = tmp_path / "sol.json"
+    for alg, sets, field in option_cases(key):
+        r = cli("solve", inst, "-a", alg, "-o", out, *[a for s in sets for a in ("--set", s)])
+        msg = one_line_error(r)
+        assert field in msg, (alg, sets, msg)
+        assert not out.exists()
+
+
+@pytest.mark.parametrize("args,field", [
+    (["generate", "multicell", "--seed", "-1", "-o", "{out}"], "--seed"),
+    (["generate", "multicell", "--seed", "abc", "-o", "{out}"], "--seed"),
+    (["generate", "multicell", "--seed", "1e400", "-o", "{out}"], "--seed"),
+    (["generate", "multicell", "-o", "{dir}"], "-o"),
+    (["generate", "multicell", "-o", "{under_file}"], "-o"),
+    (["generate", "multicell", "-o", "/proc/semalloc-test.json"], "-o"),
+    (["generate", "multicell"], "--output"),
+    (["generate"], "key"),
+    (["solve"], "instance"),
+    (["solve", "{inst}", "-o", "{dir}"], "-o"),
+    (["solve", "{inst}", "-o", "{under_file}"], "-o"),
+    (["solve", "{inst}", "--set", "noequals"], "--set"),
+    (["solve", "{inst}", "--set", "time_limit=[unclosed"], "--set"),
+    (["solve", "{inst}", "--bogus"], "--bogus"),
+    (["evaluate", "{inst}"], "solution"),
+    (["evaluate", "{dir}", "{inst}"], "directory"),
+    (["sweep", "{dir}"], "not a text file"),
+    (["sweep", "{spec}", "-o", "{dir}"], "-o"),
+    (["frobnicate"], "frobnicate"),
+    (["solve", "{inst}", "--workers", "2"], "--workers"),
+    (["sweep", "{spec}", "-o", "{tmp}/r.db", "--workers", "abc"], "--workers"),
+    (["sweep", "{spec}", "-o", "{tmp}/r.db", "--workers", "0"], "--workers"),
+])
+def test_usage_and_output_errors_exit_2(args, field, tmp_path):
+    inst, spec = tmp_path / "inst.json", tmp_path / "spec.yaml"
+    semalloc.save(semalloc.generate("multicell", seed=0, **SMALL["multicell"]), inst)
+    spec.write_text("problem: multicell\nalgorithms: [prop]\nsettings: {devices: 3, base_stations: 2, rbs: [4]}\n")
+    (tmp_path / "d").mkdir()
+    (tmp_path / "f").write_text("a file\n")
+    fill = {"out": tmp_path / "o.json", "dir": tmp_path / "d", "under_file": tmp_path / "f" / "x.json",
+            "inst": inst, "spec": spec, "tmp": tmp_path}
+    before = sorted(os.listdir(tmp_path))
+    msg = one_line_error(cli(*(str(a).format(**fill) for a in args)))
+    assert field in msg, msg
+    assert sorted(os.listdir(tmp_path)) == before and not os.listdir(tmp_path / "d")
+
+
+@pytest.mark.parametrize("text,field", [
+    ("[" * 100_000 + "]" * 100_000, "nested too deeply"),
+    ('{"problem": "multicell", "algorithms": ["prop"], "settings": {"devices": ' + "9" * 400 + "}}", "devices"),
+    ("problem: multicell\nalgorithms: [best]\noptions: {best: {time_limit: -5}}\n", "time_limit"),
+    ("problem: multicell\nalgorithms: [best]\noptions: {best: {start: nosuch}}\n", "start"),
+    ("problem: multicell\nproblem: offloading\nalgorithms: [prop]\n", "problem"),
+    ('{"problem": "multicell", "algorithms": ["prop"], "algorithms": ["nua"]}', "algorithms"),
+    ("problem: multicell\nalgorithms: [prop]\nvary: {devices: [3, true]}\n", "devices"),
+    ("problem: multicell\nalgorithms: [prop]\nsettings: {area_m: .nan}\n", "area_m"),
+    ("problem: multicell\nalgorithms: [prop]\nsettings: {devices: 1000000000}\n", "GiB"),
+])
+def test_malformed_sweep_specs_exit_2_and_create_no_store(text, field, tmp_path):
+    spec, db = tmp_path / "spec.yaml", tmp_path / "r.db"
+    spec.write_text(text)
+    msg = one_line_error(cli("sweep", spec, "-o", db, "--no-progress"))
+    assert field in msg, msg
+    assert not db.exists() and not (tmp_path / "r.db.lock").exists()
+
+
+def test_memory_estimate_is_the_arrays_of_the_instance():
+    """The estimate is the instance's own arrays: an instance drawn at a small
+    size measures what the estimate says (8 bytes per number)."""
+    for key in PROBLEMS:
+        inst = semalloc.generate(key, seed=0, **SMALL[key])
+        measured = sum(8 * v.size for g in inst.data.values()
+                       for v in (g.values() if isinstance(g, dict) else [g]) if hasattr(v, "size"))
+        assert abs(instance_bytes(key, SMALL[key]) - measured) <= 8 * 64, key   # scalars are not arrays
+    huge = {COUNTS["multicell"][0]: 10_000_000}
+    assert instance_bytes("multicell", huge) > MAX_INSTANCE_BYTES
+    with pytest.raises(InputError, match="GiB"):
+        semalloc.generate("multicell", **huge)
+
+
+@pytest.mark.parametrize("key", PROBLEMS)
+def test_python_api_validates_options_like_the_command_line(key):
+    inst = semalloc.generate(key, seed=2, **SMALL[key])
+    for alg, sets, field in option_cases(key)[:6]:
+        if alg not in semalloc.get_problem(key).algorithms:
+            continue
+        name, _, text = sets[0].partition("=")
+        value = {"abc": "abc", "-5": -5, ".nan": float("nan"), ".inf": float("inf"), "[1]": [1], "true": True}.get(
+            text, text)
+        with pytest.raises(InputError, match=field):
+            semalloc.solve(inst, alg, **{name: value})
+
+
+def test_valid_options_are_converted_and_accepted():
+    assert check_options("offloading", "best", {"starts": 2.0, "time_limit": 1}) == {"starts": 2, "time_limit": 1.0}
+    assert check_options("multicell", "best", {"start": "lp"}) == {"start": "lp"}
+    with pytest.raises(InputError, match="must be > 0"):
+        check_options("multicell", "exact", {"time_limit": 0})
+    with pytest.raises(InputError, match="one of auto, lp, lagrange"):
+        check_options("multicell", "best", {"start": "nosuch"})
