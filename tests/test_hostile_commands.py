@@ -98,7 +98,7 @@ def test_bad_algorithm_options_exit_2(key, tmp_path):
     (["generate", "multicell", "-o", "{dir}"], "-o"),
     (["generate", "multicell", "-o", "{under_file}"], "-o"),
     (["generate", "multicell", "-o", "/proc/semalloc-test.json"], "-o"),
-    (["generate", "multicell"], "--output"),
+    (["generate", "multicell"], "--out"),
     (["generate"], "key"),
     (["solve"], "instance"),
     (["solve", "{inst}", "-o", "{dir}"], "-o"),

@@ -126,12 +126,9 @@ def generate(key: str = typer.Argument(..., help="problem key, e.g. multicell"),
 @command()
 def settings(key: str = typer.Argument(..., help="problem key, e.g. multicell"), json_out: bool = _JSON):
     """List a problem's generator settings (for generate --set and sweep specs): default, unit, axis unit."""
-    import inspect as _inspect
-
     from .experiments.style import axis
-    defaults = _inspect.getmodule(get_problem(key).generate).DEFAULTS
     rows = []
-    for name, value in defaults.items():
+    for name, value in (get_problem(key).defaults or {}).items():
         ax_ = axis(name, key)
         rows.append({"setting": name, "default": value, "unit": ax_.stored, "label": ax_.name,
                      "plot_unit": ax_.unit})

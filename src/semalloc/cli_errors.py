@@ -50,14 +50,17 @@ from .errors import InputError
 
 __all__ = ["exits_2_on_bad_input", "check_output_path", "run_app", "OUTPUT_PARAMS"]
 
-#: Keyword arguments of a command that name a file it writes; checked up front.
-OUTPUT_PARAMS = ("output",)
+#: Names of the verbs' file-output parameters (``-o/--out``; ``--output`` the old name).
+OUTPUT_PARAMS = ("out_", "out", "output")
 
 
 def check_output_path(path, option: str = "-o") -> None:
     """Refuse (:class:`InputError` naming ``option``) an output path that is a
     directory, lies under a file, or is not writable, before any work is done.
-    Missing parent directories are fine (they are created on writing)."""
+    Missing parent directories are fine (they are created on writing); ``-``
+    is standard output."""
+    if str(path) == "-":
+        return
     p = Path(os.path.expanduser(str(path)))
     if p.is_dir():
         raise InputError(option, f"{str(path)!r} is a directory; name a file")
@@ -87,7 +90,7 @@ def _fail(message: str, code: int):
 def exits_2_on_bad_input(extra: str | None = None):
     """Decorator: an :class:`InputError` (and, with ``extra``, the ImportError of
     that optional extra's packages) becomes ``error: ...`` on stderr and exit 2;
-    the ``output`` argument is checked with :func:`check_output_path` first."""
+    the output arguments (:data:`OUTPUT_PARAMS`) are checked with :func:`check_output_path` first."""
     def deco(fn):
         @functools.wraps(fn)
         def run(*a, **k):

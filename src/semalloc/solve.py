@@ -109,6 +109,12 @@ class Problem:
     #: for the memory estimate of :func:`instance_bytes`.
     sizes: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def defaults(self) -> dict | None:
+        """The generator's settings and their defaults (its module's ``DEFAULTS``);
+        ``None`` when it declares none (a plugin's generator checks its own)."""
+        return getattr(inspect.getmodule(self.generate), "DEFAULTS", None)
+
     def algorithm(self, name: str, summary: str):
         """Decorator registering ``fn`` as algorithm ``name`` (see :func:`register_algorithm`)."""
         def deco(fn):
@@ -259,7 +265,9 @@ def check_settings(key: str, settings: dict) -> dict:
     semalloc.errors.InputError: multicell: area_m: must be >= 0, got -5
     """
     prob = get_problem(key)
-    defaults = importlib.import_module(prob.generate.__module__).DEFAULTS
+    defaults = prob.defaults
+    if defaults is None:
+        return dict(settings)
     out = {}
     for name, value in settings.items():
         if name not in defaults:
@@ -306,7 +314,9 @@ def instance_bytes(key: str, settings: dict) -> int:
     144
     """
     prob = get_problem(key)
-    defaults = importlib.import_module(prob.generate.__module__).DEFAULTS
+    defaults, schema = prob.defaults, getattr(prob.instance_type, "SCHEMA", None)
+    if defaults is None or schema is None:                 # a plugin problem: no estimate
+        return 0
 
     def size(dim: str) -> int:
         if dim.isdigit():
@@ -317,7 +327,7 @@ def instance_bytes(key: str, settings: dict) -> int:
     def walk(schema: dict) -> int:
         return sum(walk(f) if isinstance(f, dict) else 8 * math.prod(size(d) for d in f.dims)
                    for f in schema.values())
-    return walk(prob.instance_type.SCHEMA)
+    return walk(schema)
 
 
 def _check_seed(seed: Any) -> int:
@@ -357,7 +367,7 @@ def evaluate(instance, variables: dict) -> Evaluation:
 #: the algorithm's signature (``int``, ``float``, ``str``, ``Literal[...]``);
 #: an integer option not listed here must be ``>= 0``.
 OPTION_RULES: dict[str, tuple[float, bool]] = {
-    "time_limit": (0.0, True), "tol": (0.0, True), "seed": (0, False), "starts": (1, False),
+    "time_limit": (0.0, True), "tol": (0.0, True), "eps": (0.0, True), "seed": (0, False), "starts": (1, False),
     "max_iter": (1, False), "steps": (1, False), "bits": (1, False), "max_users": (1, False),
     "max_subchannels": (1, False), "bnb_time_limit": (0.0, True), "bnb_gap_rel": (0.0, False),
     "units": (1, False), "o_cells": (1, False),

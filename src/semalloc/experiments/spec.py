@@ -255,7 +255,7 @@ def find_spec(name_or_path: str | Path) -> Path:
     Unknown names are an :class:`InputError` that points at ``semalloc specs``.
     """
     path = Path(name_or_path)
-    if path.is_file():
+    if path.exists():                          # a file, or something load_spec refuses by name
         return path
     shipped = shipped_specs()
     name = path.name[:-5] if path.name.endswith(".yaml") else path.name

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import functools
 import time
+from typing import Literal
 
 import numpy as np
 from scipy.optimize import minimize, minimize_scalar
@@ -440,7 +441,8 @@ def register(problem) -> None:
                                       "sum-of-ratios Newton (Algorithm 2, P7 by KKT and a bandwidth price), then P3 "
                                       "by KKT and a search on T, in turn (option first=p3: P3 first)")
     @guarded
-    def _alternating(inst, first: str = "p4", start: str = "fastest", seed: int = 0, max_iter: int = 50):
+    def _alternating(inst, first: Literal["p4", "p3"] = "p4", start: Literal["fastest", "average", "random"] = "fastest",
+                     seed: int = 0, max_iter: int = 50):
         v, stats = alternating(inst, start_point(inst, start, seed), first=first, max_iter=max_iter)
         return v, "feasible", {"start": start, **stats}, ""
 
@@ -449,7 +451,8 @@ def register(problem) -> None:
                                        "then P4 in turn until ||sol(k+1) - sol(k)|| <= eps (allocations scaled "
                                        "to [0, 1]) or max_iter iterations")
     @guarded
-    def _alg3_printed(inst, start: str = "random", seed: int = 0, eps: float = 1e-6, max_iter: int = 50):
+    def _alg3_printed(inst, start: Literal["random", "average", "fastest"] = "random", seed: int = 0,
+                      eps: float = 1e-6, max_iter: int = 50):
         v, stats = alternating(inst, start_point(inst, start, seed), first="p3", max_iter=max_iter, tol=eps,
                                stop="solution")
         return v, "feasible", {"start": start, "seed": seed, **stats}, ""
