@@ -124,7 +124,8 @@ _OTHERS = ("tab:blue", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab
 def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str | list[str] = "objective",
                kind: str | None = None, logx: bool = False, logy: bool = False, title: str = "",
                panels: str | None = None, proposed: str | None = None, algorithms: list[str] | None = None,
-               points: list[dict] | None = None, ylabel: str | list[str] | None = None) -> Path:
+               points: list[dict] | None = None, ylabel: str | list[str] | None = None,
+               series: str | None = None) -> Path:
     """Draw a sweep as the papers do and write it (PNG, PDF or SVG by suffix).
 
     ``kind="line"``: one line per algorithm over the numeric setting ``x``,
@@ -137,7 +138,8 @@ def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str 
     per iteration of the runs' ``trace`` (an algorithm's objective after
     each iteration, e.g. Zheng et al. Fig. 2), one point per panel. ``proposed``
     (the paper's algorithm) is drawn in red; ``algorithms`` and ``points``
-    order the legend and the bars.
+    order the legend and the bars. ``series``: one line per value of that
+    setting (and algorithm), e.g. Liu et al. Figs. 4-5 (one curve per P_max).
     """
     import matplotlib
     matplotlib.use("Agg")
@@ -148,6 +150,15 @@ def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str 
         raise InputError("-o", f"figure format must be one of {', '.join(FIGURE_FORMATS)}, got {path.name!r}")
     if not rows:
         raise InputError(str(path), "no results to plot yet")
+    if series is not None:                            # a line per (algorithm, value): fold it into the name
+        if any(series not in r["point"] for r in rows):
+            raise InputError("--series", f"{series!r} is not a varied setting")
+        one = len({r["algorithm"] for r in rows}) == 1
+        rows = [dict(r, algorithm=f"{'' if one else r['algorithm'] + ', '}{series}={r['point'][series]}",
+                     point={k: v for k, v in r["point"].items() if k != series}) for r in rows]
+        points = list({json.dumps(p, sort_keys=True): p for p in
+                       ({k: v for k, v in q.items() if k != series} for q in points or [])}.values())
+        algorithms, proposed = None, None
     ys = [y] if isinstance(y, str) else list(y)
     if not ys:
         raise InputError("--y", "give at least one measure")

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..solve import generate, solve
-from .spec import SweepSpec, point_key
+from .spec import SweepSpec, point_key, split_point
 from .store import ResultsStore
 
 __all__ = ["run_task", "run_sweep", "SweepReport", "CONNECT_TIMEOUT_S"]
@@ -59,7 +59,8 @@ def run_task(problem: str, settings: dict, point: dict, seed: int, algorithms: l
     An algorithm that raises is recorded as a row with status ``error`` and
     the exception in ``message``, so that one failure does not stop a sweep.
     """
-    inst = generate(problem, seed=seed, **settings, **point)
+    varied, options = split_point(point, options)              # ALGORITHM.OPTION entries are options
+    inst = generate(problem, seed=seed, **settings, **varied)
     rows = []
     for name in algorithms:
         row = {"point": point_key(point), "seed": seed, "algorithm": name}

@@ -7,6 +7,7 @@ on any error (:class:`~semalloc.errors.InputError`)::
     title: "He et al., Fig. 6: total utility vs. number of devices"
     settings: {utility: accuracy}      # generator settings shared by every point
     vary: {devices: [10, 20, 30]}      # a grid (cartesian product) ...
+    # vary: {fcr.ratio: [0.5, 0.8]}    # ... `ALGORITHM.OPTION` varies an algorithm's option
     # points: [{devices: 10}, ...]     # ... or an explicit list of points
     seeds: 10                          # 0..9, or an explicit list
     algorithms: [prop, tc, best]
@@ -40,14 +41,15 @@ from ..errors import InputError
 from ..schema import numbers_from_text
 from ..solve import generate, get_problem
 
-__all__ = ["SweepSpec", "parse_spec", "load_spec", "FIELDS", "PLOT_FIELDS"]
+__all__ = ["SweepSpec", "parse_spec", "load_spec", "split_point", "FIELDS", "PLOT_FIELDS"]
 
 #: Top-level fields of a spec and what each holds.
 FIELDS = {
     "problem": "problem key (`semalloc problems`)",
     "title": "a line for figures and tables",
     "settings": "generator settings shared by every point",
-    "vary": "generator settings to vary: name -> list of values (cartesian product)",
+    "vary": "generator settings to vary: name -> list of values (cartesian product); "
+            "`ALGORITHM.OPTION` varies an option of one of the spec's algorithms",
     "points": "explicit list of points (mappings of generator settings); instead of `vary`",
     "seeds": "number of seeds (0..n-1) or a list of seeds",
     "algorithms": "algorithms to run on every instance",
@@ -60,7 +62,8 @@ PLOT_FIELDS = {"x": "setting on the x axis",
                "y": "objective, time_s or a metric of the problem; a list draws one panel each",
                "ylabel": "label of the y axis (a list with a list y)",
                "kind": "line, bars or trace (objective per iteration)",
-               "logx": "log-scale x", "logy": "log-scale y", "panels": "setting with one panel per value"}
+               "logx": "log-scale x", "logy": "log-scale y", "panels": "setting with one panel per value",
+               "series": "setting with one line per value (and algorithm)"}
 _QUICK = ("seeds", "vary", "points", "algorithms", "settings", "options")
 
 
@@ -96,6 +99,22 @@ class SweepSpec:
 def point_key(point: dict) -> str:
     """The canonical JSON of a point: its key in the results store."""
     return json.dumps(point, sort_keys=True)
+
+
+def split_point(point: dict, options: dict) -> tuple[dict, dict]:
+    """A point's generator settings, and ``options`` updated by its ``ALGORITHM.OPTION`` entries.
+
+    Examples
+    --------
+    >>> split_point({"users": 5, "fcr.ratio": 0.7}, {"fcr": {"x": 1}})
+    ({'users': 5}, {'fcr': {'x': 1, 'ratio': 0.7}})
+    """
+    opts = {a: dict(o) for a, o in options.items()}
+    for k, v in point.items():
+        a, _, name = k.partition(".")
+        if name:
+            opts.setdefault(a, {})[name] = v
+    return {k: v for k, v in point.items() if "." not in k}, opts
 
 
 def _need(cond: bool, where: str, reason: str) -> None:
@@ -196,10 +215,16 @@ def parse_spec(raw: Any, quick: bool = False, check_generator: bool = True) -> S
     for p in spec.points:
         clash = set(p) & set(spec.settings)
         _need(not clash, f"spec.settings.{sorted(clash)[0]}" if clash else "spec", "is also varied")
+        for k in p:
+            a, _, name = k.partition(".")
+            if name:                                      # ALGORITHM.OPTION
+                _need(a in algos, f"spec.vary.{k}", f"{a!r} is not one of the spec's algorithms")
+                known = list(inspect.signature(prob.algorithms[a].run).parameters)[1:]
+                _need(name in known, f"spec.vary.{k}", f"unknown option; known: {', '.join(known) or 'none'}")
     if check_generator:
         for i, p in enumerate(spec.points):
             try:
-                generate(spec.problem, seed=spec.seeds[0], **spec.settings, **p)
+                generate(spec.problem, seed=spec.seeds[0], **spec.settings, **split_point(p, {})[0])
             except InputError as e:
                 where = f"spec.points[{i}]" if "points" in raw else "spec"
                 raise InputError(f"{where}: {e.field}", e.reason, "sweep") from None
