@@ -154,11 +154,17 @@ def plot_sweep(rows: list[dict], path: str | Path, x: str | None = None, y: str 
         if any(series not in r["point"] for r in rows):
             raise InputError("--series", f"{series!r} is not a varied setting")
         one = len({r["algorithm"] for r in rows}) == 1
-        rows = [dict(r, algorithm=f"{'' if one else r['algorithm'] + ', '}{series}={r['point'][series]}",
+        name = lambda a, v: f"{'' if one else a + ', '}{series}={v:g}" if isinstance(v, (int, float)) else \
+            f"{'' if one else a + ', '}{series}={v}"
+        values = list(dict.fromkeys([p[series] for p in points or [] if series in p]
+                                    + [r["point"][series] for r in rows]))
+        algorithms = [name(a, v) for a in dict.fromkeys([*(algorithms or []), *(r["algorithm"] for r in rows)])
+                      for v in values]
+        rows = [dict(r, algorithm=name(r["algorithm"], r["point"][series]),
                      point={k: v for k, v in r["point"].items() if k != series}) for r in rows]
         points = list({json.dumps(p, sort_keys=True): p for p in
                        ({k: v for k, v in q.items() if k != series} for q in points or [])}.values())
-        algorithms, proposed = None, None
+        proposed = None
     ys = [y] if isinstance(y, str) else list(y)
     if not ys:
         raise InputError("--y", "give at least one measure")
