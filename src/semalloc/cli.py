@@ -248,8 +248,8 @@ def reproduce(key: str = typer.Argument(..., help="problem key, or 'all'"),
     if key != "all":
         get_problem(key)
     for rep in run(key, figure=figure, quick=quick, out=outdir, workers=workers):
-        out.print(_summary_table(rep.summary, f"{rep.spec.title}: {len(rep.spec.seeds)} seeds"))
-        err.print(f"wrote {rep.image} (results: {rep.report.path})", highlight=False)
+        out.print(_summary_table(rep.summary, rep.title))
+        err.print(f"wrote {rep.image}" + (f" (results: {rep.report.path})" if rep.report else ""), highlight=False)
 
 
 app.add_typer(learn_app, name="learn")
