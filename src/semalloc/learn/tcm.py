@@ -121,12 +121,16 @@ def tcm_accuracy(classifier, images, labels, snr_db, channel_uses: int, qualitie
     return {"accuracy": acc, "fit": fit, "quality": quality}
 
 
-def figure3(out: str | Path, quick: bool = False, progress: bool = True, dataset: str = "digits", seed: int = 0):
+def figure3(out: str | Path, quick: bool = False, progress: bool = True, dataset: str = "digits", seed: int = 0,
+            epochs: int | None = None, data: dict | None = None):
     """Fig. 3: train ASC (:func:`~semalloc.learn.asc.train_asc`) and TCM's clean
     classifier on ``dataset``, measure accuracy against the SNR for ASC at
     :data:`FIG3_RATIOS` (Grad-CAM drop order) and TCM at the same channel
     uses as ASC at 0 %; write ``compression-fig3[-quick].png`` and ``.json``
-    under ``out``. Returns ``(image, title, summary)`` (summary rows as
+    under ``out``. ``epochs`` overrides the training epochs of both networks
+    (default: :data:`~semalloc.learn.asc.ASC_DEFAULTS`, 8 with ``quick``, 50
+    without); ``data`` holds :func:`~semalloc.learn.common.load_dataset`
+    keywords (``data_dir``, ``size``, ``limit``). Returns ``(image, title, summary)`` (summary rows as
     :func:`semalloc.experiments.analysis.summarise`'s)."""
     import matplotlib
     matplotlib.use("Agg")
@@ -140,8 +144,8 @@ def figure3(out: str | Path, quick: bool = False, progress: bool = True, dataset
     threads = torch.get_num_threads()
     torch.set_num_threads(1)        # these networks are tiny: one thread took 1/10 of the CPU time of two (measured)
     try:
-        model, info = train_asc(dataset, quick=quick, seed=seed, progress=progress)
-        x_tr, y_tr, x_te, y_te = load_dataset(dataset, seed)
+        model, info = train_asc(dataset, quick=quick, epochs=epochs, seed=seed, progress=progress, data=data)
+        x_tr, y_tr, x_te, y_te = load_dataset(dataset, seed, **(data or {}))
         clf = train_clean_classifier(x_tr, y_tr, epochs=info["epochs"], seed=seed)
         order = drop_order("importance", model, x_tr, y_tr, seed)
         repeats = ASC_DEFAULTS["quick_repeats" if quick else "repeats"]
