@@ -14,7 +14,9 @@ tables of docs/models.md, compression section "Claims".
 3. ``users``: CRRA's gain over the strongest baseline against U (Fig. 9) at
    the paper's setting and at tight resources.
 
-Usage: ``python benchmarks/compression_claims.py [--seeds 3] [--parts gains selection users]``
+4. ``spec-gains``: part 1 at the regimes the shipped specs of Figs. 9-11 use.
+
+Usage: ``python benchmarks/compression_claims.py [--seeds 3] [--parts gains selection users spec-gains]``
 """
 from __future__ import annotations
 
@@ -38,6 +40,12 @@ PAPER = {6: ({"power_max_w": 1e-3}, "bandwidth_max_hz", [1e6, 5e6, 10e6, 15e6, 2
          9: ({}, "users", [5, 10, 15, 20, 25, 30]),
          10: ({"level_weights": LEVELS}, "bandwidth_max_hz", [1e6, 5e6, 10e6, 15e6, 20e6, 25e6, 30e6]),
          11: ({"level_weights": LEVELS}, "power_max_w", [1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0])}
+#: The regimes the shipped specs of Figs. 9-11 use (tight resources; docs/models.md).
+SPECS = {9: ({"bandwidth_max_hz": 5e6, "power_max_w": 1e-3}, "users", [5, 10, 15, 20, 25, 30]),
+         10: ({"level_weights": LEVELS, "users": 30, "power_max_w": 1e-3}, "bandwidth_max_hz",
+              [1e6, 2e6, 5e6, 10e6, 15e6, 20e6, 25e6, 30e6]),
+         11: ({"level_weights": LEVELS, "users": 30, "bandwidth_max_hz": 1e6}, "power_max_w",
+              [1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0])}
 
 
 def means(settings: dict, algos, seeds: int) -> dict:
@@ -60,14 +68,16 @@ def gain(m: dict, proposed: str, k: int) -> tuple[float, str]:
     return 100 * (m[proposed][k] - m[best][k]) / max(m[best][k], 1e-12), best
 
 
-def gains(seeds: int, figs) -> None:
+def gains(seeds: int, figs, table: dict = PAPER, d0s=((KB, "24.5 KB"), (MB, "24.5 MB"))) -> None:
     print(f"\n### Gain of the proposed algorithm over the strongest baseline ({seeds} seeds)\n")
     print("| fig | d0 | x | proposed eq20 / exact | strongest baseline eq20 / exact | gain eq20 | gain exact |")
     print("|---|---|---|---|---|---|---|")
     for fig in figs:
-        base, x, values = PAPER[fig]
+        if fig not in table:
+            continue
+        base, x, values = table[fig]
         proposed = "crraus" if fig >= 10 else "crra"
-        for d0, name in ((KB, "24.5 KB"), (MB, "24.5 MB")):
+        for d0, name in d0s:
             for v in values:
                 m = means({**base, x: v, "data_bits": d0}, (proposed, *BASELINES), seeds)
                 (g20, b20), (gex, bex) = gain(m, proposed, 0), gain(m, proposed, 1)
@@ -105,13 +115,15 @@ def users(seeds: int) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--parts", nargs="+", default=["gains", "selection", "users"])
+    ap.add_argument("--parts", nargs="+", default=["gains", "selection", "users", "spec-gains"])
     ap.add_argument("--figs", type=int, nargs="+", default=sorted(PAPER))
     args = ap.parse_args()
     assert set(PAPER) - {3, 4, 5} <= set(figures("compression"))     # the figures these points belong to
     for part in args.parts:
         if part == "gains":
             gains(args.seeds, args.figs)
+        elif part == "spec-gains":                            # the shipped specs' regimes, d0 = 24.5 KB
+            gains(args.seeds, args.figs, SPECS, ((KB, "24.5 KB"),))
         elif part == "selection":
             selection(args.seeds)
         elif part == "users":

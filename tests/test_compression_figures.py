@@ -136,3 +136,102 @@ def test_figure3_asc_beats_tcm_at_low_snr(tmp_path):
     for snr in (-5.0, 0.0):
         assert acc[(snr, "ASC=0%")] > acc[(snr, "TCM")] + 0.3, acc
     assert acc[(25.0, "TCM")] > 0.8                                                  # TCM fine at high SNR
+
+
+# ----------------------------------------------------------------------------- claims that hold (docs/models.md)
+
+def _fixed_ratio_curve(fig: int, series_value) -> dict:
+    """Fig. 4/5 quick spec: mean (over its seeds) average success (Lemma 1) per fixed ratio at one series value."""
+    spec = load_spec(figures("compression")[fig], quick=True)
+    series = spec.plot["series"]
+    out = {}
+    for p in spec.points:
+        if p[series] != series_value:
+            continue
+        vals = [run_task("compression", spec.settings, p, s, ["fcr"], {})[0]["metrics"]["mean_success"]
+                for s in spec.seeds]
+        out[p["fcr.ratio"]] = float(np.mean(vals))
+    return out
+
+
+def test_figs4_5_the_best_fixed_ratio_moves_with_the_resources():
+    """Figs. 4-5: the optimal fixed ratio depends on P_max and B_max, with an
+    interior optimum at the default 20 MHz, 1 W (measured with 10 seeds: 0.95 at
+    1 mW, 0.7 at 1 W; 0.85 at 5 MHz, 0.7 at 20 MHz)."""
+    argmax = lambda c: max(c, key=c.get)
+    lo_p, hi_p = _fixed_ratio_curve(4, 0.001), _fixed_ratio_curve(4, 1.0)
+    assert argmax(lo_p) >= 0.9 and argmax(hi_p) <= 0.8, (lo_p, hi_p)
+    assert hi_p[argmax(hi_p)] > max(hi_p[0.1], hi_p[0.95]) + 0.05                  # rises, then falls
+    lo_b, hi_b = _fixed_ratio_curve(5, 5e6), _fixed_ratio_curve(5, 20e6)
+    assert argmax(lo_b) >= 0.8 and argmax(hi_b) <= 0.75, (lo_b, hi_b)
+
+
+def _means(algos, seeds, **kw):
+    out = {a: np.zeros(2) for a in algos}
+    for s in range(seeds):
+        inst = semalloc.generate("compression", seed=s, **kw)
+        for a in algos:
+            r = semalloc.solve(inst, a)
+            out[a] += np.array([r.stats["metrics"]["objective_eq20"], r.objective]) / seeds
+    return out
+
+
+def _gain(m, proposed, k):
+    base = max(m[b][k] for b in ("fcr", "fra", "msr"))
+    return m[proposed][k] / base - 1
+
+
+def test_fig9_regime_crra_gains_more_when_users_are_many():
+    """Fig. 9 at the spec's tight regime (5 MHz, 1 mW): CRRA's gain over the strongest
+    baseline grows with U (measured, 3 seeds: eq. 20 +3.0 % at U = 5, +4.2 % at 30;
+    Lemma 1 +1.8 % and +6.6 %)."""
+    spec = load_spec(figures("compression")[9], quick=True)
+    g = {U: _means(("crra", "fcr", "fra", "msr"), 3, users=U, **spec.settings) for U in (5, 30)}
+    assert _gain(g[30], "crra", 1) > _gain(g[5], "crra", 1) + 0.02, g
+    assert _gain(g[30], "crra", 0) > _gain(g[5], "crra", 0) > 0.01, g
+    assert all(m["msr"][0] < min(m[a][0] for a in ("crra", "fra")) for m in g.values())       # MSR worst
+
+
+def test_figs10_11_regime_user_selection_matters():
+    """The specs' regime (U = 30, 1 MHz, 1 mW): CRRAUS drops users and beats CRRA
+    by far (measured, 3 seeds: 18 of 30 selected, +31 % on eq. 20); at the paper's
+    U = 10, 20 MHz, 1 W it selects everyone and equals CRRA."""
+    levels = [0.2, 0.4, 0.6, 0.8]
+    tight = {"users": 30, "bandwidth_max_hz": 1e6, "power_max_w": 1e-3, "level_weights": levels}
+    for n, x in ((10, "bandwidth_max_hz"), (11, "power_max_w")):                  # the specs use this regime
+        spec = load_spec(figures("compression")[n], quick=True)
+        assert all(tight[k] == v for k, v in spec.settings.items()) and tight[x] in [p[x] for p in spec.points]
+    sel, us, crra = [], [], []
+    for s in range(2):
+        inst = semalloc.generate("compression", seed=s, **tight)
+        r = semalloc.solve(inst, "crraus")
+        sel.append(r.variables["selected"].sum())
+        us.append(r.stats["metrics"]["objective_eq20"])
+        crra.append(semalloc.solve(inst, "crra").stats["metrics"]["objective_eq20"])
+    assert np.mean(sel) < 27 and np.mean(us) > 1.15 * np.mean(crra), (sel, us, crra)
+    inst = semalloc.generate("compression", seed=0, level_weights=levels)
+    assert semalloc.solve(inst, "crraus").variables["selected"].all()
+
+
+def test_figs6_8_success_grows_with_bandwidth_and_power_and_msr_is_worst():
+    m = {kw: _means(("crra", "fra", "msr"), 2, **dict([kw])) for kw in
+         (("bandwidth_max_hz", 1e6), ("bandwidth_max_hz", 30e6), ("power_max_w", 1e-3), ("power_max_w", 1.0))}
+    for lo, hi in ((("bandwidth_max_hz", 1e6), ("bandwidth_max_hz", 30e6)),
+                   (("power_max_w", 1e-3), ("power_max_w", 1.0))):
+        assert m[hi]["crra"][0] > m[lo]["crra"][0] + 0.5 and m[hi]["crra"][1] > m[lo]["crra"][1] + 0.5
+    for v in m.values():
+        assert v["msr"][0] < 0.3 * v["crra"][0]                     # "MSR is no longer suitable"
+
+
+def test_with_d0_24_5_mb_every_user_fails_at_the_equal_split():
+    """Table II's d0 = 24.5 MB as printed: at the equal split every user's x of
+    eq. (8) exceeds 1e14, so eq. (20) is 0 with a zero gradient and CRRA, FCR and
+    FRA stay at 0; only MSR (all to one user) and CRRAUS (selection) serve anyone."""
+    from semalloc.perf.success import outage_argument
+    from semalloc.problems.compression.algorithms import enumerate_o
+    from semalloc.problems.compression.sca import equal_split
+    inst = semalloc.generate("compression", seed=0, data_bits=24.5 * 1024 * 1024 * 8, bandwidth_max_hz=30e6)
+    B, P = equal_split(inst, np.ones(inst.U, dtype=bool))
+    assert outage_argument(enumerate_o(inst, B, P), B, P, **inst.channel()).min() > 1e14
+    assert semalloc.solve(inst, "crra").objective == 0.0
+    assert semalloc.solve(inst, "msr").objective > 0.1
