@@ -22,7 +22,7 @@ TCM (decisions in docs/models.md, compression section):
 
 Examples
 --------
->>> capacity_bits(0.0, 64)          # 64 real symbols at 0 dB: 1/2 bit each
+>>> float(capacity_bits(0.0, 64))          # 64 real symbols at 0 dB: 1/2 bit each
 32.0
 >>> import numpy as np
 >>> bits, decoded = jpeg_scan(np.zeros((2, 1, 8, 8), dtype=np.uint8), quality=50)
