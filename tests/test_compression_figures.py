@@ -108,7 +108,7 @@ def test_capacity_and_jpeg_scan_sizes():
     img = (load_digits().images[:40] / 16 * 255).round().astype(np.uint8)[:, None]
     sizes = np.array([tcm.jpeg_scan(img, q)[0].mean() for q in (1, 10, 50, 95)])
     assert np.all(np.diff(sizes) > 0), sizes                                        # more quality, more bits
-    bits, dec = tcm.jpeg_scan(img, 95)
+    _, dec = tcm.jpeg_scan(img, 95)
     assert np.abs(dec.astype(float) - img).mean() < 4                              # high quality: near lossless
 
 
@@ -130,7 +130,7 @@ def test_tcm_cliff_and_full_delivery():
 def test_figure3_asc_beats_tcm_at_low_snr(tmp_path):
     """Fig. 3's claim: the semantic system is much better than TCM at low SNR
     (one seed, 4 epochs on 600 images: the margins are wide)."""
-    image, title, summary = tcm.figure3(tmp_path, quick=True, progress=False, epochs=4, data={"limit": 600})
+    image, _, summary = tcm.figure3(tmp_path, quick=True, progress=False, epochs=4, data={"limit": 600})
     assert image.exists() and image.with_suffix(".json").exists()
     acc = {(s["point"]["snr_db"], s["algorithm"]): s["mean"] for s in summary}
     for snr in (-5.0, 0.0):
