@@ -355,12 +355,14 @@ def reproduce(key: str = typer.Argument(..., help="problem key, or 'all'"),
     for rep in run(key, figure=figure, quick=quick, out=outdir, workers=workers, progress=progress and not json_out,
                    fmt=f".{fmt.lower().lstrip('.')}"):
         if json_out:
-            done.append({"problem": rep.key, "figure": rep.figure, "title": rep.spec.title,
-                         "written": [str(rep.image), str(rep.report.path)], "tasks_run": rep.report.done,
-                         "tasks_stored": rep.report.skipped, "time_s": rep.report.seconds, "summary": rep.summary})
+            done.append({"problem": rep.key, "figure": rep.figure, "title": rep.title,
+                         "written": [str(rep.image)] + ([str(rep.report.path)] if rep.report else []),
+                         "tasks_run": rep.report.done if rep.report else 0,
+                         "tasks_stored": rep.report.skipped if rep.report else 0,
+                         "time_s": rep.report.seconds if rep.report else None, "summary": rep.summary})
             continue
-        out.print(_summary_table(rep.summary, f"{rep.spec.title}: {len(rep.spec.seeds)} seeds"))
-        err.print(f"wrote {rep.image} (results: {rep.report.path})", highlight=False)
+        out.print(_summary_table(rep.summary, rep.title))
+        err.print(f"wrote {rep.image}" + (f" (results: {rep.report.path})" if rep.report else ""), highlight=False)
     if json_out:
         _print_json({"figures": done})
 

@@ -179,7 +179,8 @@ def draw_sweep(rows: list[dict], x: str | None = None, y: str | list[str] = "obj
                panels: str | None = None, proposed: str | None = None, algorithms: list[str] | None = None,
                points: list[dict] | None = None, ylabel: str | list[str] | None = None,
                problem: str | None = None, xlabel: str | None = None, xunit: str | None = None,
-               names: dict | None = None, band: dict | None = None):
+               names: dict | None = None, band: dict | None = None,
+               series: str | None = None):
     """Draw a sweep as the papers do; return the matplotlib figure (:func:`plot_sweep` writes it).
 
     ``kind="line"``: one line per algorithm over the numeric setting ``x``,
@@ -203,7 +204,9 @@ def draw_sweep(rows: list[dict], x: str | None = None, y: str | list[str] = "obj
     measures) shades a line between the means over seeds of two other
     measures (e.g. the least and the largest PSNR over devices) instead of
     the range over seeds. A point where runs found no feasible allocation is
-    marked (``x`` at the foot, ``k/n`` beside the mean).
+    marked (``x`` at the foot, ``k/n`` beside the mean). ``series``: one line
+    per value of that setting (and algorithm), e.g. Liu et al. Figs. 4-5 (one
+    curve per P_max).
     """
     import matplotlib.pyplot as plt
     from matplotlib.ticker import NullFormatter
@@ -212,6 +215,21 @@ def draw_sweep(rows: list[dict], x: str | None = None, y: str | list[str] = "obj
         raise InputError("results", "no results to plot yet")
     if names is not None and not (isinstance(names, dict) and all(isinstance(v, str) for v in names.values())):
         raise InputError("plot.names", "must be a mapping: algorithm -> label")
+    if series is not None:                            # a line per (algorithm, value): fold it into the name
+        if any(series not in r["point"] for r in rows):
+            raise InputError("--series", f"{series!r} is not a varied setting")
+        one = len({r["algorithm"] for r in rows}) == 1
+        name = lambda a, v: f"{'' if one else display_name(a, problem, names) + ', '}" \
+                            f"{_label({series: v}, problem=problem)}"        # in the setting's display unit
+        values = list(dict.fromkeys([p[series] for p in points or [] if series in p]
+                                    + [r["point"][series] for r in rows]))
+        algorithms = [name(a, v) for a in dict.fromkeys([*(algorithms or []), *(r["algorithm"] for r in rows)])
+                      for v in values]
+        rows = [dict(r, algorithm=name(r["algorithm"], r["point"][series]),
+                     point={k: v for k, v in r["point"].items() if k != series}) for r in rows]
+        points = list({json.dumps(p, sort_keys=True): p for p in
+                       ({k: v for k, v in q.items() if k != series} for q in points or [])}.values())
+        proposed = None
     ys = [y] if isinstance(y, str) else list(y)
     if not ys:
         raise InputError("--y", "give at least one measure")

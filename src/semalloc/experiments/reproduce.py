@@ -13,6 +13,7 @@ Examples
 """
 from __future__ import annotations
 
+import importlib
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,11 @@ from .spec import SPECS_DIR, SweepSpec, load_spec
 from .store import ResultsStore
 
 __all__ = ["SPECS_DIR", "figures", "reproduce", "Reproduction", "plot_spec", "plot_options", "highlighted"]
+
+#: Figures that are not an optimisation sweep (no spec can express them), drawn
+#: by ``function(out, quick, progress) -> (image, title, summary)``:
+#: problem key -> figure number -> ``"module:function"``.
+DRAWN = {"compression": {3: "semalloc.learn.tcm:figure3"}}
 
 
 def figures(key: str) -> dict[int, Path]:
@@ -40,14 +46,16 @@ def figures(key: str) -> dict[int, Path]:
 
 @dataclass
 class Reproduction:
-    """One reproduced figure: its spec, the run, the summary and the files written."""
+    """One reproduced figure: its spec, the run, the summary and the files written
+    (``spec`` and ``report`` are None for a figure in :data:`DRAWN`)."""
 
     key: str
     figure: int
-    spec: SweepSpec
-    report: SweepReport
+    spec: SweepSpec | None
+    report: SweepReport | None
     summary: list[dict]
     image: Path
+    title: str = ""
 
 
 def highlighted(spec: SweepSpec) -> str:
@@ -81,14 +89,23 @@ def reproduce(key: str, figure: int | None = None, quick: bool = False, out: str
 
     ``quick`` applies each spec's ``quick`` overrides (fewer seeds and points).
     """
-    keys = [k for k in list_problems() if figures(k)] if key == "all" else [key]
+    keys = [k for k in list_problems() if figures(k) or DRAWN.get(k)] if key == "all" else [key]
     done = []
     for k in keys:
-        figs = figures(k)
+        figs = dict(sorted({**figures(k), **DRAWN.get(k, {})}.items()))
         if figure is not None and figure not in figs:
             raise InputError("--figure", f"{k} has figures {sorted(figs) or 'none yet'}, not {figure}", k)
         for num, path in figs.items():
             if figure is not None and num != figure:
+                continue
+            if isinstance(path, str):                     # drawn by a function
+                module, fn = path.split(":")
+                try:
+                    image, title, summary = getattr(importlib.import_module(module), fn)(
+                        Path(out), quick=quick, progress=progress)
+                except ImportError as e:
+                    raise InputError("--figure", f"{k} figure {num}: {e}", k) from None
+                done.append(Reproduction(k, num, None, None, summary, image, title))
                 continue
             spec = load_spec(path, quick=quick)
             stem = f"{k}-fig{num}{'-quick' if quick else ''}"
@@ -97,5 +114,6 @@ def reproduce(key: str, figure: int | None = None, quick: bool = False, out: str
                 rows = store.rows()
             image = plot_spec(spec, rows, Path(out) / f"{stem}{fmt}")
             done.append(Reproduction(k, num, spec, report,
-                                     summarise(rows, spec.points, spec.algorithms, get_problem(k).sense), image))
+                                     summarise(rows, spec.points, spec.algorithms, get_problem(k).sense), image,
+                                     f"{spec.title}: {len(spec.seeds)} seeds"))
     return done

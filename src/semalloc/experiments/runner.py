@@ -38,7 +38,7 @@ import numpy as np
 from ..errors import InputError
 from ..plugins import imported, load_plugin
 from ..solve import generate, solve
-from .spec import SweepSpec, point_key
+from .spec import SweepSpec, point_key, split_point
 from .store import ResultsStore
 
 __all__ = ["run_task", "run_sweep", "SweepReport", "CONNECT_TIMEOUT_S"]
@@ -66,7 +66,8 @@ def run_task(problem: str, settings: dict, point: dict, seed: int, algorithms: l
     """
     for i, module in enumerate(plugins):
         load_plugin(module, f"plugins[{i}] (on a worker)")
-    inst = generate(problem, seed=seed, **settings, **point)
+    varied, options = split_point(point, options)              # ALGORITHM.OPTION entries are options
+    inst = generate(problem, seed=seed, **settings, **varied)
     rows = []
     for name in algorithms:
         row = {"point": point_key(point), "seed": seed, "algorithm": name}

@@ -7,6 +7,7 @@ on any error (:class:`~semalloc.errors.InputError`)::
     title: "He et al., Fig. 6: total utility vs. number of devices"
     settings: {utility: accuracy}      # generator settings shared by every point
     vary: {devices: [10, 20, 30]}      # a grid (cartesian product) ...
+    # vary: {fcr.ratio: [0.5, 0.8]}    # ... `ALGORITHM.OPTION` varies an algorithm's option
     # points: [{devices: 10}, ...]     # ... or an explicit list of points
     seeds: 10                          # 0..9, or an explicit list
     algorithms: [prop, tc, best]
@@ -41,7 +42,8 @@ from ..plugins import load_plugin
 from ..schema import numbers_from_text
 from ..solve import check_options, generate, get_problem
 
-__all__ = ["SweepSpec", "parse_spec", "load_spec", "shipped_specs", "find_spec", "FIELDS", "PLOT_FIELDS", "SPECS_DIR"]
+__all__ = ["SweepSpec", "parse_spec", "load_spec", "split_point", "shipped_specs", "find_spec", "FIELDS",
+           "PLOT_FIELDS", "SPECS_DIR"]
 
 #: The specs shipped in the package (the paper figures; ``examples/specs/`` in a checkout).
 SPECS_DIR = Path(__file__).parent / "specs"
@@ -51,7 +53,8 @@ FIELDS = {
     "problem": "problem key (`semalloc problems`)",
     "title": "a line for figures and tables",
     "settings": "generator settings shared by every point",
-    "vary": "generator settings to vary: name -> list of values (cartesian product)",
+    "vary": "generator settings to vary: name -> list of values (cartesian product); "
+            "`ALGORITHM.OPTION` varies an option of one of the spec's algorithms",
     "points": "explicit list of points (mappings of generator settings); instead of `vary`",
     "seeds": "number of seeds (0..n-1) or a list of seeds",
     "algorithms": "algorithms to run on every instance",
@@ -70,7 +73,8 @@ PLOT_FIELDS = {"x": "setting on the x axis",
                "xunit": "display unit of the x axis (e.g. MHz, dBm, ms; default: the setting's)",
                "names": "legend labels: algorithm -> label (default: the paper's names)",
                "band": "measure -> [low, high] measures: lines shade between their means, not the seeds' range",
-               "proposed": "algorithm drawn highlighted (default: the problem's proposed algorithm)"}
+               "proposed": "algorithm drawn highlighted (default: the problem's proposed algorithm)",
+               "series": "setting with one line per value (and algorithm)"}
 _QUICK = ("seeds", "vary", "points", "algorithms", "settings", "options")
 
 
@@ -109,6 +113,22 @@ class SweepSpec:
 def point_key(point: dict) -> str:
     """The canonical JSON of a point: its key in the results store."""
     return json.dumps(point, sort_keys=True)
+
+
+def split_point(point: dict, options: dict) -> tuple[dict, dict]:
+    """A point's generator settings, and ``options`` updated by its ``ALGORITHM.OPTION`` entries.
+
+    Examples
+    --------
+    >>> split_point({"users": 5, "fcr.ratio": 0.7}, {"fcr": {"x": 1}})
+    ({'users': 5}, {'fcr': {'x': 1, 'ratio': 0.7}})
+    """
+    opts = {a: dict(o) for a, o in options.items()}
+    for k, v in point.items():
+        a, _, name = k.partition(".")
+        if name:
+            opts.setdefault(a, {})[name] = v
+    return {k: v for k, v in point.items() if "." not in k}, opts
 
 
 def _need(cond: bool, where: str, reason: str) -> None:
@@ -227,10 +247,15 @@ def parse_spec(raw: Any, quick: bool = False, check_generator: bool = True, stor
     for p in spec.points:
         clash = set(p) & set(spec.settings)
         _need(not clash, f"spec.settings.{sorted(clash)[0]}" if clash else "spec", "is also varied")
+        for k in p:
+            a, _, name = k.partition(".")
+            if name and not stored:                       # ALGORITHM.OPTION
+                _need(a in algos, f"spec.vary.{k}", f"{a!r} is not one of the spec's algorithms")
+                check_options(prob.key, a, {name: p[k]}, where=f"spec.vary.{a}.")
     if check_generator and not stored:
         for i, p in enumerate(spec.points):
             try:
-                generate(spec.problem, seed=spec.seeds[0], **spec.settings, **p)
+                generate(spec.problem, seed=spec.seeds[0], **spec.settings, **split_point(p, {})[0])
             except InputError as e:
                 where = f"spec.points[{i}]" if "points" in raw else "spec"
                 raise InputError(f"{where}: {e.field}", e.reason, "sweep") from None

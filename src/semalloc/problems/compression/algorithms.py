@@ -6,7 +6,7 @@ name     compression ratio o           bandwidth and power             users
 =======  ============================  ==============================  ========================
 crra     Alg. 2 enumeration            Alg. 3 SCA, alternating          all
 crraus   Alg. 2 enumeration (33)       Alg. 3 SCA (36), alternating     B&B on (34) (Alg. 5)
-fcr      fixed 0.8                     Alg. 3 SCA                       all
+fcr      fixed ``ratio`` (0.8)         Alg. 3 SCA                       all
 fra      Alg. 2 enumeration            equal split                      all
 msr      Alg. 2 enumeration            max sum rate                     all
 exact    grid + bounds                 2-D DP over both budgets         DP (0 = not served)
@@ -91,12 +91,19 @@ def crra(inst, tol: float = 1e-4, max_iter: int = 30):
     return _done(inst, o, B, P, sel, "approx", **stats)
 
 
-def fcr(inst):
-    """FCR: every ``o = 0.8``; bandwidth and power by Alg. 3 from the equal split."""
+def fcr(inst, ratio: float = FCR_RATIO):
+    """FCR: every ``o = ratio`` (0.8, Sec. VI; Figs. 4-5 sweep it), bandwidth and
+    power by Alg. 3 from the equal split. ``ratio`` must be in (0, 1) (14e)."""
+    try:
+        ratio = float(ratio)
+    except (TypeError, ValueError):
+        raise InputError("--set ratio", f"must be a number in (0, 1), got {ratio!r}", "compression") from None
+    if not 0 < ratio < 1:
+        raise InputError("--set ratio", f"must be in (0, 1) (14e), got {ratio:g}", "compression")
     sel = np.ones(inst.U, dtype=bool)
     B, P = equal_split(inst, sel)
-    o, B, P, stats = _alternate(inst, np.full(inst.U, FCR_RATIO), B, P, sel, False, 0.0, 1)
-    return _done(inst, o, B, P, sel, "approx", **stats)
+    o, B, P, stats = _alternate(inst, np.full(inst.U, ratio), B, P, sel, False, 0.0, 1)
+    return _done(inst, o, B, P, sel, "approx", ratio=ratio, **stats)
 
 
 def fra(inst):
@@ -143,7 +150,7 @@ def msr(inst):
 # ----------------------------------------------------------------------------- CRRAUS
 
 #: CRRAUS sizes a user in the selection (34) by the resources at which it
-#: reaches this success probability alone (docs/models-compression.md).
+#: reaches this success probability alone (docs/models.md (compression)).
 DEMAND_TARGET = 0.9
 
 
@@ -378,7 +385,7 @@ def register(problem) -> None:
     for name, fn, summary in (
             ("crra", crra, "Liu et al. Alg. 4: o by enumeration (Alg. 2) alternating with SCA (Alg. 3)"),
             ("crraus", crraus, "Liu et al. Alg. 6: CRRA with user selection by branch and bound (Alg. 5)"),
-            ("fcr", fcr, "baseline: fixed o = 0.8, SCA resource allocation"),
+            ("fcr", fcr, "baseline: fixed o (option ratio, default 0.8), SCA resource allocation"),
             ("fra", fra, "baseline: equal bandwidth and power, o by enumeration"),
             ("msr", msr, "baseline: max-sum-rate allocation, then o by enumeration"),
             ("exact", exact, "certified optimum for U <= 5: 2-D DP over both budgets with upper bounds"),

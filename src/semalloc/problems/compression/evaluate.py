@@ -20,6 +20,8 @@ Examples
 >>> ev = evaluate(inst, parse_variables(inst, v))
 >>> ev.feasible, 0 < ev.objective <= ev.metrics["objective_eq20"] <= 3
 (True, True)
+>>> bool(np.isclose(ev.metrics["mean_success"], ev.objective / 3))
+True
 >>> evaluate(inst, parse_variables(inst, dict(v, compression=[1.0, 0.5, 0.5]))).violations
 ['user 0: compression 1 not in (0, 1) (14e)']
 """
@@ -76,4 +78,5 @@ def evaluate(inst, v: dict) -> Evaluation:
     oc = np.clip(o, 0.0, 1.0)
     objective, eq20 = (float((inst.weight * np.where(sel, user_success(inst, oc, B, P, m), 0.0)).sum())
                        for m in ("exact", "approx"))                                     # eq. 13; eq. 20
-    return Evaluation(not viol, objective, viol, {"objective_eq20": eq20})
+    return Evaluation(not viol, objective, viol, {"objective_eq20": eq20, "mean_success": objective / inst.U,
+                                                  "mean_success_eq20": eq20 / inst.U})     # Figs. 4-8

@@ -1,0 +1,134 @@
+"""Compression (Liu et al.) claims, measured (a script, not a test): the
+tables of docs/models.md, compression section "Claims".
+
+1. ``gains``: the abstract's "CRRA / CRRAUS gain at least 15 % / 10 % over
+   the baselines" at every point of Figs. 6-11, with ``d0`` = 24.5 KB (our
+   reading) and 24.5 MB (Table II as printed). Gain = (proposed - strongest
+   baseline) / strongest baseline, on seed means, under eq. (20) (the
+   paper's objective) and Lemma 1's exact 2Q (evaluate's objective). The
+   proposed algorithm is CRRA on Figs. 6-9 and CRRAUS on Figs. 10-11;
+   the baselines are FCR (o = 0.8), FRA and MSR.
+2. ``selection``: CRRAUS against CRRA (users selected, gain) over U, B_max
+   and P_max with service levels [0.2, 0.4, 0.6, 0.8]: where user selection
+   matters (Figs. 10-11).
+3. ``users``: CRRA's gain over the strongest baseline against U (Fig. 9) at
+   the paper's setting and at tight resources.
+
+4. ``spec-gains``: part 1 at the regimes the shipped specs of Figs. 9-11 use.
+
+Usage: ``python benchmarks/compression_claims.py [--seeds 3] [--parts gains selection users spec-gains]``
+"""
+from __future__ import annotations
+
+import argparse
+import warnings
+
+import numpy as np
+
+import semalloc
+from semalloc.experiments.reproduce import figures
+
+warnings.filterwarnings("ignore")
+
+KB, MB = 24.5 * 1024 * 8, 24.5 * 1024 * 1024 * 8
+BASELINES = ("fcr", "fra", "msr")
+LEVELS = [0.2, 0.4, 0.6, 0.8]
+#: The paper's settings of Figs. 6-11 (Sec. VI; Figs. 10-11 at U = 10, the paper's default).
+PAPER = {6: ({"power_max_w": 1e-3}, "bandwidth_max_hz", [1e6, 5e6, 10e6, 15e6, 20e6, 25e6, 30e6]),
+         7: ({"power_max_w": 1.0}, "bandwidth_max_hz", [1e6, 5e6, 10e6, 15e6, 20e6, 25e6, 30e6]),
+         8: ({}, "power_max_w", [1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0]),
+         9: ({}, "users", [5, 10, 15, 20, 25, 30]),
+         10: ({"level_weights": LEVELS}, "bandwidth_max_hz", [1e6, 5e6, 10e6, 15e6, 20e6, 25e6, 30e6]),
+         11: ({"level_weights": LEVELS}, "power_max_w", [1e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0])}
+#: The regimes the shipped specs of Figs. 9-11 use (tight resources; docs/models.md).
+SPECS = {9: ({"bandwidth_max_hz": 5e6, "power_max_w": 1e-3}, "users", [5, 10, 15, 20, 25, 30]),
+         10: ({"level_weights": LEVELS, "users": 30, "power_max_w": 1e-3}, "bandwidth_max_hz",
+              [1e6, 2e6, 5e6, 10e6, 15e6, 20e6, 25e6, 30e6]),
+         11: ({"level_weights": LEVELS, "users": 30, "bandwidth_max_hz": 1e6}, "power_max_w",
+              [1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0])}
+
+
+def means(settings: dict, algos, seeds: int) -> dict:
+    """Seed means of (eq. 20 metric, exact objective) per algorithm, and CRRAUS's selected users."""
+    out = {a: np.zeros(2) for a in algos}
+    sel = []
+    for seed in range(seeds):
+        inst = semalloc.generate("compression", seed=seed, **settings)
+        for a in algos:
+            r = semalloc.solve(inst, a)
+            assert r.feasible, (a, settings, r.message)
+            out[a] += np.array([r.stats["metrics"]["objective_eq20"], r.objective]) / seeds
+            if a == "crraus":
+                sel.append(int(r.variables["selected"].sum()))
+    return {**out, "selected": float(np.mean(sel)) if sel else float("nan")}
+
+
+def gain(m: dict, proposed: str, k: int) -> tuple[float, str]:
+    best = max(BASELINES, key=lambda b: m[b][k])
+    return 100 * (m[proposed][k] - m[best][k]) / max(m[best][k], 1e-12), best
+
+
+def gains(seeds: int, figs, table: dict = PAPER, d0s=((KB, "24.5 KB"), (MB, "24.5 MB"))) -> None:
+    print(f"\n### Gain of the proposed algorithm over the strongest baseline ({seeds} seeds)\n")
+    print("| fig | d0 | x | proposed eq20 / exact | strongest baseline eq20 / exact | gain eq20 | gain exact |")
+    print("|---|---|---|---|---|---|---|")
+    for fig in figs:
+        if fig not in table:
+            continue
+        base, x, values = table[fig]
+        proposed = "crraus" if fig >= 10 else "crra"
+        for d0, name in d0s:
+            for v in values:
+                m = means({**base, x: v, "data_bits": d0}, (proposed, *BASELINES), seeds)
+                (g20, b20), (gex, bex) = gain(m, proposed, 0), gain(m, proposed, 1)
+                print(f"| {fig} | {name} | {x}={v:g} | {m[proposed][0]:.3f} / {m[proposed][1]:.3f} | "
+                      f"{b20} {m[b20][0]:.3f} / {bex} {m[bex][1]:.3f} | {g20:+.1f} % | {gex:+.1f} % |", flush=True)
+
+
+def selection(seeds: int) -> None:
+    print(f"\n### CRRAUS vs CRRA, service levels {LEVELS} ({seeds} seeds)\n")
+    print("| U | B_max (MHz) | P_max (W) | selected | crraus eq20 / exact | crra eq20 / exact | gain eq20 | gain exact "
+          "| crraus gain over strongest baseline eq20 / exact |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for U, B, P in [(10, 20e6, 1.0), (10, 1e6, 1e-3), (30, 20e6, 1.0), (30, 1e6, 1e-3), (30, 5e6, 1e-3),
+                    (30, 20e6, 1e-3), (30, 30e6, 1e-3), (30, 20e6, 1e-2), (30, 20e6, 0.1)]:
+        m = means({"users": U, "bandwidth_max_hz": B, "power_max_w": P, "level_weights": LEVELS},
+                  ("crraus", "crra", *BASELINES), seeds)
+        g = [100 * (m["crraus"][k] - m["crra"][k]) / max(m["crra"][k], 1e-12) for k in (0, 1)]
+        print(f"| {U} | {B / 1e6:g} | {P:g} | {m['selected']:.1f} | {m['crraus'][0]:.3f} / {m['crraus'][1]:.3f} | "
+              f"{m['crra'][0]:.3f} / {m['crra'][1]:.3f} | {g[0]:+.1f} % | {g[1]:+.1f} % | "
+              f"{gain(m, 'crraus', 0)[0]:+.1f} % / {gain(m, 'crraus', 1)[0]:+.1f} % |", flush=True)
+
+
+def users(seeds: int) -> None:
+    print(f"\n### Fig. 9: CRRA's gain over the strongest baseline against U ({seeds} seeds)\n")
+    print("| B_max (MHz) | P_max (W) | U | crra eq20 / exact | strongest baseline eq20 / exact | gain eq20 | gain exact |")
+    print("|---|---|---|---|---|---|---|")
+    for B, P in ((20e6, 1.0), (5e6, 1e-3), (20e6, 1e-3)):
+        for U in (5, 10, 15, 20, 25, 30):
+            m = means({"users": U, "bandwidth_max_hz": B, "power_max_w": P}, ("crra", *BASELINES), seeds)
+            (g20, b20), (gex, bex) = gain(m, "crra", 0), gain(m, "crra", 1)
+            print(f"| {B / 1e6:g} | {P:g} | {U} | {m['crra'][0]:.3f} / {m['crra'][1]:.3f} | "
+                  f"{b20} {m[b20][0]:.3f} / {bex} {m[bex][1]:.3f} | {g20:+.1f} % | {gex:+.1f} % |", flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--parts", nargs="+", default=["gains", "selection", "users", "spec-gains"])
+    ap.add_argument("--figs", type=int, nargs="+", default=sorted(PAPER))
+    args = ap.parse_args()
+    assert set(PAPER) - {3, 4, 5} <= set(figures("compression"))     # the figures these points belong to
+    for part in args.parts:
+        if part == "gains":
+            gains(args.seeds, args.figs)
+        elif part == "spec-gains":                            # the shipped specs' regimes, d0 = 24.5 KB
+            gains(args.seeds, args.figs, SPECS, ((KB, "24.5 KB"),))
+        elif part == "selection":
+            selection(args.seeds)
+        elif part == "users":
+            users(args.seeds)
+
+
+if __name__ == "__main__":
+    main()
