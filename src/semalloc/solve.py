@@ -275,7 +275,11 @@ def check_settings(key: str, settings: dict) -> dict:
         default = defaults[name]
         in_db = {"db", "dbm"} & set(name.split("_"))                      # noise_dbm_hz is a level in dB
         lo = 0.0 if name.endswith(_NONNEGATIVE_UNITS) and not in_db else None
-        if default is None:                                                 # derived unless given: text or a number
+        if (default is None or isinstance(default, float)) and isinstance(value, (list, tuple)):   # a range
+            if not value:
+                raise InputError(name, "must be a number or a non-empty list of numbers, got []", key)
+            out[name] = [_number(v, f"{name}[{i}]", key, False, lo) for i, v in enumerate(value)]
+        elif default is None:                                  # derived unless given: text or a number
             out[name] = value if isinstance(value, str) else _number(value, name, key, False, lo)
         elif isinstance(default, str):
             if not isinstance(value, str):
