@@ -358,8 +358,10 @@ def test_store_of_an_older_format_is_refused_untouched(tmp_path, reference):
 def test_per_bs_utilities_sum_to_the_objective_and_draw_as_groups(tmp_path, reference):
     """He et al. Figs. 2-3: evaluate splits the total utility by BS; bars group by measure."""
     for r in reference:
-        assert sum(r["metrics"].values()) == pytest.approx(r["objective"], rel=1e-12, abs=1e-12)
-        assert set(r["metrics"]) == {"utility_bs0", "utility_bs1"}
+        per_bs = [r["metrics"][f"utility_bs{m}"] for m in range(2)]
+        assert sum(per_bs) == pytest.approx(r["objective"], rel=1e-12, abs=1e-12)
+        ranked = [r["metrics"][f"utility_load_rank{k}"] for k in (1, 2)]      # the same BSs, by load
+        assert sorted(ranked) == sorted(per_bs)
     one = [r for r in reference if r["point"] == {"devices": 3}]
     png = plot_sweep(one, tmp_path / "bs.png", y=["utility_bs0", "utility_bs1"], kind="bars")
     assert png.stat().st_size > 1000

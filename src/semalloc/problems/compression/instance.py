@@ -93,7 +93,7 @@ class CompressionInstance(SchemaInstance):
                 "noise_psd": self.noise_psd_w_per_hz}
 
 
-#: Generator settings and defaults (Table II; docs/models-compression.md explains
+#: Generator settings and defaults (Table II; docs/models.md, compression decisions, explains
 #: ``data_bits``, ``radius_m`` and the path loss, which the paper does not give).
 #: ``deadline_s`` is a number or a ``[lo, hi]`` pair drawn uniformly per user.
 DEFAULTS: dict[str, Any] = {

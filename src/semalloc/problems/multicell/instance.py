@@ -90,6 +90,14 @@ class MulticellInstance(SchemaInstance):
         return self.applications[name][self.devices.application]
 
     @property
+    def load_order(self) -> np.ndarray:
+        """BS indices from the most to the least crowded: by the number of devices
+        whose nearest BS it is (NUA's association), ties by index. A property of the
+        topology alone, the same for every algorithm (Figs. 2-3 across seeds, docs/models.md)."""
+        nearest = np.argmin(distances_m(self.devices.position_m, self.base_stations.position_m), axis=1)
+        return np.argsort(-np.bincount(nearest, minlength=self.M), kind="stable")
+
+    @property
     def snr_per_watt(self) -> np.ndarray:
         """``h_n^m / (sigma^2 + I_m)``, shape (N, M): SNR per watt of transmit power (eq. 4)."""
         return self.gain / (self.noise_w + self.base_stations.interference_w)[None, :]

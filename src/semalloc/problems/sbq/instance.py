@@ -91,7 +91,7 @@ class SBQInstance(SchemaInstance):
 #: Generator settings and their defaults (wang-sbq-drl-notes.md, "The model").
 #: ``sentences`` is a [lo, hi] integer range drawn per user and slot;
 #: ``symbols_per_word`` a list of choices drawn per user. The logistic
-#: centres and steepnesses are ours (docs/models-sbq.md).
+#: centres and steepnesses are ours (docs/models.md, sbq, "Logistic constants").
 DEFAULTS: dict[str, Any] = {
     "users": 6, "antennas": 4, "subchannels": 3,
     "radius_m": 500.0, "min_distance_m": 35.0, "shadowing_db": 8.0,
