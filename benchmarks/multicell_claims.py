@@ -31,7 +31,7 @@ def run(fig: int, seeds: int, quick: bool, cache: dict) -> dict:
     out = {}
     for point in spec.points:
         x = [v for k, v in point.items() if k != "utility"]
-        for utility in UTILITIES:
+        for utility in [point["utility"]] if "utility" in point else UTILITIES:
             for seed in range(seeds):
                 settings = {**spec.settings, **point, "utility": utility}
                 key = json.dumps([settings, seed], sort_keys=True)
