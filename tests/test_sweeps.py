@@ -306,7 +306,7 @@ def test_reproduce_runs_a_shipped_figure_quick(tmp_path, monkeypatch):
     small = tmp_path / "specs"
     small.mkdir()
     raw = yaml.safe_load(figures("multicell")[6].read_text())
-    raw["quick"] = {"seeds": 1, "vary": {"devices": [6]}}
+    raw["quick"] = {"seeds": 1, "vary": {"utility": ["accuracy"], "devices": [6]}}     # one panel of the two
     (small / "multicell-fig6.yaml").write_text(yaml.safe_dump(raw))
     monkeypatch.setattr(rp, "SPECS_DIR", small)
     reps = rp.reproduce("multicell", figure=6, quick=True, out=tmp_path / "out", progress=False)
