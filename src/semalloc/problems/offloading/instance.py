@@ -189,7 +189,8 @@ def generate(seed: int = 0, **overrides) -> OffloadingInstance:
     bs_pos = per_item(seed, "bs_position", K, lambda g: uniform_square(g, 1, area)[0]).reshape(K, 2)
     ue_pos = per_item(seed, "terminal_position", U, lambda g: uniform_square(g, 1, area)[0]).reshape(U, 2)
     shadow = per_item(seed, "shadowing", U, lambda g: shadowing_db(g, K, float(s["shadowing_db"]))).reshape(U, K)
-    gain = channel_gain(distances_m(ue_pos, bs_pos), shadow, intercept_db=42.6 + 20.0 * np.log10(float(s["carrier_hz"]) / 1e6), slope_db=26.0)  # eq. 27
+    gain = channel_gain(distances_m(ue_pos, bs_pos), shadow,
+                        intercept_db=42.6 + 20.0 * np.log10(float(s["carrier_hz"]) / 1e6), slope_db=26.0)  # eq. 27
     side = draw_setting(seed, "side", s["side"], I, KEY, integer=True).astype(int)
     kernel = draw_choice(seed, "kernel", np.asarray(s["kernels"], dtype=int), I)
     rates = np.asarray(s["exit_rates"], dtype=float)

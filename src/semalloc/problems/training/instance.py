@@ -139,7 +139,8 @@ def generate(seed: int = 0, **overrides) -> TrainingInstance:
     w2 = 1.0 - w1 if s["w_energy"] is None else float(s["w_energy"])
     model = load_profile(str(s["psnr_profile"]))
     # common random numbers: device i's draws come from its own streams (docs/models.md)
-    pos = per_item(seed, "device_position", int(n), lambda g: uniform_disk(g, 1, float(s["radius_m"]))[0]).reshape(-1, 2)
+    radius = float(s["radius_m"])
+    pos = per_item(seed, "device_position", int(n), lambda g: uniform_disk(g, 1, radius)[0]).reshape(-1, 2)
     shadow = per_item(seed, "shadowing", int(n), lambda g: shadowing_db(g, (), float(s["shadowing_db"])))
     gain = channel_gain(np.linalg.norm(pos, axis=1), shadow)
     raw = {
