@@ -123,8 +123,11 @@ def generate(seed: int = 0, **overrides) -> MulticellInstance:
 
     Devices and BSs are uniform in an ``area_m`` square; gains follow
     ``128.1 + 37.6 log10(d/km)`` dB path loss with ``shadowing_db`` log-normal
-    shadowing; each device runs an application drawn uniformly. The result is
-    validated like a loaded file, so bad settings fail the same way.
+    shadowing; each device runs an application drawn uniformly. Every BS,
+    device and link draws from its own random stream (:mod:`semalloc.draws`),
+    so with the same seed more devices or BSs keep the existing ones and
+    their gains. The result is validated like a loaded file, so bad
+    settings fail the same way.
     """
     unknown = sorted(set(overrides) - set(DEFAULTS))
     if unknown:
