@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from semalloc.draws import draw_choice, draw_setting, per_item
+from semalloc.errors import InputError
 from semalloc.problems.compression.instance import generate as compression
 from semalloc.problems.multicell.instance import generate as multicell
 from semalloc.problems.offloading.instance import generate as offloading
@@ -98,3 +99,9 @@ def test_streams_are_distinct_and_draws_follow_their_law():
     assert y.min() >= 1 and y.max() <= 3
     c = draw_choice(0, "c", [10, 20, 30], 6000, p=[0.0, 1.0, 3.0])
     assert 10 not in c and abs(np.mean(c == 30) - 0.75) < 0.03
+
+
+@pytest.mark.parametrize("seed", [-1, 1.5, None])
+def test_a_bad_seed_is_an_input_error_naming_the_seed(seed):
+    with pytest.raises(InputError, match="seed"):
+        multicell(seed)

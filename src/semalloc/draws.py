@@ -40,6 +40,11 @@ def stream(seed: int, component: str, index: int | tuple = ()) -> np.random.Gene
     It is ``SeedSequence(seed, spawn_key=(crc32(component), *index))``, i.e. a
     child of the seed's sequence that no other component or item shares.
     """
+    if isinstance(seed, np.random.Generator):
+        raise TypeError("semalloc.draws takes the instance's seed, not a Generator: every item draws "
+                        "from its own stream (common random numbers, docs/models.md)")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError("seed", f"must be a non-negative integer, got {seed!r}")
     key = (zlib.crc32(component.encode()), *np.atleast_1d(np.asarray(index, dtype=np.int64)).tolist())
     return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=key))
 
