@@ -105,3 +105,13 @@ def test_streams_are_distinct_and_draws_follow_their_law():
 def test_a_bad_seed_is_an_input_error_naming_the_seed(seed):
     with pytest.raises(InputError, match="seed"):
         multicell(seed)
+
+
+def test_offloading_exit_points_change_only_the_exits():
+    """Offloading's Figs. 2-6 sweep the number of exit points (3 and 1): positions, gains,
+    task types and every other draw stay; only the exits (and their FLOPs) move, and
+    with one exit point every task leaves at it."""
+    a, b = (dict(_leaves(offloading(5, exit_points=m).to_dict())) for m in (3, 1))
+    moved = {k for k in a if not np.array_equal(np.asarray(a[k]), np.asarray(b[k]))}
+    assert moved <= {"tasks.exit", "tasks.recognition_flop"}
+    assert set(np.asarray(b["tasks.exit"]).tolist()) == {0}
