@@ -7,7 +7,7 @@ mean total utility over seeds per point, the per-BS utilities by load rank
 (Figs. 2-3), and the quantities each claim is about. Results are cached in a
 JSON file (``--cache``), so a rerun only solves what is missing.
 
-Usage: ``python benchmarks/multicell_claims.py [--seeds 10] [--quick] [--figures 4 5 6 7 8]``
+Usage: ``python benchmarks/multicell_claims.py [--seeds 10] [--quick] [--figures 4 5 6 7 8] [--causes]``
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 import semalloc
+from semalloc.channel import distances_m
 from semalloc.experiments.reproduce import figures
 from semalloc.experiments.spec import load_spec
 
@@ -67,12 +68,36 @@ def table(fig: int, res: dict) -> None:
             print("  share of seeds where nua > prop at rank r:    " + " ".join(f"{w:.2f}" for w in nua))
 
 
+def causes(seeds: int) -> None:
+    """The measured causes of rows 1 and 10 of the claims table."""
+    served = {"prop": [], "nua": []}
+    near = []
+    for seed in range(seeds):
+        inst = semalloc.generate("multicell", seed=seed)
+        nearest = np.argmin(distances_m(inst.devices.position_m, inst.base_stations.position_m), axis=1)
+        for a in served:
+            bs = np.asarray(semalloc.solve(inst, a).variables["bs"])
+            served[a].append([np.sum(bs == m) for m in inst.load_order])
+            if a == "prop":
+                near.append(np.mean(bs[bs >= 0] == nearest[bs >= 0]))
+    print("\nFigs. 2-3: devices served per load rank (default scenario, concave utility)")
+    for a, v in served.items():
+        print(f"  {a:5s} " + " ".join(f"{x:5.1f}" for x in np.mean(v, axis=0)))
+    print(f"  share of prop's served devices at their nearest BS: {np.mean(near):.2f}")
+    print("\nFig. 6: devices FAN serves (default scenario but the number of devices)")
+    for n in (10, 20, 30, 40, 50, 60):
+        k = [np.sum(np.asarray(semalloc.solve(semalloc.generate("multicell", seed=s, devices=n), "fan")
+                               .variables["bs"]) >= 0) for s in range(seeds)]
+        print(f"  N = {n}: {np.mean(k):.1f} served ({np.mean(k) / n:.0%})")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--seeds", type=int, default=10)
     ap.add_argument("--quick", action="store_true")
     ap.add_argument("--figures", type=int, nargs="*", default=[4, 5, 6, 7, 8])
     ap.add_argument("--cache", default="multicell-claims-cache.json")
+    ap.add_argument("--causes", action="store_true", help="also measure the causes of rows 1 and 10")
     args = ap.parse_args()
     path = Path(args.cache)
     cache = json.loads(path.read_text()) if path.exists() else {}
@@ -80,6 +105,8 @@ def main() -> None:
         res = run(fig, args.seeds, args.quick, cache)
         path.write_text(json.dumps(cache))
         table(fig, res)
+    if args.causes:
+        causes(args.seeds)
 
 
 if __name__ == "__main__":
