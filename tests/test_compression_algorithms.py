@@ -267,11 +267,15 @@ def test_crra_beats_the_baselines_on_the_papers_metric(kw):
     assert m["crra"] > max(m["fcr"], m["fra"], m["msr"]), (kw, m)
 
 
-def test_crra_gains_most_at_low_bandwidth():
+def test_crra_gains_over_the_baselines_at_low_and_high_bandwidth():
+    """At 1 mW, CRRA beats the strongest baseline on (20) at 1 and 30 MHz by more than 1 %.
+    That the gain is larger at low bandwidth (this test's former claim) is within seed noise:
+    gains 1.056 / 1.040 on seeds 0-2 of the generator before common random numbers (issue 15),
+    1.030 / 1.032 on seeds 0-2 and 1.031 / 1.030 on seeds 0-9 after (per-seed 1.01-1.05)."""
     lo = _mean_eq20(("crra", "fcr", "fra", "msr"), seeds=3, bandwidth_max_hz=1e6, power_max_w=1e-3)
     hi = _mean_eq20(("crra", "fcr", "fra", "msr"), seeds=3, bandwidth_max_hz=30e6, power_max_w=1e-3)
     gain = {k: m["crra"] / max(m[a] for a in ("fcr", "fra", "msr")) for k, m in (("lo", lo), ("hi", hi))}
-    assert gain["lo"] > gain["hi"] > 1, gain
+    assert min(gain.values()) > 1.01, gain
 
 
 @settings(max_examples=8)

@@ -24,6 +24,7 @@ import semalloc
 from semalloc.channel import distances_m
 from semalloc.problems.multicell.instance import MulticellInstance
 from semalloc.problems.multicell.scheduling import utility_tables
+from multicell_data import make
 
 PROBLEM = semalloc.get_problem("multicell")
 ALGORITHMS = sorted(PROBLEM.algorithms)
@@ -61,8 +62,6 @@ def instances(devices=(1, 8), base_stations=(1, 3), rbs=([1], [2], [5], [10], [2
 small_kw = instances()
 
 
-def make(kw):
-    return semalloc.generate("multicell", **kw)
 
 
 def check_result(inst, res):
@@ -84,14 +83,15 @@ def check_result(inst, res):
 #: tiny air time or at a tiny SNR: unless the schedules guard against it,
 #: rounding there breaks the power or energy budget by 1e-8..1e-6 relative
 #: (evaluate allows 1e-9) and ``solve`` returns ``error``.
+#: Stored (tests/data/multicell-regressions.json, with the settings they were drawn from).
 NEAR_BUDGET_CASES = [
     # a device out of reach of both BSs
-    dict(seed=0, devices=1, base_stations=2, rbs=[1], utility="accuracy", area_m=1e5),
+    dict(stored="near_budget_out_of_reach"),
     # the paper's own distribution, nothing overridden but the sizes
-    dict(seed=975527490, devices=7, base_stations=2, rbs=[3, 8, 15], utility="inverse_error", applications=3),
-    dict(seed=178485358, devices=7, base_stations=2, rbs=[3, 8, 15], utility="accuracy"),
+    dict(stored="near_budget_paper_inverse"),
+    dict(stored="near_budget_paper_accuracy"),
     # moderate settings
-    dict(seed=542190709, devices=6, base_stations=2, rbs=[3, 8, 15], utility="accuracy", power_max_w=0.02),
+    dict(stored="near_budget_low_power"),
 ]
 
 

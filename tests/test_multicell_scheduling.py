@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 import semalloc
 from semalloc.perf.workload import accuracy_cd, utility_of_accuracy
 from semalloc.problems.multicell.instance import MulticellInstance
+from multicell_data import make
 from semalloc.problems.multicell.scheduling import (IDLE, RAW, SEMANTIC, bits_per_rb, max_cycles, schedule,
                                                     utility_tables)
 
@@ -301,15 +302,13 @@ TABLE_RTOL = 5e-4
 @settings(max_examples=25)
 @given(kw=instance_kw)
 @example(kw=dict(seed=0, devices=6, base_stations=2, rbs=[12], utility="inverse_error"))
-@example(kw=dict(seed=141, devices=1, base_stations=2, rbs=[1], utility="accuracy", energy_j=0.002,
-                 interference_w=0.0, raw_bits=[1e4, 5e4], area_m=50.0, deadline_s=0.001))
-@example(kw=dict(seed=27, devices=2, base_stations=2, rbs=[20], utility="inverse_error", energy_j=5e-5,
-                 deadline_s=0.05))
+@example(kw=dict(stored="tables_one_rb_short_deadline"))      # tests/data/multicell-regressions.json
+@example(kw=dict(stored="tables_tiny_energy"))
 def test_utility_tables_near_dense_grid_over_c(kw):
     """Every table entry is at least the best of a dense grid over c (and raw
     mode) minus ``TABLE_RTOL`` relative, and positive exactly when some grid
     point is clearly positive."""
-    inst = semalloc.generate("multicell", **kw)
+    inst = make(kw)
     tab = utility_tables(inst)
     Z = int(inst.base_stations.rbs.max())
     assert tab.util.shape == (inst.N, inst.M, Z + 1)
@@ -323,7 +322,7 @@ def test_utility_tables_near_dense_grid_over_c(kw):
 @settings(max_examples=40)
 @given(kw=instance_kw, assoc_seed=seeds)
 def test_table_entries_are_achievable_for_a_random_association(kw, assoc_seed):
-    inst = semalloc.generate("multicell", **kw)
+    inst = make(kw)
     tab = utility_tables(inst)
     rng = np.random.default_rng(assoc_seed)
     N, M, K = inst.N, inst.M, inst.base_stations.rbs
@@ -348,14 +347,13 @@ def test_table_entries_are_achievable_for_a_random_association(kw, assoc_seed):
 
 @settings(max_examples=25)
 @given(kw=instance_kw, scheme=st.sampled_from(["adaptive", "raw", "fixed"]))
-@example(kw=dict(seed=163, devices=3, base_stations=2, rbs=[1], utility="accuracy", area_m=5000.0),
-         scheme="adaptive")
+@example(kw=dict(stored="one_rb_single_bit_at_power_cap"), scheme="adaptive")
 def test_every_table_entry_is_achievable(kw, scheme):
     """All devices on BS m with z RBs each (capacity raised so every z fits):
     evaluate accepts it and its objective is the column sum of the table.
     In the example, entries with 1 RB send a single bit (the least a semantic
     transmission may carry) at the power cap, where rounding can exceed P_max."""
-    inst = semalloc.generate("multicell", **kw)
+    inst = make(kw)
     Z = int(inst.base_stations.rbs.max())
     tab = utility_tables(inst, scheme)
     big = copy_with_rbs(inst, [inst.N * Z] * inst.M)
@@ -384,7 +382,7 @@ def test_zero_energy_budget_gives_zero_utility(utility):
 @settings(max_examples=30)
 @given(kw=instance_kw, scheme=st.sampled_from(["adaptive", "raw", "fixed"]))
 def test_tables_non_decreasing_in_z_and_consistent(kw, scheme):
-    inst = semalloc.generate("multicell", **kw)
+    inst = make(kw)
     tab = utility_tables(inst, scheme)
     u = tab.util
     assert (u >= 0).all() and (u[:, :, 0] == 0).all()
@@ -410,7 +408,7 @@ def test_tables_non_decreasing_in_z_and_consistent(kw, scheme):
 @given(kw=instance_kw)
 def test_adaptive_tables_dominate_raw_and_fixed(kw):
     """The adaptive scheme includes raw transmission and every fixed (c, d)."""
-    inst = semalloc.generate("multicell", **kw)
+    inst = make(kw)
     ad = utility_tables(inst, "adaptive").util
     assert (ad >= utility_tables(inst, "raw").util).all()
     fixed = utility_tables(inst, "fixed").util

@@ -302,7 +302,12 @@ def test_reduced_gradient_matches_finite_differences(seed):
     z = np.concatenate([rng.uniform(0.3, 0.9, inst.N), rng.uniform(0.05, 0.15, inst.N)])
     rho = fn["split"](z)["rho"]
     assert np.any(rho > inst.devices.rho_min) and np.isfinite(fn["obj"](z))
-    assert np.allclose(fn["grad"](z), approx_fprime(z, fn["obj"], 1e-8 * z), rtol=1e-4, atol=1e-9)
+    # central differences: the forward ones (step 1e-8 z) carry ~1e-4 relative error on the smallest
+    # entries of some instances (measured 1.3e-4 on seed 3 since issue 15's generator), central ones < 1e-6
+    h = 1e-6 * z
+    fd = np.array([(fn["obj"](z + h[i] * e) - fn["obj"](z - h[i] * e)) / (2 * h[i])
+                   for i, e in enumerate(np.eye(len(z)))])
+    assert np.allclose(fn["grad"](z), fd, rtol=1e-5, atol=1e-9)
 
 
 def test_reduced_polish_closes_most_of_block_descents_gap():

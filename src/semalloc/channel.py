@@ -6,13 +6,13 @@ positions, computes distances, and turns them into linear channel gains.
 Examples
 --------
 >>> import numpy as np
->>> from semalloc.channel import uniform_square, distances_m, path_loss_db, channel_gain
+>>> from semalloc.channel import uniform_square, distances_m, path_loss_db, channel_gain, shadowing_db
 >>> rng = np.random.default_rng(0)
 >>> bs, ue = uniform_square(rng, 5, 500.0), uniform_square(rng, 30, 500.0)
 >>> d = distances_m(ue, bs)
 >>> d.shape
 (30, 5)
->>> g = channel_gain(d, rng, shadow_std_db=6.0)
+>>> g = channel_gain(d, shadowing_db(rng, d.shape, 6.0))
 >>> bool(np.all((g > 0) & (g < 1)))
 True
 >>> round(float(path_loss_db(np.array(1000.0))), 1)   # 128.1 dB at 1 km
@@ -75,8 +75,10 @@ def shadowing_db(rng: np.random.Generator, shape, std_db: float) -> np.ndarray:
     return rng.normal(0.0, std_db, size=shape) if std_db > 0 else np.zeros(shape)
 
 
-def channel_gain(d_m: np.ndarray, rng: np.random.Generator, shadow_std_db: float = 0.0,
-                 **path_loss) -> np.ndarray:
-    """Linear large-scale gain ``10 ** (-(PL(d) + X) / 10)`` with X ~ N(0, shadow_std_db^2)."""
-    pl = path_loss_db(d_m, **path_loss)
-    return db_to_linear(-(pl + shadowing_db(rng, pl.shape, shadow_std_db)))
+def channel_gain(d_m: np.ndarray, shadow_db: np.ndarray | float = 0.0, **path_loss) -> np.ndarray:
+    """Linear large-scale gain ``10 ** (-(PL(d) + X) / 10)`` for the shadowing ``X`` (dB) given.
+
+    The shadowing is drawn by the caller (per link, from its own stream, see
+    :mod:`semalloc.draws`) so that gains of existing links survive a change of counts.
+    """
+    return db_to_linear(-(path_loss_db(d_m, **path_loss) + shadow_db))

@@ -80,7 +80,7 @@ def _raw(o, zeta) -> np.ndarray:
 
 def eta(o, zeta) -> np.ndarray:
     """``eta(o)`` clipped to ``[0, 1]`` (a probability; Table IV's curves dip
-    a little below 0 near ``o = 1``, docs/models-compression.md)."""
+    a little below 0 near ``o = 1``, docs/models.md, compression decisions)."""
     return np.clip(_raw(o, zeta), 0.0, 1.0)
 
 

@@ -7,10 +7,10 @@ convolution with ``L`` filters of shape ``k_w x k_h`` on ``A`` feature maps of
 H_out`` (Sec. II-C); with stride 1 and no padding ``W_out = W_in - k_w + 1``,
 the paper's case, and in general ``floor((W_in + 2 p - k_w) / s) + 1``. A
 fully connected layer costs ``2 x inputs x outputs`` (one multiply and one add
-per weight, as for the convolution; eq. 4 writes ``inputs x outputs``,
-docs/models-offloading.md). Pooling changes shapes only and costs nothing.
+per weight, as for the convolution; eq. 4 writes ``inputs x outputs``;
+docs/models.md, "FLOP model"). Pooling changes shapes only and costs nothing.
 The input channels of a layer are the filters of the layer before it (the
-paper writes the task's ``C_i`` in every layer; docs/models-offloading.md).
+paper writes the task's ``C_i`` in every layer; docs/models.md, "FLOP model").
 
 Shapes broadcast: ``W`` and ``H`` may be arrays (one entry per task), and
 every count comes back with their shape.
@@ -138,7 +138,7 @@ def exit_flops(net: Network, shape, maps: int = 1) -> np.ndarray:
 
     The last entry is the full trunk. A task that leaves at exit ``m`` pays
     only the layers on its path (eq. 4); the side branches it passed are not
-    counted (docs/models-offloading.md).
+    counted (docs/models.md, "FLOP model").
     """
     out, done, trunk_cost = [], 0, 0.0
     for ex in sorted(net.exits, key=lambda e: e.after):

@@ -14,7 +14,7 @@ The same weights serve every user, so each slot trains them K times.
 
 The value is the sum of per-user values (the reward is a sum over users).
 By default the discount is 0: the action does not change the next slot's
-channels or tasks (docs/models-sbq-rl.md), so maximising each slot's reward is
+channels or tasks (docs/models.md, sbq, "Discount"), so maximising each slot's reward is
 optimal and the advantage is ``r - V(s)``; ``gamma > 0`` uses GAE.
 
 Examples

@@ -150,7 +150,7 @@ def msr(inst):
 # ----------------------------------------------------------------------------- CRRAUS
 
 #: CRRAUS sizes a user in the selection (34) by the resources at which it
-#: reaches this success probability alone (docs/models.md (compression)).
+#: reaches this success probability alone (docs/models.md, compression decisions, "CRRAUS").
 DEMAND_TARGET = 0.9
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ...channel import path_loss_db, uniform_disk
-from ...draws import draw_setting
+from ...draws import draw_choice, draw_setting, per_item
 from ...errors import InputError
 from ...perf.eta import EtaProfile, load_profile
 from ...schema import Field, SchemaInstance, Table
@@ -93,7 +93,7 @@ class CompressionInstance(SchemaInstance):
                 "noise_psd": self.noise_psd_w_per_hz}
 
 
-#: Generator settings and defaults (Table II; docs/models.md (compression) explains
+#: Generator settings and defaults (Table II; docs/models.md, compression decisions, explains
 #: ``data_bits``, ``radius_m`` and the path loss, which the paper does not give).
 #: ``deadline_s`` is a number or a ``[lo, hi]`` pair drawn uniformly per user.
 DEFAULTS: dict[str, Any] = {
@@ -125,8 +125,8 @@ def generate(seed: int = 0, **overrides) -> CompressionInstance:
         raise InputError("radius_m", "radius_m and min_distance_m must be numbers", KEY) from None
     if not 0 <= rmin <= radius:
         raise InputError("min_distance_m", f"must be in [0, radius_m = {radius:g}], got {rmin:g}", KEY)
-    rng = np.random.default_rng(seed)
-    pos = uniform_disk(rng, U, radius, min_radius_m=rmin)
+    # common random numbers: user i's draws come from its own streams (docs/models.md)
+    pos = per_item(seed, "user_position", U, lambda g: uniform_disk(g, 1, radius, min_radius_m=rmin)[0]).reshape(U, 2)
     gain = db_to_linear(-path_loss_db(np.linalg.norm(pos, axis=1), min_distance_m=max(rmin, 1e-3)))
     weights = np.atleast_1d(np.asarray(s["level_weights"], dtype=float))
     raw = {
@@ -135,8 +135,9 @@ def generate(seed: int = 0, **overrides) -> CompressionInstance:
         "bandwidth_max_hz": s["bandwidth_max_hz"], "bandwidth_min_hz": s["bandwidth_min_hz"],
         "power_max_w": s["power_max_w"], "power_min_w": float(dbm_to_w(s["power_min_dbm"])),
         "level_weights": weights,
-        "users": {"data_bits": draw_setting(rng, "data_bits", s["data_bits"], U, KEY),
-                  "deadline_s": draw_setting(rng, "deadline_s", s["deadline_s"], U, KEY),
-                  "gain_std": gain, "level": rng.integers(0, len(weights), size=U), "position_m": pos},
+        "users": {"data_bits": draw_setting(seed, "data_bits", s["data_bits"], U, KEY),
+                  "deadline_s": draw_setting(seed, "deadline_s", s["deadline_s"], U, KEY),
+                  "gain_std": gain, "level": draw_choice(seed, "level", np.arange(len(weights)), U),
+                  "position_m": pos},
     }
     return CompressionInstance.from_dict(raw)

@@ -8,7 +8,7 @@ is convexified at the current point ``j`` exactly as the paper does: the
 first-order expansion of ``e^l`` (25), of ``(B - m)^2`` in
 ``B m = ((B + m)^2 - (B - m)^2) / 4`` (29) and of ``(x + P)^2`` in
 ``x P = ((x + P)^2 - (x - P)^2) / 4`` (31). Two departures, both in
-docs/models.md (compression): (31) keeps ``-(x - P)^2`` exact (the paper
+docs/models.md (compression decisions): (31) keeps ``-(x - P)^2`` exact (the paper
 linearises it too, which relaxes instead of restricting, and has a sign typo),
 and every variable is scaled by its value at the expansion point (with ``B``
 and ``m`` balanced before the split of (29)), so the conic solver sees

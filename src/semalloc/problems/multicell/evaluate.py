@@ -13,7 +13,7 @@ Examples
 >>> idle = {"bs": [-1] * 3, "rbs": [0] * 3, "mode": ["idle"] * 3, "cpu_hz": [0.0] * 3,
 ...         "power_w": [0.0] * 3, "cycles": [0.0] * 3, "bits": [0.0] * 3}
 >>> evaluate(inst, parse_variables(inst, idle))
-Evaluation(feasible=True, objective=0.0, violations=[], metrics={'utility_bs0': 0.0})
+Evaluation(feasible=True, objective=0.0, violations=[], metrics={'utility_bs0': 0.0, 'utility_load_rank1': 0.0})
 >>> bad = dict(idle, rbs=[1000, 0, 0], bs=[0, -1, -1])
 >>> evaluate(inst, parse_variables(inst, bad)).violations[0].split(' = ')[0]
 'BS 0: 1000 RBs allocated > K'
@@ -103,4 +103,7 @@ def evaluate(inst, v: dict) -> Evaluation:
                    np.where(raw, inst.app("eta2"), 0.0))
     util = utility_of_accuracy(acc, inst.utility)
     per_bs = np.bincount(bs[bs >= 0], weights=util[bs >= 0], minlength=M)   # Figs. 2-3: utility of each BS
-    return Evaluation(not viol, float(util.sum()), viol, {f"utility_bs{m}": float(u) for m, u in enumerate(per_bs)})
+    metrics = {f"utility_bs{m}": float(u) for m, u in enumerate(per_bs)}
+    # Figs. 2-3 across seeds: the BS of load rank r (1 = most devices nearest to it)
+    metrics.update({f"utility_load_rank{r + 1}": float(per_bs[m]) for r, m in enumerate(inst.load_order)})
+    return Evaluation(not viol, float(util.sum()), viol, metrics)

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ...channel import channel_gain, distances_m, uniform_square
-from ...draws import draw_setting
+from ...channel import channel_gain, distances_m, shadowing_db, uniform_square
+from ...draws import draw_choice, draw_setting, per_item
 from ...errors import InputError
 from ...perf.workload import UTILITIES
 from ...schema import Field, SchemaInstance, Table, check_index
@@ -94,6 +94,14 @@ class MulticellInstance(SchemaInstance):
         return self.applications[name][self.devices.application]
 
     @property
+    def load_order(self) -> np.ndarray:
+        """BS indices from the most to the least crowded: by the number of devices
+        whose nearest BS it is (NUA's association), ties by index. A property of the
+        topology alone, the same for every algorithm (Figs. 2-3 across seeds, docs/models.md)."""
+        nearest = np.argmin(distances_m(self.devices.position_m, self.base_stations.position_m), axis=1)
+        return np.argsort(-np.bincount(nearest, minlength=self.M), kind="stable")
+
+    @property
     def snr_per_watt(self) -> np.ndarray:
         """``h_n^m / (sigma^2 + I_m)``, shape (N, M): SNR per watt of transmit power (eq. 4)."""
         return self.gain / (self.noise_w + self.base_stations.interference_w)[None, :]
@@ -119,8 +127,11 @@ def generate(seed: int = 0, **overrides) -> MulticellInstance:
 
     Devices and BSs are uniform in an ``area_m`` square; gains follow
     ``128.1 + 37.6 log10(d/km)`` dB path loss with ``shadowing_db`` log-normal
-    shadowing; each device runs an application drawn uniformly. The result is
-    validated like a loaded file, so bad settings fail the same way.
+    shadowing; each device runs an application drawn uniformly. Every BS,
+    device and link draws from its own random stream (:mod:`semalloc.draws`),
+    so with the same seed more devices or BSs keep the existing ones and
+    their gains. The result is validated like a loaded file, so bad
+    settings fail the same way.
     """
     unknown = sorted(set(overrides) - set(DEFAULTS))
     if unknown:
@@ -130,24 +141,26 @@ def generate(seed: int = 0, **overrides) -> MulticellInstance:
         if not isinstance(s[k], (int, np.integer)) or isinstance(s[k], bool) or s[k] < 1:
             raise InputError(k, f"must be a positive integer, got {s[k]!r}", "multicell")
     N, M, A = int(s["devices"]), int(s["base_stations"]), int(s["applications"])
-    rng = np.random.default_rng(seed)
-    bs_pos = uniform_square(rng, M, float(s["area_m"]))
-    ue_pos = uniform_square(rng, N, float(s["area_m"]))
-    gain = channel_gain(distances_m(ue_pos, bs_pos), rng, shadow_std_db=float(s["shadowing_db"]))
-    rbs = rng.choice(np.atleast_1d(np.asarray(s["rbs"], dtype=int)), size=M)
+    area = float(s["area_m"])
+    # Common random numbers (docs/models.md): every BS, device and link draws
+    # from its own stream, so adding devices or BSs keeps the existing ones.
+    bs_pos = per_item(seed, "bs_position", M, lambda g: uniform_square(g, 1, area)[0]).reshape(M, 2)
+    ue_pos = per_item(seed, "device_position", N, lambda g: uniform_square(g, 1, area)[0]).reshape(N, 2)
+    shadow = per_item(seed, "shadowing", N, lambda g: shadowing_db(g, M, float(s["shadowing_db"]))).reshape(N, M)
+    gain = channel_gain(distances_m(ue_pos, bs_pos), shadow)
     raw = {
         "problem": "multicell",
         "rb_bandwidth_hz": s["rb_bandwidth_hz"], "deadline_s": s["deadline_s"], "noise_w": s["noise_w"],
         "utility": s["utility"],
-        "base_stations": {"rbs": rbs,
-                          "interference_w": draw_setting(rng, "interference_w", s["interference_w"], M, KEY),
+        "base_stations": {"rbs": draw_choice(seed, "rbs", np.asarray(s["rbs"], dtype=int), M),
+                          "interference_w": draw_setting(seed, "interference_w", s["interference_w"], M, KEY),
                           "position_m": bs_pos},
-        "devices": {"application": rng.integers(0, A, size=N),
-                    **{k: draw_setting(rng, k, s[k], N, KEY)
+        "devices": {"application": draw_choice(seed, "application", np.arange(A), N),
+                    **{k: draw_setting(seed, k, s[k], N, KEY)
                        for k in ("energy_j", "cpu_max_hz", "power_max_w", "gamma")},
-                    "raw_bits": draw_setting(rng, "raw_bits", s["raw_bits"], N, KEY), "position_m": ue_pos},
+                    "raw_bits": draw_setting(seed, "raw_bits", s["raw_bits"], N, KEY), "position_m": ue_pos},
         "gain": gain,
-        "applications": {k: draw_setting(rng, k, s[k], A, KEY)
+        "applications": {k: draw_setting(seed, k, s[k], A, KEY)
                          for k in ("eta1", "eta2", "cycles_max", "beta1", "beta2", "beta3", "bits_max")},
     }
     return MulticellInstance.from_dict(raw)

@@ -17,7 +17,7 @@ best     bcd, then a local search that moves single subcarriers and terminals (t
 Every block of BCD is accepted only if it does not lower the merit (fewer
 deadline violations first, then the reward): the swaps of Algs. 1-2 are
 Pareto moves of the parties involved, whose externalities (interference) can
-lower the reward of third terminals (docs/models-offloading.md).
+lower the reward of third terminals (docs/models.md, offloading "Algorithms", "Monotone BCD").
 """
 from __future__ import annotations
 

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from ...channel import channel_gain, distances_m, uniform_square
-from ...draws import draw_setting
+from ...channel import channel_gain, distances_m, shadowing_db, uniform_square
+from ...draws import draw_choice, draw_setting, per_item
 from ...errors import InputError
 from ...perf.flops import Conv, Dense, Exit, Network, exit_flops, flops, load_exit_profile, output_shape
 from ...schema import Field, SchemaInstance, Table, check_index
@@ -184,16 +184,19 @@ def generate(seed: int = 0, **overrides) -> OffloadingInstance:
     learned = _learned(s, overrides)
     _check_settings(s)
     U, K, N, I, M = (int(s[k]) for k in ("terminals", "base_stations", "subcarriers", "tasks", "exit_points"))
-    rng = np.random.default_rng(seed)
-    bs_pos = uniform_square(rng, K, float(s["area_m"]))
-    ue_pos = uniform_square(rng, U, float(s["area_m"]))
-    gain = channel_gain(distances_m(ue_pos, bs_pos), rng, shadow_std_db=float(s["shadowing_db"]),
+    # common random numbers: each BS, terminal, link and task type draws from its
+    # own streams, so a sweep over a count keeps the existing ones (docs/models.md)
+    area = float(s["area_m"])
+    bs_pos = per_item(seed, "bs_position", K, lambda g: uniform_square(g, 1, area)[0]).reshape(K, 2)
+    ue_pos = per_item(seed, "terminal_position", U, lambda g: uniform_square(g, 1, area)[0]).reshape(U, 2)
+    shadow = per_item(seed, "shadowing", U, lambda g: shadowing_db(g, K, float(s["shadowing_db"]))).reshape(U, K)
+    gain = channel_gain(distances_m(ue_pos, bs_pos), shadow,
                         intercept_db=42.6 + 20.0 * np.log10(float(s["carrier_hz"]) / 1e6), slope_db=26.0)  # eq. 27
-    side = draw_setting(rng, "side", s["side"], I, KEY, integer=True).astype(int)
-    kernel = rng.choice(np.atleast_1d(np.asarray(s["kernels"], dtype=int)), size=I)
+    side = draw_setting(seed, "side", s["side"], I, KEY, integer=True).astype(int)
+    kernel = draw_choice(seed, "kernel", np.asarray(s["kernels"], dtype=int), I)
     rates = np.asarray(s["exit_rates"], dtype=float)
     folded = np.concatenate([[rates[: len(rates) - M + 1].sum()], rates[len(rates) - M + 1:]])
-    exit_ = rng.choice(M, size=I, p=folded / folded.sum())
+    exit_ = draw_choice(seed, "exit", np.arange(M), I, p=folded)
     c = int(s["channels"])
     rec, ext, con = np.zeros(I), np.zeros(I), np.zeros(I)
     for k in np.unique(kernel):
@@ -209,14 +212,14 @@ def generate(seed: int = 0, **overrides) -> OffloadingInstance:
         "subcarrier_bandwidth_hz": s["subcarrier_bandwidth_hz"],
         "noise_psd_w_hz": float(dbm_to_w(s["noise_dbm_hz"])), "power_w": s["power_w"],
         "flop_per_cycle": s["flop_per_cycle"], "reward_c1": s["reward_c1"], "reward_c2": s["reward_c2"],
-        "base_stations": {"cpu_hz": draw_setting(rng, "edge_cpu_hz", s["edge_cpu_hz"], K, KEY), "position_m": bs_pos},
-        "terminals": {"task": rng.integers(0, I, size=U),
-                      "cpu_hz": draw_setting(rng, "local_cpu_hz", s["local_cpu_hz"], U, KEY),
+        "base_stations": {"cpu_hz": draw_setting(seed, "edge_cpu_hz", s["edge_cpu_hz"], K, KEY), "position_m": bs_pos},
+        "terminals": {"task": draw_choice(seed, "task", np.arange(I), U),
+                      "cpu_hz": draw_setting(seed, "local_cpu_hz", s["local_cpu_hz"], U, KEY),
                       "position_m": ue_pos},
         "tasks": {"bits": c * side.astype(float) ** 2 * float(s["bits_per_element"]),
-                  "compression": draw_setting(rng, "compression", s["compression"], I, KEY),
-                  "deadline_s": draw_setting(rng, "deadline_s", s["deadline_s"], I, KEY),
-                  "priority": draw_setting(rng, "priority", s["priority"], I, KEY, integer=True),
+                  "compression": draw_setting(seed, "compression", s["compression"], I, KEY),
+                  "deadline_s": draw_setting(seed, "deadline_s", s["deadline_s"], I, KEY),
+                  "priority": draw_setting(seed, "priority", s["priority"], I, KEY, integer=True),
                   "exit": exit_, "recognition_flop": rec, "extraction_flop": ext, "reconstruction_flop": con},
         "gain": np.repeat(gain[:, :, None], N, axis=2),
     }

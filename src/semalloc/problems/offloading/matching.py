@@ -11,7 +11,7 @@ in one batched evaluation of the model.
 
 In Algorithm 1 two terminals at different BSs exchange their BSs; each
 takes over the other's subcarriers and edge CPU share ("keeping all other
-matching states the same", eq. 15; docs/models-offloading.md). In
+matching states the same", eq. 15; docs/models.md, offloading "Algorithms"). In
 Algorithm 2 a terminal exchanges one of its subcarriers with another
 subcarrier of its BS, held by another terminal or a hole (eq. 20).
 

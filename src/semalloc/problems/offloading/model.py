@@ -232,7 +232,7 @@ def initial_state(model: Model, seed: int = 0, bs: np.ndarray | None = None) -> 
     Association (unless ``bs`` is given): each terminal, in random order, to
     the BS of strongest gain that still has room (a BS serves at most N
     terminals): a uniformly random association breaks the deadlines (9h)'
-    the paper's initial matching must meet (docs/models-offloading-update.md).
+    the paper's initial matching must meet (docs/models.md, "Initial point: the missed deadline was our bug").
     Subcarriers: every terminal gets the same number ``q = N // (largest
     load)`` of subcarriers of its BS, at random positions; the other
     subcarriers are holes. (Dealing every subcarrier of a lightly loaded BS

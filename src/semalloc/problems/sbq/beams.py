@@ -68,7 +68,7 @@ def min_bits(inst) -> np.ndarray:
 
     For ``q >= q_min`` the SQE falls (``xi`` grows by less than ``q``) and the
     latency grows, so ``q_min`` maximises the effective SC-QoS of a served user
-    (docs/models-sbq.md, "Bits").
+    (docs/models.md, sbq, "Bits (finding)").
     """
     return _min_bits_table(float(inst.xi_threshold))[inst.users.symbols_per_word]
 

@@ -24,7 +24,8 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ...channel import channel_gain, uniform_disk
+from ...channel import channel_gain, shadowing_db, uniform_disk
+from ...draws import draw_choice, per_item, stream
 from ...errors import InputError
 from ...perf.sbq import N_MAX
 from ...schema import Field, SchemaInstance, Table
@@ -90,7 +91,7 @@ class SBQInstance(SchemaInstance):
 #: Generator settings and their defaults (wang-sbq-drl-notes.md, "The model").
 #: ``sentences`` is a [lo, hi] integer range drawn per user and slot;
 #: ``symbols_per_word`` a list of choices drawn per user. The logistic
-#: centres and steepnesses are ours (docs/models-sbq.md).
+#: centres and steepnesses are ours (docs/models.md, sbq, "Logistic constants").
 DEFAULTS: dict[str, Any] = {
     "users": 6, "antennas": 4, "subchannels": 3,
     "radius_m": 500.0, "min_distance_m": 35.0, "shadowing_db": 8.0,
@@ -119,14 +120,23 @@ def _settings(overrides: dict) -> dict:
     return s
 
 
-def _cn(rng: np.random.Generator, shape) -> np.ndarray:
-    """CN(0, 1) entries."""
-    return (rng.standard_normal(shape) + 1j * rng.standard_normal(shape)) / np.sqrt(2.0)
+def _cn(seed: int, component: str, K: int, M: int, Nt: int, slots: int = 1) -> np.ndarray:
+    """CN(0, 1) entries, shape ``(slots, K, M, Nt)``; link (k, m) draws from its own
+    stream, antenna by antenna, so adding users, subchannels or antennas keeps the others."""
+    z = np.array([[stream(seed, component, (k, m)).standard_normal((Nt, slots, 2)) for m in range(M)]
+                  for k in range(K)]).reshape(K, M, Nt, slots, 2)
+    return np.moveaxis(z[..., 0] + 1j * z[..., 1], -1, 0) / np.sqrt(2.0)
+
+
+def _sentences(s: dict, seed: int, K: int, slots: int = 1) -> np.ndarray:
+    """D_k per slot, shape ``(slots, K)``, user k from its own stream."""
+    lo, hi = (int(v) for v in s["sentences"])
+    u = per_item(seed, "sentences", K, lambda g: g.random(slots)).reshape(K, slots).T
+    return np.minimum(lo + np.floor(u * (hi - lo + 1)), hi).astype(int)
 
 
 def _slot(s: dict, pos: np.ndarray, beta: np.ndarray, n: np.ndarray, g: np.ndarray,
-          rng: np.random.Generator) -> SBQInstance:
-    lo, hi = (int(v) for v in s["sentences"])
+          sentences: np.ndarray) -> SBQInstance:
     h = np.sqrt(beta)[:, None, None] * g                       # h_km = sqrt(beta_k) g_km
     raw = {
         "problem": "sbq",
@@ -134,17 +144,21 @@ def _slot(s: dict, pos: np.ndarray, beta: np.ndarray, n: np.ndarray, g: np.ndarr
                              "sqe_steepness", "latency_req_s", "latency_steepness", "words_per_sentence",
                              "units_per_sentence")},
         "noise_psd_w_hz": float(dbm_to_w(float(s["noise_dbm_hz"]))),
-        "users": {"symbols_per_word": n, "sentences": rng.integers(lo, hi + 1, size=len(n)), "position_m": pos},
+        "users": {"symbols_per_word": n, "sentences": sentences, "position_m": pos},
         "channel_re": h.real, "channel_im": h.imag,
     }
     return SBQInstance.from_dict(raw)
 
 
-def _users(s: dict, rng: np.random.Generator):
+def _users(s: dict, seed: int):
+    """Positions, large-scale gains and symbols per word; user k from its own streams
+    (common random numbers, docs/models.md)."""
     K, M, Nt = int(s["users"]), int(s["subchannels"]), int(s["antennas"])
-    pos = uniform_disk(rng, K, float(s["radius_m"]), min_radius_m=float(s["min_distance_m"]))
-    beta = channel_gain(np.linalg.norm(pos, axis=1), rng, shadow_std_db=float(s["shadowing_db"]))
-    n = rng.choice(np.atleast_1d(np.asarray(s["symbols_per_word"], dtype=int)), size=K)
+    radius, rmin = float(s["radius_m"]), float(s["min_distance_m"])
+    pos = per_item(seed, "user_position", K, lambda g: uniform_disk(g, 1, radius, min_radius_m=rmin)[0]).reshape(K, 2)
+    shadow = per_item(seed, "shadowing", K, lambda g: shadowing_db(g, (), float(s["shadowing_db"])))
+    beta = channel_gain(np.linalg.norm(pos, axis=1), shadow)
+    n = draw_choice(seed, "symbols_per_word", np.asarray(s["symbols_per_word"], dtype=int), K)
     return pos, beta, n, (K, M, Nt)
 
 
@@ -153,12 +167,12 @@ def generate(seed: int = 0, **overrides) -> SBQInstance:
 
     Users uniform in a disc (at least ``min_distance_m`` from the BS),
     ``128.1 + 37.6 log10(d/km)`` dB path loss with ``shadowing_db``
-    shadowing, Rayleigh small-scale fading ``g_km ~ CN(0, I)``.
+    shadowing, Rayleigh small-scale fading ``g_km ~ CN(0, I)``. It is the
+    first slot of ``episode(seed, ...)``.
     """
     s = _settings(overrides)
-    rng = np.random.default_rng(seed)
-    pos, beta, n, shape = _users(s, rng)
-    return _slot(s, pos, beta, n, _cn(rng, shape), rng)
+    pos, beta, n, shape = _users(s, seed)
+    return _slot(s, pos, beta, n, _cn(seed, "fading", *shape)[0], _sentences(s, seed, shape[0])[0])
 
 
 def episode(seed: int = 0, slots: int = 100, **overrides) -> Iterator[SBQInstance]:
@@ -169,14 +183,14 @@ def episode(seed: int = 0, slots: int = 100, **overrides) -> Iterator[SBQInstanc
     if int(slots) < 1:
         raise InputError("slots", f"must be >= 1, got {slots!r}", "sbq")
     rho = float(s["rho"])
-    lo, hi = (int(v) for v in s["sentences"])
-    rng = np.random.default_rng(seed)
-    pos, beta, n, shape = _users(s, rng)
-    g = _cn(rng, shape)
-    first = _slot(s, pos, beta, n, g, rng)                     # validated once; later slots change
+    pos, beta, n, shape = _users(s, seed)
+    g = _cn(seed, "fading", *shape)[0]
+    e = _cn(seed, "innovation", *shape, slots=int(slots) - 1)
+    sentences = _sentences(s, seed, shape[0], int(slots))
+    first = _slot(s, pos, beta, n, g, sentences[0])            # validated once; later slots change
     yield first                                                 # only channels and D_k, drawn here
-    for _ in range(int(slots) - 1):
-        g = rho * g + np.sqrt(1.0 - rho**2) * _cn(rng, shape)
+    for t in range(int(slots) - 1):
+        g = rho * g + np.sqrt(1.0 - rho**2) * e[t]
         h = np.sqrt(beta)[:, None, None] * g
-        users = Table({**first.users, "sentences": rng.integers(lo, hi + 1, size=len(n))})
+        users = Table({**first.users, "sentences": sentences[t + 1]})
         yield SBQInstance(Table({**first.data, "users": users, "channel_re": h.real, "channel_im": h.imag}))

@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from ...channel import channel_gain, uniform_disk
-from ...draws import draw_setting
+from ...channel import channel_gain, shadowing_db, uniform_disk
+from ...draws import draw_setting, per_item
 from ...errors import InputError
 from ...perf.psnr import PsnrModel, load_profile
 from ...schema import Field, SchemaInstance, Table
@@ -139,15 +139,17 @@ def generate(seed: int = 0, **overrides) -> TrainingInstance:
     w1 = float(s["w_time"])
     w2 = 1.0 - w1 if s["w_energy"] is None else float(s["w_energy"])
     model = load_profile(str(s["psnr_profile"]))
-    rng = np.random.default_rng(seed)
-    pos = uniform_disk(rng, int(n), float(s["radius_m"]))
-    gain = channel_gain(np.linalg.norm(pos, axis=1), rng, shadow_std_db=float(s["shadowing_db"]))
+    # common random numbers: device i's draws come from its own streams (docs/models.md)
+    radius = float(s["radius_m"])
+    pos = per_item(seed, "device_position", int(n), lambda g: uniform_disk(g, 1, radius)[0]).reshape(-1, 2)
+    shadow = per_item(seed, "shadowing", int(n), lambda g: shadowing_db(g, (), float(s["shadowing_db"])))
+    gain = channel_gain(np.linalg.norm(pos, axis=1), shadow)
     raw = {
         "problem": "training", "bandwidth_hz": s["bandwidth_hz"],
         "noise_psd_w_per_hz": float(dbm_to_w(s["noise_dbm_per_hz"])), "kappa": s["kappa"],
         "w_time": w1, "w_energy": w2, "psnr": model.to_dict(),
-        "devices": {"gain": gain, **{k: draw_setting(rng, k, s[k], int(n), KEY) for k in _PER_DEVICE},
-                    "power_max_w": dbm_to_w(draw_setting(rng, "power_max_dbm", s["power_max_dbm"], int(n), KEY)),
+        "devices": {"gain": gain, **{k: draw_setting(seed, k, s[k], int(n), KEY) for k in _PER_DEVICE},
+                    "power_max_w": dbm_to_w(draw_setting(seed, "power_max_dbm", s["power_max_dbm"], int(n), KEY)),
                     "position_m": pos},
     }
     return TrainingInstance.from_dict(raw)
