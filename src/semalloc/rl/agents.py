@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import time
@@ -32,7 +33,7 @@ import numpy as np
 from ..errors import InputError
 from ..problems.sbq.evaluate import evaluate, outcome, parse_variables
 from ..problems.sbq.instance import _settings, episode
-from ..problems.sbq.mdp import allocation, observe
+from ..problems.sbq.mdp import allocation, observe, observe_general
 from ..units import w_to_dbm
 
 __all__ = ["KINDS", "Agent", "train", "load", "agent_for", "run_episodes", "scenario_of", "FORMAT"]
@@ -57,10 +58,13 @@ def _device(device: str):
 class Agent:
     """A trained agent: ``decide(inst, last) -> (variables, moved)`` on one slot."""
 
-    def __init__(self, kind: str, settings: dict, model, stats: dict, slots: int = 100):
+    def __init__(self, kind: str, settings: dict, model, stats: dict, slots: int = 100, general: dict | None = None):
         self.kind, self.settings, self.model, self.stats, self.slots = kind, dict(settings), model, dict(stats), slots
+        self.general = dict(general) if general else None       # {"max_users", "ranges"}: scenario-general
         s = _settings(self.settings)
         self.K, self.M, self.Nt = int(s["users"]), int(s["subchannels"]), int(s["antennas"])
+        if self.general:
+            self.K = int(self.general["max_users"])
 
     def act(self, obs: np.ndarray) -> dict:
         """Deterministic hybrid action for one observation."""
@@ -80,13 +84,16 @@ class Agent:
         slot); the best one is returned (ties: the earliest, so the
         deterministic action first). Costs about ``1 + samples`` decisions.
         """
-        if (inst.K, inst.M, inst.Nt) != (self.K, self.M, self.Nt):
-            raise InputError("agent", f"trained for {self.K} users, {self.M} subchannels, {self.Nt} antennas; "
-                             f"the slot has {inst.K}, {inst.M}, {inst.Nt}", "sbq")
+        if (inst.M, inst.Nt) != (self.M, self.Nt) or (inst.K > self.K if self.general else inst.K != self.K):
+            raise InputError("agent", f"trained for {'up to ' if self.general else ''}{self.K} users, {self.M} "
+                             f"subchannels, {self.Nt} antennas; the slot has {inst.K}, {inst.M}, {inst.Nt}", "sbq")
         from .env import split_action
-        obs = observe(inst, last_score, last_effective)
+        if self.general:                                 # the policy acts for the present users only
+            obs = observe_general(inst, self.K, last_score, last_effective)
+        else:
+            obs = observe(inst, last_score, last_effective)
         if not samples:
-            return allocation(inst, *split_action(self.K, self.M, self.act(obs)))
+            return allocation(inst, *split_action(inst.K, self.M, self.act(obs)))
         if self.kind != "hybrid":
             raise InputError("samples", f"only the hybrid agent samples actions, not {self.kind}", "sbq")
         if int(samples) < 0:
@@ -94,7 +101,7 @@ class Agent:
         rng = np.random.default_rng(zlib.crc32(obs.tobytes()))
         best, best_value = None, -np.inf
         for action in self.model.act_one(obs, int(samples), rng):
-            v, moved = allocation(inst, *split_action(self.K, self.M, action))
+            v, moved = allocation(inst, *split_action(inst.K, self.M, action))
             value = float(outcome(inst, v).score.sum())                 # evaluate's objective
             if best is None or value > best_value:
                 best, best_value = (v, moved), value
@@ -105,13 +112,17 @@ class Agent:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"format": FORMAT, "version": _VERSION, "kind": self.kind, "settings": self.settings,
-                "slots": self.slots, "stats": {k: v for k, v in self.stats.items() if k != "config"}}
+                "slots": self.slots, "stats": {k: v for k, v in self.stats.items() if k not in ("config", "curve")},
+                **({"general": self.general} if self.general else {})}
         if self.kind == "hybrid":
             import torch
             m = self.model
-            torch.save({**meta, "arch": {"users": m.K, "subchannels": m.M, "features": m.F,
-                                         "hidden": m.encoder[0].out_features},
-                        "state_dict": {k: v.cpu() for k, v in m.state_dict().items()}}, path)
+            meta["stats"].pop("seconds", None)                 # wall-clock: in the sidecar, not in the weights file
+            buf = io.BytesIO()                                   # a file object: the archive's inner name is fixed,
+            torch.save({**meta, "arch": {"users": m.K, "subchannels": m.M, "features": m.F,     # not the file's
+                                         "hidden": m.encoder[0].out_features, "masked": m.masked},
+                        "state_dict": {k: v.cpu() for k, v in m.state_dict().items()}}, buf)
+            path.write_bytes(buf.getvalue())
             return path
         self.model.save(path)                            # stable-baselines3 appends .zip if missing
         path = path if path.suffix == ".zip" else path.with_name(path.name + ".zip")
@@ -120,9 +131,9 @@ class Agent:
         return path
 
 
-def _make_env(settings: dict, slots: int, kind: str = "hybrid"):
-    from .env import SBQEnv
-    env = SBQEnv(slots=slots, **settings)
+def _make_env(settings: dict, slots: int, kind: str = "hybrid", general: dict | None = None):
+    from .env import SBQEnv, ScenarioEnv
+    env = ScenarioEnv(slots=slots, **general, **settings) if general else SBQEnv(slots=slots, **settings)
     if kind == "hybrid":
         return env
     from .baselines import SB3
@@ -150,11 +161,13 @@ class _Bar:
 
 
 def train(kind: str, steps: int, settings: dict | None = None, seed: int = 0, device: str = "cpu",
-          progress=True, slots: int = 100, **options) -> Agent:
+          progress=True, slots: int = 100, general: dict | None = None, **options) -> Agent:
     """Train agent ``kind`` for ``steps`` environment steps on ``SBQ-v0(**settings)``.
 
     ``progress``: True for a progress bar, False for none, or a callable
-    ``(done_steps, mean_reward)``. ``options`` go to the trainer (PPO settings
+    ``(done_steps, mean_reward)``. ``general`` (hybrid only): ``{"max_users": K, "ranges": {...}}``
+    trains one scenario-general agent on :class:`~semalloc.rl.env.ScenarioEnv` (users and Pmax drawn
+    per episode, ``settings`` fixed). ``options`` go to the trainer (PPO settings
     of :data:`semalloc.rl.hybrid.PPO_DEFAULTS`, or stable-baselines3 keywords).
     """
     if kind not in KINDS:
@@ -169,14 +182,19 @@ def train(kind: str, steps: int, settings: dict | None = None, seed: int = 0, de
     try:
         if kind == "hybrid":
             from .hybrid import train_hybrid
-            model, stats = train_hybrid(lambda: _make_env(settings, slots), int(steps), seed=seed, device=device,
-                                        progress=report, **options)
+            model, stats = train_hybrid(lambda: _make_env(settings, slots, general=general), int(steps), seed=seed,
+                                        device=device, progress=report, **options)
+        elif general:
+            raise InputError("agent", f"only the hybrid agent is scenario-general, not {kind}", "sbq")
         else:
             model, stats = _train_sb3(kind, settings, int(steps), seed, device, report, slots, options)
     finally:
         if bar:
             bar.stop()
-    return Agent(kind, settings, model, {**stats, "seed": seed}, slots)
+    if general:
+        from .env import RANGES
+        general = {"max_users": int(general.get("max_users", 12)), "ranges": {**RANGES, **general.get("ranges", {})}}
+    return Agent(kind, settings, model, {**stats, "seed": seed}, slots, general)
 
 
 def _train_sb3(kind, settings, steps, seed, device, report, slots, options):
@@ -207,6 +225,39 @@ def _train_sb3(kind, settings, steps, seed, device, report, slots, options):
         report(steps, float(np.mean(rewards[-2000:])))
     tail = rewards[-max(1, len(rewards) // 4):]
     return model, {"steps": steps, "seconds": time.perf_counter() - t0, "mean_reward": float(np.mean(tail))}
+
+
+def _sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _code_version() -> str:
+    """``semalloc <version>`` and the git commit of the source tree (``+dirty`` with uncommitted changes)."""
+    import subprocess
+    from .. import __version__
+    here = Path(__file__).parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
+                                timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=here.parent, capture_output=True,
+                               text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit, dirty = "", ""
+    return f"semalloc {__version__}" + (f" ({commit}{'+dirty' if dirty else ''})" if commit else "")
+
+
+def write_sidecar(path, record: dict) -> Path:
+    """Write ``<checkpoint>.json``: ``record`` plus file name, SHA-256, code, torch and numpy versions."""
+    import torch
+    path = Path(path)
+    side = path.with_suffix(".json")
+    side.write_text(json.dumps({"file": path.name, "sha256": _sha256(path), "code_version": _code_version(),
+                                "torch": torch.__version__, "numpy": np.__version__, **record}, indent=1) + "\n")
+    return side
 
 
 def _not_ours(path, why: str) -> InputError:
@@ -249,7 +300,7 @@ def load(path, device: str = "cpu") -> Agent:
             model = _sb3()[kind].load(path, device=device)
     except (KeyError, TypeError, RuntimeError, ValueError) as e:
         raise _not_ours(path, f"damaged: {type(e).__name__}") from None
-    return Agent(kind, meta["settings"], model, meta.get("stats", {}), int(meta.get("slots", 100)))
+    return Agent(kind, meta["settings"], model, meta.get("stats", {}), int(meta.get("slots", 100)), meta.get("general"))
 
 
 _LOADED: dict = {}

@@ -49,27 +49,76 @@ def _threads() -> None:
     torch.set_num_threads(max(1, min(torch.get_num_threads(), 4)))
 
 
+#: ``--preset paper``: the scenario-general hybrid agent shipped as ``semalloc/rl/data/sbq-hybrid.pt``
+#: (one agent for every point of the sbq figures: K in 2..12, Pmax in 0.01..10 W; M = 3, Nt = 4).
+PRESETS = {"paper": {"agent": "hybrid", "steps": 800_000, "seed": 0, "slots": 25, "general": True, "max_users": 12}}
+
+
 @app.command()
 @_guarded
 def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
           agent: str = typer.Option("hybrid", "--agent", help="hybrid (ours), dqn, ddpg, td3 or sac"),
-          steps: int = typer.Option(200_000, "--steps", help="environment steps (slots)"),
-          output: Path = typer.Option(..., "-o", "--output", help="checkpoint to write (.pt; .zip for sb3)"),
+          steps: Optional[int] = typer.Option(None, "--steps", help="environment steps (slots) [200000]"),
+          output: Optional[Path] = typer.Option(None, "-o", "--output",
+                                                help="checkpoint to write (.pt; .zip for sb3) [--preset: "
+                                                     "sbq-hybrid.pt]"),
           sets: List[str] = typer.Option([], "--set", help="generator setting KEY=VALUE (repeatable)"),
-          slots: int = typer.Option(100, "--slots", help="slots per training episode"),
-          seed: int = typer.Option(0, "--seed"),
+          slots: Optional[int] = typer.Option(None, "--slots", help="slots per training episode [100]"),
+          seed: Optional[int] = typer.Option(None, "--seed", help="[0]"),
+          general: bool = typer.Option(False, "--general/--per-scenario",
+                                       help="hybrid: one agent for K <= --max-users and Pmax in 0.01..10 W "
+                                            "(drawn per episode)"),
+          max_users: int = typer.Option(12, "--max-users", help="with --general: users the agent covers"),
+          preset: Optional[str] = typer.Option(None, "--preset", help="paper: the shipped agent's recipe"),
+          stop_after: Optional[int] = typer.Option(None, "--stop-after",
+                                                   help="stop after this many steps, on the --steps schedule"),
           device: str = typer.Option("cpu", "--device", help="cpu, cuda, cuda:N or auto"),
           progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bar with mean reward")):
-    """Train an agent on the SBQ-v0 environment and save its checkpoint."""
+    """Train an agent on the SBQ-v0 environment; write its checkpoint, a JSON sidecar
+    (command, seed, steps, code version, SHA-256) and its training curve (CSV: steps, seconds, reward)."""
     _problem(problem)
     from ..cli import _parse_sets
     from .agents import train as run
+    cfg = {"agent": agent, "steps": 200_000, "seed": 0, "slots": 100, "general": general, "max_users": max_users}
+    if preset is not None:
+        if preset not in PRESETS:
+            raise InputError("--preset", f"unknown preset {preset!r}; known: {', '.join(PRESETS)}", "sbq")
+        cfg.update(PRESETS[preset])
+        output = output or Path("sbq-hybrid.pt")
+    cfg.update({k: v for k, v in (("steps", steps), ("seed", seed), ("slots", slots)) if v is not None})
+    if output is None:
+        raise InputError("--output", "missing: -o PATH (or --preset)", "sbq")
     settings = _parse_sets(sets)
-    _threads()
-    a = run(agent, steps, settings, seed=seed, device=device, progress=progress, slots=slots)
+    from .agents import _code_version
+    version = _code_version()                        # the code as training starts
+    import torch
+    torch.set_num_threads(1)                         # one thread: the same bits on every run of one machine
+    extra = {"stop_after": stop_after} if stop_after else {}
+    if cfg["agent"] == "hybrid":                     # a snapshot every 100k steps, kept until the run ends
+        from .agents import Agent
+        gen = {"max_users": cfg["max_users"]} if cfg["general"] else None
+
+        def snapshot(net, done):
+            if done % 102_400 == 0:
+                Agent("hybrid", settings, net, {"steps": done}, cfg["slots"], gen and {
+                    **gen, "ranges": _ranges()}).save(output.with_suffix(".partial.pt"))
+        extra["snapshot"] = snapshot
+    a = run(cfg["agent"], cfg["steps"], settings, seed=cfg["seed"], device=device, progress=progress,
+            slots=cfg["slots"], general={"max_users": cfg["max_users"]} if cfg["general"] else None, **extra)
     path = a.save(output)
-    typer.echo(f"wrote {path}: {a.kind}, {a.stats['steps']} steps in {a.stats['seconds']:.1f} s, "
-               f"mean reward per slot {a.stats['mean_reward']:.4f} (last quarter of training)")
+    output.with_suffix(".partial.pt").unlink(missing_ok=True)
+    curve = path.with_suffix(".csv")
+    curve.write_text("steps,seconds,mean_reward\n" + "".join(
+        f"{n},{t:.3f},{r:.6f}\n" for n, t, r in a.stats.get("curve", [])))
+    from .agents import write_sidecar
+    side = write_sidecar(path, {"command": "semalloc rl train " + " ".join(sys.argv[3:] if sys.argv[1:3] == ["rl", "train"]
+                                                                           else sys.argv[1:]),
+                                "code_version": version, "preset": preset, **cfg, "stop_after": stop_after, "settings": settings,
+                                "train_seconds": round(a.stats["seconds"], 1),
+                                "mean_reward": a.stats["mean_reward"], "curve": curve.name})
+    typer.echo(f"wrote {path} ({side.name}, {curve.name}): {a.kind}, {a.stats['steps']} steps in "
+               f"{a.stats['seconds']:.1f} s, mean reward per slot {a.stats['mean_reward']:.4f} "
+               f"(last quarter of training)")
 
 
 @app.command("eval")
@@ -107,6 +156,11 @@ def eval_cmd(problem: str = typer.Argument(..., help="problem key (sbq)"),
         return
     scenario = agents[0].settings or "default"
     typer.echo(format_rows(rows, f"sbq: {episodes} episodes x {slots} slots, scenario {scenario}"))
+
+
+def _ranges() -> dict:
+    from .env import RANGES
+    return dict(RANGES)
 
 
 def format_rows(rows: list[dict], title: str) -> str:
