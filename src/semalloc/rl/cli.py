@@ -51,7 +51,7 @@ def _threads() -> None:
 
 #: ``--preset paper``: the scenario-general hybrid agent shipped as ``semalloc/rl/data/sbq-hybrid.pt``
 #: (one agent for every point of the sbq figures: K in 2..12, Pmax in 0.01..10 W; M = 3, Nt = 4).
-PRESETS = {"paper": {"agent": "hybrid", "steps": 800_000, "seed": 0, "slots": 25, "general": True, "max_users": 12}}
+PRESETS = {"paper": {"agent": "hybrid", "steps": 600_000, "seed": 0, "slots": 25, "general": True, "max_users": 12}}
 
 
 @app.command()
