@@ -241,13 +241,15 @@ def reproduce(key: str = typer.Argument(..., help="problem key, or 'all'"),
               figure: Optional[int] = typer.Option(None, "--figure", help="figure number (default: all)"),
               quick: bool = typer.Option(False, "--quick", help="fewer seeds and points (minutes, not hours)"),
               outdir: Path = typer.Option(Path("out"), "--out", help="directory for results and figures"),
-              workers: int = typer.Option(1, "--workers", help="local worker processes")):
+              workers: int = typer.Option(1, "--workers", help="local worker processes"),
+              retrain: bool = typer.Option(False, "--retrain", help="sbq: train the drl agent afresh into "
+                                                                    "--out/agents instead of the shipped one")):
     """Reproduce a paper's figures from the shipped sweep specs: tables, stores and figures under --out."""
     from .experiments.reproduce import reproduce as run
 
     if key != "all":
         get_problem(key)
-    for rep in run(key, figure=figure, quick=quick, out=outdir, workers=workers):
+    for rep in run(key, figure=figure, quick=quick, out=outdir, workers=workers, retrain=retrain):
         out.print(_summary_table(rep.summary, f"{rep.spec.title}: {len(rep.spec.seeds)} seeds"))
         err.print(f"wrote {rep.image} (results: {rep.report.path})", highlight=False)
 

@@ -36,12 +36,19 @@ from ..problems.sbq.instance import _settings, episode
 from ..problems.sbq.mdp import allocation, observe, observe_general
 from ..units import w_to_dbm
 
-__all__ = ["KINDS", "Agent", "train", "load", "agent_for", "run_episodes", "scenario_of", "FORMAT"]
+__all__ = ["KINDS", "PRESETS", "Agent", "train", "train_recorded", "load", "agent_for", "run_episodes", "scenario_of", "FORMAT", "SHIPPED",
+           "write_sidecar"]
 
 KINDS = ("hybrid", "dqn", "ddpg", "td3", "sac")
 #: Format tag of every semalloc agent file.
 FORMAT = "semalloc-sbq-agent"
 _VERSION = 1
+#: The shipped scenario-general hybrid agent (``semalloc rl train sbq --preset paper``; ``make agents``),
+#: with its sidecar ``sbq-hybrid.json`` (command, seed, steps, code version, SHA-256) and curve ``sbq-hybrid.csv``.
+SHIPPED = Path(__file__).parent / "data" / "sbq-hybrid.pt"
+#: ``semalloc rl train sbq --preset paper``: the recipe of :data:`SHIPPED` (one agent for every point of the
+#: sbq figures: K in 2..12, Pmax in 0.01..10 W; M = 3, Nt = 4; 25-slot training episodes, each a new scenario).
+PRESETS = {"paper": {"agent": "hybrid", "steps": 307_200, "seed": 0, "slots": 25, "general": True, "max_users": 12}}
 
 
 def _device(device: str):
@@ -197,6 +204,48 @@ def train(kind: str, steps: int, settings: dict | None = None, seed: int = 0, de
     return Agent(kind, settings, model, {**stats, "seed": seed}, slots, general)
 
 
+def train_recorded(cfg: dict, settings: dict, output, command: str, preset: str | None = None, device: str = "cpu",
+                   progress=True, stop_after: int | None = None) -> tuple[Agent, Path]:
+    """Train as ``cfg`` says (keys of :data:`PRESETS`), on one torch thread, and write the checkpoint, its
+    sidecar ``.json`` (:func:`write_sidecar`: ``command``, the code version at the start, ...) and its
+    training curve ``.csv`` (steps, seconds, mean reward per slot of each rollout). A hybrid run keeps a
+    snapshot ``.partial.pt`` every 102400 steps until it ends."""
+    import torch
+    output = Path(output)
+    version = _code_version()                        # the code as training starts
+    torch.set_num_threads(1)                         # one thread: the same bits on every run of one machine
+    gen = {"max_users": cfg["max_users"]} if cfg["general"] else None
+    extra = {"stop_after": stop_after} if stop_after else {}
+    if cfg["agent"] == "hybrid":
+        from .env import RANGES
+
+        def snapshot(net, done):
+            if done % 102_400 == 0:
+                Agent("hybrid", settings, net, {"steps": done}, cfg["slots"],
+                      gen and {**gen, "ranges": dict(RANGES)}).save(output.with_suffix(".partial.pt"))
+        extra["snapshot"] = snapshot
+    a = train(cfg["agent"], cfg["steps"], settings, seed=cfg["seed"], device=device, progress=progress,
+              slots=cfg["slots"], general=gen, **extra)
+    path = a.save(output)
+    output.with_suffix(".partial.pt").unlink(missing_ok=True)
+    curve = path.with_suffix(".csv")
+    curve.write_text("steps,seconds,mean_reward\n" + "".join(
+        f"{n},{t:.3f},{r:.6f}\n" for n, t, r in a.stats.get("curve", [])))
+    write_sidecar(path, {"command": command, "code_version": version, "preset": preset, **cfg,
+                         "stop_after": stop_after, "settings": settings, "train_seconds": round(a.stats["seconds"], 1),
+                         "mean_reward": a.stats["mean_reward"], "curve": curve.name})
+    return a, path
+
+
+def retrained(out) -> Path:
+    """``reproduce sbq --retrain``: the :data:`PRESETS` ``paper`` agent trained afresh into ``out/agents``
+    (reused if a finished one is there)."""
+    path = Path(out) / "agents" / SHIPPED.name
+    if not path.is_file():
+        train_recorded(PRESETS["paper"], {}, path, "semalloc reproduce sbq --retrain", preset="paper")
+    return path
+
+
 def _train_sb3(kind, settings, steps, seed, device, report, slots, options):
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.noise import NormalActionNoise
@@ -251,13 +300,28 @@ def _code_version() -> str:
 
 
 def write_sidecar(path, record: dict) -> Path:
-    """Write ``<checkpoint>.json``: ``record`` plus file name, SHA-256, code, torch and numpy versions."""
+    """Write ``<checkpoint>.json``: the file name, its SHA-256, torch and numpy versions, and ``record``."""
     import torch
     path = Path(path)
     side = path.with_suffix(".json")
-    side.write_text(json.dumps({"file": path.name, "sha256": _sha256(path), "code_version": _code_version(),
-                                "torch": torch.__version__, "numpy": np.__version__, **record}, indent=1) + "\n")
+    side.write_text(json.dumps({"file": path.name, "sha256": _sha256(path), "torch": torch.__version__, "numpy": np.__version__, **record}, indent=1) + "\n")
     return side
+
+
+def _check_sidecar(path: Path, required: bool) -> None:
+    """The SHA-256 recorded in ``<path>.json`` (if there is one; ``required`` for the shipped agent) must match."""
+    side = path.with_suffix(".json")
+    if not side.is_file():
+        if required:
+            raise InputError("agent", f"{path}: its record {side.name} is missing", "sbq")
+        return
+    try:
+        record = json.loads(side.read_text()).get("sha256")
+    except (ValueError, AttributeError):
+        raise InputError("agent", f"{side}: unreadable record", "sbq") from None
+    if record is not None and record != _sha256(path):
+        raise InputError("agent", f"{path}: SHA-256 {_sha256(path)[:16]}... does not match {record[:16]}... "
+                         f"recorded in {side.name}", "sbq")
 
 
 def _not_ours(path, why: str) -> InputError:
@@ -269,6 +333,7 @@ def load(path, device: str = "cpu") -> Agent:
     path = Path(path)
     if not path.is_file():
         raise InputError("agent", f"{path}: no such file", "sbq")
+    _check_sidecar(path, required=path.resolve() == SHIPPED.resolve())
     device = _device(device)
     import torch
     meta = None
@@ -316,7 +381,9 @@ def scenario_of(inst) -> dict:
 
 
 def _cache_dir() -> Path:
-    return Path(os.environ.get("SEMALLOC_CACHE") or Path.home() / ".cache" / "semalloc") / "agents"
+    """``$SEMALLOC_CACHE/agents``, else under the system's temporary directory (never the home directory)."""
+    import tempfile
+    return Path(os.environ.get("SEMALLOC_CACHE") or Path(tempfile.gettempdir()) / "semalloc") / "agents"
 
 
 @contextlib.contextmanager
@@ -332,14 +399,19 @@ def _locked(path: Path):
         yield
 
 
-def agent_for(inst, agent: str, steps: int = 30000, seed: int = 0, device: str = "cpu") -> Agent:
-    """The agent ``drl`` runs on ``inst``: a checkpoint path, or ``"auto"``.
+def agent_for(inst, agent: str | None, steps: int = 30000, seed: int = 0, device: str = "cpu") -> Agent:
+    """The agent ``drl`` runs on ``inst``: ``None`` (the shipped agent, :data:`SHIPPED`), a checkpoint
+    path, or ``"auto"``.
 
     ``auto`` trains a hybrid agent for ``steps`` steps on the instance's
     scenario (:func:`scenario_of`) once, and caches it under
-    ``$SEMALLOC_CACHE/agents`` (default ``~/.cache/semalloc/agents``).
+    ``$SEMALLOC_CACHE/agents`` (default: the system's temporary directory).
     """
-    if agent == "auto":
+    if agent is None:
+        if not SHIPPED.is_file():
+            raise InputError("agent", f"no shipped agent at {SHIPPED}; `make agents` trains it", "sbq")
+        path = SHIPPED
+    elif agent == "auto":
         settings = scenario_of(inst)
         key = hashlib.sha256(json.dumps([settings, int(steps), int(seed), _VERSION], sort_keys=True).encode())
         path = _cache_dir() / f"hybrid-{key.hexdigest()[:16]}.pt"

@@ -49,11 +49,6 @@ def _threads() -> None:
     torch.set_num_threads(max(1, min(torch.get_num_threads(), 4)))
 
 
-#: ``--preset paper``: the scenario-general hybrid agent shipped as ``semalloc/rl/data/sbq-hybrid.pt``
-#: (one agent for every point of the sbq figures: K in 2..12, Pmax in 0.01..10 W; M = 3, Nt = 4).
-PRESETS = {"paper": {"agent": "hybrid", "steps": 600_000, "seed": 0, "slots": 25, "general": True, "max_users": 12}}
-
-
 @app.command()
 @_guarded
 def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
@@ -78,7 +73,7 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
     (command, seed, steps, code version, SHA-256) and its training curve (CSV: steps, seconds, reward)."""
     _problem(problem)
     from ..cli import _parse_sets
-    from .agents import train as run
+    from .agents import PRESETS
     cfg = {"agent": agent, "steps": 200_000, "seed": 0, "slots": 100, "general": general, "max_users": max_users}
     if preset is not None:
         if preset not in PRESETS:
@@ -88,35 +83,11 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
     cfg.update({k: v for k, v in (("steps", steps), ("seed", seed), ("slots", slots)) if v is not None})
     if output is None:
         raise InputError("--output", "missing: -o PATH (or --preset)", "sbq")
-    settings = _parse_sets(sets)
-    from .agents import _code_version
-    version = _code_version()                        # the code as training starts
-    import torch
-    torch.set_num_threads(1)                         # one thread: the same bits on every run of one machine
-    extra = {"stop_after": stop_after} if stop_after else {}
-    if cfg["agent"] == "hybrid":                     # a snapshot every 100k steps, kept until the run ends
-        from .agents import Agent
-        gen = {"max_users": cfg["max_users"]} if cfg["general"] else None
-
-        def snapshot(net, done):
-            if done % 102_400 == 0:
-                Agent("hybrid", settings, net, {"steps": done}, cfg["slots"], gen and {
-                    **gen, "ranges": _ranges()}).save(output.with_suffix(".partial.pt"))
-        extra["snapshot"] = snapshot
-    a = run(cfg["agent"], cfg["steps"], settings, seed=cfg["seed"], device=device, progress=progress,
-            slots=cfg["slots"], general={"max_users": cfg["max_users"]} if cfg["general"] else None, **extra)
-    path = a.save(output)
-    output.with_suffix(".partial.pt").unlink(missing_ok=True)
-    curve = path.with_suffix(".csv")
-    curve.write_text("steps,seconds,mean_reward\n" + "".join(
-        f"{n},{t:.3f},{r:.6f}\n" for n, t, r in a.stats.get("curve", [])))
-    from .agents import write_sidecar
-    side = write_sidecar(path, {"command": "semalloc rl train " + " ".join(sys.argv[3:] if sys.argv[1:3] == ["rl", "train"]
-                                                                           else sys.argv[1:]),
-                                "code_version": version, "preset": preset, **cfg, "stop_after": stop_after, "settings": settings,
-                                "train_seconds": round(a.stats["seconds"], 1),
-                                "mean_reward": a.stats["mean_reward"], "curve": curve.name})
-    typer.echo(f"wrote {path} ({side.name}, {curve.name}): {a.kind}, {a.stats['steps']} steps in "
+    from .agents import train_recorded
+    command = "semalloc rl train " + " ".join(sys.argv[3:] if sys.argv[1:3] == ["rl", "train"] else sys.argv[1:])
+    a, path = train_recorded(cfg, _parse_sets(sets), output, command, preset=preset, device=device,
+                             progress=progress, stop_after=stop_after)
+    typer.echo(f"wrote {path} (and its .json record and .csv curve): {a.kind}, {a.stats['steps']} steps in "
                f"{a.stats['seconds']:.1f} s, mean reward per slot {a.stats['mean_reward']:.4f} "
                f"(last quarter of training)")
 
@@ -156,11 +127,6 @@ def eval_cmd(problem: str = typer.Argument(..., help="problem key (sbq)"),
         return
     scenario = agents[0].settings or "default"
     typer.echo(format_rows(rows, f"sbq: {episodes} episodes x {slots} slots, scenario {scenario}"))
-
-
-def _ranges() -> dict:
-    from .env import RANGES
-    return dict(RANGES)
 
 
 def format_rows(rows: list[dict], title: str) -> str:
