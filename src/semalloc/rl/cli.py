@@ -84,7 +84,11 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
     if output is None:
         raise InputError("--output", "missing: -o PATH (or --preset)", "sbq")
     from .agents import train_recorded
-    command = "semalloc rl train " + " ".join(sys.argv[3:] if sys.argv[1:3] == ["rl", "train"] else sys.argv[1:])
+    command = " ".join(["semalloc rl train sbq", *(["--preset", preset] if preset else []), "--agent", cfg["agent"],
+                        "--steps", str(cfg["steps"]), "--seed", str(cfg["seed"]), "--slots", str(cfg["slots"]),
+                        *(["--general", "--max-users", str(cfg["max_users"])] if cfg["general"] else []),
+                        *[f"--set {x}" for x in sets], *(["--stop-after", str(stop_after)] if stop_after else []),
+                        "-o", output.name])
     a, path = train_recorded(cfg, _parse_sets(sets), output, command, preset=preset, device=device,
                              progress=progress, stop_after=stop_after)
     typer.echo(f"wrote {path} (and its .json record and .csv curve): {a.kind}, {a.stats['steps']} steps in "
