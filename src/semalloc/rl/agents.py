@@ -439,23 +439,25 @@ def run_episodes(decide, settings: dict, episodes: int, slots: int, seed: int = 
     Episode ``e`` is :func:`episode` with seed ``seed + e`` (the same slots for
     every policy). Returns ``rewards`` (episodes, slots) of per-slot effective
     SC-QoS sums (0 for a slot ``evaluate`` finds infeasible), ``decide_s``
-    (seconds per slot, mean) and ``infeasible`` (count of such slots).
+    and ``decide_median_s`` (seconds per slot, mean and median) and
+    ``infeasible`` (count of such slots).
     """
-    rewards = np.zeros((episodes, slots))
-    spent, infeasible = 0.0, 0
+    rewards, spent = np.zeros((episodes, slots)), np.zeros((episodes, slots))
+    infeasible = 0
     for e in range(episodes):
         last = (None, None)
         for t, inst in enumerate(episode(seed=seed + e, slots=slots, **settings)):
             t0 = time.perf_counter()
             v = decide(inst, *last)
-            spent += time.perf_counter() - t0
+            spent[e, t] = time.perf_counter() - t0
             v = parse_variables(inst, v)
             ev = evaluate(inst, v)
             infeasible += not ev.feasible
             o = outcome(inst, v)
             rewards[e, t] = ev.objective if ev.feasible else 0.0
             last = (o.score, o.effective)
-    return {"rewards": rewards, "decide_s": spent / (episodes * slots), "infeasible": infeasible}
+    return {"rewards": rewards, "decide_s": float(spent.mean()), "decide_median_s": float(np.median(spent)),
+            "infeasible": infeasible}
 
 
 def compare(agents: list, algorithms: list[str], settings: dict, episodes: int = 50, slots: int = 20,
@@ -482,5 +484,6 @@ def compare(agents: list, algorithms: list[str], settings: dict, episodes: int =
         r = run_episodes(decide, settings, episodes, slots, seed)
         per_episode = r["rewards"].mean(axis=1)
         rows.append({"name": name, "mean": float(per_episode.mean()), "std": float(per_episode.std()),
-                     "decide_ms": 1e3 * r["decide_s"], "infeasible": r["infeasible"], "train_s": train_s})
+                     "decide_ms": 1e3 * r["decide_s"], "decide_median_ms": 1e3 * r["decide_median_s"],
+                     "infeasible": r["infeasible"], "train_s": train_s, "episode_means": per_episode.tolist()})
     return rows

@@ -27,7 +27,7 @@ app = typer.Typer(help="Deep RL for the sbq problem: train agents, evaluate them
                   no_args_is_help=True)
 
 #: Model-based sbq algorithms that ``rl eval`` runs by default next to the agents.
-BASELINES = ["mapping", "fixed-bits", "equal", "random", "best"]
+BASELINES = ["mapping", "mapping-equal", "fixed-bits", "equal", "random", "best"]
 
 
 @app.callback()
@@ -99,7 +99,9 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
 @app.command("eval")
 @_guarded
 def eval_cmd(problem: str = typer.Argument(..., help="problem key (sbq)"),
-             agent: List[Path] = typer.Option(..., "--agent", help="agent checkpoint(s) from `semalloc rl train`"),
+             agent: Optional[List[Path]] = typer.Option(None, "--agent", help="agent checkpoint(s) from `semalloc rl "
+                                                                             "train` [the shipped agent]"),
+             sets: List[str] = typer.Option([], "--set", help="scenario setting KEY=VALUE [the agent's scenario]"),
              episodes: int = typer.Option(50, "--episodes"),
              slots: int = typer.Option(20, "--slots", help="slots per evaluation episode"),
              algorithm: Optional[List[str]] = typer.Option(None, "-a", "--algorithm",
@@ -112,7 +114,7 @@ def eval_cmd(problem: str = typer.Argument(..., help="problem key (sbq)"),
     if episodes < 1 or slots < 1:
         raise InputError("--episodes" if episodes < 1 else "--slots", "must be >= 1", "sbq")
     from ..solve import get_problem
-    from .agents import compare, load
+    from .agents import SHIPPED, compare, load
     names = list(algorithm) if algorithm else BASELINES
     known = get_problem("sbq").algorithms
     for n in names:
@@ -120,17 +122,18 @@ def eval_cmd(problem: str = typer.Argument(..., help="problem key (sbq)"),
             raise InputError("algorithm", f"{n!r} cannot be evaluated here; use one of "
                              f"{', '.join(a for a in known if a not in ('drl', 'exact'))}", "sbq")
     _threads()
-    agents = [load(p, device) for p in agent]
+    agents = [load(p, device) for p in (agent or [SHIPPED])]
     dims = {(a.K, a.M, a.Nt) for a in agents}
     if len(dims) > 1:
         raise InputError("agent", f"agents trained for different dimensions {sorted(dims)}", "sbq")
-    rows = compare(agents, names, agents[0].settings, episodes, slots, seed,
+    from ..cli import _parse_sets
+    scenario = {**agents[0].settings, **_parse_sets(sets)}
+    rows = compare(agents, names, scenario, episodes, slots, seed,
                    progress=None if json_out else (lambda n: typer.echo(f"evaluating {n}...", err=True)))
     if json_out:
         sys.stdout.write(json.dumps(rows) + "\n")
         return
-    scenario = agents[0].settings or "default"
-    typer.echo(format_rows(rows, f"sbq: {episodes} episodes x {slots} slots, scenario {scenario}"))
+    typer.echo(format_rows(rows, f"sbq: {episodes} episodes x {slots} slots, scenario {scenario or 'default'}"))
 
 
 def format_rows(rows: list[dict], title: str) -> str:
