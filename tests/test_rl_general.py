@@ -110,6 +110,9 @@ def test_preset_command_trains_bit_identically_and_records_its_hash(tmp_path):
     curve = np.loadtxt(paths[0].with_suffix(".csv"), delimiter=",", skiprows=1)
     assert curve.shape == (2, 3) and curve[-1, 0] == 512 and np.all(np.diff(curve[:, 1]) > 0)
     assert load(paths[0]).general["max_users"] == PRESETS["paper"]["max_users"]
+    fig = tmp_path / "sbq-training.png"
+    r = runner.invoke(app, ["rl", "curves", str(paths[0].with_suffix(".csv")), "--window", "1", "-o", str(fig)])
+    assert r.exit_code == 0 and fig.stat().st_size > 1000, r.output
 
 
 def test_shipped_agent_matches_its_record_and_serves_drl_with_no_options():
@@ -135,3 +138,11 @@ def test_a_copy_whose_hash_does_not_match_exits_2_with_one_line(tmp_path):
     r = runner.invoke(app, ["solve", str(cell), "-a", "drl", "--set", f"agent={pt}"])
     lines = [x for x in r.output.splitlines() if x.strip()]
     assert r.exit_code == 2 and len(lines) == 1 and "agent" in lines[0] and "SHA-256" in lines[0], r.output
+
+
+def test_a_generated_slot_is_the_first_slot_of_the_episode_of_the_same_seed():
+    """A figure's slot for seed s is the first slot of episode s: its state's last outcome is truly zero."""
+    from semalloc.problems.sbq.instance import episode
+    for seed, settings in ((0, {}), (7, {"users": 12, "power_max_w": 0.01})):
+        a, b = semalloc.generate("sbq", seed=seed, **settings), next(episode(seed=seed, slots=3, **settings))
+        assert np.array_equal(a.h, b.h) and np.array_equal(a.users.sentences, b.users.sentences)

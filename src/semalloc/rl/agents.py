@@ -260,12 +260,15 @@ def _train_sb3(kind, settings, steps, seed, device, report, slots, options):
         kw["action_noise"] = NormalActionNoise(np.zeros(n), 0.1 * np.ones(n))
     model = _sb3()[kind]("MlpPolicy", env, seed=seed, device=device, verbose=0, **kw)
     rewards: list[float] = []
+    curve: list[tuple] = []
 
     class Report(BaseCallback):
         def _on_step(self) -> bool:
             rewards.append(float(np.mean(self.locals["rewards"])))
-            if report is not None and self.num_timesteps % 256 == 0:
-                report(self.num_timesteps, float(np.mean(rewards[-2000:])))
+            if self.num_timesteps % 256 == 0:                  # the curve at the hybrid agent's rollout size
+                curve.append((self.num_timesteps, time.perf_counter() - t0, float(np.mean(rewards[-256:]))))
+                if report is not None:
+                    report(self.num_timesteps, float(np.mean(rewards[-2000:])))
             return True
 
     t0 = time.perf_counter()
@@ -273,7 +276,8 @@ def _train_sb3(kind, settings, steps, seed, device, report, slots, options):
     if report is not None and rewards:
         report(steps, float(np.mean(rewards[-2000:])))
     tail = rewards[-max(1, len(rewards) // 4):]
-    return model, {"steps": steps, "seconds": time.perf_counter() - t0, "mean_reward": float(np.mean(tail))}
+    return model, {"steps": steps, "seconds": time.perf_counter() - t0, "mean_reward": float(np.mean(tail)),
+                   "curve": curve}
 
 
 def _sha256(path) -> str:
