@@ -146,3 +146,12 @@ def test_a_generated_slot_is_the_first_slot_of_the_episode_of_the_same_seed():
     for seed, settings in ((0, {}), (7, {"users": 12, "power_max_w": 0.01})):
         a, b = semalloc.generate("sbq", seed=seed, **settings), next(episode(seed=seed, slots=3, **settings))
         assert np.array_equal(a.h, b.h) and np.array_equal(a.users.sentences, b.users.sentences)
+
+
+@pytest.mark.parametrize("settings", [{}, {"users": 12}, {"users": 2}, {"power_max_w": 0.01}, {"power_max_w": 10.0}])
+def test_shipped_agent_beats_equal_over_seeds_at_the_ends_of_the_figures(settings):
+    """The figures' trend: drl at or above equal (means over 20 first slots of episodes, as a figure's seeds)."""
+    slots = [semalloc.generate("sbq", seed=s, **settings) for s in range(100, 120)]
+    drl = np.mean([semalloc.solve(i, "drl").objective for i in slots])
+    equal = np.mean([semalloc.solve(i, "equal").objective for i in slots])
+    assert drl >= equal, (drl, equal)
