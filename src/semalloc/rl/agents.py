@@ -477,7 +477,7 @@ def compare(agents: list, algorithms: list[str], settings: dict, episodes: int =
     from ..solve import solve
 
     rows = []
-    runs = [(f"drl ({a.kind})" if a.kind == "hybrid" else a.kind,
+    runs = [(f"drl ({a.kind}{', general' if a.general else ''})" if a.kind == "hybrid" else a.kind,
              lambda inst, s, e, a=a: a.decide(inst, s, e)[0], a.stats.get("seconds")) for a in agents]
     specs = [(a, a, {}) if isinstance(a, str) else a for a in algorithms]
     runs += [(label, lambda inst, s, e, name=name, opts=opts: solve(inst, name, **opts).variables, None)

@@ -123,11 +123,13 @@ def eval_cmd(problem: str = typer.Argument(..., help="problem key (sbq)"),
                              f"{', '.join(a for a in known if a not in ('drl', 'exact'))}", "sbq")
     _threads()
     agents = [load(p, device) for p in (agent or [SHIPPED])]
-    dims = {(a.K, a.M, a.Nt) for a in agents}
+    dims = {(a.M, a.Nt) if a.general else (a.K, a.M, a.Nt) for a in agents}
+    dims = {d for d in dims if len(d) == 3} or dims          # a general agent fits any K up to its maximum
     if len(dims) > 1:
         raise InputError("agent", f"agents trained for different dimensions {sorted(dims)}", "sbq")
     from ..cli import _parse_sets
-    scenario = {**agents[0].settings, **_parse_sets(sets)}
+    fixed = next((a for a in agents if not a.general), agents[0])          # a per-scenario agent sets K
+    scenario = {**fixed.settings, **_parse_sets(sets)}
     rows = compare(agents, names, scenario, episodes, slots, seed,
                    progress=None if json_out else (lambda n: typer.echo(f"evaluating {n}...", err=True)))
     if json_out:
