@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-slow bench docs clean
+.PHONY: run test test-slow bench docs agents clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -39,6 +39,14 @@ API_MODULES := semalloc semalloc.plugins semalloc.experiments semalloc.problems 
 docs: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[docs]'
 	MPLBACKEND=Agg $(BIN)/python -m pdoc -d numpy -o docs/api $(API_MODULES)
+
+# the shipped sbq agent (src/semalloc/rl/data/sbq-hybrid.pt) from scratch, about an hour on one core;
+# prints whether the result is bit-identical to the shipped file (SHA-256 in its sidecar)
+agents: $(STAMP)
+	$(BIN)/semalloc rl train sbq --preset paper -o out/agents/sbq-hybrid.pt
+	$(BIN)/python -c "import json, sys; a, b = (json.load(open(p))['sha256'] for p in sys.argv[1:]); \
+	print('identical to the shipped agent' if a == b else f'differs from the shipped agent: {a} != {b}')" \
+	out/agents/sbq-hybrid.json src/semalloc/rl/data/sbq-hybrid.json
 
 clean:
 	rm -rf $(VENV) out .pytest_cache docs/api

@@ -1,21 +1,20 @@
-"""sbq benchmark (a script, not a test): the headline of issue 7.
+"""sbq benchmark (a script, not a test): the shipped scenario-general agent at every point of the figures.
 
-On the notes' default scenario (K = 6 users, Nt = 4 antennas, M = 3
-subchannels, Pmax = 1 W, B = 1.8 MHz), train our hybrid agent and the
-single-type DRL baselines (stable-baselines3 DQN on the discretised action,
-a DDPG-family agent on the relaxed continuous action), then score every
-agent and every model-based algorithm on the same evaluation episodes
-(time-correlated slots, seeds 10000..): mean effective SC-QoS per slot,
-its standard deviation over episodes, percentage of ``best``, decision time
-per slot (observation + policy + mapping to a feasible allocation for the
-agents; the whole solve for the algorithms) and training time. Ends with
-exact's gap to best on tiny slots.
+For the notes' default scenario (K = 6, Nt = 4, M = 3, Pmax = 1 W, B = 1.8 MHz) and each point of
+``sbq-fig1`` (K in 2..12) and ``sbq-fig2`` (Pmax in 0.01..10 W), score on the same evaluation episodes
+(time-correlated slots, seeds 10000..; every decision checked by ``evaluate``):
 
-Run: ``.venv/bin/python benchmarks/sbq.py [--steps 500000] [--sb3-steps 30000] [--dqn-steps 20000] [--episodes 50] [--slots 20]
-[--family td3] [--agents DIR] [--samples 4,8] [--hybrid-only]`` (checkpoints in ``--agents`` are reused if present).
-``--samples N,..``: also the hybrid policy with sampling (``drl --set samples=N``: the deterministic action and N
-actions drawn from the policy, the best by the model's objective; the time counts in the decision time).
-``--hybrid-only``: only the hybrid agent(s) and ``best`` (no baseline is trained or run; no tiny-slot check).
+- ``drl``: the shipped agent (``semalloc/rl/data/sbq-hybrid.pt``, or ``--agent``) over episodes, its
+  state carrying the last slot's outcome; ``drl (1st)``: the same slots each decided alone (last outcome
+  zero, as in a figure's single slot);
+- ``mapping`` (fair: best's search on the S-SE-perceived QoS), ``mapping-equal``, ``equal``, ``best``.
+
+Columns: mean effective SC-QoS per slot, drl / best, drl / mapping, drl / mapping-equal, and the median
+decision time per slot of drl and best. ``--baselines DIR``: also, at the default scenario, per-scenario
+agents from DIR (``hybrid-<steps>.pt``, ``dqn-<steps>.zip``, ``td3-<steps>.zip``; trained if missing).
+
+Run: ``.venv/bin/python benchmarks/sbq.py [--episodes 50] [--slots 4] [--default-slots 10] [--agent PATH]
+[--points all|default] [--baselines DIR --steps 300000 --dqn-steps 20000 --sb3-steps 30000]``
 """
 from __future__ import annotations
 
@@ -27,76 +26,82 @@ import numpy as np
 import torch
 
 import semalloc
-from semalloc.rl.agents import compare, load, train
+from semalloc.rl.agents import SHIPPED, compare, load, run_episodes, train
 from semalloc.rl.cli import format_rows
 
-#: ``mapping`` at its default q = 4 (the least q whose SQNR passes the table's 20 dB: the paradigm perceives no
-#: quantization noise) and at q = 2 (the least fixed q reaching xi_th for every n in {4, 8, 16}).
-ALGOS = ["mapping", ("mapping (q=2)", "mapping", {"bits": 2}), "fixed-bits", "equal", "random", "best"]
+#: The points of sbq-fig1 (K, at Pmax = 1 W) and sbq-fig2 (Pmax, at K = 6); the default (6, 1 W) is in both.
+POINTS = ([{"users": k} for k in (2, 4, 6, 8, 10, 12)] +
+          [{"power_max_w": p} for p in (0.01, 0.03, 0.1, 0.3, 3.0, 10.0)])
+ALGOS = ["mapping", "mapping-equal", "equal", "best"]
 
 
-def _path(kind: str, steps: int, folder: Path) -> Path:
-    return folder / f"{kind}-{steps}.{'pt' if kind == 'hybrid' else 'zip'}"
+def _point(agent, settings: dict, episodes: int, slots: int) -> dict:
+    """Mean per slot of every row, the ratios and the median decision times at one scenario."""
+    out = {}
+    for name, decide in (("drl", lambda i, s, e: agent.decide(i, s, e)[0]),
+                         ("drl (1st)", lambda i, s, e: agent.decide(i)[0]),
+                         *[(a, lambda i, s, e, a=a: semalloc.solve(i, a).variables) for a in ALGOS]):
+        r = run_episodes(decide, settings, episodes, slots)
+        out[name] = float(r["rewards"].mean())
+        out[f"{name} ms"] = 1e3 * r["decide_median_s"]
+        out[f"{name} infeasible"] = r["infeasible"]
+    return out
 
 
-def _agent(kind: str, steps: int, folder: Path, seed: int):
-    path = _path(kind, steps, folder)
-    if path.is_file():
-        return load(path)
-    a = train(kind, steps, {}, seed=seed, progress=True)
-    a.save(path)
-    return a
+def _table(rows: list[tuple[str, dict]]) -> str:
+    head = (f"{'point':<14} {'drl':>6} {'drl 1st':>7} {'mapping':>7} {'map-eq':>6} {'equal':>6} {'best':>6} "
+            f"{'drl/best':>8} {'drl/map':>7} {'drl/m-eq':>8} {'drl ms':>6} {'best ms':>7}")
+    lines = [head]
+    for label, r in rows:
+        lines.append(f"{label:<14} {r['drl']:>6.3f} {r['drl (1st)']:>7.3f} {r['mapping']:>7.3f} "
+                     f"{r['mapping-equal']:>6.3f} {r['equal']:>6.3f} {r['best']:>6.3f} "
+                     f"{r['drl'] / r['best']:>8.3f} {r['drl'] / r['mapping']:>7.3f} "
+                     f"{r['drl'] / max(r['mapping-equal'], 1e-12):>8.2f} {r['drl ms']:>6.3f} {r['best ms']:>7.1f}")
+    return "\n".join(lines)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--steps", type=int, default=500_000, help="training steps of the hybrid agent")
-    ap.add_argument("--sb3-steps", type=int, default=30_000, help="training steps of the DDPG-family agent")
-    ap.add_argument("--dqn-steps", type=int, default=20_000, help="training steps of dqn")
-    ap.add_argument("--family", default="td3", choices=["ddpg", "td3", "sac"])
+    ap.add_argument("--agent", type=Path, default=SHIPPED)
     ap.add_argument("--episodes", type=int, default=50)
-    ap.add_argument("--slots", type=int, default=20)
-    ap.add_argument("--agents", type=Path, default=Path("runs/sbq-agents"))
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--samples", default="", help="comma-separated sample counts of the hybrid policy with sampling")
-    ap.add_argument("--hybrid-only", action="store_true", help="only the hybrid agent and best")
+    ap.add_argument("--slots", type=int, default=4, help="slots per episode at the figure points")
+    ap.add_argument("--default-slots", type=int, default=10, help="slots per episode at the default scenario")
+    ap.add_argument("--points", choices=["all", "default"], default="all")
+    ap.add_argument("--baselines", type=Path, default=None, help="per-scenario agents' folder (default scenario)")
+    ap.add_argument("--steps", type=int, default=307_200, help="per-scenario hybrid agent's steps")
+    ap.add_argument("--dqn-steps", type=int, default=20_000)
+    ap.add_argument("--sb3-steps", type=int, default=30_000)
     args = ap.parse_args()
-    samples = [int(n) for n in args.samples.split(",") if n.strip()]
     torch.set_num_threads(1)
-    args.agents.mkdir(parents=True, exist_ok=True)
-    agents = [_agent("hybrid", args.steps, args.agents, args.seed)]
-    if not args.hybrid_only:
-        agents += [_agent("dqn", args.dqn_steps, args.agents, args.seed),
-                   _agent(args.family, args.sb3_steps, args.agents, args.seed)]
-    hybrid_file = str(_path("hybrid", args.steps, args.agents))
-    sampled = [(f"drl (hybrid, {n} samples)", "drl", {"agent": hybrid_file, "samples": n}) for n in samples]
-    rows = compare(agents, sampled + (["best"] if args.hybrid_only else ALGOS), {}, args.episodes, args.slots)
-    print(format_rows(rows, f"sbq default scenario (K=6, Nt=4, M=3): {args.episodes} episodes x {args.slots} slots; "
-                            f"hybrid {args.steps} steps, dqn {args.dqn_steps}, {args.family} {args.sb3_steps} steps"))
-    by = {r["name"]: r["mean"] for r in rows}
-    hyb = by["drl (hybrid)"]
-    for label, _, _ in sampled:
-        print(f"{label} / best = {by[label] / by['best']:.3f}")
-    if args.hybrid_only:
-        return
-    print(f"hybrid / mapping = {hyb / by['mapping']:.3f}; hybrid / best = {hyb / by['best']:.3f}; "
-          f"hybrid / dqn = {hyb / by['dqn']:.3f}; hybrid / {args.family} = {hyb / by[args.family]:.3f}")
-    # the policy's forward pass alone, one observation on CPU
-    from semalloc.problems.sbq.mdp import observe
-    obs = observe(semalloc.generate("sbq", seed=0))
-    t = time.perf_counter()
-    for _ in range(1000):
-        agents[0].act(obs)
-    print(f"hybrid forward pass: {(time.perf_counter() - t):.3f} ms per slot (1000 slots, 1 thread)")
-    gaps, times = [], []
-    for s in range(10):
-        inst = semalloc.generate("sbq", seed=s, users=2, antennas=2, subchannels=2)
-        t = time.perf_counter()
-        ex = semalloc.solve(inst, "exact")
-        times.append(time.perf_counter() - t)
-        gaps.append(ex.objective - semalloc.solve(inst, "best").objective)
-    print(f"tiny slots (K=2, M=2, Nt=2), 10 seeds: exact - best mean {np.mean(gaps):.4f}, max {np.max(gaps):.4f}; "
-          f"exact {np.mean(times):.2f} s/slot")
+    agent = load(args.agent)
+    t0 = time.perf_counter()
+    rows = [("default K6 1W", _point(agent, {}, args.episodes, args.default_slots))]
+    print(_table(rows), flush=True)
+    if args.points == "all":
+        for p in POINTS:
+            label = f"K={p['users']}" if "users" in p else f"Pmax={p['power_max_w']:g} W"
+            rows.append((label, _point(agent, p, args.episodes, args.slots)))
+            print(_table(rows[-1:]).splitlines()[1], flush=True)
+    print()
+    print(f"sbq, shipped agent {args.agent.name} ({agent.stats.get('steps')} steps): default scenario "
+          f"{args.episodes} episodes x {args.default_slots} slots, figure points {args.episodes} x {args.slots}; "
+          f"decision times are medians per slot; {time.perf_counter() - t0:.0f} s")
+    print(_table(rows))
+    worst = min(r["drl"] / r["best"] for _, r in rows)
+    print(f"min drl/best {worst:.3f}; drl >= equal at {sum(r['drl'] >= r['equal'] for _, r in rows)}/{len(rows)} "
+          f"points; drl/mapping {min(r['drl'] / r['mapping'] for _, r in rows):.3f}.."
+          f"{max(r['drl'] / r['mapping'] for _, r in rows):.3f}; infeasible slots "
+          f"{sum(v for _, r in rows for k, v in r.items() if k.endswith('infeasible'))}")
+    if args.baselines:
+        args.baselines.mkdir(parents=True, exist_ok=True)
+        agents = []
+        for kind, steps in (("hybrid", args.steps), ("dqn", args.dqn_steps), ("td3", args.sb3_steps)):
+            path = args.baselines / f"{kind}-{steps}.{'pt' if kind == 'hybrid' else 'zip'}"
+            if not path.is_file():
+                train(kind, steps, {}, seed=0, progress=True).save(path)
+            agents.append(load(path))
+        res = compare(agents, [], {}, args.episodes, args.default_slots)
+        print(format_rows(res, f"per-scenario agents at the default scenario, {args.episodes} x {args.default_slots}"))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ def test_every_sbq_figure_spec_is_valid_in_both_modes():
         for spec in (full, quick):
             assert spec.algorithms[0] == "drl"
             assert {"mapping", "fixed-bits", "equal", "random", "best"} <= set(spec.algorithms)
-            assert spec.options["drl"]["agent"] == "auto"
+            assert "agent" not in spec.options.get("drl", {})   # the shipped agent
         assert len(quick.tasks()) < len(full.tasks())
-        assert quick.options["drl"]["steps"] < full.options["drl"]["steps"]
         assert quick.hash != full.hash

@@ -342,6 +342,8 @@ def reproduce(key: str = typer.Argument(..., help="problem key, or 'all'"),
               fmt: str = typer.Option("png", "--format", help="figure format: png, pdf or svg"),
               workers: int = typer.Option(1, "--workers", help="local worker processes"),
               progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bar on stderr"),
+              retrain: bool = typer.Option(False, "--retrain", help="sbq: train the drl agent afresh into "
+                                                                    "--out/agents instead of the shipped one"),
               json_out: bool = _JSON):
     """Reproduce a paper's figures from the shipped sweep specs: tables, stores and figures under --out."""
     from .experiments.analysis import FIGURE_FORMATS
@@ -353,7 +355,7 @@ def reproduce(key: str = typer.Argument(..., help="problem key, or 'all'"),
         get_problem(key)
     done = []
     for rep in run(key, figure=figure, quick=quick, out=outdir, workers=workers, progress=progress and not json_out,
-                   fmt=f".{fmt.lower().lstrip('.')}"):
+                   retrain=retrain, fmt=f".{fmt.lower().lstrip('.')}"):
         if json_out:
             done.append({"problem": rep.key, "figure": rep.figure, "title": rep.title,
                          "written": [str(rep.image)] + ([str(rep.report.path)] if rep.report else []),

@@ -84,10 +84,12 @@ def plot_spec(spec: SweepSpec, rows: list[dict], path: str | Path, **overrides) 
 
 
 def reproduce(key: str, figure: int | None = None, quick: bool = False, out: str | Path = "out",
-              workers: int = 1, progress: bool = True, fmt: str = ".png") -> list[Reproduction]:
+              workers: int = 1, progress: bool = True, fmt: str = ".png", retrain: bool = False) -> list[Reproduction]:
     """Run the shipped spec of each figure of ``key`` (``"all"``: every problem), write its figure.
 
     ``quick`` applies each spec's ``quick`` overrides (fewer seeds and points).
+    ``retrain``: sbq's ``drl`` uses an agent trained afresh into ``out/agents``
+    (:func:`semalloc.rl.agents.retrained`) instead of the shipped one.
     """
     keys = [k for k in list_problems() if figures(k) or DRAWN.get(k)] if key == "all" else [key]
     done = []
@@ -108,6 +110,9 @@ def reproduce(key: str, figure: int | None = None, quick: bool = False, out: str
                 done.append(Reproduction(k, num, None, None, summary, image, title))
                 continue
             spec = load_spec(path, quick=quick)
+            if retrain and "drl" in spec.algorithms:
+                from ..rl.agents import retrained
+                spec.options = {**spec.options, "drl": {**spec.options.get("drl", {}), "agent": str(retrained(out))}}
             stem = f"{k}-fig{num}{'-quick' if quick else ''}"
             report = run_sweep(spec, Path(out) / f"{stem}-{spec.hash}.db", workers=workers, progress=progress)
             with ResultsStore.open(report.path) as store:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import io
 import json
 import os
 import time
@@ -32,15 +33,22 @@ import numpy as np
 from ..errors import InputError
 from ..problems.sbq.evaluate import evaluate, outcome, parse_variables
 from ..problems.sbq.instance import _settings, episode
-from ..problems.sbq.mdp import allocation, observe
+from ..problems.sbq.mdp import allocation, observe, observe_general
 from ..units import w_to_dbm
 
-__all__ = ["KINDS", "Agent", "train", "load", "agent_for", "run_episodes", "scenario_of", "FORMAT"]
+__all__ = ["KINDS", "PRESETS", "Agent", "train", "train_recorded", "load", "agent_for", "run_episodes", "scenario_of", "FORMAT", "SHIPPED",
+           "write_sidecar"]
 
 KINDS = ("hybrid", "dqn", "ddpg", "td3", "sac")
 #: Format tag of every semalloc agent file.
 FORMAT = "semalloc-sbq-agent"
 _VERSION = 1
+#: The shipped scenario-general hybrid agent (``semalloc rl train sbq --preset paper``; ``make agents``),
+#: with its sidecar ``sbq-hybrid.json`` (command, seed, steps, code version, SHA-256) and curve ``sbq-hybrid.csv``.
+SHIPPED = Path(__file__).parent / "data" / "sbq-hybrid.pt"
+#: ``semalloc rl train sbq --preset paper``: the recipe of :data:`SHIPPED` (one agent for every point of the
+#: sbq figures: K in 2..12, Pmax in 0.01..10 W; M = 3, Nt = 4; 25-slot training episodes, each a new scenario).
+PRESETS = {"paper": {"agent": "hybrid", "steps": 307_200, "seed": 0, "slots": 25, "general": True, "max_users": 12}}
 
 
 def _device(device: str):
@@ -57,10 +65,13 @@ def _device(device: str):
 class Agent:
     """A trained agent: ``decide(inst, last) -> (variables, moved)`` on one slot."""
 
-    def __init__(self, kind: str, settings: dict, model, stats: dict, slots: int = 100):
+    def __init__(self, kind: str, settings: dict, model, stats: dict, slots: int = 100, general: dict | None = None):
         self.kind, self.settings, self.model, self.stats, self.slots = kind, dict(settings), model, dict(stats), slots
+        self.general = dict(general) if general else None       # {"max_users", "ranges"}: scenario-general
         s = _settings(self.settings)
         self.K, self.M, self.Nt = int(s["users"]), int(s["subchannels"]), int(s["antennas"])
+        if self.general:
+            self.K = int(self.general["max_users"])
 
     def act(self, obs: np.ndarray) -> dict:
         """Deterministic hybrid action for one observation."""
@@ -80,13 +91,16 @@ class Agent:
         slot); the best one is returned (ties: the earliest, so the
         deterministic action first). Costs about ``1 + samples`` decisions.
         """
-        if (inst.K, inst.M, inst.Nt) != (self.K, self.M, self.Nt):
-            raise InputError("agent", f"trained for {self.K} users, {self.M} subchannels, {self.Nt} antennas; "
-                             f"the slot has {inst.K}, {inst.M}, {inst.Nt}", "sbq")
+        if (inst.M, inst.Nt) != (self.M, self.Nt) or (inst.K > self.K if self.general else inst.K != self.K):
+            raise InputError("agent", f"trained for {'up to ' if self.general else ''}{self.K} users, {self.M} "
+                             f"subchannels, {self.Nt} antennas; the slot has {inst.K}, {inst.M}, {inst.Nt}", "sbq")
         from .env import split_action
-        obs = observe(inst, last_score, last_effective)
+        if self.general:                                 # the policy acts for the present users only
+            obs = observe_general(inst, self.K, last_score, last_effective)
+        else:
+            obs = observe(inst, last_score, last_effective)
         if not samples:
-            return allocation(inst, *split_action(self.K, self.M, self.act(obs)))
+            return allocation(inst, *split_action(inst.K, self.M, self.act(obs)))
         if self.kind != "hybrid":
             raise InputError("samples", f"only the hybrid agent samples actions, not {self.kind}", "sbq")
         if int(samples) < 0:
@@ -94,7 +108,7 @@ class Agent:
         rng = np.random.default_rng(zlib.crc32(obs.tobytes()))
         best, best_value = None, -np.inf
         for action in self.model.act_one(obs, int(samples), rng):
-            v, moved = allocation(inst, *split_action(self.K, self.M, action))
+            v, moved = allocation(inst, *split_action(inst.K, self.M, action))
             value = float(outcome(inst, v).score.sum())                 # evaluate's objective
             if best is None or value > best_value:
                 best, best_value = (v, moved), value
@@ -105,13 +119,17 @@ class Agent:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"format": FORMAT, "version": _VERSION, "kind": self.kind, "settings": self.settings,
-                "slots": self.slots, "stats": {k: v for k, v in self.stats.items() if k != "config"}}
+                "slots": self.slots, "stats": {k: v for k, v in self.stats.items() if k not in ("config", "curve")},
+                **({"general": self.general} if self.general else {})}
         if self.kind == "hybrid":
             import torch
             m = self.model
-            torch.save({**meta, "arch": {"users": m.K, "subchannels": m.M, "features": m.F,
-                                         "hidden": m.encoder[0].out_features},
-                        "state_dict": {k: v.cpu() for k, v in m.state_dict().items()}}, path)
+            meta["stats"].pop("seconds", None)                 # wall-clock: in the sidecar, not in the weights file
+            buf = io.BytesIO()                                   # a file object: the archive's inner name is fixed,
+            torch.save({**meta, "arch": {"users": m.K, "subchannels": m.M, "features": m.F,     # not the file's
+                                         "hidden": m.encoder[0].out_features, "masked": m.masked},
+                        "state_dict": {k: v.cpu() for k, v in m.state_dict().items()}}, buf)
+            path.write_bytes(buf.getvalue())
             return path
         self.model.save(path)                            # stable-baselines3 appends .zip if missing
         path = path if path.suffix == ".zip" else path.with_name(path.name + ".zip")
@@ -120,9 +138,9 @@ class Agent:
         return path
 
 
-def _make_env(settings: dict, slots: int, kind: str = "hybrid"):
-    from .env import SBQEnv
-    env = SBQEnv(slots=slots, **settings)
+def _make_env(settings: dict, slots: int, kind: str = "hybrid", general: dict | None = None):
+    from .env import SBQEnv, ScenarioEnv
+    env = ScenarioEnv(slots=slots, **general, **settings) if general else SBQEnv(slots=slots, **settings)
     if kind == "hybrid":
         return env
     from .baselines import SB3
@@ -150,11 +168,13 @@ class _Bar:
 
 
 def train(kind: str, steps: int, settings: dict | None = None, seed: int = 0, device: str = "cpu",
-          progress=True, slots: int = 100, **options) -> Agent:
+          progress=True, slots: int = 100, general: dict | None = None, **options) -> Agent:
     """Train agent ``kind`` for ``steps`` environment steps on ``SBQ-v0(**settings)``.
 
     ``progress``: True for a progress bar, False for none, or a callable
-    ``(done_steps, mean_reward)``. ``options`` go to the trainer (PPO settings
+    ``(done_steps, mean_reward)``. ``general`` (hybrid only): ``{"max_users": K, "ranges": {...}}``
+    trains one scenario-general agent on :class:`~semalloc.rl.env.ScenarioEnv` (users and Pmax drawn
+    per episode, ``settings`` fixed). ``options`` go to the trainer (PPO settings
     of :data:`semalloc.rl.hybrid.PPO_DEFAULTS`, or stable-baselines3 keywords).
     """
     if kind not in KINDS:
@@ -169,14 +189,61 @@ def train(kind: str, steps: int, settings: dict | None = None, seed: int = 0, de
     try:
         if kind == "hybrid":
             from .hybrid import train_hybrid
-            model, stats = train_hybrid(lambda: _make_env(settings, slots), int(steps), seed=seed, device=device,
-                                        progress=report, **options)
+            model, stats = train_hybrid(lambda: _make_env(settings, slots, general=general), int(steps), seed=seed,
+                                        device=device, progress=report, **options)
+        elif general:
+            raise InputError("agent", f"only the hybrid agent is scenario-general, not {kind}", "sbq")
         else:
             model, stats = _train_sb3(kind, settings, int(steps), seed, device, report, slots, options)
     finally:
         if bar:
             bar.stop()
-    return Agent(kind, settings, model, {**stats, "seed": seed}, slots)
+    if general:
+        from .env import RANGES
+        general = {"max_users": int(general.get("max_users", 12)), "ranges": {**RANGES, **general.get("ranges", {})}}
+    return Agent(kind, settings, model, {**stats, "seed": seed}, slots, general)
+
+
+def train_recorded(cfg: dict, settings: dict, output, command: str, preset: str | None = None, device: str = "cpu",
+                   progress=True, stop_after: int | None = None) -> tuple[Agent, Path]:
+    """Train as ``cfg`` says (keys of :data:`PRESETS`), on one torch thread, and write the checkpoint, its
+    sidecar ``.json`` (:func:`write_sidecar`: ``command``, the code version at the start, ...) and its
+    training curve ``.csv`` (steps, seconds, mean reward per slot of each rollout). A hybrid run keeps a
+    snapshot ``.partial.pt`` every 102400 steps until it ends."""
+    import torch
+    output = Path(output)
+    version = _code_version()                        # the code as training starts
+    torch.set_num_threads(1)                         # one thread: the same bits on every run of one machine
+    gen = {"max_users": cfg["max_users"]} if cfg["general"] else None
+    extra = {"stop_after": stop_after} if stop_after else {}
+    if cfg["agent"] == "hybrid":
+        from .env import RANGES
+
+        def snapshot(net, done):
+            if done % 102_400 == 0:
+                Agent("hybrid", settings, net, {"steps": done}, cfg["slots"],
+                      gen and {**gen, "ranges": dict(RANGES)}).save(output.with_suffix(".partial.pt"))
+        extra["snapshot"] = snapshot
+    a = train(cfg["agent"], cfg["steps"], settings, seed=cfg["seed"], device=device, progress=progress,
+              slots=cfg["slots"], general=gen, **extra)
+    path = a.save(output)
+    output.with_suffix(".partial.pt").unlink(missing_ok=True)
+    curve = path.with_suffix(".csv")
+    curve.write_text("steps,seconds,mean_reward\n" + "".join(
+        f"{n},{t:.3f},{r:.6f}\n" for n, t, r in a.stats.get("curve", [])))
+    write_sidecar(path, {"command": command, "code_version": version, "preset": preset, **cfg,
+                         "stop_after": stop_after, "settings": settings, "train_seconds": round(a.stats["seconds"], 1),
+                         "mean_reward": a.stats["mean_reward"], "curve": curve.name})
+    return a, path
+
+
+def retrained(out) -> Path:
+    """``reproduce sbq --retrain``: the :data:`PRESETS` ``paper`` agent trained afresh into ``out/agents``
+    (reused if a finished one is there)."""
+    path = Path(out) / "agents" / SHIPPED.name
+    if not path.is_file():
+        train_recorded(PRESETS["paper"], {}, path, "semalloc reproduce sbq --retrain", preset="paper")
+    return path
 
 
 def _train_sb3(kind, settings, steps, seed, device, report, slots, options):
@@ -193,12 +260,15 @@ def _train_sb3(kind, settings, steps, seed, device, report, slots, options):
         kw["action_noise"] = NormalActionNoise(np.zeros(n), 0.1 * np.ones(n))
     model = _sb3()[kind]("MlpPolicy", env, seed=seed, device=device, verbose=0, **kw)
     rewards: list[float] = []
+    curve: list[tuple] = []
 
     class Report(BaseCallback):
         def _on_step(self) -> bool:
             rewards.append(float(np.mean(self.locals["rewards"])))
-            if report is not None and self.num_timesteps % 256 == 0:
-                report(self.num_timesteps, float(np.mean(rewards[-2000:])))
+            if self.num_timesteps % 256 == 0:                  # the curve at the hybrid agent's rollout size
+                curve.append((self.num_timesteps, time.perf_counter() - t0, float(np.mean(rewards[-256:]))))
+                if report is not None:
+                    report(self.num_timesteps, float(np.mean(rewards[-2000:])))
             return True
 
     t0 = time.perf_counter()
@@ -206,7 +276,56 @@ def _train_sb3(kind, settings, steps, seed, device, report, slots, options):
     if report is not None and rewards:
         report(steps, float(np.mean(rewards[-2000:])))
     tail = rewards[-max(1, len(rewards) // 4):]
-    return model, {"steps": steps, "seconds": time.perf_counter() - t0, "mean_reward": float(np.mean(tail))}
+    return model, {"steps": steps, "seconds": time.perf_counter() - t0, "mean_reward": float(np.mean(tail)),
+                   "curve": curve}
+
+
+def _sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _code_version() -> str:
+    """``semalloc <version>`` and the git commit of the source tree (``+dirty`` with uncommitted changes)."""
+    import subprocess
+    from .. import __version__
+    here = Path(__file__).parent
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True,
+                                timeout=10).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "."], cwd=here.parent, capture_output=True,
+                               text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        commit, dirty = "", ""
+    return f"semalloc {__version__}" + (f" ({commit}{'+dirty' if dirty else ''})" if commit else "")
+
+
+def write_sidecar(path, record: dict) -> Path:
+    """Write ``<checkpoint>.json``: the file name, its SHA-256, torch and numpy versions, and ``record``."""
+    import torch
+    path = Path(path)
+    side = path.with_suffix(".json")
+    side.write_text(json.dumps({"file": path.name, "sha256": _sha256(path), "torch": torch.__version__, "numpy": np.__version__, **record}, indent=1) + "\n")
+    return side
+
+
+def _check_sidecar(path: Path, required: bool) -> None:
+    """The SHA-256 recorded in ``<path>.json`` (if there is one; ``required`` for the shipped agent) must match."""
+    side = path.with_suffix(".json")
+    if not side.is_file():
+        if required:
+            raise InputError("agent", f"{path}: its record {side.name} is missing", "sbq")
+        return
+    try:
+        record = json.loads(side.read_text()).get("sha256")
+    except (ValueError, AttributeError):
+        raise InputError("agent", f"{side}: unreadable record", "sbq") from None
+    if record is not None and record != _sha256(path):
+        raise InputError("agent", f"{path}: SHA-256 {_sha256(path)[:16]}... does not match {record[:16]}... "
+                         f"recorded in {side.name}", "sbq")
 
 
 def _not_ours(path, why: str) -> InputError:
@@ -218,6 +337,7 @@ def load(path, device: str = "cpu") -> Agent:
     path = Path(path)
     if not path.is_file():
         raise InputError("agent", f"{path}: no such file", "sbq")
+    _check_sidecar(path, required=path.resolve() == SHIPPED.resolve())
     device = _device(device)
     import torch
     meta = None
@@ -249,7 +369,7 @@ def load(path, device: str = "cpu") -> Agent:
             model = _sb3()[kind].load(path, device=device)
     except (KeyError, TypeError, RuntimeError, ValueError) as e:
         raise _not_ours(path, f"damaged: {type(e).__name__}") from None
-    return Agent(kind, meta["settings"], model, meta.get("stats", {}), int(meta.get("slots", 100)))
+    return Agent(kind, meta["settings"], model, meta.get("stats", {}), int(meta.get("slots", 100)), meta.get("general"))
 
 
 _LOADED: dict = {}
@@ -265,7 +385,9 @@ def scenario_of(inst) -> dict:
 
 
 def _cache_dir() -> Path:
-    return Path(os.environ.get("SEMALLOC_CACHE") or Path.home() / ".cache" / "semalloc") / "agents"
+    """``$SEMALLOC_CACHE/agents``, else under the system's temporary directory (never the home directory)."""
+    import tempfile
+    return Path(os.environ.get("SEMALLOC_CACHE") or Path(tempfile.gettempdir()) / "semalloc") / "agents"
 
 
 @contextlib.contextmanager
@@ -281,14 +403,19 @@ def _locked(path: Path):
         yield
 
 
-def agent_for(inst, agent: str, steps: int = 30000, seed: int = 0, device: str = "cpu") -> Agent:
-    """The agent ``drl`` runs on ``inst``: a checkpoint path, or ``"auto"``.
+def agent_for(inst, agent: str | None, steps: int = 30000, seed: int = 0, device: str = "cpu") -> Agent:
+    """The agent ``drl`` runs on ``inst``: ``None`` (the shipped agent, :data:`SHIPPED`), a checkpoint
+    path, or ``"auto"``.
 
     ``auto`` trains a hybrid agent for ``steps`` steps on the instance's
     scenario (:func:`scenario_of`) once, and caches it under
-    ``$SEMALLOC_CACHE/agents`` (default ``~/.cache/semalloc/agents``).
+    ``$SEMALLOC_CACHE/agents`` (default: the system's temporary directory).
     """
-    if agent == "auto":
+    if agent is None:
+        if not SHIPPED.is_file():
+            raise InputError("agent", f"no shipped agent at {SHIPPED}; `make agents` trains it", "sbq")
+        path = SHIPPED
+    elif agent == "auto":
         settings = scenario_of(inst)
         key = hashlib.sha256(json.dumps([settings, int(steps), int(seed), _VERSION], sort_keys=True).encode())
         path = _cache_dir() / f"hybrid-{key.hexdigest()[:16]}.pt"
@@ -316,23 +443,25 @@ def run_episodes(decide, settings: dict, episodes: int, slots: int, seed: int = 
     Episode ``e`` is :func:`episode` with seed ``seed + e`` (the same slots for
     every policy). Returns ``rewards`` (episodes, slots) of per-slot effective
     SC-QoS sums (0 for a slot ``evaluate`` finds infeasible), ``decide_s``
-    (seconds per slot, mean) and ``infeasible`` (count of such slots).
+    and ``decide_median_s`` (seconds per slot, mean and median) and
+    ``infeasible`` (count of such slots).
     """
-    rewards = np.zeros((episodes, slots))
-    spent, infeasible = 0.0, 0
+    rewards, spent = np.zeros((episodes, slots)), np.zeros((episodes, slots))
+    infeasible = 0
     for e in range(episodes):
         last = (None, None)
         for t, inst in enumerate(episode(seed=seed + e, slots=slots, **settings)):
             t0 = time.perf_counter()
             v = decide(inst, *last)
-            spent += time.perf_counter() - t0
+            spent[e, t] = time.perf_counter() - t0
             v = parse_variables(inst, v)
             ev = evaluate(inst, v)
             infeasible += not ev.feasible
             o = outcome(inst, v)
             rewards[e, t] = ev.objective if ev.feasible else 0.0
             last = (o.score, o.effective)
-    return {"rewards": rewards, "decide_s": spent / (episodes * slots), "infeasible": infeasible}
+    return {"rewards": rewards, "decide_s": float(spent.mean()), "decide_median_s": float(np.median(spent)),
+            "infeasible": infeasible}
 
 
 def compare(agents: list, algorithms: list[str], settings: dict, episodes: int = 50, slots: int = 20,
@@ -348,7 +477,7 @@ def compare(agents: list, algorithms: list[str], settings: dict, episodes: int =
     from ..solve import solve
 
     rows = []
-    runs = [(f"drl ({a.kind})" if a.kind == "hybrid" else a.kind,
+    runs = [(f"drl ({a.kind}{', general' if a.general else ''})" if a.kind == "hybrid" else a.kind,
              lambda inst, s, e, a=a: a.decide(inst, s, e)[0], a.stats.get("seconds")) for a in agents]
     specs = [(a, a, {}) if isinstance(a, str) else a for a in algorithms]
     runs += [(label, lambda inst, s, e, name=name, opts=opts: solve(inst, name, **opts).variables, None)
@@ -359,5 +488,6 @@ def compare(agents: list, algorithms: list[str], settings: dict, episodes: int =
         r = run_episodes(decide, settings, episodes, slots, seed)
         per_episode = r["rewards"].mean(axis=1)
         rows.append({"name": name, "mean": float(per_episode.mean()), "std": float(per_episode.std()),
-                     "decide_ms": 1e3 * r["decide_s"], "infeasible": r["infeasible"], "train_s": train_s})
+                     "decide_ms": 1e3 * r["decide_s"], "decide_median_ms": 1e3 * r["decide_median_s"],
+                     "infeasible": r["infeasible"], "train_s": train_s, "episode_means": per_episode.tolist()})
     return rows

@@ -27,7 +27,7 @@ app = typer.Typer(help="Deep RL for the sbq problem: train agents, evaluate them
                   no_args_is_help=True)
 
 #: Model-based sbq algorithms that ``rl eval`` runs by default next to the agents.
-BASELINES = ["mapping", "fixed-bits", "equal", "random", "best"]
+BASELINES = ["mapping", "mapping-equal", "fixed-bits", "equal", "random", "best"]
 
 
 @app.callback()
@@ -53,38 +53,64 @@ def _threads() -> None:
 @_guarded
 def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
           agent: str = typer.Option("hybrid", "--agent", help="hybrid (ours), dqn, ddpg, td3 or sac"),
-          steps: int = typer.Option(200_000, "--steps", help="environment steps (slots)"),
-          out: Optional[Path] = typer.Option(None, "-o", "--out", help="checkpoint to write (.pt; .zip for sb3)"),
+          steps: Optional[int] = typer.Option(None, "--steps", help="environment steps (slots) [200000]"),
+          out: Optional[Path] = typer.Option(None, "-o", "--out",
+                                             help="checkpoint to write (.pt; .zip for sb3) [--preset: sbq-hybrid.pt]"),
           output: Optional[Path] = typer.Option(None, "--output", hidden=True),
           sets: List[str] = typer.Option([], "--set", help="generator setting KEY=VALUE (repeatable)"),
-          slots: int = typer.Option(100, "--slots", help="slots per training episode"),
-          seed: int = typer.Option(0, "--seed"),
-          device: str = typer.Option("auto", "--device", help="torch device: auto (cuda when available), cpu, cuda[:N]"),
+          slots: Optional[int] = typer.Option(None, "--slots", help="slots per training episode [100]"),
+          seed: Optional[int] = typer.Option(None, "--seed", help="[0]"),
+          general: bool = typer.Option(False, "--general/--per-scenario",
+                                       help="hybrid: one agent for K <= --max-users and Pmax in 0.01..10 W "
+                                            "(drawn per episode)"),
+          max_users: int = typer.Option(12, "--max-users", help="with --general: users the agent covers"),
+          preset: Optional[str] = typer.Option(None, "--preset", help="paper: the shipped agent's recipe"),
+          stop_after: Optional[int] = typer.Option(None, "--stop-after",
+                                                   help="stop after this many steps, on the --steps schedule"),
+          device: str = typer.Option("auto", "--device", help="torch device: auto (cuda when available; cpu with "
+                                                              "--preset, for a bit-identical agent), cpu, cuda[:N]"),
           progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bar with mean reward"),
           json_out: bool = typer.Option(False, "--json", help="print what was written as JSON (docs/cli.md)")):
-    """Train an agent on the SBQ-v0 environment and save its checkpoint."""
+    """Train an agent on the SBQ-v0 environment; write its checkpoint, a JSON sidecar
+    (command, seed, steps, code version, SHA-256) and its training curve (CSV: steps, seconds, reward)."""
     _problem(problem)
     output = out or output
-    if output is None:
-        raise InputError("--out", "missing: the checkpoint to write", "sbq")
     from ..cli import _parse_sets
-    from .agents import train as run
-    settings = _parse_sets(sets)
-    _threads()
-    a = run(agent, steps, settings, seed=seed, device=device, progress=progress and not json_out, slots=slots)
-    path = a.save(output)
+    from .agents import PRESETS
+    cfg = {"agent": agent, "steps": 200_000, "seed": 0, "slots": 100, "general": general, "max_users": max_users}
+    if preset is not None:
+        if preset not in PRESETS:
+            raise InputError("--preset", f"unknown preset {preset!r}; known: {', '.join(PRESETS)}", "sbq")
+        cfg.update(PRESETS[preset])
+        output = output or Path("sbq-hybrid.pt")
+        device = "cpu" if device == "auto" else device
+    cfg.update({k: v for k, v in (("steps", steps), ("seed", seed), ("slots", slots)) if v is not None})
+    if output is None:
+        raise InputError("--out", "missing: -o PATH (or --preset)", "sbq")
+    from .agents import train_recorded
+    command = " ".join(["semalloc rl train sbq", *(["--preset", preset] if preset else []), "--agent", cfg["agent"],
+                        "--steps", str(cfg["steps"]), "--seed", str(cfg["seed"]), "--slots", str(cfg["slots"]),
+                        *(["--general", "--max-users", str(cfg["max_users"])] if cfg["general"] else []),
+                        *[f"--set {x}" for x in sets], *(["--stop-after", str(stop_after)] if stop_after else []),
+                        "-o", output.name])
+    a, path = train_recorded(cfg, _parse_sets(sets), output, command, preset=preset, device=device,
+                             progress=progress and not json_out, stop_after=stop_after)
     if json_out:
-        sys.stdout.write(json.dumps({"written": [str(path)], "agent": a.kind, "steps": a.stats["steps"],
-                                     "time_s": a.stats["seconds"], "mean_reward": a.stats["mean_reward"]}) + "\n")
+        written = [str(path), str(path.with_suffix(".json")), str(path.with_suffix(".csv"))]
+        sys.stdout.write(json.dumps({"written": written, "agent": a.kind, "steps": a.stats["steps"], "time_s": a.stats["seconds"],
+                                     "mean_reward": a.stats["mean_reward"]}) + "\n")
         return
-    typer.echo(f"wrote {path}: {a.kind}, {a.stats['steps']} steps in {a.stats['seconds']:.1f} s, "
-               f"mean reward per slot {a.stats['mean_reward']:.4f} (last quarter of training)")
+    typer.echo(f"wrote {path} (and its .json record and .csv curve): {a.kind}, {a.stats['steps']} steps in "
+               f"{a.stats['seconds']:.1f} s, mean reward per slot {a.stats['mean_reward']:.4f} "
+               f"(last quarter of training)")
 
 
 @app.command("eval")
 @_guarded
 def eval_cmd(problem: str = typer.Argument(..., help="problem key (sbq)"),
-             agent: List[Path] = typer.Option(..., "--agent", help="agent checkpoint(s) from `semalloc rl train`"),
+             agent: Optional[List[Path]] = typer.Option(None, "--agent", help="agent checkpoint(s) from `semalloc rl "
+                                                                             "train` [the shipped agent]"),
+             sets: List[str] = typer.Option([], "--set", help="scenario setting KEY=VALUE [the agent's scenario]"),
              episodes: int = typer.Option(50, "--episodes"),
              slots: int = typer.Option(20, "--slots", help="slots per evaluation episode"),
              algorithm: Optional[List[str]] = typer.Option(None, "-a", "--algorithm",
@@ -97,7 +123,7 @@ def eval_cmd(problem: str = typer.Argument(..., help="problem key (sbq)"),
     if episodes < 1 or slots < 1:
         raise InputError("--episodes" if episodes < 1 else "--slots", "must be >= 1", "sbq")
     from ..solve import get_problem
-    from .agents import compare, load
+    from .agents import SHIPPED, compare, load
     names = list(algorithm) if algorithm else BASELINES
     known = get_problem("sbq").algorithms
     for n in names:
@@ -105,17 +131,59 @@ def eval_cmd(problem: str = typer.Argument(..., help="problem key (sbq)"),
             raise InputError("algorithm", f"{n!r} cannot be evaluated here; use one of "
                              f"{', '.join(a for a in known if a not in ('drl', 'exact'))}", "sbq")
     _threads()
-    agents = [load(p, device) for p in agent]
-    dims = {(a.K, a.M, a.Nt) for a in agents}
+    agents = [load(p, device) for p in (agent or [SHIPPED])]
+    dims = {(a.M, a.Nt) if a.general else (a.K, a.M, a.Nt) for a in agents}
+    dims = {d for d in dims if len(d) == 3} or dims          # a general agent fits any K up to its maximum
     if len(dims) > 1:
         raise InputError("agent", f"agents trained for different dimensions {sorted(dims)}", "sbq")
-    rows = compare(agents, names, agents[0].settings, episodes, slots, seed,
+    from ..cli import _parse_sets
+    fixed = next((a for a in agents if not a.general), agents[0])          # a per-scenario agent sets K
+    scenario = {**fixed.settings, **_parse_sets(sets)}
+    rows = compare(agents, names, scenario, episodes, slots, seed,
                    progress=None if json_out else (lambda n: typer.echo(f"evaluating {n}...", err=True)))
     if json_out:
         sys.stdout.write(json.dumps(rows) + "\n")
         return
-    scenario = agents[0].settings or "default"
-    typer.echo(format_rows(rows, f"sbq: {episodes} episodes x {slots} slots, scenario {scenario}"))
+    typer.echo(format_rows(rows, f"sbq: {episodes} episodes x {slots} slots, scenario {scenario or 'default'}"))
+
+
+@app.command()
+@_guarded
+def curves(csv: List[Path] = typer.Argument(..., help="training curves written by `semalloc rl train` (.csv)"),
+           output: Path = typer.Option(Path("sbq-training.png"), "-o", "--output", help="figure to write"),
+           window: int = typer.Option(20, "--window", help="rollouts in the moving average")):
+    """Figure sbq-training: mean reward per slot against environment steps and against wall-clock time."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    import numpy as np
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    for path in csv:
+        try:
+            data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+        except (OSError, ValueError):
+            raise InputError("csv", f"{path}: not a training curve (steps,seconds,mean_reward)", "sbq") from None
+        if data.shape[0] == 0 or data.shape[1] != 3:
+            raise InputError("csv", f"{path}: not a training curve (steps,seconds,mean_reward)", "sbq")
+        side = path.with_suffix(".json")
+        label = path.stem
+        if side.is_file():
+            rec = json.loads(side.read_text())
+            label = f"{rec.get('agent', label)}{' (general)' if rec.get('general') else ''}"
+        w = max(1, min(window, len(data)))
+        smooth = np.convolve(data[:, 2], np.ones(w) / w, mode="valid")
+        axes[0].plot(data[w - 1:, 0], smooth, label=label)
+        axes[1].plot(data[w - 1:, 1] / 60, smooth, label=label)
+    axes[0].set_xlabel("environment steps (slots)")
+    axes[1].set_xlabel("wall-clock training time (min)")
+    axes[0].set_ylabel(f"mean reward per slot (moving average, {window} rollouts)")
+    axes[0].legend()
+    fig.suptitle("sbq: training curves")
+    fig.tight_layout()
+    output.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(output, dpi=120)
+    plt.close(fig)
+    typer.echo(f"wrote {output}")
 
 
 def format_rows(rows: list[dict], title: str) -> str:

@@ -30,9 +30,14 @@ from gymnasium import spaces
 
 from ..problems.sbq.evaluate import outcome
 from ..problems.sbq.instance import Q_MAX, _settings, episode
-from ..problems.sbq.mdp import FEATURES, OBS_CLIP, allocation, observe
+from ..errors import InputError
+from ..problems.sbq.mdp import FEATURES, OBS_CLIP, SCENARIO, allocation, observe, observe_general
 
-__all__ = ["SBQEnv", "split_action"]
+__all__ = ["SBQEnv", "ScenarioEnv", "split_action", "RANGES"]
+
+#: Domain randomisation of the scenario-general agent: the range the sbq figures sweep
+#: (sbq-fig1: K in 2..12; sbq-fig2: Pmax in 0.01..10 W, log-uniform).
+RANGES = {"users": [2, 12], "power_max_w": [0.01, 10.0]}
 
 
 def split_action(K: int, M: int, action: dict) -> tuple:
@@ -89,3 +94,69 @@ class SBQEnv(gym.Env):
         if not truncated:
             self.inst = next(self._slots)
         return observe(self.inst, o.score, o.effective), reward, False, truncated, info
+
+
+class ScenarioEnv(gym.Env):
+    """SBQ episodes whose scenario is drawn at every reset (domain randomisation).
+
+    ``users`` is drawn uniformly from ``ranges["users"]`` (integers, both ends
+    included) and ``power_max_w`` log-uniformly from ``ranges["power_max_w"]``;
+    the other settings are fixed (``settings``, generator defaults otherwise).
+    The observation is :func:`~semalloc.problems.sbq.mdp.observe_general`
+    (``max_users`` rows, absent users zero with presence flag 0); the action
+    covers ``max_users`` users, of which the first ``K`` are used.
+
+    Examples
+    --------
+    >>> env = ScenarioEnv(slots=3, max_users=4, ranges={"users": [2, 3], "power_max_w": [0.1, 1.0]})
+    >>> obs, _ = env.reset(seed=0)
+    >>> obs.shape, env.inst.K in (2, 3)
+    ((48,), True)
+    """
+
+    metadata = {"render_modes": []}
+
+    def __init__(self, slots: int = 100, max_users: int = 12, ranges: dict | None = None, **settings):
+        self.ranges = {**RANGES, **(ranges or {})}
+        if set(self.ranges) - set(RANGES):
+            raise InputError("ranges", f"only {', '.join(RANGES)} are randomised, got {sorted(self.ranges)}", "sbq")
+        (k_lo, k_hi), (p_lo, p_hi) = self.ranges["users"], self.ranges["power_max_w"]
+        if not 1 <= int(k_lo) <= int(k_hi) <= int(max_users) or not 0 < float(p_lo) <= float(p_hi):
+            raise InputError("ranges", f"need 1 <= users <= max_users = {max_users} and 0 < power_max_w, "
+                             f"got {self.ranges}", "sbq")
+        s = _settings({**settings, "users": int(max_users)})
+        self.settings = {k: v for k, v in settings.items() if k not in RANGES}
+        self.slots, self.max_users = int(slots), int(max_users)
+        self.M, self.Nt = int(s["subchannels"]), int(s["antennas"])
+        K = self.max_users
+        self.observation_space = spaces.Box(-OBS_CLIP, OBS_CLIP, (K * (FEATURES(self.M) + SCENARIO),), np.float32)
+        self.action_space = spaces.Dict({
+            "discrete": spaces.MultiDiscrete([self.M + 1] * K + [Q_MAX] * K),
+            "continuous": spaces.Box(0.0, 1.0, (2 * K + self.M,), np.float32)})
+        self.inst = None
+
+    def reset(self, *, seed: int | None = None, options: dict | None = None):
+        super().reset(seed=seed)
+        (k_lo, k_hi), (p_lo, p_hi) = self.ranges["users"], self.ranges["power_max_w"]
+        users = int(self.np_random.integers(int(k_lo), int(k_hi) + 1))
+        power = float(np.exp(self.np_random.uniform(np.log(p_lo), np.log(p_hi))))
+        self._slots = episode(seed=int(self.np_random.integers(2**63 - 1)), slots=self.slots,
+                              **{**self.settings, "users": users, "power_max_w": power})
+        self.t = 0
+        self.inst = next(self._slots)
+        return observe_general(self.inst, self.max_users), {}
+
+    def step(self, action):
+        if self.inst is None:
+            raise RuntimeError("call reset() before step()")
+        K = self.inst.K
+        sub, bits, power, mix, shares = split_action(self.max_users, self.M, action)
+        v, moved = allocation(self.inst, sub[:K], bits[:K], power[:K], mix[:K], shares)
+        o = outcome(self.inst, v)
+        self.t += 1
+        truncated = self.t >= self.slots
+        info = {"moved": moved, "users": K}
+        if not truncated:
+            self.inst = next(self._slots)
+        return observe_general(self.inst, self.max_users, o.score, o.effective), float(o.score.sum()), False, \
+            truncated, info

@@ -49,9 +49,9 @@ PPO_DEFAULTS = {"n_envs": 16, "n_steps": 16, "epochs": 4, "minibatch": 64, "lr":
 class HybridPolicy(nn.Module):
     """Per-user actor-critic: discrete heads first, then continuous parameters conditioned on the assignment."""
 
-    def __init__(self, users: int, subchannels: int, features: int, hidden: int = 128):
+    def __init__(self, users: int, subchannels: int, features: int, hidden: int = 128, masked: bool = False):
         super().__init__()
-        self.K, self.M, self.F = users, subchannels, features
+        self.K, self.M, self.F, self.masked = users, subchannels, features, bool(masked)
         H = hidden
         self.encoder = nn.Sequential(nn.Linear(features, H), nn.Tanh(), nn.Linear(H, H), nn.Tanh())
         self.user_head = nn.Sequential(nn.Linear(2 * H, H), nn.Tanh(), nn.Linear(H, subchannels + 1 + Q_MAX + 1))
@@ -59,18 +59,36 @@ class HybridPolicy(nn.Module):
         self.share_head = nn.Sequential(nn.Linear(2 * H + 1, H), nn.Tanh(), nn.Linear(H, 1))
         self.log_std = nn.Parameter(torch.full((3,), -0.5))          # power, mix, shares
 
+    def mask(self, obs: torch.Tensor) -> torch.Tensor:
+        """Presence (B, K) of each user row: the last feature when ``masked``, else all ones."""
+        x = obs.view(obs.shape[0], self.K, self.F)
+        return (x[..., -1] > 0.5).to(obs.dtype) if self.masked else torch.ones_like(x[..., 0])
+
     def heads(self, obs: torch.Tensor):
-        """``(e (B,K,H), c (B,H), sub_logits (B,K,M+1), bit_logits (B,K,Q), value (B,))``."""
+        """``(e (B,K,H), c (B,H), sub_logits (B,K,M+1), bit_logits (B,K,Q), value (B,))``.
+
+        ``masked``: the context is the mean over present users, and absent users add no value."""
         B, K, M = obs.shape[0], self.K, self.M
         e = self.encoder(obs.view(B, K, self.F))
-        c = e.mean(dim=1)
+        m = self.mask(obs).unsqueeze(-1)
+        c = (e * m).sum(dim=1) / m.sum(dim=1).clamp(min=1)
         out = self.user_head(torch.cat([e, c.unsqueeze(1).expand(-1, K, -1)], dim=-1))
-        return e, c, out[..., :M + 1], out[..., M + 1:M + 1 + Q_MAX], out[..., -1].sum(dim=1)
+        return e, c, out[..., :M + 1], out[..., M + 1:M + 1 + Q_MAX], (out[..., -1] * m[..., 0]).sum(dim=1)
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         return self.heads(obs)[-1]
 
-    def continuous(self, e, c, sub):
+    def _logp(self, obs, e, c, sub_logits, bit_logits, s, b, z):
+        """Log-probability of ``(s, b, z)`` and entropy of the discrete heads, over present users only."""
+        m = self.mask(obs)
+        ds, db = Categorical(logits=sub_logits, validate_args=False), Categorical(logits=bit_logits, validate_args=False)
+        mean, std = self.continuous(e, c, s, m)
+        lz = Normal(mean, std, validate_args=False).log_prob(z)
+        mz = torch.cat([m, m, torch.ones_like(m[:, :self.M])], dim=-1)
+        logp = ((ds.log_prob(s) + db.log_prob(b)) * m).sum(-1) + (lz * mz).sum(-1)
+        return logp, ((ds.entropy() + db.entropy()) * m).sum(-1)
+
+    def continuous(self, e, c, sub, m=None):
         """Means ``(B, 2K + M)`` and std of the Gaussian, given the subchannel choices ``sub`` (B, K).
 
         Each subchannel's group embedding (mean of its users' embeddings) enters
@@ -78,13 +96,16 @@ class HybridPolicy(nn.Module):
         follow the discrete choice, as in a parameterised-action policy."""
         K, M = self.K, self.M
         onehot = nn.functional.one_hot(sub, M + 1).to(e.dtype)                    # (B, K, M+1)
+        if m is not None:                                                         # absent users join no group
+            onehot = onehot * m.unsqueeze(-1)
         count = onehot.sum(dim=1)                                                 # (B, M+1)
+        users = count.sum(dim=1, keepdim=True).clamp(min=1)                       # K present
         group = onehot.transpose(1, 2) @ e / count.clamp(min=1).unsqueeze(-1)     # (B, M+1, H)
         mine = torch.gather(group, 1, sub.unsqueeze(-1).expand(-1, -1, e.shape[-1]))
         ctx = c.unsqueeze(1).expand(-1, K, -1)
         user = self.param_head(torch.cat([e, ctx, mine], dim=-1))                 # (B, K, 2)
         g = group[:, 1:]
-        share = self.share_head(torch.cat([g, c.unsqueeze(1).expand(-1, M, -1), count[:, 1:, None] / K], dim=-1))
+        share = self.share_head(torch.cat([g, c.unsqueeze(1).expand(-1, M, -1), (count[:, 1:] / users)[..., None]], dim=-1))
         mean = torch.cat([user[..., 0], user[..., 1], share[..., 0]], dim=-1)
         std = torch.cat([self.log_std[0].expand(K), self.log_std[1].expand(K), self.log_std[2].expand(M)]).exp()
         return mean, std
@@ -93,16 +114,16 @@ class HybridPolicy(nn.Module):
     def act(self, obs: torch.Tensor, deterministic: bool = False) -> dict:
         """Env actions (numpy) for a batch of observations; sampled ones carry the internals PPO stores."""
         e, c, sub_logits, bit_logits, value = self.heads(obs)
+        m = self.mask(obs)
         if deterministic:                               # argmax and median; no distributions (fast path)
             s, b = sub_logits.argmax(-1), bit_logits.argmax(-1)
-            z = self.continuous(e, c, s)[0]
+            z = self.continuous(e, c, s, m)[0]
             return {"discrete": torch.cat([s, b], dim=-1).cpu().numpy(),
                     "continuous": torch.sigmoid(z).cpu().numpy()}
         ds, db = Categorical(logits=sub_logits, validate_args=False), Categorical(logits=bit_logits, validate_args=False)
         s, b = ds.sample(), db.sample()
-        dn = Normal(*self.continuous(e, c, s), validate_args=False)
-        z = dn.sample()
-        logp = ds.log_prob(s).sum(-1) + db.log_prob(b).sum(-1) + dn.log_prob(z).sum(-1)
+        z = Normal(*self.continuous(e, c, s, m), validate_args=False).sample()
+        logp, _ = self._logp(obs, e, c, sub_logits, bit_logits, s, b, z)
         return {"discrete": torch.cat([s, b], dim=-1).cpu().numpy(), "continuous": torch.sigmoid(z).cpu().numpy(),
                 "z": z, "logp": logp, "value": value}
 
@@ -130,8 +151,13 @@ class HybridPolicy(nn.Module):
             self.__dict__["_np_stamp"] = stamp
         (enc0, be0, enc2, be2, ue, uc, ub0, u2, ub2,
          pe, pc, pg, pb0, p2, pb2, sg, sc, sn, sb0, s2, sb2, std) = self.__dict__["_np_layers"]
-        K, M = self.K, self.M
-        e = np.tanh(np.tanh(np.asarray(obs, dtype=np.float32).reshape(K, self.F) @ enc0 + be0) @ enc2 + be2)
+        M = self.M
+        x = np.asarray(obs, dtype=np.float32).reshape(self.K, self.F)
+        if self.masked:                                 # present users only: the same mean, groups and counts
+            x = x[x[:, -1] > 0.5]
+        K = len(x)
+        std = np.repeat(std, [K, K, M])
+        e = np.tanh(np.tanh(x @ enc0 + be0) @ enc2 + be2)
         c = e.mean(axis=0, keepdims=True)
         out = np.tanh(e @ ue + (c @ uc + ub0)) @ u2 + ub2
         sub_logits, bit_logits = out[:, :M + 1], out[:, M + 1:M + 1 + Q_MAX]
@@ -173,7 +199,7 @@ class HybridPolicy(nn.Module):
         return (enc0, be0, enc2, be2, u0[:H].copy(), u0[H:].copy(), ub0, u2, ub2,
                 p0[:H].copy(), p0[H:2 * H].copy(), p0[2 * H:].copy(), pb0, p2, pb2,
                 s0[:H].copy(), s0[H:2 * H].copy(), s0[2 * H:].copy(), sb0, s2, sb2,
-                np.exp(np.repeat(self.log_std.detach().cpu().numpy().astype(float), [self.K, self.K, self.M])))
+                np.exp(self.log_std.detach().cpu().numpy().astype(float)))
 
     def evaluate_actions(self, obs, discrete, z):
         """Log-probability, entropy of the discrete heads and value of stored actions (for the PPO loss).
@@ -182,19 +208,23 @@ class HybridPolicy(nn.Module):
         it narrows as the policy settles and the deterministic action (the median
         ``sigmoid(mean)``) is what was learned."""
         e, c, sub_logits, bit_logits, value = self.heads(obs)
-        ds, db = Categorical(logits=sub_logits, validate_args=False), Categorical(logits=bit_logits, validate_args=False)
-        s, b = discrete[..., :self.K], discrete[..., self.K:]
-        dn = Normal(*self.continuous(e, c, s), validate_args=False)
-        logp = ds.log_prob(s).sum(-1) + db.log_prob(b).sum(-1) + dn.log_prob(z).sum(-1)
-        return logp, ds.entropy().sum(-1) + db.entropy().sum(-1), value
+        logp, ent = self._logp(obs, e, c, sub_logits, bit_logits, discrete[..., :self.K], discrete[..., self.K:], z)
+        return logp, ent, value
 
 
-def train_hybrid(env_fn, steps: int, seed: int = 0, device: str = "cpu", progress=None, **overrides):
+def train_hybrid(env_fn, steps: int, seed: int = 0, device: str = "cpu", progress=None, stop_after: int | None = None,
+                 snapshot=None, **overrides):
     """Train a :class:`HybridPolicy` with PPO on ``n_envs`` copies of ``env_fn()`` for ``steps`` env steps.
 
     ``progress(done_steps, mean_reward)`` is called after every rollout.
-    Returns ``(policy, stats)``; ``stats`` has ``steps``, ``seconds`` and
-    ``mean_reward`` (per slot, over the last quarter of training).
+    Returns ``(policy, stats)``; ``stats`` has ``steps``, ``seconds``,
+    ``mean_reward`` (per slot, over the last quarter of training) and
+    ``curve``: ``(steps, seconds, mean reward per slot of the rollout)`` after
+    every rollout (the training curve). An environment with ``max_users``
+    (:class:`~semalloc.rl.env.ScenarioEnv`) gets a masked policy over its padded users.
+    ``stop_after``: stop once that many steps are done, keeping the schedule of a
+    ``steps``-step run (so the result equals that run's snapshot at that point).
+    ``snapshot(policy, done_steps)`` is called after every rollout (to save snapshots).
     """
     import gymnasium as gym
 
@@ -203,12 +233,14 @@ def train_hybrid(env_fn, steps: int, seed: int = 0, device: str = "cpu", progres
     envs = gym.vector.SyncVectorEnv([env_fn for _ in range(cfg["n_envs"])],
                                     autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
     one = envs.envs[0].unwrapped
-    net = HybridPolicy(one.K, one.M, one.observation_space.shape[0] // one.K, cfg["hidden"]).to(device)
+    K = getattr(one, "max_users", None) or one.K                            # ScenarioEnv: padded, masked users
+    net = HybridPolicy(K, one.M, one.observation_space.shape[0] // K, cfg["hidden"],
+                       masked=hasattr(one, "max_users")).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"])
     obs, _ = envs.reset(seed=seed)
     N, T = cfg["n_envs"], cfg["n_steps"]
     rollouts = max(1, int(np.ceil(steps / (N * T))))
-    t0, recent, done = time.perf_counter(), [], 0
+    t0, recent, curve, done = time.perf_counter(), [], [], 0
     for it in range(rollouts):
         if cfg["anneal"]:                                                     # learning rate linearly to 0
             for group in opt.param_groups:
@@ -249,9 +281,14 @@ def train_hybrid(env_fn, steps: int, seed: int = 0, device: str = "cpu", progres
                 opt.step()
         done += T * N
         recent.append(float(b["reward"].mean()))
+        curve.append((done, time.perf_counter() - t0, recent[-1]))
         if progress is not None:
             progress(done, float(np.mean(recent[-20:])))
+        if snapshot is not None:
+            snapshot(net, done)
+        if stop_after is not None and done >= stop_after:
+            break
     envs.close()
     tail = recent[-max(1, len(recent) // 4):]
     return net.eval(), {"steps": done, "seconds": time.perf_counter() - t0, "mean_reward": float(np.mean(tail)),
-                        "config": cfg}
+                        "config": cfg, "curve": curve}

@@ -4,7 +4,8 @@ the certified ``exact`` optimum for tiny slots and our ``best``.
 =============  =====================  ===========================  ===========================
 name           bits q_k               subchannels                  power / bandwidth
 =============  =====================  ===========================  ===========================
-mapping        fixed (4: SQNR > 20)   Hungarian on perceived S-SE  equal power, equal bandwidth
+mapping        fixed (max q_min)      local search, perceived QoS  price search, perceived QoS
+mapping-equal  fixed (4: SQNR > 20)   Hungarian on perceived S-SE  equal power, equal bandwidth
 fixed-bits     8                      local search                 price search (as ``best``)
 equal          q_min                  greedy, strongest first      equal power, equal bandwidth
 random         uniform 1..8           random                       Dirichlet shares
@@ -34,10 +35,11 @@ from scipy.optimize import linear_sum_assignment
 from ...errors import InputError
 from ...perf.sbq import similarity
 from ...solvers.scalar import bracket, golden_max
-from .beams import min_bits, power_for_rate, rate_of_power, to_variables, user_value, zf_directions
+from .beams import MARGIN, min_bits, power_for_rate, rate_of_power, to_variables, user_value, zf_directions
+from .evaluate import qos
 from .instance import Q_MAX
 
-__all__ = ["register", "allocate", "local_search", "greedy_subchannels", "branch_and_reduce"]
+__all__ = ["register", "allocate", "local_search", "greedy_subchannels", "branch_and_reduce", "perceived_value"]
 
 #: Power levels of the price search, as fractions of Pmax.
 _LEVELS = np.concatenate([[0.0], np.geomspace(1e-4, 1.0, 48)])
@@ -55,14 +57,19 @@ def _bandwidth_candidates(inst, sub: np.ndarray) -> np.ndarray:
     return inst.bandwidth_hz * cands
 
 
-def allocate(inst, sub: np.ndarray, q: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+def allocate(inst, sub: np.ndarray, q: np.ndarray, value=None) -> tuple[float, np.ndarray, np.ndarray]:
     """Power and bandwidth for a fixed assignment and bits: ``(value, power, band)``.
 
     For each bandwidth candidate, each price ``lam`` gives every user its
     best level of ``value_k(R(p)) - lam p`` (a grid plus the exact power
     meeting its deadline); the budget is then filled by scaling (values are
     non-decreasing in power). The best price and bandwidth win.
+
+    ``value(inst, q, rate, band)``: the per-user value the search maximises
+    (non-decreasing in the rate); default the SBQ model's effective SC-QoS
+    (:func:`user_value`); ``mapping`` passes :func:`perceived_value`.
     """
+    value = value or (lambda inst, q, rate, band: user_value(inst, q, rate))
     _, c = zf_directions(inst, sub)
     served = sub >= 0
     P = inst.power_max_w
@@ -72,12 +79,12 @@ def allocate(inst, sub: np.ndarray, q: np.ndarray) -> tuple[float, np.ndarray, n
         need = power_for_rate(inst, c, inst.symbols * np.minimum(q, Q_MAX) / inst.deadline_s * (1 + 2e-6), bk)
         levels = np.concatenate([np.broadcast_to((_LEVELS * P)[:, None], (len(_LEVELS), inst.K)),
                                  np.where(need <= P, need, 0.0)[None]])                   # (G, K)
-        val = np.where(served, user_value(inst, q[None], rate_of_power(inst, c[None], levels, bk[None])), 0.0)
+        val = np.where(served, value(inst, q[None], rate_of_power(inst, c[None], levels, bk[None]), bk[None]), 0.0)
         net = val[None] - (_PRICES / P)[:, None, None] * levels[None]                  # (L, G, K)
         pick = levels[np.argmax(net, axis=1), np.arange(inst.K)[None, :]]                # (L, K)
         pick = np.where(served & (c > 0), pick, 0.0)
         pick *= P / np.maximum(pick.sum(axis=1, keepdims=True), 1e-300) * (1 - 1e-12)     # fill the budget
-        score = user_value(inst, q[None], rate_of_power(inst, c[None], pick, bk[None])).sum(axis=1)
+        score = value(inst, q[None], rate_of_power(inst, c[None], pick, bk[None]), bk[None]).sum(axis=1)
         i = int(np.argmax(score))
         if score[i] > best[0]:
             best = (float(score[i]), pick[i], band)
@@ -97,10 +104,12 @@ def greedy_subchannels(inst, users: np.ndarray) -> np.ndarray:
     return sub
 
 
-def local_search(inst, q: np.ndarray, start: np.ndarray, passes: int = 4):
-    """Move one user at a time to the subchannel (or none) that most raises ``allocate``'s value."""
+def local_search(inst, q: np.ndarray, start: np.ndarray, passes: int = 4, value=None):
+    """Move one user at a time to the subchannel (or none) that most raises ``allocate``'s value
+    (``value``: as in :func:`allocate`)."""
+    perceive = value
     sub = start.copy()
-    value, power, band = allocate(inst, sub, q)
+    value, power, band = allocate(inst, sub, q, perceive)
     moves = 0
     for _ in range(passes):
         improved = False
@@ -110,7 +119,7 @@ def local_search(inst, q: np.ndarray, start: np.ndarray, passes: int = 4):
                     continue
                 trial = sub.copy()
                 trial[k] = m
-                v, p, b = allocate(inst, trial, q)
+                v, p, b = allocate(inst, trial, q, perceive)
                 if v > value + 1e-12:
                     sub, value, power, band, improved, moves = trial, v, p, b, True, moves + 1
         if not improved:
@@ -226,6 +235,23 @@ def _assignments(inst, users):
             yield sub
 
 
+def perceived_value(inst, q: np.ndarray, rate: np.ndarray, band: np.ndarray) -> np.ndarray:
+    """Effective SC-QoS as the mapping-guided paradigm perceives it: ``xi = Xi(n_k, SINR_k)`` (the S-SE map,
+    analogue semantic transmission), ``SINR_k = 2^(R_k / B_k) - 1``; latency and gates as in the model.
+
+    Non-decreasing in the rate (``xi`` grows with the SINR, the latency falls), as ``allocate`` needs.
+    """
+    qq = np.minimum(q, Q_MAX)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        sinr_db = 10 * np.log10(np.expm1(np.log(2.0) * rate / np.where(band > 0, band, np.inf)))
+    xi = similarity(inst.users.symbols_per_word, np.nan_to_num(sinr_db, nan=-np.inf))
+    bits = inst.symbols * qq
+    with np.errstate(divide="ignore"):
+        latency = np.where(rate > 0, bits / rate, np.inf)
+    ok = (bits > 0) & (xi >= inst.xi_threshold) & (rate >= bits / inst.deadline_s * (1 + MARGIN))
+    return np.where(ok, qos(inst, xi, qq, latency), 0.0)
+
+
 def _mapping(inst, q_fixed: int):
     """Mapping-guided: perceive ``xi = Xi(n, SINR)`` under equal power and bandwidth and ZF-free SNR,
     assign by the Hungarian method on the S-SE ``I xi / (L n) B_m``, send ``q_fixed`` bits."""
@@ -243,8 +269,25 @@ def _mapping(inst, q_fixed: int):
 
 
 def register(problem) -> None:
-    @problem.algorithm("mapping", "mapping-guided: S-SE perception, Hungarian subchannels, fixed bits, equal split")
-    def mapping(inst, bits: int = 4):
+    @problem.algorithm("mapping", "mapping-guided, fair: best's search on the S-SE-perceived QoS, fixed bits")
+    def mapping(inst, bits: int | None = None):
+        """``best``'s local search and price search maximising :func:`perceived_value` (xi = Xi(n, SINR)),
+        with one fixed number of bits for every user (default: the least q at which every user of the
+        slot reaches xi_th under SBQ, a generous choice), then scored by the SBQ model."""
+        q_fixed = int(np.max(min_bits(inst), initial=1)) if bits is None else int(bits)
+        if not 1 <= q_fixed <= Q_MAX:
+            if bits is None:                     # some user cannot reach xi_th at any q: the most bits
+                q_fixed = Q_MAX
+            else:
+                raise InputError("bits", f"must be in 1..{Q_MAX}, got {bits!r}", "sbq")
+        q = np.full(inst.K, q_fixed)
+        sub, power, band, stats = local_search(inst, q, greedy_subchannels(inst, np.arange(inst.K)),
+                                               value=perceived_value)
+        return to_variables(inst, sub, q, power, band), "feasible", {**stats, "bits": q_fixed}, ""
+
+    @problem.algorithm("mapping-equal", "mapping-guided: S-SE perception, Hungarian subchannels, fixed bits, "
+                                        "equal split")
+    def mapping_equal(inst, bits: int = 4):
         if not 1 <= int(bits) <= Q_MAX:
             raise InputError("bits", f"must be in 1..{Q_MAX}, got {bits!r}", "sbq")
         return to_variables(inst, *_mapping(inst, int(bits))), "feasible", {}, ""
@@ -280,21 +323,19 @@ def register(problem) -> None:
         sub, power, band, stats = local_search(inst, q, greedy_subchannels(inst, users))
         return to_variables(inst, sub, q, power, band), "feasible", stats, ""
 
-    @problem.algorithm("drl", "a trained agent (semalloc rl train): ours hybrid PPO, or a dqn/ddpg/td3/sac baseline")
+    @problem.algorithm("drl", "a trained agent: ours hybrid PPO (shipped, scenario-general), or a dqn/ddpg/td3/sac baseline")
     def drl(inst, agent: str | None = None, steps: int = 30000, seed: int = 0, device: str = "cpu",
             samples: int = 0):
-        """``agent``: a checkpoint path, or ``auto`` (train a hybrid agent for ``steps`` steps on this
-        slot's scenario once, cached; semalloc.rl.agents.agent_for). Needs the ``rl`` extra.
+        """``agent``: none (the shipped scenario-general agent, semalloc/rl/data/sbq-hybrid.pt), a checkpoint
+        path, or ``auto`` (train a hybrid agent for ``steps`` steps on this slot's scenario once, cached;
+        semalloc.rl.agents.agent_for). Needs the ``rl`` extra.
         ``samples > 0``: also draw that many actions from the hybrid policy and keep the best allocation
         by the model's objective (Agent.decide; the time counts in ``decide_s``)."""
-        if agent is None:
-            raise InputError("agent", "drl needs a trained agent: --set agent=PATH (from `semalloc rl train`) "
-                             "or --set agent=auto", "sbq")
         try:
             from ...rl.agents import agent_for
         except ImportError as e:
             raise InputError("agent", f"drl needs the rl extra (pip install 'semalloc[rl]'): {e}", "sbq") from None
-        a = agent_for(inst, str(agent), steps=int(steps), seed=int(seed), device=str(device))
+        a = agent_for(inst, None if agent is None else str(agent), steps=int(steps), seed=int(seed), device=str(device))
         t0 = time.perf_counter()
         variables, moved = a.decide(inst, samples=int(samples))
         return variables, "feasible", {"agent": a.kind, "decide_s": time.perf_counter() - t0,

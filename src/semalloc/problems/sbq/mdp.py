@@ -44,7 +44,7 @@ import numpy as np
 from .beams import min_bits
 from .instance import Q_MAX
 
-__all__ = ["observe", "allocation", "FEATURES", "OBS_CLIP", "SAFETY"]
+__all__ = ["observe", "observe_general", "allocation", "FEATURES", "SCENARIO", "OBS_CLIP", "SAFETY"]
 
 #: Observation entries are clipped to this magnitude.
 OBS_CLIP = 10.0
@@ -55,6 +55,38 @@ SAFETY = 1e-12
 def FEATURES(M: int) -> int:
     """Observation entries per user for ``M`` subchannels."""
     return M + 6
+
+
+#: Entries the scenario-general observation appends to each user's: ``K / max_users``,
+#: ``log10(Pmax / 1 W) / 2`` and the presence flag (1; 0 on the padding rows of absent users).
+SCENARIO = 3
+
+
+def observe_general(inst, max_users: int, last_score=None, last_effective=None) -> np.ndarray:
+    """The observation of the scenario-general agent: ``max_users`` rows of ``FEATURES(M) + SCENARIO``.
+
+    Row ``k < K`` is user ``k``'s :func:`observe` features followed by the
+    scenario (``K / max_users``, ``log10(Pmax / 1 W) / 2``) and a presence
+    flag 1; rows ``K..max_users-1`` are zeros (absent users, masked by the
+    policy). B, N0 and the deadline enter through the SNR and needed-rate
+    features. ``K > max_users`` is an ``InputError`` on ``agent``.
+
+    Examples
+    --------
+    >>> import semalloc
+    >>> inst = semalloc.generate("sbq", seed=0, users=2)
+    >>> o = observe_general(inst, 4).reshape(4, -1)
+    >>> o.shape, o[:, -1].tolist(), o[0, -3:-1].tolist()
+    ((4, 12), [1.0, 1.0, 0.0, 0.0], [0.5, 0.0])
+    """
+    K = inst.K
+    if K > max_users:
+        from ...errors import InputError
+        raise InputError("agent", f"the agent covers at most {max_users} users; the slot has {K}", "sbq")
+    rows = np.zeros((max_users, FEATURES(inst.M) + SCENARIO), dtype=np.float32)
+    rows[:K, :-SCENARIO] = observe(inst, last_score, last_effective).reshape(K, -1)
+    rows[:K, -SCENARIO:] = (K / max_users, np.log10(inst.power_max_w) / 2.0, 1.0)
+    return rows.ravel()
 
 
 def observe(inst, last_score=None, last_effective=None) -> np.ndarray:
