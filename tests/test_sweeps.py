@@ -203,17 +203,6 @@ def test_sigkill_mid_run_then_resume_gives_the_uninterrupted_rows(tmp_path):
     assert invariant(stored(db)) == invariant(stored(tmp_path / "whole.db"))
 
 
-def test_different_spec_is_refused_without_touching_the_file(tmp_path, reference):
-    path = tmp_path / "r.db"
-    run_sweep(parse_spec(RAW), path, progress=False)
-    before = digest(path)
-    with pytest.raises(semalloc.InputError, match="different sweep spec"):
-        run_sweep(parse_spec({**RAW, "seeds": 4}), path, progress=False)
-    assert digest(path) == before
-    res = runner.invoke(app, ["sweep", str(write_spec(tmp_path, {**RAW, "seeds": 4})), "-o", str(path)])
-    assert res.exit_code == 2 and "different sweep spec" in res.stderr and digest(path) == before
-
-
 @pytest.mark.parametrize("content", [b"not a database at all\n" * 10, b"SQLite format 3\x00" + b"\x07" * 200])
 def test_corrupt_file_is_refused_without_damage(tmp_path, content):
     path = tmp_path / "r.db"
