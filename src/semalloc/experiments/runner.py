@@ -203,7 +203,8 @@ def run_sweep(spec: SweepSpec, path: str | Path, workers: int = 1, scheduler=Non
 
 
 class _Progress:
-    """A rich progress bar on stderr: done/total, tasks per second, elapsed, ETA."""
+    """A rich progress bar on stderr: instances done/total (each runs its missing tasks), per second,
+    elapsed, ETA."""
 
     def __init__(self, total: int, spec: SweepSpec):
         from rich.console import Console
@@ -220,7 +221,7 @@ class _Progress:
     def advance(self) -> None:
         self.n += 1
         rate = self.n / max(time.perf_counter() - self.t0, 1e-9)
-        self.p.update(self.task, advance=1, rate=f"{rate:.2f} tasks/s")
+        self.p.update(self.task, advance=1, rate=f"{rate:.2f} instances/s")
 
     def stop(self) -> None:
         self.p.stop()

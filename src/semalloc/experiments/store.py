@@ -63,7 +63,7 @@ from .. import __version__
 from ..errors import InputError
 from .spec import SweepSpec, parse_spec, point_key
 
-__all__ = ["ResultsStore", "COLUMNS", "FORMAT"]
+__all__ = ["ResultsStore", "COLUMNS", "FORMAT", "stored_spec"]
 
 FORMAT, VERSION = "semalloc-results", "3"     # 3: rows keyed by their task, not by the spec
 #: Columns of ``results`` and their SQL types.
