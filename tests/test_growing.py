@@ -123,8 +123,11 @@ def test_rerun_recomputes_exactly_one_algorithms_rows(tmp_path):
     with sqlite3.connect(db) as con:                                   # as if prop's rows were stale
         con.execute("UPDATE results SET objective = -1, version = 'old' WHERE algorithm = 'prop'")
     con.close()
+    said = " ".join(runner.invoke(app, ["sweep", str(spec_file), "-o", str(db), "--no-progress"]).stderr.split())
+    assert "0 tasks run, 8 already stored" in said and "4 by old" in said     # reused, and said so
     res = runner.invoke(app, ["sweep", str(spec_file), "-o", str(db), "--rerun", "prop", "--no-progress"])
     assert res.exit_code == 0, res.output
+    assert "another semalloc version" not in res.stderr                # prop's rows were not reused
     assert "4 tasks run, 4 already stored" in " ".join(res.stderr.split())
     after = {(r["key"], r["algorithm"]): r for r in rows_of(db)}
     assert after.keys() == before.keys()
@@ -173,7 +176,8 @@ def test_a_format_2_store_is_read_untouched_and_migrated_by_a_sweep(tmp_path):
     assert res.exit_code == 0, res.output
     said = " ".join(res.stderr.split())                                # unwrapped
     assert "migrated the results store from format 2 to 3" in said
-    assert "4 tasks run, 8 already stored" in said               # the old rows reused
+    assert "4 tasks run, 8 already stored" in said
+    assert "reused tasks computed by another semalloc version" in said and "8 by unknown" in said               # the old rows reused
     with ResultsStore.open(db) as store:
         assert store.meta["version"] == "3" and len(store.rows()) == 12
         assert {r["version"] for r in store.rows() if r["seed"] < 2} == {"unknown"}

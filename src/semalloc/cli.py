@@ -273,6 +273,11 @@ def sweep(spec_file: Path = typer.Argument(..., help="sweep spec (YAML), or a sh
                        rerun=rerun)
     if report.migrated:
         err.print(report.migrated, highlight=False)
+    if report.older:
+        from . import __version__
+        err.print(f"reused tasks computed by another semalloc version (this is {__version__}): "
+                  + ", ".join(f"{n} by {v}" for v, n in sorted(report.older.items()))
+                  + "; --rerun ALG computes an algorithm's again", highlight=False)
     with ResultsStore.open(path) as store:
         rows = store.rows(spec)
     summary = summarise(rows, spec.points, spec.algorithms, get_problem(spec.problem).sense)

@@ -38,7 +38,7 @@ from __future__ import annotations
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
@@ -107,6 +107,8 @@ class SweepReport:
     path: Path
     seconds: float
     migrated: str = ""
+    #: The reused tasks computed by another semalloc version: version -> count.
+    older: dict = field(default_factory=dict)
 
 
 def _plugins(spec: SweepSpec) -> tuple[str, ...]:
@@ -186,6 +188,7 @@ def run_sweep(spec: SweepSpec, path: str | Path, workers: int = 1, scheduler=Non
         stored = store.done()
         todo = {k for k, a in keys.items() if k not in stored or a in rerun}
         jobs = _jobs(spec, todo)
+        older = {v: n for v, n in store.versions(set(keys) - todo).items() if v != __version__}
         results = _dask(jobs, spec, scheduler) if scheduler is not None else _local(jobs, spec, workers)
         bar = _Progress(len(jobs), spec) if progress and jobs else None
         n = 0
@@ -199,7 +202,8 @@ def run_sweep(spec: SweepSpec, path: str | Path, workers: int = 1, scheduler=Non
             if bar:
                 bar.stop()
             results.close()
-    return SweepReport(n, len(keys) - len(todo), len(keys), Path(path), time.perf_counter() - t0, store.migrated)
+    return SweepReport(n, len(keys) - len(todo), len(keys), Path(path), time.perf_counter() - t0, store.migrated,
+                       older)
 
 
 class _Progress:

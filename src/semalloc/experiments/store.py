@@ -320,6 +320,14 @@ class ResultsStore:
         """The keys of the tasks already stored."""
         return {k for (k,) in self.con.execute("SELECT key FROM results")}
 
+    def versions(self, keys: set[str]) -> dict[str, int]:
+        """How many of the stored tasks ``keys`` each semalloc version computed."""
+        out: dict[str, int] = {}
+        for key, version in self.con.execute("SELECT key, version FROM results"):
+            if key in keys:
+                out[version] = out.get(version, 0) + 1
+        return out
+
     def write(self, rows: list[dict], replace: bool = False) -> None:
         """Store the rows of one instance, all or none (one transaction).
 
