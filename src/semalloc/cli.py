@@ -283,7 +283,8 @@ def sweep(spec_file: Path = typer.Argument(..., help="sweep spec (YAML), or a sh
     summary = summarise(rows, spec.points, spec.algorithms, get_problem(spec.problem).sense)
     if json_out:
         _print_json({"spec": str(spec_file), "written": [str(path)], "rows": len(rows), "tasks_run": report.done,
-                     "tasks_stored": report.skipped, "time_s": report.seconds, "summary": summary})
+                     "tasks_stored": report.skipped, "stored_by_version": report.older, "time_s": report.seconds,
+                     "summary": summary})
         return
     out.print(_summary_table(summary, f"{spec.title or spec_file.name}: {len(spec.seeds)} seeds"))
     err.print(f"{report.done} tasks run, {report.skipped} already stored, in {report.seconds:.1f} s; "
