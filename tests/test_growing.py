@@ -181,3 +181,26 @@ def test_a_format_2_store_is_read_untouched_and_migrated_by_a_sweep(tmp_path):
     with ResultsStore.open(db) as store:
         assert store.meta["version"] == "3" and len(store.rows()) == 12
         assert {r["version"] for r in store.rows() if r["seed"] < 2} == {"unknown"}
+
+
+def test_a_migration_that_fails_leaves_the_format_2_store_as_it_was(tmp_path, monkeypatch):
+    from semalloc.experiments import store as store_module
+    spec, db = parse_spec(BASE), tmp_path / "old.db"
+    v2_store(db, spec)
+    create = store_module._create
+
+    def create_then_fail(con, table="results"):
+        create(con, table)
+        raise OSError("disk full")                             # after the new table, before the copy
+
+    monkeypatch.setattr(store_module, "_create", create_then_fail)
+    with pytest.raises(OSError, match="disk full"):
+        run_sweep(spec, db, progress=False)
+    monkeypatch.undo()
+    with sqlite3.connect(db) as con:
+        tables = {t for (t,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        version = con.execute("SELECT value FROM meta WHERE key = 'version'").fetchone()[0]
+    con.close()
+    assert tables == {"meta", "results"} and version == "2"
+    assert len(rows_of(db, spec)) == 8 and not (tmp_path / "old.db.lock").exists()
+    assert run_sweep(spec, db, progress=False).skipped == 8               # and migrates next time
