@@ -82,7 +82,7 @@ def test_compare_gap_to_exact_follows_the_sense(tmp_path):
 
 def test_sweep_plot_export(swept, tmp_path):
     d, s = swept
-    assert s["written"] == [str(d / "s.db")] and s["rows"] == 8 and s["tasks_run"] == 4
+    assert s["written"] == [str(d / "s.db")] and s["rows"] == 8 and s["tasks_run"] == 8
     assert {(x["point"]["devices"], x["algorithm"]) for x in s["summary"]} == {(3, "prop"), (3, "nua"),
                                                                             (4, "prop"), (4, "nua")}
     for suffix in (".png", ".pdf", ".svg"):

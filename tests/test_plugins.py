@@ -256,7 +256,7 @@ def test_sweep_on_a_dask_local_cluster_imports_the_spec_plugins(on_path, tmp_pat
         assert not any(client.run(lambda: "my_algorithms" in sys.modules).values())
         rep = run_sweep(spec, tmp_path / "d.db", scheduler=client, progress=False)
         assert all(client.run(lambda: "my_algorithms" in sys.modules).values())
-    assert rep.done == 4
+    assert rep.done == 12                           # 4 instances x 3 algorithms
     check_plugin_rows(rows_of(tmp_path / "d.db"), SETTINGS)
 
 

@@ -254,9 +254,11 @@ def sweep(spec_file: Path = typer.Argument(..., help="sweep spec (YAML), or a sh
           scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Dask scheduler address, e.g. tcp://host:8786"),
           quick: bool = typer.Option(False, "--quick/--no-quick", help="apply the spec's quick overrides"),
           fresh: bool = typer.Option(False, "--fresh", help="discard this store's results first (default: resume)"),
+          rerun: List[str] = typer.Option([], "--rerun", metavar="ALG",
+                                          help="compute this algorithm's stored rows again (repeatable)"),
           progress: bool = typer.Option(True, "--progress/--no-progress", help="progress bar on stderr"),
           json_out: bool = _JSON):
-    """Run a parameter sweep into a results store; resumes what is already done."""
+    """Run a parameter sweep into a results store; reuses the tasks it already holds (of any spec)."""
     output = _either(out_, output)
     from .experiments.analysis import summarise
     from .experiments.runner import run_sweep
@@ -267,26 +269,35 @@ def sweep(spec_file: Path = typer.Argument(..., help="sweep spec (YAML), or a sh
     path = output or Path("runs") / f"{spec_file.stem}.db"
     if fresh:
         ResultsStore.discard(path)                      # refuses a file that is not a store, or one in use
-    report = run_sweep(spec, path, workers=workers, scheduler=scheduler, progress=progress and not json_out)
+    report = run_sweep(spec, path, workers=workers, scheduler=scheduler, progress=progress and not json_out,
+                       rerun=rerun)
+    if report.migrated:
+        err.print(report.migrated, highlight=False)
+    if report.older:
+        from . import __version__
+        err.print(f"reused tasks computed by another semalloc version (this is {__version__}): "
+                  + ", ".join(f"{n} by {v}" for v, n in sorted(report.older.items()))
+                  + "; --rerun ALG computes an algorithm's again", highlight=False)
     with ResultsStore.open(path) as store:
-        rows = store.rows()
+        rows = store.rows(spec)
     summary = summarise(rows, spec.points, spec.algorithms, get_problem(spec.problem).sense)
     if json_out:
         _print_json({"spec": str(spec_file), "written": [str(path)], "rows": len(rows), "tasks_run": report.done,
-                     "tasks_stored": report.skipped, "time_s": report.seconds, "summary": summary})
+                     "tasks_stored": report.skipped, "stored_by_version": report.older, "time_s": report.seconds,
+                     "summary": summary})
         return
     out.print(_summary_table(summary, f"{spec.title or spec_file.name}: {len(spec.seeds)} seeds"))
     err.print(f"{report.done} tasks run, {report.skipped} already stored, in {report.seconds:.1f} s; "
               f"results in {path}", highlight=False)
 
 
-def _stored(results: Path):
-    from .experiments.spec import parse_spec
-    from .experiments.store import ResultsStore
+def _stored(results: Path, every: bool = False):
+    """The last spec written to a store, and its rows (``every``: all the store's rows)."""
+    from .experiments.store import ResultsStore, stored_spec
 
     with ResultsStore.open(results) as store:
-        rows, raw = store.rows(), store.spec
-    spec = parse_spec({k: v for k, v in raw.items() if v not in ({}, "")}, check_generator=False, stored=True)
+        spec = stored_spec(store.spec)
+        rows = store.rows() if every else store.rows(spec)
     return spec, rows
 
 
@@ -301,7 +312,7 @@ def plot(results: Path = typer.Argument(..., help="results store (from sweep)"),
          logx: Optional[bool] = typer.Option(None, "--logx/--linx"),
          logy: Optional[bool] = typer.Option(None, "--logy/--liny"), json_out: bool = _JSON):
     """Draw a sweep: per algorithm the mean over seeds, shaded the min-max range over seeds
-    (the spec's plot settings by default)."""
+    (the rows and plot settings of the last spec written to the store by default)."""
     from .experiments.reproduce import plot_spec
 
     output = _either(out_, output)
@@ -326,7 +337,7 @@ def export(results: Path = typer.Argument(..., help="results store (from sweep)"
     if str(path) == "-" and json_out:
         raise InputError("--json", "cannot go with -o - (both write stdout)")
     t0 = time.perf_counter()
-    _, rows = _stored(results)
+    _, rows = _stored(results, every=True)
     written = export_rows(rows, sys.stdout if str(path) == "-" else path)
     if json_out:
         _print_json({"written": [str(written)], "rows": len(rows), "time_s": time.perf_counter() - t0})

@@ -116,7 +116,7 @@ def reproduce(key: str, figure: int | None = None, quick: bool = False, out: str
             stem = f"{k}-fig{num}{'-quick' if quick else ''}"
             report = run_sweep(spec, Path(out) / f"{stem}-{spec.hash}.db", workers=workers, progress=progress)
             with ResultsStore.open(report.path) as store:
-                rows = store.rows()
+                rows = store.rows(spec)
             image = plot_spec(spec, rows, Path(out) / f"{stem}{fmt}")
             done.append(Reproduction(k, num, spec, report,
                                      summarise(rows, spec.points, spec.algorithms, get_problem(k).sense), image,

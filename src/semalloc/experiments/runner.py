@@ -1,15 +1,20 @@
-"""Run a sweep: one task per (point, seed), locally or on a Dask cluster.
+"""Run a sweep: the tasks (point, seed, algorithm) not yet stored, locally or on a Dask cluster.
 
-Each task draws its instance from the spec and the seed inside the worker
-(the same spec and seed give the same instance on any machine) and runs
-every algorithm of the spec on it, after importing the spec's ``plugins``
+A task is identified by its key (:meth:`~semalloc.experiments.spec.SweepSpec.task_key`):
+the store may hold rows of other specs, and those of this spec's tasks are
+reused, so a spec grown by seeds, points or algorithms runs only what is
+new. The tasks left are grouped by instance: one job per (point, seed)
+draws its instance inside the worker (the same spec and seed give the same
+instance on any machine) and runs the algorithms still missing on it,
+after importing the spec's ``plugins``
 and those named by ``--plugin`` (:mod:`semalloc.plugins`), so that a
 worker process or a Dask worker knows a plugin's algorithms. Tasks run
 in-process (``workers=1``), in a local process pool
 (``concurrent.futures``), or on a Dask cluster (``scheduler``: an address
 such as ``tcp://10.0.0.5:8786`` or a ``distributed.Client``; with
 ``dask-jobqueue``, SLURM or PBS jobs: docs/cli.md). Only the calling process writes to the results
-store, task by task as each finishes; tasks already stored are skipped.
+store, one transaction per job as each finishes. ``rerun`` names algorithms
+whose stored rows of this spec are computed again and replaced.
 
 Examples
 --------
@@ -19,22 +24,27 @@ Examples
 >>> spec = parse_spec({"problem": "multicell", "vary": {"devices": [3, 4]}, "seeds": 2,
 ...                    "settings": {"base_stations": 2, "rbs": [5]}, "algorithms": ["prop", "nua"]})
 >>> path = os.path.join(tempfile.mkdtemp(), "r.db")
->>> run_sweep(spec, path, progress=False).done
-4
+>>> run_sweep(spec, path, progress=False).done      # 2 points x 2 seeds x 2 algorithms
+8
 >>> run_sweep(spec, path, progress=False).skipped    # resumed: nothing left to do
-4
+8
+>>> grown = parse_spec({**spec.to_dict(), "seeds": 3, "algorithms": ["prop", "nua", "tc"]})
+>>> rep = run_sweep(grown, path, progress=False)    # the new seed, and tc on every instance
+>>> rep.done, rep.skipped, rep.total
+(10, 8, 18)
 """
 from __future__ import annotations
 
 import multiprocessing
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
 
 import numpy as np
 
+from .. import __version__
 from ..errors import InputError
 from ..plugins import imported, load_plugin
 from ..solve import generate, solve
@@ -70,7 +80,7 @@ def run_task(problem: str, settings: dict, point: dict, seed: int, algorithms: l
     inst = generate(problem, seed=seed, **settings, **varied)
     rows = []
     for name in algorithms:
-        row = {"point": point_key(point), "seed": seed, "algorithm": name}
+        row = {"point": point_key(point), "seed": seed, "algorithm": name, "version": __version__}
         t0 = time.perf_counter()
         try:
             res = solve(inst, name, **options.get(name, {}))
@@ -88,13 +98,17 @@ def run_task(problem: str, settings: dict, point: dict, seed: int, algorithms: l
 
 @dataclass
 class SweepReport:
-    """What a run did: tasks run now, tasks found already stored, and the store's path."""
+    """What a run did: tasks (point, seed, algorithm) run now, tasks found already stored
+    (reused), the spec's tasks, the store's path, and a line if the store was migrated."""
 
     done: int
     skipped: int
     total: int
     path: Path
     seconds: float
+    migrated: str = ""
+    #: The reused tasks computed by another semalloc version: version -> count.
+    older: dict = field(default_factory=dict)
 
 
 def _plugins(spec: SweepSpec) -> tuple[str, ...]:
@@ -102,15 +116,25 @@ def _plugins(spec: SweepSpec) -> tuple[str, ...]:
     return tuple(dict.fromkeys([*spec.plugins, *imported()]))
 
 
-def _local(tasks, spec: SweepSpec, workers: int) -> Iterator[list[dict]]:
-    args = lambda t: (spec.problem, spec.settings, t[1], t[2], spec.algorithms, spec.options, _plugins(spec))
+def _jobs(spec: SweepSpec, todo: set[str]) -> list[tuple[dict, int, list[str]]]:
+    """The tasks ``todo`` grouped by instance: ``(point, seed, algorithms)``, each key once."""
+    jobs, seen = {}, set()
+    for key, point, seed, algorithm in spec.task_list():
+        if key in todo and key not in seen:
+            seen.add(key)
+            jobs.setdefault((point_key(point), seed), (point, seed, []))[2].append(algorithm)
+    return list(jobs.values())
+
+
+def _local(jobs, spec: SweepSpec, workers: int) -> Iterator[list[dict]]:
+    args = lambda t: (spec.problem, spec.settings, t[0], t[1], t[2], spec.options, _plugins(spec))
     if workers <= 1:
-        for t in tasks:
+        for t in jobs:
             yield run_task(*args(t))
         return
     ctx = multiprocessing.get_context("spawn")         # no forked copies of threads or open files
     with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
-        futures = [pool.submit(run_task, *args(t)) for t in tasks]
+        futures = [pool.submit(run_task, *args(t)) for t in jobs]
         try:
             for fut in as_completed(futures):
                 yield fut.result()
@@ -119,7 +143,7 @@ def _local(tasks, spec: SweepSpec, workers: int) -> Iterator[list[dict]]:
                 fut.cancel()
 
 
-def _dask(tasks, spec: SweepSpec, scheduler) -> Iterator[list[dict]]:
+def _dask(jobs, spec: SweepSpec, scheduler) -> Iterator[list[dict]]:
     try:
         from distributed import Client, as_completed as dask_completed
     except ImportError:
@@ -130,8 +154,8 @@ def _dask(tasks, spec: SweepSpec, scheduler) -> Iterator[list[dict]]:
     except (OSError, TimeoutError) as e:
         raise InputError("--scheduler", f"cannot reach {scheduler}: {e}", "sweep") from None
     try:
-        futures = [client.submit(run_task, spec.problem, spec.settings, t[1], t[2], spec.algorithms, spec.options,
-                                 _plugins(spec), pure=False) for t in tasks]
+        futures = [client.submit(run_task, spec.problem, spec.settings, t[0], t[1], t[2], spec.options,
+                                 _plugins(spec), pure=False) for t in jobs]
         try:
             for fut in dask_completed(futures):
                 yield fut.result()
@@ -143,38 +167,48 @@ def _dask(tasks, spec: SweepSpec, scheduler) -> Iterator[list[dict]]:
 
 
 def run_sweep(spec: SweepSpec, path: str | Path, workers: int = 1, scheduler=None,
-              progress: bool = True) -> SweepReport:
+              progress: bool = True, rerun: list[str] | tuple[str, ...] = ()) -> SweepReport:
     """Run every task of ``spec`` not yet in the store at ``path``; return a report.
 
-    The store is created if missing, resumed if it holds this spec's results,
-    and refused (:class:`InputError`) if it is not a results store or holds
-    another spec's.
+    The store is created if missing; the tasks it holds (of this spec or of
+    any other) are reused; ``rerun`` algorithms have their rows of this spec
+    computed again and replaced. Refuses (:class:`InputError`) a file that
+    is not a results store, and a ``rerun`` name not among the spec's
+    algorithms.
     """
     if workers < 1:
         raise InputError("--workers", f"must be >= 1, got {workers}", "sweep")
+    for name in rerun:
+        if name not in spec.algorithms:
+            raise InputError("--rerun", f"{name!r} is not one of the spec's algorithms: {', '.join(spec.algorithms)}",
+                             "sweep")
     t0 = time.perf_counter()
     with ResultsStore.open(path, spec) as store:
-        done = store.done()
-        tasks = [t for t in spec.tasks() if (t[0], t[2]) not in done]
-        skipped = len(spec.tasks()) - len(tasks)
-        results = _dask(tasks, spec, scheduler) if scheduler is not None else _local(tasks, spec, workers)
-        bar = _Progress(len(tasks), spec) if progress and tasks else None
+        keys = {k: a for k, _, _, a in spec.task_list()}
+        stored = store.done()
+        todo = {k for k, a in keys.items() if k not in stored or a in rerun}
+        jobs = _jobs(spec, todo)
+        older = {v: n for v, n in store.versions(set(keys) - todo).items() if v != __version__}
+        results = _dask(jobs, spec, scheduler) if scheduler is not None else _local(jobs, spec, workers)
+        bar = _Progress(len(jobs), spec) if progress and jobs else None
         n = 0
         try:
             for rows in results:
-                store.write(rows)
-                n += 1
+                store.write(rows, replace=bool(rerun))
+                n += len(rows)
                 if bar:
                     bar.advance()
         finally:
             if bar:
                 bar.stop()
             results.close()
-    return SweepReport(n, skipped, len(spec.tasks()), Path(path), time.perf_counter() - t0)
+    return SweepReport(n, len(keys) - len(todo), len(keys), Path(path), time.perf_counter() - t0, store.migrated,
+                       older)
 
 
 class _Progress:
-    """A rich progress bar on stderr: done/total, tasks per second, elapsed, ETA."""
+    """A rich progress bar on stderr: instances done/total (each runs its missing tasks), per second,
+    elapsed, ETA."""
 
     def __init__(self, total: int, spec: SweepSpec):
         from rich.console import Console
@@ -191,7 +225,7 @@ class _Progress:
     def advance(self) -> None:
         self.n += 1
         rate = self.n / max(time.perf_counter() - self.t0, 1e-9)
-        self.p.update(self.task, advance=1, rate=f"{rate:.2f} tasks/s")
+        self.p.update(self.task, advance=1, rate=f"{rate:.2f} instances/s")
 
     def stop(self) -> None:
         self.p.stop()

@@ -76,6 +76,8 @@ PLOT_FIELDS = {"x": "setting on the x axis",
                "proposed": "algorithm drawn highlighted (default: the problem's proposed algorithm)",
                "series": "setting with one line per value (and algorithm)"}
 _QUICK = ("seeds", "vary", "points", "algorithms", "settings", "options")
+#: Fields of :meth:`SweepSpec.to_dict` that do not shape an instance (any other one does).
+_NOT_INSTANCE = ("title", "plot", "plugins", "points", "seeds", "algorithms", "options", "settings")
 
 
 @dataclass(frozen=True)
@@ -94,15 +96,50 @@ class SweepSpec:
 
     @property
     def hash(self) -> str:
-        """Identity of the results: everything but ``title``, ``plot`` and ``plugins``
-        (where the code comes from; the algorithms' names are in the hash)."""
+        """Identity of the whole spec: everything but ``title``, ``plot`` and ``plugins``
+        (where the code comes from; the algorithms' names are in the hash). It names
+        a store of ``reproduce``; a row is identified by its :meth:`task_key`."""
         core = {"problem": self.problem, "points": self.points, "seeds": self.seeds,
                 "algorithms": self.algorithms, "settings": self.settings, "options": self.options}
         return hashlib.sha256(json.dumps(core, sort_keys=True).encode()).hexdigest()[:16]
 
     def tasks(self) -> list[tuple[str, dict, int]]:
-        """One task per (point, seed): ``(point key, point, seed)``."""
+        """One per (point, seed), an instance to draw: ``(point key, point, seed)``."""
         return [(point_key(p), p, s) for p in self.points for s in self.seeds]
+
+    def instance(self, point: dict) -> dict:
+        """What shapes the instance of ``point`` (with a seed): the problem, the fixed and
+        varied settings, and every other field of the spec not listed in :data:`_NOT_INSTANCE`
+        (so that a field added to specs that shapes instances is part of a task's identity)."""
+        rest = {k: v for k, v in self.to_dict().items() if k not in _NOT_INSTANCE}
+        return {**rest, "settings": {**self.settings, **split_point(point, {})[0]}}
+
+    def algorithm_options(self, point: dict, algorithm: str) -> dict:
+        """The options ``algorithm`` runs with at ``point`` (``options`` and the point's
+        ``ALGORITHM.OPTION`` entries)."""
+        return split_point(point, self.options)[1].get(algorithm, {})
+
+    def task_key(self, point: dict, seed: int, algorithm: str) -> str:
+        """The identity of one task, the key of its row in a results store: a hash of
+        :meth:`instance`, the seed, the algorithm and its options (not the title, plot,
+        plugins, or which other points, seeds and algorithms the spec has).
+
+        Examples
+        --------
+        >>> a = parse_spec({"problem": "multicell", "vary": {"devices": [4]}, "algorithms": ["prop"]})
+        >>> b = parse_spec({"problem": "multicell", "vary": {"devices": [4, 6]}, "seeds": 3,
+        ...                 "algorithms": ["nua", "prop"], "title": "grown"})
+        >>> a.task_key({"devices": 4}, 0, "prop") == b.task_key({"devices": 4}, 0, "prop")
+        True
+        """
+        core = {"instance": self.instance(point), "seed": seed, "algorithm": algorithm,
+                "options": self.algorithm_options(point, algorithm)}
+        return hashlib.sha256(json.dumps(core, sort_keys=True).encode()).hexdigest()[:32]
+
+    def task_list(self) -> list[tuple[str, dict, int, str]]:
+        """Every task: ``(key, point, seed, algorithm)`` per point, seed and algorithm. Two
+        entries share a key when a point varies an option the algorithm does not take."""
+        return [(self.task_key(p, s, a), p, s, a) for p in self.points for s in self.seeds for a in self.algorithms]
 
     def to_dict(self) -> dict:
         return {"problem": self.problem, "title": self.title, "settings": self.settings, "points": self.points,

@@ -1,4 +1,14 @@
-"""The results store of a sweep: one SQLite file, one row per (point, seed, algorithm).
+"""The results store of sweeps: one SQLite file, one row per task.
+
+A task is one algorithm run on one instance: it is identified by its
+:meth:`~semalloc.experiments.spec.SweepSpec.task_key`, a hash of the problem,
+the instance's settings (the spec's fixed settings and the point's varied
+ones, and any other field of the spec that shapes the instance), the seed,
+the algorithm and its options -- not by the spec that asked for it. So a
+store accepts any spec: the tasks it already holds are reused, the others
+are run and added (a study grows by seeds, points or algorithms), and a
+changed fixed setting or option makes new tasks. ``meta`` keeps the last
+spec written (``plot`` draws its rows with its plot options).
 
 One sweep writes a store at a time: a writer holds an exclusive lock on
 ``<store>.lock`` (which holds its process id) from opening to closing, and a
@@ -6,18 +16,25 @@ second writer is refused with "store in use by process N" (exit code 2 on
 the command line). Readers (``plot``, ``export``) take no lock. The lock is
 the kernel's (``flock``): a killed sweep releases it with its process.
 
-All rows of one task (a point and a seed) are written in one transaction,
-so a sweep killed at any moment (SIGKILL included) loses at most the tasks
-in flight and never leaves a half-written task; the primary key forbids
-duplicates. A file that is not a semalloc results store, or that holds the
-results of another spec, is refused before anything is written to it.
+The rows of one instance are written in one transaction, so a sweep killed
+at any moment (SIGKILL included) loses at most the tasks in flight and never
+leaves a half-written one; the primary key forbids duplicates. A file that
+is not a semalloc results store is refused before anything is written to it.
 
-Tables: ``meta(key, value)`` (``format``, ``version``, ``spec_hash``,
-``spec``) and ``results(point, seed, algorithm, status, objective,
-feasible, time_s, spec_hash, message, metrics, trace)``; ``metrics`` is the
-JSON object of the problem's other measures (``Evaluation.metrics``), ``{}``
-if none; ``trace`` the JSON list of the algorithm's objective per iteration
-(``stats["trace"]``), ``[]`` if it reports none.
+Tables (format version 3): ``meta(key, value)`` (``format``, ``version``,
+``spec`` and ``spec_hash`` of the last spec written) and ``results(key,
+point, seed, algorithm, instance, options, status, objective, feasible,
+time_s, spec_hash, message, metrics, trace, version)``: ``key`` the task's
+identity (primary key); ``point`` the varied settings as the spec that ran
+it named them; ``instance`` the JSON of what shapes the instance (problem,
+all settings); ``options`` the algorithm's options; ``spec_hash`` the hash
+of the spec that ran it; ``metrics`` the JSON object of the problem's other
+measures (``Evaluation.metrics``), ``{}`` if none; ``trace`` the JSON list
+of the algorithm's objective per iteration (``stats["trace"]``), ``[]`` if
+it reports none; ``version`` the semalloc version that computed it. A store
+of format 2 (before tasks had keys) is read as it is by ``plot`` and
+``export`` and migrated in place, in one transaction, when a sweep writes
+to it (its rows' ``version`` is ``unknown``).
 
 Examples
 --------
@@ -30,8 +47,8 @@ Examples
 ...     store.write([{"point": "{}", "seed": 0, "algorithm": "prop", "status": "feasible",
 ...                   "objective": 1.5, "feasible": True, "time_s": 0.1, "message": "",
 ...                   "metrics": {}}])
-...     sorted(store.done())
-[('{}', 0)]
+...     store.done() == {spec.task_key({}, 0, "prop")}
+True
 """
 from __future__ import annotations
 
@@ -42,16 +59,22 @@ import sqlite3
 import time
 from pathlib import Path
 
+from .. import __version__
 from ..errors import InputError
+from .spec import SweepSpec, parse_spec, point_key
 
-__all__ = ["ResultsStore", "COLUMNS", "FORMAT"]
+__all__ = ["ResultsStore", "COLUMNS", "FORMAT", "stored_spec"]
 
-FORMAT, VERSION = "semalloc-results", "2"     # 2: the metrics and trace columns
+FORMAT, VERSION = "semalloc-results", "3"     # 3: rows keyed by their task, not by the spec
 #: Columns of ``results`` and their SQL types.
-COLUMNS = {"point": "TEXT NOT NULL", "seed": "INTEGER NOT NULL", "algorithm": "TEXT NOT NULL",
+COLUMNS = {"key": "TEXT NOT NULL PRIMARY KEY", "point": "TEXT NOT NULL", "seed": "INTEGER NOT NULL",
+           "algorithm": "TEXT NOT NULL", "instance": "TEXT NOT NULL", "options": "TEXT NOT NULL",
            "status": "TEXT NOT NULL", "objective": "REAL", "feasible": "INTEGER NOT NULL",
            "time_s": "REAL NOT NULL", "spec_hash": "TEXT NOT NULL", "message": "TEXT NOT NULL",
-           "metrics": "TEXT NOT NULL", "trace": "TEXT NOT NULL"}
+           "metrics": "TEXT NOT NULL", "trace": "TEXT NOT NULL", "version": "TEXT NOT NULL"}
+#: The columns of format 2, which is migrated (:func:`_migrate`).
+_V2_COLUMNS = ("point", "seed", "algorithm", "status", "objective", "feasible", "time_s", "spec_hash", "message",
+               "metrics", "trace")
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
@@ -124,27 +147,83 @@ def _read_meta(path: Path) -> dict:
         _refuse(path, f"not a semalloc results store ({e}); refusing to touch it")
     if meta.get("format") != FORMAT:
         _refuse(path, "an SQLite file but not a semalloc results store; refusing to touch it")
-    if meta.get("version") != VERSION:
-        _refuse(path, f"results store version {meta.get('version')!r}, this semalloc reads {VERSION!r}; "
+    if meta.get("version") not in ("2", VERSION):
+        _refuse(path, f"results store version {meta.get('version')!r}, this semalloc reads '2' and {VERSION!r}; "
                       "re-run the sweep into a new file")
-    if set(cols) != set(COLUMNS):
+    if set(cols) != set(COLUMNS if meta["version"] == VERSION else _V2_COLUMNS):
         _refuse(path, "a semalloc results store with unknown columns; refusing to touch it")
     return meta
 
 
-class ResultsStore:
-    """An open results store (a context manager)."""
+def stored_spec(raw: dict) -> SweepSpec:
+    """The spec a store recorded (``meta.spec``), read back without its code: no
+    plugin is imported, no algorithm checked (:func:`~semalloc.experiments.spec.parse_spec` ``stored``)."""
+    return parse_spec({k: v for k, v in raw.items() if v not in ({}, "")}, check_generator=False, stored=True)
 
-    def __init__(self, con: sqlite3.Connection, path: Path, meta: dict, writable: bool = False,
-                 lock: _Lock | None = None):
-        self.con, self.path, self.meta, self.writable, self.lock = con, path, meta, writable, lock
+
+def _create(con: sqlite3.Connection, table: str = "results") -> None:
+    cols = ", ".join(f"{k} {t}" for k, t in COLUMNS.items())
+    con.execute(f"CREATE TABLE {table} ({cols})")
+
+
+def _migrate(con: sqlite3.Connection, meta: dict) -> int:
+    """Rewrite a format-2 store as format 3 in one transaction: each row gets its
+    task's key from the spec in ``meta`` (format 2 held one spec's rows); its
+    ``version`` is ``unknown``. Rows that are one task (an algorithm that does not
+    take the option a point varies) are kept once. Returns the rows kept."""
+    spec = stored_spec(json.loads(meta["spec"]))
+    old = con.execute(f"SELECT {', '.join(_V2_COLUMNS)} FROM results ORDER BY point, seed, algorithm").fetchall()
+    values = []
+    for r in old:
+        row = dict(zip(_V2_COLUMNS, r))
+        point = json.loads(row["point"])
+        values.append((spec.task_key(point, row["seed"], row["algorithm"]), row["point"], row["seed"],
+                       row["algorithm"], json.dumps(spec.instance(point), sort_keys=True),
+                       json.dumps(spec.algorithm_options(point, row["algorithm"]), sort_keys=True),
+                       row["status"], row["objective"], row["feasible"], row["time_s"], row["spec_hash"],
+                       row["message"], row["metrics"], row["trace"], "unknown"))
+    isolation, con.isolation_level = con.isolation_level, None     # DDL inside our own transaction
+    try:
+        con.execute("BEGIN IMMEDIATE")
+        try:
+            _create(con, "results_v3")
+            con.executemany(f"INSERT OR IGNORE INTO results_v3 VALUES ({', '.join('?' * len(COLUMNS))})", values)
+            con.execute("DROP TABLE results")
+            con.execute("ALTER TABLE results_v3 RENAME TO results")
+            con.execute("UPDATE meta SET value = ? WHERE key = 'version'", (VERSION,))
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+    finally:
+        con.isolation_level = isolation
+    meta["version"] = VERSION
+    return con.execute("SELECT COUNT(*) FROM results").fetchone()[0]
+
+
+class ResultsStore:
+    """An open results store (a context manager).
+
+    ``migrated``: when opening converted a format-2 store, what was done (a line for the user).
+    """
+
+    def __init__(self, con: sqlite3.Connection, path: Path, meta: dict, writer: SweepSpec | None = None,
+                 lock: _Lock | None = None, migrated: str = ""):
+        self.con, self.path, self.meta, self.writer, self.lock = con, path, meta, writer, lock
+        self.migrated = migrated
+
+    @property
+    def writable(self) -> bool:
+        return self.writer is not None
 
     @classmethod
-    def open(cls, path: str | Path, spec=None) -> "ResultsStore":
-        """Open ``path`` for ``spec`` (create it if missing), or for reading when ``spec`` is None.
+    def open(cls, path: str | Path, spec: SweepSpec | None = None) -> "ResultsStore":
+        """Open ``path`` to write the tasks of ``spec`` (create it if missing), or for reading
+        when ``spec`` is None.
 
-        Refuses (:class:`InputError`) a file that is not a results store, and
-        one whose results belong to a different spec.
+        Refuses (:class:`InputError`) a file that is not a results store. A
+        format-2 store is migrated in place to write; to read, it is
+        converted in memory and the file is not touched.
         """
         path = Path(path)
         if path.is_dir():
@@ -154,7 +233,14 @@ class ResultsStore:
             if not exists:
                 _refuse(path, "results store not found")
             meta = _read_meta(path)
-            return cls(sqlite3.connect(path, timeout=30), path, meta)
+            con = sqlite3.connect(path, timeout=30)
+            if meta["version"] != VERSION:                   # format 2: read a converted copy
+                mem = sqlite3.connect(":memory:")
+                con.backup(mem)
+                con.close()
+                con = mem
+                _migrate(con, meta)
+            return cls(con, path, meta)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
@@ -167,29 +253,30 @@ class ResultsStore:
             raise
 
     @classmethod
-    def _open_locked(cls, path: Path, spec, lock: _Lock) -> "ResultsStore":
+    def _open_locked(cls, path: Path, spec: SweepSpec, lock: _Lock) -> "ResultsStore":
         exists = path.exists() and path.stat().st_size > 0
-        if exists:
-            meta = _read_meta(path)
-            if meta["spec_hash"] != spec.hash:
-                _refuse(path, f"holds results of a different sweep spec (hash {meta['spec_hash']}, this spec "
-                              f"{spec.hash}); use another output file or delete it")
+        meta = _read_meta(path) if exists else {}
         try:
             con = sqlite3.connect(path, timeout=30)
         except sqlite3.Error as e:
             _refuse(path, f"cannot open ({e})")
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=NORMAL")
-        if not exists:
-            meta = {"format": FORMAT, "version": VERSION, "spec_hash": spec.hash,
-                    "spec": json.dumps(spec.to_dict(), sort_keys=True)}
-            with con:
+        migrated = ""
+        if exists and meta["version"] != VERSION:
+            n = _migrate(con, meta)
+            migrated = (f"{path}: migrated the results store from format 2 to {VERSION} in place "
+                        f"({n} rows kept; their semalloc version is recorded as unknown)")
+        latest = {"spec_hash": spec.hash, "spec": json.dumps(spec.to_dict(), sort_keys=True)}
+        with con:
+            if not exists:
+                meta = {"format": FORMAT, "version": VERSION}
                 con.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
                 con.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
-                cols = ", ".join(f"{k} {t}" for k, t in COLUMNS.items())
-                con.execute(f"CREATE TABLE results ({cols}, PRIMARY KEY (point, seed, algorithm))")
-        return cls(con, path, meta, writable=True, lock=lock)
-
+                _create(con)
+            con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", latest.items())   # the last spec written
+        meta.update(latest)
+        return cls(con, path, meta, writer=spec, lock=lock, migrated=migrated)
     @classmethod
     def discard(cls, path: str | Path) -> None:
         """Delete the results store at ``path`` (``sweep --fresh``), under the lock:
@@ -226,30 +313,77 @@ class ResultsStore:
 
     @property
     def spec(self) -> dict:
+        """The last spec written to the store (as a mapping)."""
         return json.loads(self.meta["spec"])
 
-    def done(self) -> set[tuple[str, int]]:
-        """The (point, seed) tasks already stored."""
-        return set(self.con.execute("SELECT DISTINCT point, seed FROM results"))
+    def done(self) -> set[str]:
+        """The keys of the tasks already stored."""
+        return {k for (k,) in self.con.execute("SELECT key FROM results")}
 
-    def write(self, rows: list[dict]) -> None:
-        """Store the rows of one task, all or none (one transaction)."""
-        h = self.meta["spec_hash"]
-        enc = {"spec_hash": lambda r: h, "feasible": lambda r: int(r["feasible"]),
-               "metrics": lambda r: json.dumps(r.get("metrics") or {}, sort_keys=True),
-               "trace": lambda r: json.dumps(r.get("trace") or [])}
-        values = [tuple(enc[k](r) if k in enc else r[k] for k in COLUMNS) for r in rows]
+    def versions(self, keys: set[str]) -> dict[str, int]:
+        """How many of the stored tasks ``keys`` each semalloc version computed."""
+        out: dict[str, int] = {}
+        for key, version in self.con.execute("SELECT key, version FROM results"):
+            if key in keys:
+                out[version] = out.get(version, 0) + 1
+        return out
+
+    def write(self, rows: list[dict], replace: bool = False) -> None:
+        """Store the rows of one instance, all or none (one transaction).
+
+        Each row names its ``point`` (a mapping or its JSON), ``seed`` and
+        ``algorithm``; its key, instance and options are those of the spec
+        the store was opened for, and its ``version`` this semalloc's unless
+        the row says (a worker's). ``replace``: overwrite stored rows of the
+        same tasks (``--rerun``); otherwise a stored task is an error.
+        """
+        spec = self.writer
+        values = []
+        for r in rows:
+            point = json.loads(r["point"]) if isinstance(r["point"], str) else r["point"]
+            enc = {"key": spec.task_key(point, r["seed"], r["algorithm"]), "point": point_key(point),
+                   "instance": json.dumps(spec.instance(point), sort_keys=True),
+                   "options": json.dumps(spec.algorithm_options(point, r["algorithm"]), sort_keys=True),
+                   "spec_hash": spec.hash, "feasible": int(r["feasible"]),
+                   "metrics": json.dumps(r.get("metrics") or {}, sort_keys=True),
+                   "trace": json.dumps(r.get("trace") or []), "version": r.get("version") or __version__}
+            values.append(tuple(enc[k] if k in enc else r[k] for k in COLUMNS))
+        verb = "INSERT OR REPLACE" if replace else "INSERT"
         with self.con:
-            self.con.executemany(f"INSERT INTO results VALUES ({', '.join('?' * len(COLUMNS))})", values)
+            self.con.executemany(f"{verb} INTO results VALUES ({', '.join('?' * len(COLUMNS))})", values)
 
-    def rows(self) -> list[dict]:
-        """Every row, as dicts (``point`` decoded), ordered by point, seed, algorithm."""
+    def _all(self) -> list[dict]:
         cur = self.con.execute(f"SELECT {', '.join(COLUMNS)} FROM results ORDER BY point, seed, algorithm")
         out = []
         for r in cur:
             row = dict(zip(COLUMNS, r))
-            row["point"], row["feasible"] = json.loads(row["point"]), bool(row["feasible"])
-            row["metrics"], row["trace"] = json.loads(row["metrics"]), json.loads(row["trace"])
+            for k in ("point", "instance", "options", "metrics", "trace"):
+                row[k] = json.loads(row[k])
+            row["feasible"] = bool(row["feasible"])
             row["objective"] = float("nan") if row["objective"] is None else row["objective"]
             out.append(row)
         return out
+
+    def rows(self, spec: SweepSpec | None = None) -> list[dict]:
+        """Rows as dicts, ordered by point, seed, algorithm.
+
+        With ``spec``: the stored rows of its tasks, each under the spec's
+        point (a task that several points share, an algorithm that does not
+        take the option a point varies, is given under each). Without: every
+        row once, its ``point`` completed by the settings and options that
+        are not the same in every row (a fixed setting changed between two
+        specs becomes a column of the export).
+        """
+        rows = self._all()
+        if spec is not None:
+            stored = {r["key"]: r for r in rows}
+            out = [{**stored[k], "point": p} for k, p, s, a in spec.task_list() if k in stored]
+            return sorted(out, key=lambda r: (point_key(r["point"]), r["seed"], r["algorithm"]))
+        ident = [{**r["instance"]["settings"], **{f"{r['algorithm']}.{k}": v for k, v in r["options"].items()}}
+                 for r in rows]
+        names = dict.fromkeys(k for d in ident for k in d)
+        differ = [k for k in names if len({json.dumps(d.get(k), sort_keys=True) for d, r in zip(ident, rows)
+                                          if "." not in k or k.startswith(f"{r['algorithm']}.")}) > 1]
+        for r, d in zip(rows, ident):
+            r["point"] = {**{k: d[k] for k in differ if k in d}, **r["point"]}
+        return rows
