@@ -38,7 +38,7 @@ __all__ = [
     "MIN_DISTANCE_M",
     "LAYOUTS", "PATH_LOSS", "SCENARIO_DEFAULTS", "SCENARIO_SCHEMA", "MODELS_38901",
     "los_probability", "path_loss_38901", "hex_sites", "in_hex_cell", "sector_gain_db",
-    "scenario", "read_positions", "layout", "link_gains", "redraw_record",
+    "scenario", "read_positions", "layout", "link_gains", "redraw_record", "redraw",
 ]
 
 #: Distances are clipped below at this value before a path-loss model is
@@ -128,7 +128,7 @@ def los_probability(model: str, d2d_m: np.ndarray) -> np.ndarray:
     <= 13 m (``C'(h_UT) = 0``, the only heights allowed here).
 
     >>> [round(float(los_probability(m, np.array(100.0))), 4) for m in ("38.901-uma", "38.901-umi", "38.901-rma")]
-    [0.3178, 0.1855, 0.9139]
+    [0.3477, 0.231, 0.9139]
     """
     d = np.asarray(d2d_m, dtype=float)
     if model == "38.901-rma":
@@ -416,3 +416,26 @@ def redraw_record(inst, overrides: dict, problem: str, one_bs: bool, paper_carri
     new = scenario(s, set(overrides), overrides.get("seed", rec["seed"]), problem, one_bs, paper_carrier,
                    rec["min_distance_m"])
     return {**new, "layout": rec["layout"], "isd_m": rec["isd_m"]}
+
+
+def redraw(inst, **overrides):
+    """``inst`` with its gains drawn again from its own positions (``semalloc generate --from``):
+    the ``redraw`` function of the instance's problem module, see :func:`redraw_record`.
+
+    Examples
+    --------
+    >>> from semalloc import generate
+    >>> inst = generate("multicell", seed=1, devices=4, base_stations=2)
+    >>> moved = inst.to_dict(); moved["base_stations"]["position_m"][1] = [0.0, 0.0]
+    >>> new = redraw(type(inst).from_dict(moved))
+    >>> bool((new.gain[:, 0] == inst.gain[:, 0]).all()), bool((new.gain[:, 1] != inst.gain[:, 1]).all())
+    (True, True)
+    """
+    import sys
+
+    from .errors import InputError
+    fn = getattr(sys.modules[type(inst).__module__], "redraw", None)
+    if fn is None:
+        raise InputError("--from", f"problem {inst.problem!r} cannot redraw its gains (its module has no redraw)",
+                         inst.problem)
+    return fn(inst, **overrides)
