@@ -43,7 +43,8 @@ from ..plugins import load_plugin
 from ..schema import numbers_from_text
 from ..solve import check_options, generate, get_problem
 
-__all__ = ["SweepSpec", "parse_spec", "load_spec", "split_point", "make_instance", "GENERATOR", "shipped_specs", "find_spec", "FIELDS",
+__all__ = ["SweepSpec", "parse_spec", "load_spec", "split_point", "make_instance", "GENERATOR", "shipped_specs",
+           "find_spec", "FIELDS",
            "PLOT_FIELDS", "SPECS_DIR"]
 
 #: The specs shipped in the package (the paper figures; ``examples/specs/`` in a checkout).
@@ -202,10 +203,10 @@ def make_instance(problem: str, seed: int, settings: dict, where: str = "spec.ge
     --------
     >>> make_instance("multicell", 0, {"devices": 3, "base_stations": 1}).N
     3
-    >>> make_instance("multicell", 0, {"generator": "semalloc.problems.multicell.instance:nope"})
+    >>> make_instance("multicell", 0, {"generator": "semalloc.channel:nope"})
     Traceback (most recent call last):
     ...
-    semalloc.errors.InputError: sweep: spec.generator: module 'semalloc.problems.multicell.instance' has no function 'nope'
+    semalloc.errors.InputError: sweep: spec.generator: module 'semalloc.channel' has no function 'nope'
     """
     if GENERATOR not in settings:
         return generate(problem, seed=seed, **settings)

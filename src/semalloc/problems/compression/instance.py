@@ -162,5 +162,5 @@ def redraw(inst: CompressionInstance, **overrides) -> CompressionInstance:
     by its ``scenario`` record updated by the channel settings ``overrides``."""
     rec = redraw_record(inst, overrides, KEY, one_bs=True)
     raw = inst.to_dict()
-    return CompressionInstance.from_dict({**raw, "users": {**raw["users"], "gain_std": _gain_std(rec, inst.users.position_m)},
-                                          "scenario": rec})
+    users = {**raw["users"], "gain_std": _gain_std(rec, inst.users.position_m)}
+    return CompressionInstance.from_dict({**raw, "users": users, "scenario": rec})
