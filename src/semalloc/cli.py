@@ -114,17 +114,15 @@ def generate(key: Optional[str] = typer.Argument(None, help="problem key, e.g. m
              output: Optional[Path] = _OUTPUT_ALIAS, json_out: bool = _JSON):
     """Draw an instance from the paper's default distribution (with overrides), or
     redraw the gains of an edited instance (--from; docs/models.md, "Scenarios")."""
+    if (key is None) == (from_ is None):
+        raise InputError("key", "give a problem key (semalloc problems) or --from INSTANCE, not both")
     path = _either(out_, output, "the instance JSON to write")
     t0 = time.perf_counter()
     settings = _parse_sets(set_)
     if from_ is not None:
         from .channel import redraw
-        if key is not None:
-            raise InputError("--from", f"takes the problem from the instance; drop the argument {key!r}")
         inst = redraw(load(from_), **settings)
         key, seed = inst.problem, inst.scenario["seed"]
-    elif key is None:
-        raise InputError("key", "give a problem key (semalloc problems) or --from INSTANCE")
     else:
         inst = api_generate(key, seed=seed, **settings)
     save(inst, path)
