@@ -392,19 +392,22 @@ def link_gains(rec: dict, ue_m: np.ndarray, bs_m: np.ndarray, paper_db: Callable
     return db_to_linear(-(pl + shadow))
 
 
-def redraw_record(inst, overrides: dict, problem: str, one_bs: bool, paper_carrier: bool = False) -> dict:
+def redraw_record(inst, overrides: dict, problem: str, defaults: dict, one_bs: bool,
+                  paper_carrier: bool = False) -> dict:
     """The ``scenario`` record that redraws the gains of ``inst`` from its own
-    positions: its record updated by ``overrides`` (channel settings only: the
-    layout, positions and counts are the instance's), checked like a generator's."""
+    positions: its record updated by ``overrides`` (channel settings among the
+    generator's ``defaults`` only: the layout, positions and counts are the
+    instance's), checked like a generator's."""
     from .errors import InputError
     rec = inst.data.get("scenario")
     if rec is None:
         raise InputError("scenario", "the instance does not record how its gains were drawn (a file made "
                          "before scenarios or by hand); generate it again", problem)
-    bad = sorted(set(overrides) - set(_CHANNEL_SETTINGS))
+    allowed = [k for k in _CHANNEL_SETTINGS if k in defaults or k == "seed"]
+    bad = sorted(set(overrides) - set(allowed))
     if bad:
         raise InputError(bad[0], f"a redraw keeps the instance and its positions; it changes only "
-                         f"{', '.join(_CHANNEL_SETTINGS)}", problem)
+                         f"{', '.join(allowed)}", problem)
     same = overrides.get("path_loss", rec["path_loss"]) == rec["path_loss"]
     s = {**SCENARIO_DEFAULTS, "layout": "hex" if rec["sectors"] == 3 else "uniform", "path_loss": rec["path_loss"],
          "sectors": rec["sectors"], "shadowing_db": rec["shadowing_db"],

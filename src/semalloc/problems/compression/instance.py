@@ -160,7 +160,7 @@ def _gain_std(rec: dict, pos: np.ndarray) -> np.ndarray:
 def redraw(inst: CompressionInstance, **overrides) -> CompressionInstance:
     """``inst`` with its gains drawn again from its own (possibly edited) positions,
     by its ``scenario`` record updated by the channel settings ``overrides``."""
-    rec = redraw_record(inst, overrides, KEY, one_bs=True)
+    rec = redraw_record(inst, overrides, KEY, DEFAULTS, one_bs=True)
     raw = inst.to_dict()
     users = {**raw["users"], "gain_std": _gain_std(rec, inst.users.position_m)}
     return CompressionInstance.from_dict({**raw, "users": users, "scenario": rec})

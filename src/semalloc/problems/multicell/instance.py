@@ -180,6 +180,6 @@ def _paper_db(d_m: np.ndarray) -> np.ndarray:
 def redraw(inst: MulticellInstance, **overrides) -> MulticellInstance:
     """``inst`` with its gains drawn again from its own (possibly edited) positions,
     by its ``scenario`` record updated by the channel settings ``overrides``."""
-    rec = redraw_record(inst, overrides, KEY, one_bs=False)
+    rec = redraw_record(inst, overrides, KEY, DEFAULTS, one_bs=False)
     gain = link_gains(rec, inst.devices.position_m, inst.base_stations.position_m, _paper_db)
     return MulticellInstance.from_dict({**inst.to_dict(), "gain": gain, "scenario": rec})

@@ -237,7 +237,7 @@ def _paper_db(rec: dict):
 def redraw(inst: OffloadingInstance, **overrides) -> OffloadingInstance:
     """``inst`` with its gains drawn again from its own (possibly edited) positions,
     by its ``scenario`` record updated by the channel settings ``overrides``."""
-    rec = redraw_record(inst, overrides, KEY, one_bs=False, paper_carrier=True)
+    rec = redraw_record(inst, overrides, KEY, DEFAULTS, one_bs=False, paper_carrier=True)
     gain = link_gains(rec, inst.terminals.position_m, inst.base_stations.position_m, _paper_db(rec))
     return OffloadingInstance.from_dict({**inst.to_dict(), "gain": np.repeat(gain[:, :, None], inst.N, axis=2),
                                         "scenario": rec})

@@ -184,7 +184,7 @@ def redraw(inst: SBQInstance, **overrides) -> SBQInstance:
     """``inst`` with its large-scale gains drawn again from its own (possibly edited)
     positions, by its ``scenario`` record updated by the channel settings ``overrides``;
     the small-scale fading ``g_km = h_km / sqrt(beta_k)`` is kept."""
-    rec = redraw_record(inst, overrides, "sbq", one_bs=True)
+    rec = redraw_record(inst, overrides, "sbq", DEFAULTS, one_bs=True)
     old = link_gains(inst.scenario, inst.users.position_m, np.zeros((1, 2)), path_loss_db)[:, 0]
     beta = link_gains(rec, inst.users.position_m, np.zeros((1, 2)), path_loss_db)[:, 0]
     h = np.sqrt(beta / old)[:, None, None] * inst.h

@@ -163,7 +163,7 @@ def generate(seed: int = 0, **overrides) -> TrainingInstance:
 def redraw(inst: TrainingInstance, **overrides) -> TrainingInstance:
     """``inst`` with its gains drawn again from its own (possibly edited) positions,
     by its ``scenario`` record updated by the channel settings ``overrides``."""
-    rec = redraw_record(inst, overrides, KEY, one_bs=True)
+    rec = redraw_record(inst, overrides, KEY, DEFAULTS, one_bs=True)
     gain = link_gains(rec, inst.devices.position_m, np.zeros((1, 2)), path_loss_db)[:, 0]
     raw = inst.to_dict()
     return TrainingInstance.from_dict({**raw, "devices": {**raw["devices"], "gain": gain}, "scenario": rec})
