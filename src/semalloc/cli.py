@@ -104,17 +104,27 @@ def problems(json_out: bool = _JSON):
 
 
 @command()
-def generate(key: str = typer.Argument(..., help="problem key, e.g. multicell"),
+def generate(key: Optional[str] = typer.Argument(None, help="problem key, e.g. multicell (not with --from)"),
              seed: int = typer.Option(0, "--seed", help="random seed"),
              set_: List[str] = typer.Option([], "--set", help="generator setting KEY=VALUE (repeatable; "
                                                                "list them: semalloc settings KEY)"),
+             from_: Optional[Path] = typer.Option(None, "--from", help="redraw the gains of this instance from its "
+                                                  "own positions (--set changes channel settings only)"),
              out_: Optional[Path] = typer.Option(None, "-o", "--out", help="instance JSON to write"),
              output: Optional[Path] = _OUTPUT_ALIAS, json_out: bool = _JSON):
-    """Draw an instance from the paper's default distribution (with overrides)."""
+    """Draw an instance from the paper's default distribution (with overrides), or
+    redraw the gains of an edited instance (--from; docs/models.md, "Scenarios")."""
+    if (key is None) == (from_ is None):
+        raise InputError("key", "give a problem key (semalloc problems) or --from INSTANCE, not both")
     path = _either(out_, output, "the instance JSON to write")
     t0 = time.perf_counter()
     settings = _parse_sets(set_)
-    inst = api_generate(key, seed=seed, **settings)
+    if from_ is not None:
+        from .channel import redraw
+        inst = redraw(load(from_), **settings)
+        key, seed = inst.problem, inst.scenario["seed"]
+    else:
+        inst = api_generate(key, seed=seed, **settings)
     save(inst, path)
     if json_out:
         _print_json({"problem": key, "seed": seed, "settings": settings, "written": [str(path)],

@@ -31,7 +31,17 @@ import numpy as np
 
 from .errors import InputError
 
-__all__ = ["stream", "per_item", "uniforms", "draw_setting", "draw_choice"]
+__all__ = ["check_seed", "stream", "per_item", "uniforms", "draw_setting", "draw_choice"]
+
+
+def check_seed(seed) -> int:
+    """``seed`` as an ``int``; a Generator is a TypeError, anything but a non-negative integer an InputError."""
+    if isinstance(seed, np.random.Generator):
+        raise TypeError("semalloc.draws takes the instance's seed, not a Generator: every item draws "
+                        "from its own stream (common random numbers, docs/models.md)")
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError("seed", f"must be a non-negative integer, got {seed!r}")
+    return int(seed)
 
 
 def stream(seed: int, component: str, index: int | tuple = ()) -> np.random.Generator:
@@ -40,11 +50,7 @@ def stream(seed: int, component: str, index: int | tuple = ()) -> np.random.Gene
     It is ``SeedSequence(seed, spawn_key=(crc32(component), *index))``, i.e. a
     child of the seed's sequence that no other component or item shares.
     """
-    if isinstance(seed, np.random.Generator):
-        raise TypeError("semalloc.draws takes the instance's seed, not a Generator: every item draws "
-                        "from its own stream (common random numbers, docs/models.md)")
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise InputError("seed", f"must be a non-negative integer, got {seed!r}")
+    seed = check_seed(seed)
     key = (zlib.crc32(component.encode()), *np.atleast_1d(np.asarray(index, dtype=np.int64)).tolist())
     return np.random.default_rng(np.random.SeedSequence(int(seed), spawn_key=key))
 

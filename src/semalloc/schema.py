@@ -166,10 +166,11 @@ def _check_array(f: Field, value: Any, path: str, dims: dict, problem: str) -> A
 
 
 def validate(schema: dict, data: Any, problem: str, *, prefix: str = "", dims: dict | None = None,
-             ignore: tuple[str, ...] = ()) -> Table:
+             ignore: tuple[str, ...] = (), optional: tuple[str, ...] = ()) -> Table:
     """Check ``data`` (parsed JSON) against ``schema``; return a :class:`Table` of arrays.
 
-    ``ignore`` names top-level keys that are allowed and skipped (``"problem"``).
+    ``ignore`` names top-level keys that are allowed and skipped (``"problem"``);
+    ``optional`` names top-level fields that may be absent (``"scenario"``).
     Raises :class:`InputError` naming the first offending field.
     """
     dims = {} if dims is None else dims
@@ -183,6 +184,8 @@ def validate(schema: dict, data: Any, problem: str, *, prefix: str = "", dims: d
     for name, spec in schema.items():
         path = prefix + name
         if name not in data:
+            if name in optional:
+                continue
             raise InputError(path, "missing field", problem)
         if isinstance(spec, dict):
             out[name] = validate(spec, data[name], problem, prefix=path + ".", dims=dims)
@@ -244,6 +247,8 @@ class SchemaInstance:
 
     problem: str = ""
     SCHEMA: dict = {}
+    #: Top-level fields that may be absent (files written before they existed still load).
+    OPTIONAL: tuple[str, ...] = ()
 
     def __init__(self, data: Table):
         self.data = data
@@ -261,7 +266,7 @@ class SchemaInstance:
         """Validate parsed JSON (with its ``"problem"`` key) into an instance."""
         if isinstance(raw, dict) and raw.get("problem", cls.problem) != cls.problem:
             raise InputError("problem", f"expected {cls.problem!r}, got {raw.get('problem')!r}", cls.problem)
-        data = validate(cls.SCHEMA, raw, cls.problem, ignore=("problem",))
+        data = validate(cls.SCHEMA, raw, cls.problem, ignore=("problem",), optional=cls.OPTIONAL)
         cls.check(data)
         return cls(data)
 

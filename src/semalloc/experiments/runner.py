@@ -47,8 +47,8 @@ import numpy as np
 from .. import __version__
 from ..errors import InputError
 from ..plugins import imported, load_plugin
-from ..solve import generate, solve
-from .spec import SweepSpec, point_key, split_point
+from ..solve import solve
+from .spec import SweepSpec, make_instance, point_key, split_point
 from .store import ResultsStore
 
 __all__ = ["run_task", "run_sweep", "SweepReport", "CONNECT_TIMEOUT_S"]
@@ -77,7 +77,7 @@ def run_task(problem: str, settings: dict, point: dict, seed: int, algorithms: l
     for i, module in enumerate(plugins):
         load_plugin(module, f"plugins[{i}] (on a worker)")
     varied, options = split_point(point, options)              # ALGORITHM.OPTION entries are options
-    inst = generate(problem, seed=seed, **settings, **varied)
+    inst = make_instance(problem, seed, {**settings, **varied})   # a spec's user generator, or the problem's
     rows = []
     for name in algorithms:
         row = {"point": point_key(point), "seed": seed, "algorithm": name, "version": __version__}

@@ -15,6 +15,7 @@ on any error (:class:`~semalloc.errors.InputError`)::
     plot: {x: devices, y: objective}   # how `semalloc plot` draws it
     quick: {seeds: 2, vary: {devices: [10, 30]}}   # `--quick` overrides
     plugins: [mypkg.algorithms]        # modules every worker imports first (docs/plugins.md)
+    generator: mypkg.scenarios:dense_urban   # a user generator (settings, seed) -> instance
 
 Examples
 --------
@@ -42,7 +43,8 @@ from ..plugins import load_plugin
 from ..schema import numbers_from_text
 from ..solve import check_options, generate, get_problem
 
-__all__ = ["SweepSpec", "parse_spec", "load_spec", "split_point", "shipped_specs", "find_spec", "FIELDS",
+__all__ = ["SweepSpec", "parse_spec", "load_spec", "split_point", "make_instance", "GENERATOR", "shipped_specs",
+           "find_spec", "FIELDS",
            "PLOT_FIELDS", "SPECS_DIR"]
 
 #: The specs shipped in the package (the paper figures; ``examples/specs/`` in a checkout).
@@ -62,7 +64,11 @@ FIELDS = {
     "plot": "how `semalloc plot` draws it",
     "quick": "overrides of seeds/vary/points/algorithms/settings/options for `--quick`",
     "plugins": "modules that register algorithms or problems, imported first (and by every worker)",
+    "generator": "a user generator `module:function` taking (settings, seed) and returning an instance "
+                 "of the problem; kept as the setting `generator` (docs/models.md, Scenarios)",
 }
+#: The setting that names a user generator (``spec.generator`` is stored as it).
+GENERATOR = "generator"
 #: Fields of ``plot``.
 PLOT_FIELDS = {"x": "setting on the x axis",
                "y": "objective, time_s or a metric of the problem; a list draws one panel each",
@@ -214,6 +220,41 @@ def _points(raw: dict, where: str) -> list[dict]:
     return out
 
 
+def _user_generator(name: str, where: str):
+    """The callable ``module:function`` named by a spec's ``generator`` (its module
+    imported like a plugin, so sweep workers import it too)."""
+    _need(isinstance(name, str) and name.count(":") == 1 and all(name.split(":")), where,
+          f"must be `module:function`, got {name!r}")
+    module, attr = name.split(":")
+    fn = getattr(load_plugin(module, where), attr, None)
+    _need(callable(fn), where, f"module {module!r} has no function {attr!r}")
+    return fn
+
+
+def make_instance(problem: str, seed: int, settings: dict, where: str = "spec.generator"):
+    """The instance of ``settings`` (a point's, with the spec's) at ``seed``: drawn by
+    the user generator the setting ``generator`` names, called as ``fn(settings, seed)``
+    with the other settings, or else by the problem's own generator.
+
+    Examples
+    --------
+    >>> make_instance("multicell", 0, {"devices": 3, "base_stations": 1}).N
+    3
+    >>> make_instance("multicell", 0, {"generator": "semalloc.channel:nope"})
+    Traceback (most recent call last):
+    ...
+    semalloc.errors.InputError: sweep: spec.generator: module 'semalloc.channel' has no function 'nope'
+    """
+    if GENERATOR not in settings:
+        return generate(problem, seed=seed, **settings)
+    rest = {k: v for k, v in settings.items() if k != GENERATOR}
+    inst = _user_generator(settings[GENERATOR], where)(rest, seed)
+    expected = get_problem(problem).instance_type
+    _need(isinstance(inst, expected), where, f"{settings[GENERATOR]} returned {type(inst).__name__}, "
+          f"not a {expected.__name__} ({problem} instance)")
+    return inst
+
+
 def _plugins(value) -> list[str]:
     _need(isinstance(value, list) and all(isinstance(m, str) and m.strip() for m in value), "spec.plugins",
           "must be a list of module names")
@@ -247,6 +288,11 @@ def parse_spec(raw: Any, quick: bool = False, check_generator: bool = True, stor
         if "vary" in q or "points" in q:
             raw.pop("vary", None), raw.pop("points", None)
         raw.update(q)
+    if "generator" in raw:
+        settings = raw.get("settings") or {}
+        _need(isinstance(settings, dict) and GENERATOR not in settings, "spec.generator",
+              "is given twice (also in spec.settings)")
+        raw["settings"] = {**settings, GENERATOR: raw.pop("generator")}
     plugins = _plugins(raw.get("plugins", []))
     if not stored:
         for i, m in enumerate(plugins):
@@ -292,7 +338,7 @@ def parse_spec(raw: Any, quick: bool = False, check_generator: bool = True, stor
     if check_generator and not stored:
         for i, p in enumerate(spec.points):
             try:
-                generate(spec.problem, seed=spec.seeds[0], **spec.settings, **split_point(p, {})[0])
+                make_instance(spec.problem, spec.seeds[0], {**spec.settings, **split_point(p, {})[0]})
             except InputError as e:
                 where = f"spec.points[{i}]" if "points" in raw else "spec"
                 raise InputError(f"{where}: {e.field}", e.reason, "sweep") from None

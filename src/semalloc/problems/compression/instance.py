@@ -23,14 +23,15 @@ from typing import Any
 
 import numpy as np
 
-from ...channel import path_loss_db, uniform_disk
-from ...draws import draw_choice, draw_setting, per_item
+from ...channel import (SCENARIO_DEFAULTS, SCENARIO_SCHEMA, layout, link_gains, path_loss_db, redraw_record,
+                        scenario, uniform_disk)
+from ...draws import draw_choice, draw_setting
 from ...errors import InputError
 from ...perf.eta import EtaProfile, load_profile
 from ...schema import Field, SchemaInstance, Table
 from ...units import db_to_linear, dbm_to_w
 
-__all__ = ["CompressionInstance", "generate", "DEFAULTS", "SCHEMA", "KEY"]
+__all__ = ["CompressionInstance", "generate", "redraw", "DEFAULTS", "SCHEMA", "KEY"]
 
 KEY = "compression"
 
@@ -50,6 +51,7 @@ SCHEMA: dict = {
         "level": Field(("U",), "int", lo=0, doc="service level n of the user, 0 <= n < L (r_in of eq. 12)"),
         "position_m": Field(("U", "2"), unit="m", doc="user coordinates, server at the origin (informative)"),
     },
+    "scenario": SCENARIO_SCHEMA,
 }
 
 
@@ -58,6 +60,7 @@ class CompressionInstance(SchemaInstance):
 
     problem = KEY
     SCHEMA = SCHEMA
+    OPTIONAL = ("scenario",)
 
     @classmethod
     def check(cls, data: Table) -> None:
@@ -101,6 +104,7 @@ DEFAULTS: dict[str, Any] = {
     "data_bits": 24.5 * 1024 * 8, "deadline_s": 10e-3, "noise_psd_dbm_hz": -174.0,
     "bandwidth_max_hz": 20e6, "bandwidth_min_hz": 0.01e6, "power_max_w": 1.0, "power_min_dbm": -20.0,
     "level_weights": [1.0],
+    **{k: v for k, v in SCENARIO_DEFAULTS.items() if k not in ("isd_m", "sectors")},
 }
 
 
@@ -126,8 +130,11 @@ def generate(seed: int = 0, **overrides) -> CompressionInstance:
     if not 0 <= rmin <= radius:
         raise InputError("min_distance_m", f"must be in [0, radius_m = {radius:g}], got {rmin:g}", KEY)
     # common random numbers: user i's draws come from its own streams (docs/models.md)
-    pos = per_item(seed, "user_position", U, lambda g: uniform_disk(g, 1, radius, min_radius_m=rmin)[0]).reshape(U, 2)
-    gain = db_to_linear(-path_loss_db(np.linalg.norm(pos, axis=1), min_distance_m=max(rmin, 1e-3)))
+    rec = scenario({"isd_m": None, "sectors": 1, "shadowing_db": 0.0, **s}, overrides, seed, KEY, one_bs=True,
+                   min_distance_m=max(rmin, 1e-3))
+    _, pos = layout(rec, s, 1, U, lambda g: uniform_disk(g, 1, radius, min_radius_m=rmin)[0], "user_position", KEY,
+                    None)
+    gain = _gain_std(rec, pos)
     weights = np.atleast_1d(np.asarray(s["level_weights"], dtype=float))
     raw = {
         "problem": KEY, "profile": s["profile"],
@@ -139,5 +146,21 @@ def generate(seed: int = 0, **overrides) -> CompressionInstance:
                   "deadline_s": draw_setting(seed, "deadline_s", s["deadline_s"], U, KEY),
                   "gain_std": gain, "level": draw_choice(seed, "level", np.arange(len(weights)), U),
                   "position_m": pos},
+        "scenario": rec,
     }
     return CompressionInstance.from_dict(raw)
+
+
+def _gain_std(rec: dict, pos: np.ndarray) -> np.ndarray:
+    """``delta_i``: the paper model is path loss alone (no shadowing), clipped at ``min_distance_m``."""
+    paper = lambda d: path_loss_db(d, min_distance_m=rec["min_distance_m"])
+    return link_gains(rec, pos, np.zeros((1, 2)), paper)[:, 0]
+
+
+def redraw(inst: CompressionInstance, **overrides) -> CompressionInstance:
+    """``inst`` with its gains drawn again from its own (possibly edited) positions,
+    by its ``scenario`` record updated by the channel settings ``overrides``."""
+    rec = redraw_record(inst, overrides, KEY, DEFAULTS, one_bs=True)
+    raw = inst.to_dict()
+    users = {**raw["users"], "gain_std": _gain_std(rec, inst.users.position_m)}
+    return CompressionInstance.from_dict({**raw, "users": users, "scenario": rec})

@@ -17,13 +17,14 @@ from typing import Any
 
 import numpy as np
 
-from ...channel import channel_gain, distances_m, shadowing_db, uniform_square
-from ...draws import draw_choice, draw_setting, per_item
+from ...channel import (SCENARIO_DEFAULTS, SCENARIO_SCHEMA, distances_m, layout, link_gains, path_loss_db,
+                        redraw_record, scenario, uniform_square)
+from ...draws import draw_choice, draw_setting
 from ...errors import InputError
 from ...perf.workload import UTILITIES
 from ...schema import Field, SchemaInstance, Table, check_index
 
-__all__ = ["MulticellInstance", "generate", "DEFAULTS", "SCHEMA"]
+__all__ = ["MulticellInstance", "generate", "redraw", "DEFAULTS", "SCHEMA"]
 
 KEY = "multicell"
 
@@ -57,6 +58,7 @@ SCHEMA: dict = {
         "beta3": Field(("A",), lo=0, strict=True, hi=1, doc="accuracy with all features sent"),
         "bits_max": Field(("A",), lo=0, strict=True, unit="bits", doc="D^a, size of all extracted features"),
     },
+    "scenario": SCENARIO_SCHEMA,
 }
 
 
@@ -65,6 +67,7 @@ class MulticellInstance(SchemaInstance):
 
     problem = "multicell"
     SCHEMA = SCHEMA
+    OPTIONAL = ("scenario",)
 
     @classmethod
     def check(cls, data: Table) -> None:
@@ -118,6 +121,7 @@ DEFAULTS: dict[str, Any] = {
     "interference_w": [1e-13, 1e-12], "raw_bits": [0.4e6, 0.8e6],
     "eta1": [0.05, 0.08], "eta2": [0.9, 0.95], "cycles_max": [5e6, 10e6],
     "beta1": [-0.75, -0.6], "beta2": [10.0, 20.0], "beta3": [0.9, 0.95], "bits_max": [0.15e6, 0.25e6],
+    **SCENARIO_DEFAULTS,
 }
 _COUNTS = ("devices", "base_stations", "applications")
 
@@ -127,7 +131,9 @@ def generate(seed: int = 0, **overrides) -> MulticellInstance:
 
     Devices and BSs are uniform in an ``area_m`` square; gains follow
     ``128.1 + 37.6 log10(d/km)`` dB path loss with ``shadowing_db`` log-normal
-    shadowing; each device runs an application drawn uniformly. Every BS,
+    shadowing (the ``layout``, ``path_loss``, ``carrier_hz``, ``isd_m``,
+    ``sectors``, ``bs_height_m``, ``ue_height_m`` and ``positions`` settings
+    choose another scenario: docs/models.md, "Scenarios"); each device runs an application drawn uniformly. Every BS,
     device and link draws from its own random stream (:mod:`semalloc.draws`),
     so with the same seed more devices or BSs keep the existing ones and
     their gains. The result is validated like a loaded file, so bad
@@ -144,10 +150,9 @@ def generate(seed: int = 0, **overrides) -> MulticellInstance:
     area = float(s["area_m"])
     # Common random numbers (docs/models.md): every BS, device and link draws
     # from its own stream, so adding devices or BSs keeps the existing ones.
-    bs_pos = per_item(seed, "bs_position", M, lambda g: uniform_square(g, 1, area)[0]).reshape(M, 2)
-    ue_pos = per_item(seed, "device_position", N, lambda g: uniform_square(g, 1, area)[0]).reshape(N, 2)
-    shadow = per_item(seed, "shadowing", N, lambda g: shadowing_db(g, M, float(s["shadowing_db"]))).reshape(N, M)
-    gain = channel_gain(distances_m(ue_pos, bs_pos), shadow)
+    rec = scenario(s, overrides, seed, KEY, one_bs=False)
+    bs_pos, ue_pos = layout(rec, s, M, N, lambda g: uniform_square(g, 1, area)[0], "device_position", KEY)
+    gain = link_gains(rec, ue_pos, bs_pos, _paper_db)
     raw = {
         "problem": "multicell",
         "rb_bandwidth_hz": s["rb_bandwidth_hz"], "deadline_s": s["deadline_s"], "noise_w": s["noise_w"],
@@ -162,5 +167,19 @@ def generate(seed: int = 0, **overrides) -> MulticellInstance:
         "gain": gain,
         "applications": {k: draw_setting(seed, k, s[k], A, KEY)
                          for k in ("eta1", "eta2", "cycles_max", "beta1", "beta2", "beta3", "bits_max")},
+        "scenario": rec,
     }
     return MulticellInstance.from_dict(raw)
+
+
+def _paper_db(d_m: np.ndarray) -> np.ndarray:
+    """He et al., Sec. V: ``128.1 + 37.6 log10(d/km)`` dB."""
+    return path_loss_db(d_m)
+
+
+def redraw(inst: MulticellInstance, **overrides) -> MulticellInstance:
+    """``inst`` with its gains drawn again from its own (possibly edited) positions,
+    by its ``scenario`` record updated by the channel settings ``overrides``."""
+    rec = redraw_record(inst, overrides, KEY, DEFAULTS, one_bs=False)
+    gain = link_gains(rec, inst.devices.position_m, inst.base_stations.position_m, _paper_db)
+    return MulticellInstance.from_dict({**inst.to_dict(), "gain": gain, "scenario": rec})

@@ -17,14 +17,15 @@ from typing import Any
 
 import numpy as np
 
-from ...channel import channel_gain, distances_m, shadowing_db, uniform_square
-from ...draws import draw_choice, draw_setting, per_item
+from ...channel import (SCENARIO_DEFAULTS, SCENARIO_SCHEMA, layout, link_gains, path_loss_db, redraw_record,
+                        scenario, uniform_square)
+from ...draws import draw_choice, draw_setting
 from ...errors import InputError
 from ...perf.flops import Conv, Dense, Exit, Network, exit_flops, flops, load_exit_profile, output_shape
 from ...schema import Field, SchemaInstance, Table, check_index
 from ...units import dbm_to_w
 
-__all__ = ["OffloadingInstance", "generate", "DEFAULTS", "SCHEMA", "networks"]
+__all__ = ["OffloadingInstance", "generate", "redraw", "DEFAULTS", "SCHEMA", "networks"]
 
 KEY = "offloading"
 
@@ -57,6 +58,7 @@ SCHEMA: dict = {
                                      doc="F_C(s_i^C), semantic reconstruction at the edge (eq. 6)"),
     },
     "gain": Field(("U", "K", "N"), lo=0, doc="g_uk^n, linear channel power gain terminal u -> BS k on subcarrier n"),
+    "scenario": SCENARIO_SCHEMA,
 }
 
 
@@ -65,6 +67,7 @@ class OffloadingInstance(SchemaInstance):
 
     problem = "offloading"
     SCHEMA = SCHEMA
+    OPTIONAL = ("scenario",)
 
     @classmethod
     def check(cls, data: Table) -> None:
@@ -107,6 +110,7 @@ DEFAULTS: dict[str, Any] = {
     "recognition_layers": [3, 4, 5], "exit_rates": [0.1868, 0.2736, 0.5396],
     "extraction_layers": 4, "reconstruction_layers": 1, "classes": 10, "reconstruction_units": 16,
     "reward_c1": 1.0, "reward_c2": 0.0, "profile": None,
+    **{k: v for k, v in SCENARIO_DEFAULTS.items() if k != "carrier_hz"},
 }
 _COUNTS = ("terminals", "base_stations", "subcarriers", "tasks", "exit_points", "channels", "filters",
            "extraction_layers", "reconstruction_layers", "classes", "reconstruction_units")
@@ -187,11 +191,9 @@ def generate(seed: int = 0, **overrides) -> OffloadingInstance:
     # common random numbers: each BS, terminal, link and task type draws from its
     # own streams, so a sweep over a count keeps the existing ones (docs/models.md)
     area = float(s["area_m"])
-    bs_pos = per_item(seed, "bs_position", K, lambda g: uniform_square(g, 1, area)[0]).reshape(K, 2)
-    ue_pos = per_item(seed, "terminal_position", U, lambda g: uniform_square(g, 1, area)[0]).reshape(U, 2)
-    shadow = per_item(seed, "shadowing", U, lambda g: shadowing_db(g, K, float(s["shadowing_db"]))).reshape(U, K)
-    gain = channel_gain(distances_m(ue_pos, bs_pos), shadow,
-                        intercept_db=42.6 + 20.0 * np.log10(float(s["carrier_hz"]) / 1e6), slope_db=26.0)  # eq. 27
+    scen = scenario(s, overrides, seed, KEY, one_bs=False, paper_carrier=True)
+    bs_pos, ue_pos = layout(scen, s, K, U, lambda g: uniform_square(g, 1, area)[0], "terminal_position", KEY)
+    gain = link_gains(scen, ue_pos, bs_pos, _paper_db(scen))
     side = draw_setting(seed, "side", s["side"], I, KEY, integer=True).astype(int)
     kernel = draw_choice(seed, "kernel", np.asarray(s["kernels"], dtype=int), I)
     rates = np.asarray(s["exit_rates"], dtype=float)
@@ -222,5 +224,20 @@ def generate(seed: int = 0, **overrides) -> OffloadingInstance:
                   "priority": draw_setting(seed, "priority", s["priority"], I, KEY, integer=True),
                   "exit": exit_, "recognition_flop": rec, "extraction_flop": ext, "reconstruction_flop": con},
         "gain": np.repeat(gain[:, :, None], N, axis=2),
+        "scenario": scen,
     }
     return OffloadingInstance.from_dict(raw)
+
+
+def _paper_db(rec: dict):
+    """Zheng et al., eq. (27): ``42.6 + 26 lg(d/km) + 20 lg(F/MHz)`` dB at the record's carrier."""
+    return lambda d: path_loss_db(d, intercept_db=42.6 + 20.0 * np.log10(rec["carrier_hz"] / 1e6), slope_db=26.0)
+
+
+def redraw(inst: OffloadingInstance, **overrides) -> OffloadingInstance:
+    """``inst`` with its gains drawn again from its own (possibly edited) positions,
+    by its ``scenario`` record updated by the channel settings ``overrides``."""
+    rec = redraw_record(inst, overrides, KEY, DEFAULTS, one_bs=False, paper_carrier=True)
+    gain = link_gains(rec, inst.terminals.position_m, inst.base_stations.position_m, _paper_db(rec))
+    return OffloadingInstance.from_dict({**inst.to_dict(), "gain": np.repeat(gain[:, :, None], inst.N, axis=2),
+                                        "scenario": rec})

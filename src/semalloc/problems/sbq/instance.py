@@ -24,14 +24,15 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ...channel import channel_gain, shadowing_db, uniform_disk
+from ...channel import (SCENARIO_DEFAULTS, SCENARIO_SCHEMA, layout, link_gains, path_loss_db, redraw_record,
+                        scenario, uniform_disk)
 from ...draws import draw_choice, per_item, stream
 from ...errors import InputError
 from ...perf.sbq import N_MAX
 from ...schema import Field, SchemaInstance, Table
 from ...units import dbm_to_w
 
-__all__ = ["SBQInstance", "generate", "episode", "DEFAULTS", "SCHEMA", "Q_MAX"]
+__all__ = ["SBQInstance", "generate", "redraw", "episode", "DEFAULTS", "SCHEMA", "Q_MAX"]
 
 #: Bits per quantized semantic symbol range over 1..Q_MAX (notes: q in {1..8}).
 Q_MAX = 8
@@ -56,6 +57,7 @@ SCHEMA: dict = {
     },
     "channel_re": Field(("K", "M", "Nt"), unit="sqrt(W/W)", doc="Re h_km, channel of user k on subchannel m"),
     "channel_im": Field(("K", "M", "Nt"), unit="sqrt(W/W)", doc="Im h_km"),
+    "scenario": SCENARIO_SCHEMA,
 }
 
 
@@ -64,6 +66,7 @@ class SBQInstance(SchemaInstance):
 
     problem = "sbq"
     SCHEMA = SCHEMA
+    OPTIONAL = ("scenario",)
 
     @property
     def K(self) -> int:
@@ -100,6 +103,7 @@ DEFAULTS: dict[str, Any] = {
     "deadline_s": 2e-4, "xi_threshold": 0.9, "qos_weight": 0.5,
     "sqe_req": 5e-3, "sqe_steepness": 1000.0, "latency_req_s": 5e-5, "latency_steepness": 5e4,
     "rho": 0.95,
+    **{k: v for k, v in SCENARIO_DEFAULTS.items() if k not in ("isd_m", "sectors")},
 }
 _COUNTS = ("users", "antennas", "subchannels")
 
@@ -136,7 +140,7 @@ def _sentences(s: dict, seed: int, K: int, slots: int = 1) -> np.ndarray:
 
 
 def _slot(s: dict, pos: np.ndarray, beta: np.ndarray, n: np.ndarray, g: np.ndarray,
-          sentences: np.ndarray) -> SBQInstance:
+          sentences: np.ndarray, rec: dict) -> SBQInstance:
     h = np.sqrt(beta)[:, None, None] * g                       # h_km = sqrt(beta_k) g_km
     raw = {
         "problem": "sbq",
@@ -145,21 +149,22 @@ def _slot(s: dict, pos: np.ndarray, beta: np.ndarray, n: np.ndarray, g: np.ndarr
                              "units_per_sentence")},
         "noise_psd_w_hz": float(dbm_to_w(float(s["noise_dbm_hz"]))),
         "users": {"symbols_per_word": n, "sentences": sentences, "position_m": pos},
-        "channel_re": h.real, "channel_im": h.imag,
+        "channel_re": h.real, "channel_im": h.imag, "scenario": rec,
     }
     return SBQInstance.from_dict(raw)
 
 
-def _users(s: dict, seed: int):
-    """Positions, large-scale gains and symbols per word; user k from its own streams
-    (common random numbers, docs/models.md)."""
+def _users(s: dict, seed: int, overrides: dict):
+    """Positions, large-scale gains, symbols per word and the scenario record; user k
+    from its own streams (common random numbers, docs/models.md)."""
     K, M, Nt = int(s["users"]), int(s["subchannels"]), int(s["antennas"])
     radius, rmin = float(s["radius_m"]), float(s["min_distance_m"])
-    pos = per_item(seed, "user_position", K, lambda g: uniform_disk(g, 1, radius, min_radius_m=rmin)[0]).reshape(K, 2)
-    shadow = per_item(seed, "shadowing", K, lambda g: shadowing_db(g, (), float(s["shadowing_db"])))
-    beta = channel_gain(np.linalg.norm(pos, axis=1), shadow)
+    rec = scenario({"isd_m": None, "sectors": 1, **s}, overrides, seed, "sbq", one_bs=True)
+    _, pos = layout(rec, s, 1, K, lambda g: uniform_disk(g, 1, radius, min_radius_m=rmin)[0], "user_position", "sbq",
+                    None)
+    beta = link_gains(rec, pos, np.zeros((1, 2)), path_loss_db)[:, 0]
     n = draw_choice(seed, "symbols_per_word", np.asarray(s["symbols_per_word"], dtype=int), K)
-    return pos, beta, n, (K, M, Nt)
+    return pos, beta, n, (K, M, Nt), rec
 
 
 def generate(seed: int = 0, **overrides) -> SBQInstance:
@@ -171,8 +176,19 @@ def generate(seed: int = 0, **overrides) -> SBQInstance:
     first slot of ``episode(seed, ...)``.
     """
     s = _settings(overrides)
-    pos, beta, n, shape = _users(s, seed)
-    return _slot(s, pos, beta, n, _cn(seed, "fading", *shape)[0], _sentences(s, seed, shape[0])[0])
+    pos, beta, n, shape, rec = _users(s, seed, overrides)
+    return _slot(s, pos, beta, n, _cn(seed, "fading", *shape)[0], _sentences(s, seed, shape[0])[0], rec)
+
+
+def redraw(inst: SBQInstance, **overrides) -> SBQInstance:
+    """``inst`` with its large-scale gains drawn again from its own (possibly edited)
+    positions, by its ``scenario`` record updated by the channel settings ``overrides``;
+    the small-scale fading ``g_km = h_km / sqrt(beta_k)`` is kept."""
+    rec = redraw_record(inst, overrides, "sbq", DEFAULTS, one_bs=True)
+    old = link_gains(inst.scenario, inst.users.position_m, np.zeros((1, 2)), path_loss_db)[:, 0]
+    beta = link_gains(rec, inst.users.position_m, np.zeros((1, 2)), path_loss_db)[:, 0]
+    h = np.sqrt(beta / old)[:, None, None] * inst.h
+    return SBQInstance.from_dict({**inst.to_dict(), "channel_re": h.real, "channel_im": h.imag, "scenario": rec})
 
 
 def episode(seed: int = 0, slots: int = 100, **overrides) -> Iterator[SBQInstance]:
@@ -183,11 +199,11 @@ def episode(seed: int = 0, slots: int = 100, **overrides) -> Iterator[SBQInstanc
     if int(slots) < 1:
         raise InputError("slots", f"must be >= 1, got {slots!r}", "sbq")
     rho = float(s["rho"])
-    pos, beta, n, shape = _users(s, seed)
+    pos, beta, n, shape, rec = _users(s, seed, overrides)
     g = _cn(seed, "fading", *shape)[0]
     e = _cn(seed, "innovation", *shape, slots=int(slots) - 1)
     sentences = _sentences(s, seed, shape[0], int(slots))
-    first = _slot(s, pos, beta, n, g, sentences[0])            # validated once; later slots change
+    first = _slot(s, pos, beta, n, g, sentences[0], rec)            # validated once; later slots change
     yield first                                                 # only channels and D_k, drawn here
     for t in range(int(slots) - 1):
         g = rho * g + np.sqrt(1.0 - rho**2) * e[t]

@@ -18,14 +18,15 @@ from typing import Any
 
 import numpy as np
 
-from ...channel import channel_gain, shadowing_db, uniform_disk
-from ...draws import draw_setting, per_item
+from ...channel import (SCENARIO_DEFAULTS, SCENARIO_SCHEMA, layout, link_gains, path_loss_db, redraw_record,
+                        scenario, uniform_disk)
+from ...draws import draw_setting
 from ...errors import InputError
 from ...perf.psnr import PsnrModel, load_profile
 from ...schema import Field, SchemaInstance, Table
 from ...units import dbm_to_w
 
-__all__ = ["TrainingInstance", "generate", "DEFAULTS", "SCHEMA"]
+__all__ = ["TrainingInstance", "generate", "redraw", "DEFAULTS", "SCHEMA"]
 
 KEY = "training"
 
@@ -57,6 +58,7 @@ SCHEMA: dict = {
         "rho_max": Field(("N",), lo=0, strict=True, hi=1, doc="rho_n^max, largest compression rate (eq. 16f)"),
         "position_m": Field(("N", "2"), unit="m", doc="device coordinates, BS at the origin (information only)"),
     },
+    "scenario": SCENARIO_SCHEMA,
 }
 
 
@@ -66,6 +68,7 @@ class TrainingInstance(SchemaInstance):
 
     problem = "training"
     SCHEMA = SCHEMA
+    OPTIONAL = ("scenario",)
 
     @classmethod
     def check(cls, data: Table) -> None:
@@ -115,6 +118,7 @@ DEFAULTS: dict[str, Any] = {
     "cycles_bs": [3e6, 5e6], "power_max_dbm": 20.0, "cpu_max_hz": 1e9, "bs_cpu_max_hz": 5e9,
     "psnr_min_db": 25.0, "rho_min": 0.1, "rho_max": 0.3, "w_time": 0.5, "w_energy": None,
     "psnr_profile": "cifar10-calibrated",
+    **{k: v for k, v in SCENARIO_DEFAULTS.items() if k not in ("isd_m", "sectors")},
 }
 _PER_DEVICE = ("samples", "bits_per_sample", "cycles_device", "cycles_bs", "cpu_max_hz", "bs_cpu_max_hz",
                "psnr_min_db", "rho_min", "rho_max")
@@ -141,9 +145,9 @@ def generate(seed: int = 0, **overrides) -> TrainingInstance:
     model = load_profile(str(s["psnr_profile"]))
     # common random numbers: device i's draws come from its own streams (docs/models.md)
     radius = float(s["radius_m"])
-    pos = per_item(seed, "device_position", int(n), lambda g: uniform_disk(g, 1, radius)[0]).reshape(-1, 2)
-    shadow = per_item(seed, "shadowing", int(n), lambda g: shadowing_db(g, (), float(s["shadowing_db"])))
-    gain = channel_gain(np.linalg.norm(pos, axis=1), shadow)
+    rec = scenario({"isd_m": None, "sectors": 1, **s}, overrides, seed, KEY, one_bs=True)
+    _, pos = layout(rec, s, 1, int(n), lambda g: uniform_disk(g, 1, radius)[0], "device_position", KEY, None)
+    gain = link_gains(rec, pos, np.zeros((1, 2)), path_loss_db)[:, 0]
     raw = {
         "problem": "training", "bandwidth_hz": s["bandwidth_hz"],
         "noise_psd_w_per_hz": float(dbm_to_w(s["noise_dbm_per_hz"])), "kappa": s["kappa"],
@@ -151,5 +155,15 @@ def generate(seed: int = 0, **overrides) -> TrainingInstance:
         "devices": {"gain": gain, **{k: draw_setting(seed, k, s[k], int(n), KEY) for k in _PER_DEVICE},
                     "power_max_w": dbm_to_w(draw_setting(seed, "power_max_dbm", s["power_max_dbm"], int(n), KEY)),
                     "position_m": pos},
+        "scenario": rec,
     }
     return TrainingInstance.from_dict(raw)
+
+
+def redraw(inst: TrainingInstance, **overrides) -> TrainingInstance:
+    """``inst`` with its gains drawn again from its own (possibly edited) positions,
+    by its ``scenario`` record updated by the channel settings ``overrides``."""
+    rec = redraw_record(inst, overrides, KEY, DEFAULTS, one_bs=True)
+    gain = link_gains(rec, inst.devices.position_m, np.zeros((1, 2)), path_loss_db)[:, 0]
+    raw = inst.to_dict()
+    return TrainingInstance.from_dict({**raw, "devices": {**raw["devices"], "gain": gain}, "scenario": rec})
