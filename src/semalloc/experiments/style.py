@@ -185,13 +185,17 @@ MEASURES = {"objective": "objective", "time_s": "solver time (s)", "round_time_s
 
 
 def measure_label(m: str) -> str:
-    """The label of measure ``m``: ``utility_bs2`` -> ``BS 2``, known ones by name, else ``m``.
+    """The label of measure ``m``: ``utility_bs2`` -> ``BS 2``, ``utility_load_rank1``
+    -> ``load rank 1`` (the most crowded BS), known ones by name, else ``m``.
 
-    >>> measure_label("utility_bs2"), measure_label("time_s"), measure_label("new_metric")
-    ('BS 2', 'solver time (s)', 'new_metric')
+    >>> measure_label("utility_bs2"), measure_label("utility_load_rank1"), measure_label("time_s")
+    ('BS 2', 'load rank 1', 'solver time (s)')
+    >>> measure_label("new_metric")
+    'new_metric'
     """
     per_bs = re.fullmatch(r"utility_bs(\d+)", m)
-    return f"BS {per_bs.group(1)}" if per_bs else MEASURES.get(m, m)
+    by_load = re.fullmatch(r"utility_load_rank(\d+)", m)
+    return f"BS {per_bs.group(1)}" if per_bs else f"load rank {by_load.group(1)}" if by_load else MEASURES.get(m, m)
 
 
 #: Matplotlib settings of every semalloc figure (used as ``plt.rc_context(RC)``).
