@@ -19,11 +19,11 @@ from rich.markup import escape
 from rich.table import Table
 
 from .solve import generate as api_generate, get_problem, load, load_solution, list_problems, save, solve
-from .cli_errors import exits_2_on_bad_input, run_app
+from .cli_errors import exits_2_on_bad_input, parse_sets, run_app
 from .errors import InputError
 from .learn.cli import app as learn_app
 from .rl.cli import app as rl_app
-from .schema import numbers_from_text, to_jsonable
+from .schema import to_jsonable
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   context_settings={"help_option_names": ["-h", "--help"]},
@@ -73,19 +73,6 @@ def _print_json(obj) -> None:
     sys.stdout.write(json.dumps(to_jsonable(obj)) + "\n")
 
 
-def _parse_sets(pairs: list[str]) -> dict:
-    settings = {}
-    for pair in pairs:
-        if "=" not in pair:
-            raise InputError("--set", f"expected KEY=VALUE, got {pair!r}")
-        key, value = pair.split("=", 1)
-        try:
-            settings[key.strip()] = numbers_from_text(yaml.safe_load(value))
-        except yaml.YAMLError:
-            raise InputError(f"--set {key}", f"cannot parse value {value!r}") from None
-    return settings
-
-
 def _fmt(x: float, digits: int = 6) -> str:
     return "-" if x is None or not np.isfinite(x) else f"{x:.{digits}g}"
 
@@ -118,7 +105,7 @@ def generate(key: Optional[str] = typer.Argument(None, help="problem key, e.g. m
         raise InputError("key", "give a problem key (semalloc problems) or --from INSTANCE, not both")
     path = _either(out_, output, "the instance JSON to write")
     t0 = time.perf_counter()
-    settings = _parse_sets(set_)
+    settings = parse_sets(set_)
     if from_ is not None:
         from .channel import redraw
         inst = redraw(load(from_), **settings)
@@ -164,7 +151,7 @@ def solve_cmd(instance: Path = typer.Argument(..., help="instance JSON"),
     """Solve an instance with one algorithm (default: the problem's proposed algorithm)."""
     output = _either(out_, output)
     inst = load(instance)
-    res = solve(inst, algorithm, **_parse_sets(sets))
+    res = solve(inst, algorithm, **parse_sets(sets))
     if output:
         save(res, output)
     if json_out:

@@ -37,6 +37,7 @@ import sys
 from pathlib import Path
 
 import typer
+import yaml
 
 try:                                     # typer >= 0.16 carries its own copy of click
     from typer._click import exceptions as click
@@ -47,8 +48,9 @@ _EXITS = tuple({typer.Exit, getattr(click, "Exit", typer.Exit)})
 _ABORTS = tuple({getattr(typer, "Abort", KeyboardInterrupt), getattr(click, "Abort", KeyboardInterrupt)})
 
 from .errors import InputError
+from .schema import numbers_from_text
 
-__all__ = ["exits_2_on_bad_input", "check_output_path", "run_app", "OUTPUT_PARAMS"]
+__all__ = ["exits_2_on_bad_input", "check_output_path", "parse_sets", "run_app", "OUTPUT_PARAMS"]
 
 #: Names of the verbs' file-output parameters (``-o/--out``; ``--output`` the old name).
 OUTPUT_PARAMS = ("out_", "out", "output")
@@ -145,3 +147,22 @@ def run_app(app: typer.Typer, argv: list[str] | None = None) -> int:
         sys.stderr.close()
         return 141
     return code if isinstance(code, int) else 0
+
+
+def parse_sets(pairs: list[str]) -> dict:
+    """``--set KEY=VALUE`` options (every verb's) as a dict, each value read as YAML
+    (numbers, lists, text); a malformed pair is an :class:`InputError` naming it.
+
+    >>> parse_sets(["devices=30", "rbs=[10, 20]", "utility=inverse_error"])
+    {'devices': 30, 'rbs': [10, 20], 'utility': 'inverse_error'}
+    """
+    settings = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise InputError("--set", f"expected KEY=VALUE, got {pair!r}")
+        key, value = pair.split("=", 1)
+        try:
+            settings[key.strip()] = numbers_from_text(yaml.safe_load(value))
+        except yaml.YAMLError:
+            raise InputError(f"--set {key}", f"cannot parse value {value!r}") from None
+    return settings

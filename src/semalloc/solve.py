@@ -41,6 +41,9 @@ __all__ = ["Problem", "Algorithm", "Allocation", "register_algorithm", "register
 #: Problem key -> module that defines ``PROBLEM``. Imported on first use.
 _MODULES = {"multicell": "semalloc.problems.multicell", "offloading": "semalloc.problems.offloading",
             "compression": "semalloc.problems.compression", "training": "semalloc.problems.training", "sbq": "semalloc.problems.sbq"}
+#: Algorithms of a built-in problem that live in a higher layer (the RL agents): imported
+#: right after the problem, so that ``semalloc.problems`` never imports ``semalloc.rl``.
+_LAYERED = {"sbq": "semalloc.rl.sbq_drl"}
 #: Problems registered by :func:`register_problem` (plugins), by key.
 _REGISTERED: dict[str, "Problem"] = {}
 
@@ -197,6 +200,8 @@ def get_problem(key: str) -> Problem:
     """
     if key in _MODULES:
         prob = importlib.import_module(_MODULES[key]).PROBLEM
+        if key in _LAYERED:
+            importlib.import_module(_LAYERED[key])      # registers its algorithms once, on first import
         _plugins_from_entry_points()
         return prob
     _plugins_from_entry_points()

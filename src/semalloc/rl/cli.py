@@ -20,7 +20,7 @@ from typing import List, Optional
 
 import typer
 
-from ..cli_errors import exits_2_on_bad_input
+from ..cli_errors import exits_2_on_bad_input, parse_sets
 from ..errors import InputError
 
 app = typer.Typer(help="Deep RL for the sbq problem: train agents, evaluate them against every algorithm.",
@@ -75,7 +75,6 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
     (command, seed, steps, code version, SHA-256) and its training curve (CSV: steps, seconds, reward)."""
     _problem(problem)
     output = out or output
-    from ..cli import _parse_sets
     from .agents import PRESETS
     cfg = {"agent": agent, "steps": 200_000, "seed": 0, "slots": 100, "general": general, "max_users": max_users}
     if preset is not None:
@@ -93,7 +92,7 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
                         *(["--general", "--max-users", str(cfg["max_users"])] if cfg["general"] else []),
                         *[f"--set {x}" for x in sets], *(["--stop-after", str(stop_after)] if stop_after else []),
                         "-o", output.name])
-    a, path = train_recorded(cfg, _parse_sets(sets), output, command, preset=preset, device=device,
+    a, path = train_recorded(cfg, parse_sets(sets), output, command, preset=preset, device=device,
                              progress=progress and not json_out, stop_after=stop_after)
     if json_out:
         written = [str(path), str(path.with_suffix(".json")), str(path.with_suffix(".csv"))]
@@ -136,9 +135,8 @@ def eval_cmd(problem: str = typer.Argument(..., help="problem key (sbq)"),
     dims = {d for d in dims if len(d) == 3} or dims          # a general agent fits any K up to its maximum
     if len(dims) > 1:
         raise InputError("agent", f"agents trained for different dimensions {sorted(dims)}", "sbq")
-    from ..cli import _parse_sets
     fixed = next((a for a in agents if not a.general), agents[0])          # a per-scenario agent sets K
-    scenario = {**fixed.settings, **_parse_sets(sets)}
+    scenario = {**fixed.settings, **parse_sets(sets)}
     rows = compare(agents, names, scenario, episodes, slots, seed,
                    progress=None if json_out else (lambda n: typer.echo(f"evaluating {n}...", err=True)))
     if json_out:

@@ -11,10 +11,11 @@ equal          q_min                  greedy, strongest first      equal power, 
 random         uniform 1..8           random                       Dirichlet shares
 best           q_min (dominant)       local search                 price search over shares
 exact          q_min (dominant)       every assignment             monotonic branch and reduce
-drl            the agent's            the agent's (Nt cap)         normalised weights, MRT-ZF
 =============  =====================  ===========================  ===========================
 
-Every algorithm but ``drl`` beamforms by zero-forcing within a subchannel (``beams``).
+Every algorithm here beamforms by zero-forcing within a subchannel (``beams``). The
+learned agent ``drl`` (MRT-ZF beams) is registered by the RL layer,
+:mod:`semalloc.rl.sbq_drl`, which the registry imports with this problem.
 
 Examples
 --------
@@ -322,24 +323,6 @@ def register(problem) -> None:
         users = np.nonzero(q <= Q_MAX)[0]
         sub, power, band, stats = local_search(inst, q, greedy_subchannels(inst, users))
         return to_variables(inst, sub, q, power, band), "feasible", stats, ""
-
-    @problem.algorithm("drl", "a trained agent: ours hybrid PPO (shipped, scenario-general), or a dqn/ddpg/td3/sac baseline")
-    def drl(inst, agent: str | None = None, steps: int = 30000, seed: int = 0, device: str = "cpu",
-            samples: int = 0):
-        """``agent``: none (the shipped scenario-general agent, semalloc/rl/data/sbq-hybrid.pt), a checkpoint
-        path, or ``auto`` (train a hybrid agent for ``steps`` steps on this slot's scenario once, cached;
-        semalloc.rl.agents.agent_for). Needs the ``rl`` extra.
-        ``samples > 0``: also draw that many actions from the hybrid policy and keep the best allocation
-        by the model's objective (Agent.decide; the time counts in ``decide_s``)."""
-        try:
-            from ...rl.agents import agent_for
-        except ImportError as e:
-            raise InputError("agent", f"drl needs the rl extra (pip install 'semalloc[rl]'): {e}", "sbq") from None
-        a = agent_for(inst, None if agent is None else str(agent), steps=int(steps), seed=int(seed), device=str(device))
-        t0 = time.perf_counter()
-        variables, moved = a.decide(inst, samples=int(samples))
-        return variables, "feasible", {"agent": a.kind, "decide_s": time.perf_counter() - t0,
-                                       "moved": moved, "samples": int(samples)}, ""
 
     @problem.algorithm("exact", "every assignment x monotonic branch and reduce over rates (ZF beams); K <= 3, M <= 2")
     def exact(inst, tol: float = 1e-4, max_users: int = 3, max_subchannels: int = 2, time_limit: float = 60.0):
