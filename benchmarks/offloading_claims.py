@@ -31,6 +31,8 @@ def load(out: Path, fig: int) -> dict:
     for r in rows:
         p = r["point"]
         by.setdefault((p.get("exit_points", 3), p.get(X.get(fig), None), r["algorithm"]), []).append(r)
+    for v in by.values():
+        v.sort(key=lambda r: r["seed"])                         # paired comparisons zip over seeds
     return by
 
 
@@ -63,7 +65,8 @@ def pct(v) -> str:
 
 def main(out: Path) -> None:
     f2 = load(out, 2)
-    it = {a: [len(r["trace"]) - 1 for r in f2[(3, None, a)] + f2[(1, None, a)]] for a in ("bcd", "linear", "fa", "uc", "ftm")}
+    algos = ("bcd", "linear", "fa", "uc", "ftm")
+    it = {a: [len(r["trace"]) - 1 for r in f2[(3, None, a)] + f2[(1, None, a)]] for a in algos}
     print("Fig. 2 iterations (mean / max): " + ", ".join(f"{a} {np.mean(v):.2f} / {max(v)}" for a, v in it.items()))
     print("Fig. 2 bcd over linear / fa / uc / ftm (M = 3): "
           + " / ".join(pct(gains(f2, a, ms=(3,))) for a in ("linear", "fa", "uc", "ftm")))
@@ -86,6 +89,12 @@ def main(out: Path) -> None:
         if fig == 3:
             print("  bcd mean delay (ms, M = 3): " + " ".join(f"{1e3 * mean(by, 3, x, 'bcd', 'mean_delay_s'):.0f}"
                                                            for x in xs(by, 3)))
+            for a in ("fa", "ftm"):
+                pairs = [[(b["metrics"]["reward_per_terminal"] - r["metrics"]["reward_per_terminal"])
+                          for b, r in zip(by[(3, x, "bcd")], by[(3, x, a)]) if r["feasible"] and b["feasible"]]
+                         for x in xs(by, 3)]
+                print(f"  bcd - {a} per terminal, paired over feasible seeds (M = 3): "
+                      + " ".join(f"{np.mean(p):.3f} ({len(p)})" for p in pairs))
         if fig == 4:
             one = min(xs(by, 3), key=lambda x: abs(x - TABLE_III_F))
             print("  M = 3 - M = 1 at Table III's F_k: " + ", ".join(
@@ -97,10 +106,9 @@ def main(out: Path) -> None:
             for m in (3, 1):
                 r = [mean(by, m, x, "bcd") for x in xs(by, m)]
                 print(f"  M = {m}: last / first increment of bcd {(r[-1] - r[-2]) / (r[1] - r[0]):.2f}")
-            print("  uc gap per B (%, M = 3): " + " ".join(f"{100 * (mean(by, 3, x, 'bcd') / mean(by, 3, x, 'uc') - 1):.2f}"
-                                                          for x in xs(by, 3)))
-            print("  fa gap per B (%, M = 3): " + " ".join(f"{100 * (mean(by, 3, x, 'bcd') / mean(by, 3, x, 'fa') - 1):.1f}"
-                                                          for x in xs(by, 3)))
+            for a in ("uc", "fa"):
+                print(f"  {a} gap per B (%, M = 3): " + " ".join(
+                    f"{100 * (mean(by, 3, x, 'bcd') / mean(by, 3, x, a) - 1):.2f}" for x in xs(by, 3)))
         if fig == 6:
             print("  bcd semantic share (%, M = 3, 1 MHz): " + " ".join(
                 f"{100 * mean(by, 3, x, 'bcd', 'semantic_share'):.0f}" for x in xs(by, 3)))
