@@ -7,7 +7,7 @@ both is feasible of ``mean(bcd) / mean(baseline) - 1`` on the figure's y (Fig. 2
 M = 3; Fig. 4: F_k >= Table III's). "M effect" = the same for bcd at M = 3 over
 bcd at M = 1.
 
-Run: ``semalloc reproduce offloading --out out --workers 2`` (full seeds, ~10 min),
+Run: ``semalloc reproduce offloading --out out --workers 2`` (full seeds, ~4 min),
 then ``PYTHONPATH=src .venv/bin/python benchmarks/offloading_claims.py out``.
 """
 from __future__ import annotations

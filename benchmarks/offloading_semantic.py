@@ -10,7 +10,7 @@ bandwidth and compression ratio is not significant when the transmission mode is
 given"): bcd and ftm at the corners of Figs. 5-6's axes, 6 seeds (~1 min).
 With ``--spread`` it measures how much the gain of bcd over raw at compression 5
 depends on the heuristics' random start (the ``seed`` of ``solve``): seeds 0-5 x
-starts 0-3 at 0.25 and 1 MHz (~1 min), the spread behind
+starts 0-3 at 0.25 and 1 MHz (~15 s), the spread behind
 ``test_semantic_mode_matters_at_low_bandwidth_not_at_table_iii``.
 """
 from __future__ import annotations
