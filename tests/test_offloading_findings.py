@@ -123,7 +123,7 @@ def test_a_partly_infeasible_point_is_annotated_with_its_count(tmp_path, monkeyp
 
 def test_fig4_reward_rises_with_edge_capacity_then_levels_off():
     """Fig. 4: from Table III's F_k the last quadrupling (16x -> 64x) adds less than a quarter
-    of what 1x -> 16x adds (measured: 0.10)."""
+    of what 1x -> 16x adds (measured: 0.11 on seeds 0-1, 0.11 over the full sweep's 6)."""
     f = sorted(p["edge_cpu_hz"] for p in _quick(4) if p["exit_points"] == 3)[1:]     # 1x, 16x, 64x
     r = [_mean(edge_cpu_hz=v) for v in f]
     assert r[0] < r[1] < r[2]
@@ -155,14 +155,26 @@ def test_early_exit_raises_the_reward_at_every_quick_bandwidth():
 
 
 def test_semantic_mode_matters_at_low_bandwidth_not_at_table_iii():
-    """Ours (offloading-fig7): bcd's gain over traditional mode only (raw) at B = 0.25 MHz,
-    compression 5, exceeds 4x its gain at Table III's 1 MHz, which is below 2 %."""
-    gain = {}
+    """Ours (offloading-fig7, compression 5, seeds 0-5, the sweep's start): bcd's mean gain over
+    traditional mode only (raw) at B = 0.25 MHz exceeds 2x its gain at Table III's 1 MHz, which
+    is below 4 % of raw's reward. Both gains are differences of two heuristic runs and move with
+    the random start (``benchmarks/offloading_semantic.py --spread``, seeds 0-5 x starts 0-3):
+    ratio 7.3 / 2.5 / 6.8 / 7.0 per start (pooled 5.3), 1 MHz gain 2.0 / 3.8 / 1.8 / 1.9 % of raw
+    (pooled 2.4 %); the bounds are those every measured start meets. Two seeds do not
+    suffice: seed 1 alone ranges -0.5 to 6.5 at 0.25 MHz and -0.5 to 5.1 at 1 MHz over starts."""
+    gain, rel = {}, []
     for b in (2.5e5, 1e6):
-        gain[b] = _mean(subcarrier_bandwidth_hz=b, compression=5.0) - _mean(
-            "objective", "raw", subcarrier_bandwidth_hz=b, compression=5.0)
-    assert gain[2.5e5] > 4 * max(gain[1e6], 0.0)
-    assert gain[1e6] < 0.02 * _mean(compression=5.0)
+        g = []
+        for seed in range(6):
+            inst = semalloc.generate("offloading", seed=seed, subcarrier_bandwidth_hz=b, compression=5.0)
+            ev = {a: semalloc.evaluate(inst, semalloc.solve(inst, a).variables) for a in ("bcd", "raw")}
+            assert ev["bcd"].feasible and ev["raw"].feasible, (b, seed)
+            g.append(ev["bcd"].objective - ev["raw"].objective)
+            if b == 1e6:
+                rel.append(g[-1] / ev["raw"].objective)
+        gain[b] = np.mean(g)
+    assert gain[2.5e5] > 2 * max(gain[1e6], 0.0), gain
+    assert np.mean(rel) < 0.04, rel
 
 
 # ----------------------------------------------------------------------------- deadlines (9h): continuous
