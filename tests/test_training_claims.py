@@ -22,12 +22,13 @@ PROPOSED = ["alternating", "alg3_printed"]
 
 
 @functools.lru_cache(maxsize=None)
-def quick(fig: int, algo: str) -> tuple[list, dict]:
-    """The quick spec's x values and, per measure, the mean over its seeds at each x."""
+def quick(fig: int, algo: str, seeds: int | None = None) -> tuple[list, dict]:
+    """The quick spec's x values and, per measure, the mean over its seeds (or seeds 0 to
+    ``seeds - 1``) at each x."""
     spec = load_spec(figures("training")[fig], quick=True)
     (x,) = spec.points[0]
     runs = [[semalloc.solve(semalloc.generate("training", seed=s, **spec.settings, **p), algo)
-             for s in spec.seeds] for p in spec.points]
+             for s in (spec.seeds if seeds is None else range(seeds))] for p in spec.points]
     assert all(r.status == "feasible" for rs in runs for r in rs)
     keys = ["objective", *runs[0][0].stats["metrics"]]
     return [p[x] for p in spec.points], {k: np.array([np.mean([r.objective if k == "objective" else
@@ -85,12 +86,32 @@ def test_p4_first_beats_every_baseline_at_every_point(fig):
 
 
 @pytest.mark.parametrize("fig", [4, 5])
-def test_printed_algorithm3_beats_every_baseline_in_figs4_and_5(fig):
-    """Figs. 4(c), 5(c) hold for the printed loop too, narrowly (1-7 % below fhr_only at N = 50,
-    10 seeds): strictly below every baseline at every quick point."""
-    _, pr = quick(fig, "alg3_printed")
-    for b in BASELINES:
-        assert np.all(pr["objective"] < quick(fig, b)[1]["objective"]), (fig, b)
+def test_printed_algorithm3_beats_random_average_and_pb_only_in_figs4_and_5(fig):
+    """Figs. 4(c), 5(c) for the printed loop, against the baselines it does beat: at every quick
+    point its mean over seeds 0-9 is at most 0.8 times random's and average's (per instance at
+    most 0.71, 20 seeds) and below pb_only's (closest at 4 dBm: 2.8 % below on seeds 0-9, lower on
+    16 of 20 instances). Seeds 0-9 (about 2 s): the quick seeds 0-1 are too few at 4 dBm, where
+    one instance's ratio to pb_only spans 0.57-1.42."""
+    _, pr = quick(fig, "alg3_printed", 10)
+    for b, factor in (("random", 0.8), ("average", 0.8), ("pb_only", 1.0)):
+        assert np.all(pr["objective"] < factor * quick(fig, b, 10)[1]["objective"]), (fig, b)
+
+
+@pytest.mark.parametrize("fig", [4, 5])
+def test_printed_algorithm3_ends_level_with_fhr_only_in_figs4_and_5(fig):
+    """Figs. 4(c), 5(c) do NOT hold for the printed loop against fhr_only (docs/models.md, claims
+    11 and 14): it ends at fhr_only's level, below it on some instances and above on others
+    (Fig. 4: per-instance ratio 0.81-1.46, lower on 9-11 of 20 per point; means over seeds 0-9
+    0.2-3.3 % below, over seeds 0-19 0.1-2.4 % above). Asserted on seeds 0-9 at the quick points:
+    the ratio printed / fhr_only is below 1 on some instances and above on others, and its mean
+    over the figure is within 5 % of 1 (2.5 standard errors of that mean: 2.0 % in Fig. 4,
+    0.8 % in Fig. 5, from the per-instance spread of 20 seeds)."""
+    spec = load_spec(figures("training")[fig], quick=True)
+    ratio = np.array([[semalloc.solve(inst, "alg3_printed").objective / semalloc.solve(inst, "fhr_only").objective
+                       for inst in (semalloc.generate("training", seed=s, **spec.settings, **p) for s in range(10))]
+                      for p in spec.points])
+    assert np.any(ratio < 1) and np.any(ratio > 1), ratio
+    assert abs(ratio.mean() - 1) <= 0.05, ratio.mean()
 
 
 def test_fig3b_p4_first_spends_the_least_energy():
@@ -127,14 +148,27 @@ def test_fig4b_energy_of_p4_first_rises_moderately_with_power():
     assert rises(m["energy_j"]) and m["energy_j"][-1] < 2 * m["energy_j"][0]
 
 
-@pytest.mark.parametrize("algo", PROPOSED + BASELINES)
+@pytest.mark.parametrize("algo", ["alg3_printed"] + BASELINES)
 def test_fig5_time_falls_and_energy_rises_with_cpu_speed(algo):
-    """Fig. 5(a)-(b): T falls and E rises with f_max (0.1, 0.5, 1 GHz), every curve (T never up
-    by more than 0.5 %, E never down by more than 0.5 %, and both move by 1 % end to end)."""
+    """Fig. 5(a)-(b): T falls and E rises with f_max (0.1, 0.5, 1 GHz), every curve but
+    alternating's (next test): T never up by more than 0.5 %, E never down by more than 0.5 %,
+    and both move by 1 % end to end."""
     _, m = quick(5, algo)
     t, e = m["round_time_s"], m["energy_j"]
     assert np.all(t[1:] <= t[:-1] * 1.005) and t[-1] < 0.99 * t[0], t
     assert np.all(e[1:] >= e[:-1] * 0.995) and e[-1] > 1.01 * e[0], e
+
+
+def test_fig5_p4_first_time_falls_and_energy_rises_until_it_settles():
+    """Fig. 5(a)-(b) for alternating: from 0.1 to 0.5 GHz T falls and E rises by at least 10 %
+    (seeds 0-9: -24 %, +29 %); from 0.5 to 1 GHz it is stationary (f_max binds on 20 % of the
+    devices at 0.5 GHz, on none from 0.75 GHz) and T and E move within the per-instance spread
+    measured over seeds 0-19, T -1.7 % to +1.2 %, E -3.4 % to +3.1 % (so 2 % and 3.5 % here; the
+    mean of seeds 0-1 has T +0.6 %, E -0.8 %: the claim does not hold per instance there)."""
+    _, m = quick(5, "alternating")
+    t, e = m["round_time_s"], m["energy_j"]
+    assert t[1] <= 0.9 * t[0] and e[1] >= 1.1 * e[0], (t, e)
+    assert abs(t[2] / t[1] - 1) <= 0.02 and abs(e[2] / e[1] - 1) <= 0.035, (t, e)
 
 
 @pytest.mark.parametrize("algo", ["alternating", "fhr_only"])
