@@ -1,7 +1,8 @@
 """The training paper's (Li, Zhou, Zhao) Sec. VII claims, measured at its settings (N = 50,
 Table II, the points of the shipped Figs. 3-8 specs, seeds 0-9): the numbers behind the claims
-table, the order-at-the-same-start table and the Fig. 3(a) / Fig. 7 explanations in
-docs/models.md. Prints markdown tables; about two minutes on one core.
+table, the order-at-the-same-start table, the printed loop per instance (claims 7, 11, 14), where
+Fig. 5 settles (claim 12) and the Fig. 3(a) / Fig. 7 explanations in docs/models.md. Prints
+markdown tables; about three minutes on one core.
 
 Run: ``PYTHONPATH=src python benchmarks/training_claims.py [--seeds N]``.
 """
@@ -102,7 +103,70 @@ def pb_only_at_fhr_rho() -> None:
               f"{fmt(np.mean(rhos))} |")
 
 
+def printed_per_instance() -> None:
+    """Claims 7, 11, 14: the printed loop against fhr_only (and pb_only) per instance, at every
+    point of Figs. 3-5, over seeds 0 to 2 SEEDS - 1: is it below on the mean of the first SEEDS
+    seeds, of all, and on how many instances; the range of the per-instance ratio."""
+    n = 2 * SEEDS
+    print(f"\n### Printed loop / baseline per instance (N = 50, seeds 0-{n - 1})\n")
+    print(f"| figure | point | baseline | ratio of means, seeds 0-{SEEDS - 1} | ratio of means, 0-{n - 1} | "
+          "printed lower on | per-instance ratio |")
+    print("|---|---|---|---|---|---|---|")
+    for num in (3, 4, 5):
+        spec = load_spec(figures("training")[num])
+        for point in spec.points:
+            insts = [semalloc.generate("training", seed=s, **point) for s in range(n)]
+            pr = np.array([semalloc.solve(i, "alg3_printed").objective for i in insts])
+            for b in ("fhr_only", "pb_only"):
+                o = np.array([semalloc.solve(i, b).objective for i in insts])
+                r = pr / o
+                print(f"| {num} | {point} | {b} | {pr[:SEEDS].mean() / o[:SEEDS].mean():.4f} | "
+                      f"{pr.mean() / o.mean():.4f} | {int(np.sum(r < 1))}/{n} | {r.min():.3f}-{r.max():.3f} |")
+
+
+def fig5_settling() -> None:
+    """Claim 12: where f_max stops binding for alternating, and how much its T and E move per
+    instance between 0.5 and 1 GHz (seeds 0 to 2 SEEDS - 1)."""
+    n, speeds = 2 * SEEDS, (1e8, 5e8, 7.5e8, 1e9)
+    print(f"\n### Fig. 5: alternating as f_max grows (N = 50, seeds 0-{n - 1})\n")
+    t, e = np.zeros((len(speeds), n)), np.zeros((len(speeds), n))
+    for i, f in enumerate(speeds):
+        share, top = [], []
+        for s in range(n):
+            r = semalloc.solve(semalloc.generate("training", seed=s, cpu_max_hz=f), "alternating")
+            cpu = r.variables["cpu_hz"]
+            share.append(np.mean(cpu >= f * (1 - 1e-6)))
+            top.append(cpu.max() / f)
+            t[i, s], e[i, s] = r.stats["metrics"]["round_time_s"], r.stats["metrics"]["energy_j"]
+        print(f"f_max {f / 1e9:g} GHz: devices at f_max {np.mean(share):.3f}, max f / f_max {max(top):.3f}, "
+              f"mean T {t[i].mean():.4f} s, mean E {e[i].mean():.4f} J")
+    dt, de = t[-1] / t[1] - 1, e[-1] / e[1] - 1
+    print(f"0.5 -> 1 GHz per instance: T {dt.min():+.4f} to {dt.max():+.4f}, E {de.min():+.4f} to {de.max():+.4f}; "
+          f"mean of seeds 0-1: T {t[-1, :2].mean() / t[1, :2].mean() - 1:+.4f}, E {e[-1, :2].mean() / e[1, :2].mean() - 1:+.4f}")
+
+
+def alternating_per_instance() -> None:
+    """The "Per instance" paragraph: alternating (and from the Average start) against the better
+    of pb_only and fhr_only on each instance, and best against both, N = 6, 10, 50 x 1, 5, 20 MHz."""
+    print(f"\n### alternating per instance against the better single-block baseline (seeds 0-{SEEDS - 1})\n")
+    print("| N | B_total | alternating below both | max ratio | Average start: below both | max ratio | "
+          "best below both | best above alternating |")
+    print("|---|---|---|---|---|---|---|---|")
+    for n in (6, 10, 50):
+        for bw in (1e6, 5e6, 20e6):
+            insts = [semalloc.generate("training", seed=s, devices=n, bandwidth_hz=bw) for s in range(SEEDS)]
+            base = np.array([min(semalloc.solve(i, b).objective for b in ("pb_only", "fhr_only")) for i in insts])
+            alt, avg, best = (np.array([semalloc.solve(i, a, **o).objective for i in insts]) for a, o in
+                              (("alternating", {}), ("alternating", {"start": "average"}), ("best", {})))
+            print(f"| {n} | {bw / 1e6:g} MHz | {int(np.sum(alt < base))}/{SEEDS} | {np.max(alt / base):.3f} | "
+                  f"{int(np.sum(avg < base))}/{SEEDS} | {np.max(avg / base):.3f} | {int(np.sum(best < base))}/{SEEDS} | "
+                  f"{int(np.sum(best > alt * (1 + 1e-12)))}/{SEEDS} |")
+
+
 if __name__ == "__main__":
+    alternating_per_instance()
+    printed_per_instance()
+    fig5_settling()
     pb_only_at_fhr_rho()
     same_start()
     figure_tables()

@@ -22,12 +22,13 @@ PROPOSED = ["alternating", "alg3_printed"]
 
 
 @functools.lru_cache(maxsize=None)
-def quick(fig: int, algo: str) -> tuple[list, dict]:
-    """The quick spec's x values and, per measure, the mean over its seeds at each x."""
+def quick(fig: int, algo: str, seeds: int | None = None) -> tuple[list, dict]:
+    """The quick spec's x values and, per measure, the mean over its seeds (or seeds 0 to
+    ``seeds - 1``) at each x."""
     spec = load_spec(figures("training")[fig], quick=True)
     (x,) = spec.points[0]
     runs = [[semalloc.solve(semalloc.generate("training", seed=s, **spec.settings, **p), algo)
-             for s in spec.seeds] for p in spec.points]
+             for s in (spec.seeds if seeds is None else range(seeds))] for p in spec.points]
     assert all(r.status == "feasible" for rs in runs for r in rs)
     keys = ["objective", *runs[0][0].stats["metrics"]]
     return [p[x] for p in spec.points], {k: np.array([np.mean([r.objective if k == "objective" else
@@ -85,12 +86,34 @@ def test_p4_first_beats_every_baseline_at_every_point(fig):
 
 
 @pytest.mark.parametrize("fig", [4, 5])
-def test_printed_algorithm3_beats_every_baseline_in_figs4_and_5(fig):
-    """Figs. 4(c), 5(c) hold for the printed loop too, narrowly (1-7 % below fhr_only at N = 50,
-    10 seeds): strictly below every baseline at every quick point."""
-    _, pr = quick(fig, "alg3_printed")
-    for b in BASELINES:
-        assert np.all(pr["objective"] < quick(fig, b)[1]["objective"]), (fig, b)
+def test_printed_algorithm3_beats_random_average_and_pb_only_in_figs4_and_5(fig):
+    """Figs. 4(c), 5(c) for the printed loop, against the baselines it does beat: at every quick
+    point its mean over seeds 0-9 is at most 0.8 times random's and average's (per instance at
+    most 0.71, 20 seeds) and below pb_only's (closest at 4 dBm: 2.8 % below on seeds 0-9, lower on
+    16 of 20 instances). Seeds 0-9 (about 2 s): the quick seeds 0-1 are too few at 4 dBm, where
+    one instance's ratio to pb_only spans 0.57-1.42."""
+    _, pr = quick(fig, "alg3_printed", 10)
+    for b, factor in (("random", 0.8), ("average", 0.8), ("pb_only", 1.0)):
+        assert np.all(pr["objective"] < factor * quick(fig, b, 10)[1]["objective"]), (fig, b)
+
+
+@pytest.mark.parametrize("fig", [4, 5])
+def test_printed_algorithm3_ends_level_with_fhr_only_in_figs4_and_5(fig):
+    """Figs. 4(c), 5(c) do NOT hold for the printed loop against fhr_only (docs/models.md, claims
+    11 and 14): it ends at fhr_only's level, below it on some instances and above on others
+    (Fig. 4: per-instance ratio 0.81-1.46, lower on 9-11 of 20 per point, means over seeds 0-9
+    0.6-3.3 % below, over seeds 0-19 0.1-2.4 % above; Fig. 5: 0.97-1.05, 9-11 of 20, 0.2-0.7 %
+    below, 0.1-0.4 % above). Asserted on seeds 0-9 at the quick points:
+    the ratio printed / fhr_only is below 1 on some instances and above on others, and its mean
+    over the figure is within 5 % of 1 (measured 0.979 in Fig. 4, 0.994 in Fig. 5; the standard
+    error of that mean, from the per-instance spread over seeds 0-19, is 2.0 % in Fig. 4, so 5 %
+    is 2.5 of them; 0.4 % in Fig. 5)."""
+    spec = load_spec(figures("training")[fig], quick=True)
+    ratio = np.array([[semalloc.solve(inst, "alg3_printed").objective / semalloc.solve(inst, "fhr_only").objective
+                       for inst in (semalloc.generate("training", seed=s, **spec.settings, **p) for s in range(10))]
+                      for p in spec.points])
+    assert np.any(ratio < 1) and np.any(ratio > 1), ratio
+    assert abs(ratio.mean() - 1) <= 0.05, ratio.mean()
 
 
 def test_fig3b_p4_first_spends_the_least_energy():
@@ -122,19 +145,32 @@ def test_fig4_pb_only_time_gap_is_smaller_than_its_energy_gap():
 
 def test_fig4b_energy_of_p4_first_rises_moderately_with_power():
     """Fig. 4(b): "a moderate rise of E": alternating's E rises at every step, by less than a
-    factor 2 from 4 to 20 dBm (1.61 at N = 50, 10 seeds)."""
+    factor 2 from 4 to 20 dBm (1.42 at N = 50, 10 seeds)."""
     _, m = quick(4, "alternating")
     assert rises(m["energy_j"]) and m["energy_j"][-1] < 2 * m["energy_j"][0]
 
 
-@pytest.mark.parametrize("algo", PROPOSED + BASELINES)
+@pytest.mark.parametrize("algo", ["alg3_printed"] + BASELINES)
 def test_fig5_time_falls_and_energy_rises_with_cpu_speed(algo):
-    """Fig. 5(a)-(b): T falls and E rises with f_max (0.1, 0.5, 1 GHz), every curve (T never up
-    by more than 0.5 %, E never down by more than 0.5 %, and both move by 1 % end to end)."""
+    """Fig. 5(a)-(b): T falls and E rises with f_max (0.1, 0.5, 1 GHz), every curve but
+    alternating's (next test): T never up by more than 0.5 %, E never down by more than 0.5 %,
+    and both move by 1 % end to end."""
     _, m = quick(5, algo)
     t, e = m["round_time_s"], m["energy_j"]
     assert np.all(t[1:] <= t[:-1] * 1.005) and t[-1] < 0.99 * t[0], t
     assert np.all(e[1:] >= e[:-1] * 0.995) and e[-1] > 1.01 * e[0], e
+
+
+def test_fig5_p4_first_time_falls_and_energy_rises_until_it_settles():
+    """Fig. 5(a)-(b) for alternating: from 0.1 to 0.5 GHz T falls and E rises by at least 10 %
+    (seeds 0-9: -24 %, +29 %); from 0.5 to 1 GHz it is stationary (f_max binds on 20 % of the
+    devices at 0.5 GHz, on none from 0.75 GHz) and T and E move within the per-instance spread
+    measured over seeds 0-19, T -1.7 % to +1.2 %, E -3.4 % to +3.1 % (so 2 % and 3.5 % here; the
+    mean of seeds 0-1 has T +0.6 %, E -0.8 %: the claim does not hold per instance there)."""
+    _, m = quick(5, "alternating")
+    t, e = m["round_time_s"], m["energy_j"]
+    assert t[1] <= 0.9 * t[0] and e[1] >= 1.1 * e[0], (t, e)
+    assert abs(t[2] / t[1] - 1) <= 0.02 and abs(e[2] / e[1] - 1) <= 0.035, (t, e)
 
 
 @pytest.mark.parametrize("algo", ["alternating", "fhr_only"])
@@ -178,7 +214,7 @@ def test_fig7_time_grows_with_devices_mostly_on_devices(algo):
 
 def test_fig7b_energy_rises_sharper_than_time_for_the_printed_loop():
     """Fig. 7(b): "a sharper increase in energy" holds for the printed loop: E(50)/E(10) at least
-    twice T(50)/T(10) (9.9 vs 3.0 at 10 seeds); not for alternating (docs/models.md)."""
+    twice T(50)/T(10) (9.4 vs 3.9 at 10 seeds); not for alternating (docs/models.md)."""
     _, m = quick(7, "alg3_printed")
     e, t = m["energy_j"], m["round_time_s"]
     assert e[-1] / e[0] >= 2 * t[-1] / t[0], m
@@ -202,7 +238,7 @@ def test_fig8_psnr_time_and_energy_rise_with_the_target(algo):
 def test_fig3a_pb_only_loses_on_time_only_because_of_its_rho():
     """Fig. 3(a) ("pb_only outperforms fhr_only as B_total increases") does not hold: pb_only keeps
     the Average rho = 0.2, twice fhr_only's. Given fhr_only's rho, pb_only's T is below
-    fhr_only's (docs/models.md: by 15-25 %, more as B grows); here at 1 and 20 MHz, seeds 0-1."""
+    fhr_only's (docs/models.md: by 20-33 %, more as B grows); here at 1 and 20 MHz, seeds 0-1."""
     for bw in (1e6, 20e6):
         for seed in range(2):
             inst = semalloc.generate("training", seed=seed, bandwidth_hz=bw)
@@ -248,7 +284,7 @@ def test_alg3_printed_is_the_printed_loop():
 
 def test_printed_loop_from_the_average_start_begins_at_fhr_only_and_never_rises():
     """From the Average (p, B), the printed loop's first P3 is fhr_only exactly; P4 and the next
-    steps can only lower it (how far is not general: -0.1 % at 1 MHz, -1.4 % at 4 dBm, N = 50)."""
+    steps can only lower it (how far is not general: 0.0 % at 1 MHz, -0.8 % at 4 dBm, N = 50, seeds 0-9)."""
     for setting in ({"bandwidth_hz": 1e6}, {"power_max_dbm": 4.0}):
         inst = semalloc.generate("training", seed=0, devices=20, **setting)
         _, stats = alternating(inst, start_point(inst, "average"), first="p3", tol=1e-6, stop="solution")
