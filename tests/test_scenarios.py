@@ -256,7 +256,7 @@ def test_a_spec_with_a_user_generator_sweeps(tmp_path, monkeypatch):
                        "vary": {"devices": [4, 6]}, "seeds": 2, "algorithms": ["nua", "prop"]})
     assert spec.settings == {"generator": "my_scenarios:dense_urban"}
     report = run_sweep(spec, tmp_path / "store.db", workers=2, progress=False)
-    assert report.done == 4
+    assert report.done == 8                 # tasks: 2 points x 2 seeds x 2 algorithms
     with ResultsStore.open(tmp_path / "store.db") as store:
         rows = store.rows()
     assert len(rows) == 8

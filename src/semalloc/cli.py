@@ -66,7 +66,7 @@ def _main(plugin: List[str] = typer.Option([], "--plugin", metavar="MODULE",
     """Resource allocation for semantic communication networks."""
     from .plugins import load_plugin
     for module in plugin:
-        load_plugin(module, "--plugin")
+        load_plugin(module, "--plugin", remember=True)
 
 
 def _print_json(obj) -> None:

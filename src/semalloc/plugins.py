@@ -43,12 +43,14 @@ _imported: list[str] = []          # modules named by --plugin or a spec, in ord
 _entry_points_loaded = False
 
 
-def load_plugin(module: str, where: str = "--plugin"):
+def load_plugin(module: str, where: str = "--plugin", remember: bool = False):
     """Import plugin ``module`` (a dotted name on ``sys.path``) and return it.
 
     ``where`` names the input on an error (``--plugin``, ``spec.plugins[0]``).
-    The module is remembered (:func:`imported`) so that sweep workers import
-    it too.
+    With ``remember`` (``--plugin``, for the whole process) the module is kept
+    in :func:`imported` so that every later sweep's workers import it too; a
+    spec's plugins travel with the spec instead, so one spec's plugins never
+    leak into another's workers.
     """
     if not isinstance(module, str) or not module.strip():
         raise InputError(where, f"must be a module name, got {module!r}")
@@ -58,13 +60,13 @@ def load_plugin(module: str, where: str = "--plugin"):
         raise InputError(where, f"plugin {module!r}: {e}") from None
     except Exception as e:             # noqa: BLE001 -- any import failure is the plugin's, named
         raise InputError(where, f"cannot import plugin {module!r}: {type(e).__name__}: {e}") from None
-    if module.strip() not in _imported:
+    if remember and module.strip() not in _imported:
         _imported.append(module.strip())
     return mod
 
 
 def imported() -> list[str]:
-    """The plugin modules imported by :func:`load_plugin` in this process, in order."""
+    """The plugin modules of ``--plugin`` (:func:`load_plugin` with ``remember``), in order."""
     return list(_imported)
 
 

@@ -148,9 +148,12 @@ def eval_cmd(problem: str = typer.Argument(..., help="problem key (sbq)"),
 @app.command()
 @_guarded
 def curves(csv: List[Path] = typer.Argument(..., help="training curves written by `semalloc rl train` (.csv)"),
-           output: Path = typer.Option(Path("sbq-training.png"), "-o", "--output", help="figure to write"),
-           window: int = typer.Option(20, "--window", help="rollouts in the moving average")):
+           out: Path = typer.Option(Path("sbq-training.png"), "-o", "--out", help="figure to write (.png, .pdf, .svg)"),
+           output: Optional[Path] = typer.Option(None, "--output", hidden=True),
+           window: int = typer.Option(20, "--window", help="rollouts in the moving average"),
+           json_out: bool = typer.Option(False, "--json", help="print what was written as JSON (docs/cli.md)")):
     """Figure sbq-training: mean reward per slot against environment steps and against wall-clock time."""
+    output = output or out
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -181,6 +184,9 @@ def curves(csv: List[Path] = typer.Argument(..., help="training curves written b
     output.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(output, dpi=120)
     plt.close(fig)
+    if json_out:
+        sys.stdout.write(json.dumps({"written": [str(output)], "curves": [str(p) for p in csv]}) + "\n")
+        return
     typer.echo(f"wrote {output}")
 
 
