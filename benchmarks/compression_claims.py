@@ -15,8 +15,11 @@ tables of docs/models.md, compression section "Claims".
    the paper's setting and at tight resources.
 
 4. ``spec-gains``: part 1 at the regimes the shipped specs of Figs. 9-11 use.
+5. ``spread``: per-seed values of the quantities the trend tests of
+   tests/test_compression_figures.py assert (seeds 0 .. --seeds - 1), so their
+   margins can be set against the seed-to-seed spread.
 
-Usage: ``python benchmarks/compression_claims.py [--seeds 3] [--parts gains selection users spec-gains]``
+Usage: ``python benchmarks/compression_claims.py [--seeds 3] [--parts gains selection users spec-gains spread]``
 """
 from __future__ import annotations
 
@@ -47,12 +50,18 @@ SPECS = {9: ({"bandwidth_max_hz": 5e6, "power_max_w": 1e-3}, "users", [5, 10, 15
          11: ({"level_weights": LEVELS, "users": 30, "bandwidth_max_hz": 1e6}, "power_max_w",
               [1e-3, 2e-3, 3e-3, 1e-2, 3e-2, 0.1, 0.3, 1.0])}
 
+#: (U, B_max, P_max) of part ``selection``.
+SELECTION = [(10, 20e6, 1.0), (10, 1e6, 1e-3), (30, 20e6, 1.0), (20, 1e6, 1e-3), (30, 1e6, 1e-3), (30, 2e6, 1e-3),
+             (30, 5e6, 1e-3), (30, 20e6, 1e-3), (30, 30e6, 1e-3), (30, 20e6, 1e-2), (30, 20e6, 0.1), (30, 1e6, 3e-3),
+             (30, 1e6, 1e-2), (30, 1e6, 1.0)]
 
-def means(settings: dict, algos, seeds: int) -> dict:
-    """Seed means of (eq. 20 metric, exact objective) per algorithm, and CRRAUS's selected users."""
+
+def means(settings: dict, algos, seeds: int, first: int = 0) -> dict:
+    """Means over seeds first .. first + seeds - 1 of (eq. 20 metric, exact objective) per algorithm,
+    and CRRAUS's selected users."""
     out = {a: np.zeros(2) for a in algos}
     sel = []
-    for seed in range(seeds):
+    for seed in range(first, first + seeds):
         inst = semalloc.generate("compression", seed=seed, **settings)
         for a in algos:
             r = semalloc.solve(inst, a)
@@ -88,16 +97,16 @@ def gains(seeds: int, figs, table: dict = PAPER, d0s=((KB, "24.5 KB"), (MB, "24.
 def selection(seeds: int) -> None:
     print(f"\n### CRRAUS vs CRRA, service levels {LEVELS} ({seeds} seeds)\n")
     print("| U | B_max (MHz) | P_max (W) | selected | crraus eq20 / exact | crra eq20 / exact | gain eq20 | gain exact "
-          "| crraus gain over strongest baseline eq20 / exact |")
-    print("|---|---|---|---|---|---|---|---|---|")
-    for U, B, P in [(10, 20e6, 1.0), (10, 1e6, 1e-3), (30, 20e6, 1.0), (30, 1e6, 1e-3), (30, 5e6, 1e-3),
-                    (30, 20e6, 1e-3), (30, 30e6, 1e-3), (30, 20e6, 1e-2), (30, 20e6, 0.1)]:
+          "| crraus gain over strongest baseline eq20 / exact | crra gain over strongest baseline eq20 / exact |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for U, B, P in SELECTION:
         m = means({"users": U, "bandwidth_max_hz": B, "power_max_w": P, "level_weights": LEVELS},
                   ("crraus", "crra", *BASELINES), seeds)
         g = [100 * (m["crraus"][k] - m["crra"][k]) / max(m["crra"][k], 1e-12) for k in (0, 1)]
         print(f"| {U} | {B / 1e6:g} | {P:g} | {m['selected']:.1f} | {m['crraus'][0]:.3f} / {m['crraus'][1]:.3f} | "
               f"{m['crra'][0]:.3f} / {m['crra'][1]:.3f} | {g[0]:+.1f} % | {g[1]:+.1f} % | "
-              f"{gain(m, 'crraus', 0)[0]:+.1f} % / {gain(m, 'crraus', 1)[0]:+.1f} % |", flush=True)
+              f"{gain(m, 'crraus', 0)[0]:+.1f} % / {gain(m, 'crraus', 1)[0]:+.1f} % | "
+              f"{gain(m, 'crra', 0)[0]:+.1f} % / {gain(m, 'crra', 1)[0]:+.1f} % |", flush=True)
 
 
 def users(seeds: int) -> None:
@@ -110,6 +119,27 @@ def users(seeds: int) -> None:
             (g20, b20), (gex, bex) = gain(m, "crra", 0), gain(m, "crra", 1)
             print(f"| {B / 1e6:g} | {P:g} | {U} | {m['crra'][0]:.3f} / {m['crra'][1]:.3f} | "
                   f"{b20} {m[b20][0]:.3f} / {bex} {m[bex][1]:.3f} | {g20:+.1f} % | {gex:+.1f} % |", flush=True)
+
+
+def spread(seeds: int) -> None:
+    print(f"\n### Per-seed values behind the trend tests (seeds 0-{seeds - 1})\n")
+    print("| setting | quantity | per seed | mean | sd |")
+    print("|---|---|---|---|---|")
+
+    def row(setting: str, quantity: str, v) -> None:
+        v = np.asarray(v, dtype=float)
+        print(f"| {setting} | {quantity} | {' '.join(f'{x:.3f}' for x in v)} | {v.mean():.3f} | {v.std(ddof=1):.3f} |",
+              flush=True)
+
+    base, _, _ = SPECS[9]                                      # Fig. 9's regime: CRRA's gain against U
+    for U in (5, 30):
+        per = [means({**base, "users": U}, ("crra", *BASELINES), 1, first=s) for s in range(seeds)]
+        for k, name in ((0, "eq20"), (1, "exact")):
+            row(f"Fig. 9 regime, U = {U}", f"crra gain {name} (%)", [gain(m, "crra", k)[0] for m in per])
+    tight = {"users": 30, "bandwidth_max_hz": 1e6, "power_max_w": 1e-3, "level_weights": LEVELS}
+    per = [means(tight, ("crraus", "crra"), 1, first=s) for s in range(seeds)]      # Figs. 10-11's regime
+    row("U = 30, 1 MHz, 1 mW, levels", "crraus users selected", [m["selected"] for m in per])
+    row("U = 30, 1 MHz, 1 mW, levels", "crraus / crra eq20", [m["crraus"][0] / m["crra"][0] for m in per])
 
 
 def main() -> None:
@@ -128,6 +158,8 @@ def main() -> None:
             selection(args.seeds)
         elif part == "users":
             users(args.seeds)
+        elif part == "spread":
+            spread(args.seeds)
 
 
 if __name__ == "__main__":
