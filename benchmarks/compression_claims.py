@@ -15,11 +15,14 @@ tables of docs/models.md, compression section "Claims".
    the paper's setting and at tight resources.
 
 4. ``spec-gains``: part 1 at the regimes the shipped specs of Figs. 9-11 use.
-5. ``spread``: per-seed values of the quantities the trend tests of
+5. ``means``: seed means of every algorithm at the settings of docs/models.md's
+   "Measured means" table (Lemma 1 vs eq. 20), the ceiling ``U max eta`` and
+   the quartiles of CRRA's ``x`` of eq. (8) at the default setting.
+6. ``spread``: per-seed values of the quantities the trend tests of
    tests/test_compression_figures.py assert (seeds 0 .. --seeds - 1), so their
    margins can be set against the seed-to-seed spread.
 
-Usage: ``python benchmarks/compression_claims.py [--seeds 3] [--parts gains selection users spec-gains spread]``
+Usage: ``python benchmarks/compression_claims.py [--seeds 3] [--parts gains selection users spec-gains means spread]``
 """
 from __future__ import annotations
 
@@ -30,6 +33,8 @@ import numpy as np
 
 import semalloc
 from semalloc.experiments.reproduce import figures
+from semalloc.perf.eta import eta
+from semalloc.perf.success import outage_argument
 
 warnings.filterwarnings("ignore")
 
@@ -79,8 +84,9 @@ def gain(m: dict, proposed: str, k: int) -> tuple[float, str]:
 
 def gains(seeds: int, figs, table: dict = PAPER, d0s=((KB, "24.5 KB"), (MB, "24.5 MB"))) -> None:
     print(f"\n### Gain of the proposed algorithm over the strongest baseline ({seeds} seeds)\n")
-    print("| fig | d0 | x | proposed eq20 / exact | strongest baseline eq20 / exact | gain eq20 | gain exact |")
-    print("|---|---|---|---|---|---|---|")
+    print("| fig | d0 | x | proposed eq20 / exact | strongest baseline eq20 / exact | gain eq20 | gain exact "
+          "| crraus users selected |")
+    print("|---|---|---|---|---|---|---|---|")
     for fig in figs:
         if fig not in table:
             continue
@@ -91,7 +97,8 @@ def gains(seeds: int, figs, table: dict = PAPER, d0s=((KB, "24.5 KB"), (MB, "24.
                 m = means({**base, x: v, "data_bits": d0}, (proposed, *BASELINES), seeds)
                 (g20, b20), (gex, bex) = gain(m, proposed, 0), gain(m, proposed, 1)
                 print(f"| {fig} | {name} | {x}={v:g} | {m[proposed][0]:.3f} / {m[proposed][1]:.3f} | "
-                      f"{b20} {m[b20][0]:.3f} / {bex} {m[bex][1]:.3f} | {g20:+.1f} % | {gex:+.1f} % |", flush=True)
+                      f"{b20} {m[b20][0]:.3f} / {bex} {m[bex][1]:.3f} | {g20:+.1f} % | {gex:+.1f} % | {m['selected']:.1f} |",
+                      flush=True)
 
 
 def selection(seeds: int) -> None:
@@ -121,6 +128,30 @@ def users(seeds: int) -> None:
                   f"{b20} {m[b20][0]:.3f} / {bex} {m[bex][1]:.3f} | {g20:+.1f} % | {gex:+.1f} % |", flush=True)
 
 
+def table_means(seeds: int) -> None:
+    algos = ("crra", "fcr", "fra", "msr", "best")
+    print(f"\n### Seed means, exact 2Q / eq. 20 ({seeds} seeds, U = 10 unless said)\n")
+    print("| setting | " + " | ".join(algos) + " | ceiling U max eta |")
+    print("|---" * (len(algos) + 2) + "|")
+    for name, kw in (("1 MHz, 1 mW", {"bandwidth_max_hz": 1e6, "power_max_w": 1e-3}),
+                     ("10 MHz, 1 mW", {"bandwidth_max_hz": 10e6, "power_max_w": 1e-3}),
+                     ("30 MHz, 1 mW", {"bandwidth_max_hz": 30e6, "power_max_w": 1e-3}),
+                     ("1 MHz, 1 W", {"bandwidth_max_hz": 1e6}), ("5 MHz, 1 W", {"bandwidth_max_hz": 5e6}),
+                     ("20 MHz, 1 W (default)", {}), ("20 MHz, 10 mW", {"power_max_w": 1e-2}), ("U = 30", {"users": 30})):
+        m = means(kw, algos, seeds)
+        inst = semalloc.generate("compression", seed=0, **kw)
+        ceiling = inst.U * eta(np.linspace(0.01, 0.99, 99), inst.eta_profile).max()
+        print(f"| {name} | " + " | ".join(f"{m[a][1]:.3f} / {m[a][0]:.3f}" for a in algos) + f" | {ceiling:.3f} |",
+              flush=True)
+    xs = []
+    for seed in range(seeds):                             # where CRRA leaves its users on eq. (8) (default setting)
+        inst = semalloc.generate("compression", seed=seed)
+        v = semalloc.solve(inst, "crra").variables
+        xs.append(outage_argument(v["compression"], v["bandwidth_hz"], v["power_w"], **inst.channel()))
+    q = np.quantile(np.concatenate(xs), [0.1, 0.25, 0.5, 0.75, 0.9])
+    print("\nCRRA's x of eq. (8) at 20 MHz, 1 W, quantiles 10/25/50/75/90 %: " + " ".join(f"{v:.3f}" for v in q))
+
+
 def spread(seeds: int) -> None:
     print(f"\n### Per-seed values behind the trend tests (seeds 0-{seeds - 1})\n")
     print("| setting | quantity | per seed | mean | sd |")
@@ -140,6 +171,12 @@ def spread(seeds: int) -> None:
     per = [means(tight, ("crraus", "crra"), 1, first=s) for s in range(seeds)]      # Figs. 10-11's regime
     row("U = 30, 1 MHz, 1 mW, levels", "crraus users selected", [m["selected"] for m in per])
     row("U = 30, 1 MHz, 1 mW, levels", "crraus / crra eq20", [m["crraus"][0] / m["crra"][0] for m in per])
+    for name, kw in (("20 MHz, 1 mW", {"power_max_w": 1e-3}), ("1 MHz, 1 W", {"bandwidth_max_hz": 1e6})):
+        per = [means(kw, ("crra", *BASELINES), 1, first=s) for s in range(seeds)]           # Lemma 1 at tight resources
+        row(name, "crra gain exact (%)", [gain(m, "crra", 1)[0] for m in per])
+    per = [means({}, ("crra", "fcr", "best"), 1, first=s) for s in range(seeds)]          # Lemma 1 at 20 MHz, 1 W
+    row("20 MHz, 1 W", "fcr / crra exact", [m["fcr"][1] / m["crra"][1] for m in per])
+    row("20 MHz, 1 W", "best / fcr exact", [m["best"][1] / m["fcr"][1] for m in per])
 
 
 def main() -> None:
@@ -158,6 +195,8 @@ def main() -> None:
             selection(args.seeds)
         elif part == "users":
             users(args.seeds)
+        elif part == "means":
+            table_means(args.seeds)
         elif part == "spread":
             spread(args.seeds)
 
