@@ -33,7 +33,6 @@ import numpy as np
 
 import semalloc
 from semalloc.experiments.reproduce import figures
-from semalloc.perf.eta import eta
 from semalloc.perf.success import outage_argument
 
 warnings.filterwarnings("ignore")
@@ -140,7 +139,7 @@ def table_means(seeds: int) -> None:
                      ("20 MHz, 1 W (default)", {}), ("20 MHz, 10 mW", {"power_max_w": 1e-2}), ("U = 30", {"users": 30})):
         m = means(kw, algos, seeds)
         inst = semalloc.generate("compression", seed=0, **kw)
-        ceiling = inst.U * eta(np.linspace(0.01, 0.99, 99), inst.eta_profile).max()
+        ceiling = inst.U * inst.eta_profile(np.linspace(0.01, 0.99, 99)).max()
         print(f"| {name} | " + " | ".join(f"{m[a][1]:.3f} / {m[a][0]:.3f}" for a in algos) + f" | {ceiling:.3f} |",
               flush=True)
     xs = []
@@ -174,6 +173,14 @@ def spread(seeds: int) -> None:
     for name, kw in (("20 MHz, 1 mW", {"power_max_w": 1e-3}), ("1 MHz, 1 W", {"bandwidth_max_hz": 1e6})):
         per = [means(kw, ("crra", *BASELINES), 1, first=s) for s in range(seeds)]           # Lemma 1 at tight resources
         row(name, "crra gain exact (%)", [gain(m, "crra", 1)[0] for m in per])
+    for name, kw, pairs in (("20 MHz, 1 W", {}, ((0.5, 0.9), (0.6, 0.8))),          # Figs. 4-5: FCR's ratio
+                            ("5 MHz, 1 W", {"bandwidth_max_hz": 5e6}, ((0.8, 0.7), (0.8, 0.9))),
+                            ("20 MHz, 1 mW", {"power_max_w": 1e-3}, ((0.95, 0.9),))):
+        insts = [semalloc.generate("compression", seed=s, **kw) for s in range(seeds)]
+        for a, b in pairs:
+            row(name, f"fcr mean success o = {a} minus o = {b} (Lemma 1)",
+                [(semalloc.solve(i, "fcr", ratio=a).objective - semalloc.solve(i, "fcr", ratio=b).objective) / i.U
+                 for i in insts])
     per = [means({}, ("crra", "fcr", "best"), 1, first=s) for s in range(seeds)]          # Lemma 1 at 20 MHz, 1 W
     row("20 MHz, 1 W", "fcr / crra exact", [m["fcr"][1] / m["crra"][1] for m in per])
     row("20 MHz, 1 W", "best / fcr exact", [m["best"][1] / m["fcr"][1] for m in per])
