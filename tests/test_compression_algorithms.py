@@ -290,9 +290,16 @@ def test_crra_never_below_fra_on_eq20(kw):
 def test_under_lemma1_crra_wins_at_low_resources_and_fcr_at_20mhz_1w():
     """The documented finding under the exact 2Q (docs/models.md): CRRA beats the
     baselines when resources are tight, but FCR (o = 0.8) beats it at the default
-    20 MHz, 1 W, because eq. (20) overstates success and CRRA under-compresses."""
-    for kw in ({"bandwidth_max_hz": 1e6}, {"power_max_w": 1e-3}):
-        m = _mean(("crra", "fcr", "fra", "msr"), seeds=3, **kw)
+    20 MHz, 1 W, because eq. (20) overstates success and CRRA under-compresses.
+
+    Per seed, seeds 0-9 (`benchmarks/compression_claims.py --parts spread`): CRRA's
+    gain over the strongest baseline is +1.3 % at 1 MHz, 1 W (sd 0.4, all > 0.8 %)
+    but +1.6 % at 20 MHz, 1 mW (sd 1.5, -0.2 to +3.9 %): on seeds 0-2 alone that
+    mean is +0.7 %, 0.8 standard errors above 0, so the 1 mW case uses 10 seeds
+    (3.4 standard errors). FCR / CRRA = 1.035 (sd 0.007), best / FCR = 1.008
+    (sd 0.004, min 1.003) at 20 MHz, 1 W."""
+    for kw, seeds in (({"bandwidth_max_hz": 1e6}, 3), ({"power_max_w": 1e-3}, 10)):
+        m = _mean(("crra", "fcr", "fra", "msr"), seeds=seeds, **kw)
         assert m["crra"] > max(m["fcr"], m["fra"], m["msr"]), (kw, m)
     m = _mean(("crra", "fcr", "best"), seeds=3)
     assert m["fcr"] > m["crra"] and m["best"] > m["fcr"], m

@@ -156,14 +156,21 @@ def _fixed_ratio_curve(fig: int, series_value) -> dict:
 
 def test_figs4_5_the_best_fixed_ratio_moves_with_the_resources():
     """Figs. 4-5: the optimal fixed ratio depends on P_max and B_max, with an
-    interior optimum at the default 20 MHz, 1 W (measured with 10 seeds: 0.95 at
-    1 mW, 0.7 at 1 W; 0.85 at 5 MHz, 0.7 at 20 MHz)."""
+    interior optimum at the default 20 MHz, 1 W (measured with 10 seeds, Lemma 1:
+    0.95 at 1 mW, 0.7 at 1 W; 0.85 at 5 MHz, 0.7 at 20 MHz).
+
+    At 20 MHz, 1 W the top is flat: 0.5-0.8 lie within 0.005 of each other
+    (10 seeds; per seed s(0.6) - s(0.8) = +0.002, sd 0.003, negative on 4 of 10),
+    so where in 0.5-0.8 the maximum falls is seed noise and is not asserted; that
+    it lies below 0.9 is (s(0.5) - s(0.9) = +0.025, sd 0.007, min +0.014 per seed:
+    a 2-seed mean is 3 sd above the 0.01 margin). At 5 MHz o = 0.7 is far below
+    0.8 (per seed +0.11 to +0.40)."""
     argmax = lambda c: max(c, key=c.get)
     lo_p, hi_p = _fixed_ratio_curve(4, 0.001), _fixed_ratio_curve(4, 1.0)
     assert argmax(lo_p) >= 0.9 and argmax(hi_p) <= 0.8, (lo_p, hi_p)
     assert hi_p[argmax(hi_p)] > max(hi_p[0.1], hi_p[0.95]) + 0.05                  # rises, then falls
     lo_b, hi_b = _fixed_ratio_curve(5, 5e6), _fixed_ratio_curve(5, 20e6)
-    assert argmax(lo_b) >= 0.8 and argmax(hi_b) <= 0.75, (lo_b, hi_b)
+    assert argmax(lo_b) >= 0.8 and hi_b[0.5] > hi_b[0.9] + 0.01, (lo_b, hi_b)       # the optimum moves down
 
 
 def _means(algos, seeds, **kw):
@@ -183,19 +190,27 @@ def _gain(m, proposed, k):
 
 def test_fig9_regime_crra_gains_more_when_users_are_many():
     """Fig. 9 at the spec's tight regime (5 MHz, 1 mW): CRRA's gain over the strongest
-    baseline grows with U (measured, 3 seeds: eq. 20 +3.0 % at U = 5, +4.2 % at 30;
-    Lemma 1 +1.8 % and +6.6 %)."""
+    baseline grows with U. Measured per seed, seeds 0-9 (`benchmarks/compression_claims.py
+    --parts spread --seeds 10`): eq. 20 +2.3 % at U = 5 (sd 1.5, 0.2 to 4.8), +4.0 % at 30
+    (sd 0.7, min 3.2); Lemma 1 +2.5 % (sd 2.0) and +7.0 % (sd 1.3); the paired increase
+    is +1.8 points (sd 1.7) on eq. 20 and +4.4 (sd 2.8) on Lemma 1. With seeds 0-2 (this
+    test's former count) the eq. 20 increase was 1.8 standard errors above 0 and the
+    gain at U = 5 (+1.6 %) 0.7 above its 1 % margin; over the 10 seeds the margins below
+    are 3.3 (eq. 20), 3.9 (Lemma 1, 1 point) and 9 (gain at U = 30 > 2 %) standard errors."""
     spec = load_spec(figures("compression")[9], quick=True)
-    g = {U: _means(("crra", "fcr", "fra", "msr"), 3, users=U, **spec.settings) for U in (5, 30)}
-    assert _gain(g[30], "crra", 1) > _gain(g[5], "crra", 1) + 0.02, g
-    assert _gain(g[30], "crra", 0) > _gain(g[5], "crra", 0) > 0.01, g
+    g = {U: _means(("crra", "fcr", "fra", "msr"), 10, users=U, **spec.settings) for U in (5, 30)}
+    assert _gain(g[30], "crra", 1) > _gain(g[5], "crra", 1) + 0.01, g
+    assert _gain(g[30], "crra", 0) > max(_gain(g[5], "crra", 0), 0.02), g
     assert all(m["msr"][0] < min(m[a][0] for a in ("crra", "fra")) for m in g.values())       # MSR worst
 
 
 def test_figs10_11_regime_user_selection_matters():
     """The specs' regime (U = 30, 1 MHz, 1 mW): CRRAUS drops users and beats CRRA
-    by far (measured, 3 seeds: 18 of 30 selected, +31 % on eq. 20); at the paper's
-    U = 10, 20 MHz, 1 W it selects everyone and equals CRRA."""
+    by far; at the paper's U = 10, 20 MHz, 1 W it selects everyone and equals CRRA.
+    Measured per seed, seeds 0-9 (`compression_claims.py --parts spread`): 19 of 30
+    selected (sd 2.6, 15-23), CRRAUS / CRRA on eq. 20 = 1.35 (sd 0.14, min 1.18).
+    The margin 1.15 (3 seeds before common random numbers: +31 %) sat 2.1 standard
+    errors of a 2-seed mean below the measured mean; 1.10 sits 2.6 below it."""
     levels = [0.2, 0.4, 0.6, 0.8]
     tight = {"users": 30, "bandwidth_max_hz": 1e6, "power_max_w": 1e-3, "level_weights": levels}
     for n, x in ((10, "bandwidth_max_hz"), (11, "power_max_w")):                  # the specs use this regime
@@ -208,7 +223,7 @@ def test_figs10_11_regime_user_selection_matters():
         sel.append(r.variables["selected"].sum())
         us.append(r.stats["metrics"]["objective_eq20"])
         crra.append(semalloc.solve(inst, "crra").stats["metrics"]["objective_eq20"])
-    assert np.mean(sel) < 27 and np.mean(us) > 1.15 * np.mean(crra), (sel, us, crra)
+    assert np.mean(sel) < 27 and np.mean(us) > 1.10 * np.mean(crra), (sel, us, crra)
     inst = semalloc.generate("compression", seed=0, level_weights=levels)
     assert semalloc.solve(inst, "crraus").variables["selected"].all()
 
