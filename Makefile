@@ -20,6 +20,7 @@ run: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/semalloc reproduce all --quick --workers 2 --out out
 
 test: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
 	MPLBACKEND=Agg $(BIN)/python -m pytest
 
 test-slow: $(STAMP)

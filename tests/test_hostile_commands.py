@@ -10,10 +10,9 @@ import os
 import pytest
 
 import semalloc
+from hostile import FAST, PROBLEMS, SMALL, cli
 from semalloc.errors import InputError
 from semalloc.solve import MAX_INSTANCE_BYTES, _option_types, check_options, instance_bytes
-
-from hostile import FAST, PROBLEMS, SMALL, cli
 from test_hostile_files import one_line_error
 
 #: Count settings of each problem (a huge value must be refused up front).

@@ -18,9 +18,8 @@ import numpy as np
 import pytest
 
 import semalloc
-from semalloc.solve import get_problem
-
 from hostile import FAST, PROBLEMS, SMALL, Run, cli, field_cases, file_cases
+from semalloc.solve import get_problem
 
 LIMIT_S = 10.0
 

@@ -7,13 +7,13 @@ import importlib
 import math
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import semalloc
+from hostile import FAST, PROBLEMS, SMALL, fields, set_field
 from semalloc.errors import InputError
 from semalloc.solve import get_problem
-
-from hostile import FAST, PROBLEMS, SMALL, fields, set_field
 
 #: Any JSON value (as json.loads gives it): null, booleans, integers of any
 #: size, floats with NaN and infinities, text, and nested lists and objects.

@@ -12,12 +12,11 @@ import time
 import pytest
 import yaml
 
+from hostile import cli
 from semalloc.errors import InputError
 from semalloc.experiments.runner import run_sweep
 from semalloc.experiments.spec import parse_spec
 from semalloc.experiments.store import ResultsStore
-
-from hostile import cli
 
 RAW = {"problem": "multicell", "settings": {"base_stations": 2, "rbs": [6], "devices": 6}, "seeds": 8,
        "algorithms": ["prop", "nua", "best"]}

@@ -14,9 +14,9 @@ from typer.testing import CliRunner  # noqa: E402
 
 from semalloc.errors import InputError  # noqa: E402
 from semalloc.learn import common  # noqa: E402
+from semalloc.learn.asc import fit_eta  # noqa: E402
 from semalloc.learn.cli import app  # noqa: E402
 from semalloc.learn.jscc import fit_points  # noqa: E402
-from semalloc.learn.asc import fit_eta  # noqa: E402
 from semalloc.perf.eta import eta, fit_gradient_descent  # noqa: E402
 from semalloc.perf.psnr import PsnrModel  # noqa: E402
 

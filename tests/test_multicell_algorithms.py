@@ -21,10 +21,10 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import semalloc
+from multicell_data import make
 from semalloc.channel import distances_m
 from semalloc.problems.multicell.instance import MulticellInstance
 from semalloc.problems.multicell.scheduling import utility_tables
-from multicell_data import make
 
 PROBLEM = semalloc.get_problem("multicell")
 ALGORITHMS = sorted(PROBLEM.algorithms)

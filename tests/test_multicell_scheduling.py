@@ -15,11 +15,18 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import semalloc
+from multicell_data import make
 from semalloc.perf.workload import accuracy_cd, utility_of_accuracy
 from semalloc.problems.multicell.instance import MulticellInstance
-from multicell_data import make
-from semalloc.problems.multicell.scheduling import (IDLE, RAW, SEMANTIC, bits_per_rb, max_cycles, schedule,
-                                                    utility_tables)
+from semalloc.problems.multicell.scheduling import (
+    IDLE,
+    RAW,
+    SEMANTIC,
+    bits_per_rb,
+    max_cycles,
+    schedule,
+    utility_tables,
+)
 
 seeds = st.integers(0, 2**32 - 1)
 ALGORITHMS = sorted(semalloc.get_problem("multicell").algorithms)

@@ -97,6 +97,7 @@ def test_a_point_without_feasible_allocation_is_counted_and_marked(tmp_path, mon
     assert (summ[low]["infeasible"], summ[low]["feasible"]) == (1, 0)
     assert (summ[default]["infeasible"], summ[default]["feasible"]) == (0, 1)
     from rich.console import Console
+
     from semalloc.cli import _summary_table
     console = Console(record=True, width=200)
     console.print(_summary_table(summarise(rows), "t"))

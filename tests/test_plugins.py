@@ -24,7 +24,6 @@ from typer.testing import CliRunner
 
 import semalloc
 from semalloc import plugins
-
 from semalloc.cli import app
 from semalloc.errors import InputError
 from semalloc.experiments.runner import run_sweep, run_task

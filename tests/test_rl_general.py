@@ -16,7 +16,6 @@ from typer.testing import CliRunner  # noqa: E402
 import semalloc  # noqa: E402
 from semalloc.cli import app  # noqa: E402
 from semalloc.errors import InputError  # noqa: E402
-from semalloc.problems.sbq.evaluate import outcome  # noqa: E402
 from semalloc.problems.sbq.mdp import allocation, observe_general  # noqa: E402
 from semalloc.rl.agents import PRESETS, SHIPPED, load, train  # noqa: E402
 from semalloc.rl.env import ScenarioEnv, split_action  # noqa: E402

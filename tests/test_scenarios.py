@@ -12,8 +12,7 @@ import numpy as np
 import pytest
 
 import semalloc
-from semalloc.channel import (hex_sites, los_probability, path_loss_38901, redraw,
-                              sector_gain_db)
+from semalloc.channel import hex_sites, los_probability, path_loss_38901, redraw, sector_gain_db
 from semalloc.errors import InputError
 from semalloc.experiments.runner import run_sweep
 from semalloc.experiments.spec import parse_spec

@@ -11,8 +11,8 @@ from hypothesis import strategies as st
 from semalloc.solvers import allocation, mckp
 from semalloc.solvers.allocation import dp_allocate, even_allocate, greedy_allocate, table_value
 from semalloc.solvers.mckp import items_from_tables, lp_relaxation, solve_mckp
-from semalloc.solvers.scalar import bisect_increasing, golden_max, newton_root
 from semalloc.solvers.price import bisect_price
+from semalloc.solvers.scalar import bisect_increasing, golden_max, newton_root
 
 seeds = st.integers(0, 2**32 - 1)
 

@@ -10,11 +10,24 @@ from hypothesis import strategies as st
 from scipy.optimize import approx_fprime, nnls
 
 import semalloc
-from semalloc.problems.training.algorithms import (STARTS, alternating, average_point, p1_functions,
-                                                   reduced_functions, start_point)
+from semalloc.problems.training.algorithms import (
+    STARTS,
+    alternating,
+    average_point,
+    p1_functions,
+    reduced_functions,
+    start_point,
+)
 from semalloc.problems.training.evaluate import metrics
-from semalloc.problems.training.subproblems import (P3Solution, P4Context, inv_psi_value, q_value, solve_p3,
-                                                    solve_p4, solve_p4_direct, solve_p7)
+from semalloc.problems.training.subproblems import (
+    P3Solution,
+    P4Context,
+    inv_psi_value,
+    solve_p3,
+    solve_p4,
+    solve_p4_direct,
+    solve_p7,
+)
 
 LN2 = np.log(2.0)
 PROB = semalloc.get_problem("training")

@@ -13,8 +13,14 @@ import pytest
 import semalloc
 from semalloc.experiments.reproduce import figures
 from semalloc.experiments.spec import load_spec
-from semalloc.problems.training.algorithms import (_objective, _random_point, alternating, average_point,
-                                                   optimise_pb, start_point)
+from semalloc.problems.training.algorithms import (
+    _objective,
+    _random_point,
+    alternating,
+    average_point,
+    optimise_pb,
+    start_point,
+)
 from semalloc.problems.training.subproblems import solve_p3
 
 BASELINES = ["random", "average", "pb_only", "fhr_only"]

@@ -12,8 +12,20 @@ docs/plugins.md and :mod:`semalloc.plugins`.
 """
 from .errors import InputError
 from .result import Evaluation, Result
-from .solve import (Allocation, Problem, evaluate, generate, get_problem, list_problems, load, load_solution,
-                    register_algorithm, register_problem, save, solve)
+from .solve import (
+                    Allocation,
+                    Problem,
+                    evaluate,
+                    generate,
+                    get_problem,
+                    list_problems,
+                    load,
+                    load_solution,
+                    register_algorithm,
+                    register_problem,
+                    save,
+                    solve,
+)
 
 __all__ = ["solve", "evaluate", "generate", "load", "load_solution", "save", "list_problems",
            "get_problem", "Result", "Evaluation", "InputError",

@@ -18,12 +18,13 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .solve import generate as api_generate, get_problem, load, load_solution, list_problems, save, solve
 from .cli_errors import exits_2_on_bad_input, parse_sets, run_app
 from .errors import InputError
 from .learn.cli import app as learn_app
 from .rl.cli import app as rl_app
 from .schema import to_jsonable
+from .solve import generate as api_generate
+from .solve import get_problem, list_problems, load, load_solution, save, solve
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   context_settings={"help_option_names": ["-h", "--help"]},

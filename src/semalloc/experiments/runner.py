@@ -145,7 +145,8 @@ def _local(jobs, spec: SweepSpec, workers: int) -> Iterator[list[dict]]:
 
 def _dask(jobs, spec: SweepSpec, scheduler) -> Iterator[list[dict]]:
     try:
-        from distributed import Client, as_completed as dask_completed
+        from distributed import Client
+        from distributed import as_completed as dask_completed
     except ImportError:
         raise InputError("--scheduler", "needs dask.distributed: pip install 'semalloc[dist]'", "sweep") from None
     own = isinstance(scheduler, str)
@@ -212,8 +213,14 @@ class _Progress:
 
     def __init__(self, total: int, spec: SweepSpec):
         from rich.console import Console
-        from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
-                                   TimeRemainingColumn)
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
         self.p = Progress(TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                           TextColumn("{task.fields[rate]}"), TimeElapsedColumn(), TextColumn("ETA"),
                           TimeRemainingColumn(), console=Console(stderr=True), transient=False)

@@ -26,10 +26,9 @@ Examples
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable
-
-import re
 
 import numpy as np
 

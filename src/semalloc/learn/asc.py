@@ -33,8 +33,23 @@ import numpy as np
 
 from ..errors import InputError
 from ..perf.eta import EtaProfile, fit_gradient_descent, fit_robust, rmse
-from .common import (Module, batches, check_snrs, kept_count, load_checkpoint, load_dataset, nn, pick_device,
-                     progress_bar, require_torch, save_checkpoint, seed_all, torch, versions, write_json)
+from .common import (
+    Module,
+    batches,
+    check_snrs,
+    kept_count,
+    load_checkpoint,
+    load_dataset,
+    nn,
+    pick_device,
+    progress_bar,
+    require_torch,
+    save_checkpoint,
+    seed_all,
+    torch,
+    versions,
+    write_json,
+)
 
 __all__ = ["ASC_DEFAULTS", "ASCNet", "CLUB", "awgn", "power_normalise", "gradcam_weights", "importance",
            "drop_order", "accuracy_curve", "train_asc", "load_asc", "fit_eta", "profile_asc", "ORDERS"]

@@ -34,8 +34,21 @@ import numpy as np
 
 from ..errors import InputError
 from ..perf.flops import Conv, Dense, Exit, Network, exit_flops, flops, network_to_dict, output_shape
-from .common import (Module, batches, load_checkpoint, load_dataset, nn, pick_device, progress_bar, require_torch,
-                     save_checkpoint, seed_all, torch, versions, write_json)
+from .common import (
+    Module,
+    batches,
+    load_checkpoint,
+    load_dataset,
+    nn,
+    pick_device,
+    progress_bar,
+    require_torch,
+    save_checkpoint,
+    seed_all,
+    torch,
+    versions,
+    write_json,
+)
 
 __all__ = ["EXITS_DEFAULTS", "balexnet", "ExitNet", "entropy", "parse_thresholds", "exit_decisions", "train_exits",
            "load_exits", "torch_flops", "measure_latency", "profile_exits"]

@@ -35,8 +35,22 @@ import numpy as np
 
 from ..errors import InputError
 from ..perf.psnr import PsnrModel, fit_psnr
-from .common import (Module, batches, check_snrs, load_checkpoint, load_dataset, nn, pick_device, progress_bar,
-                     require_torch, save_checkpoint, seed_all, torch, versions, write_json)
+from .common import (
+    Module,
+    batches,
+    check_snrs,
+    load_checkpoint,
+    load_dataset,
+    nn,
+    pick_device,
+    progress_bar,
+    require_torch,
+    save_checkpoint,
+    seed_all,
+    torch,
+    versions,
+    write_json,
+)
 
 __all__ = ["JSCC_DEFAULTS", "JSCCNet", "symbols", "downsampling", "psnr_db", "train_jscc", "measure_psnr",
            "fit_points", "profile_jscc"]

@@ -249,6 +249,7 @@ def retrained(out) -> Path:
 def _train_sb3(kind, settings, steps, seed, device, report, slots, options):
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.noise import NormalActionNoise
+
     from .baselines import SB3, _sb3
 
     env = _make_env(settings, slots, kind)
@@ -291,6 +292,7 @@ def _sha256(path) -> str:
 def _code_version() -> str:
     """``semalloc <version>`` and the git commit of the source tree (``+dirty`` with uncommitted changes)."""
     import subprocess
+
     from .. import __version__
     here = Path(__file__).parent
     try:

@@ -28,9 +28,9 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from ..errors import InputError
 from ..problems.sbq.evaluate import outcome
 from ..problems.sbq.instance import Q_MAX, _settings, episode
-from ..errors import InputError
 from ..problems.sbq.mdp import FEATURES, OBS_CLIP, SCENARIO, allocation, observe, observe_general
 
 __all__ = ["SBQEnv", "ScenarioEnv", "split_action", "RANGES"]

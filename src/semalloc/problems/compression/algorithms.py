@@ -25,7 +25,6 @@ import cvxpy as cp
 import numpy as np
 
 from ...errors import InputError
-
 from ...solvers.allocation import dp_allocate
 from ...solvers.bnb import branch_and_bound
 from ...solvers.scalar import bracket

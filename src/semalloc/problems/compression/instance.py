@@ -23,13 +23,21 @@ from typing import Any
 
 import numpy as np
 
-from ...channel import (SCENARIO_DEFAULTS, SCENARIO_SCHEMA, layout, link_gains, path_loss_db, redraw_record,
-                        scenario, uniform_disk)
+from ...channel import (
+    SCENARIO_DEFAULTS,
+    SCENARIO_SCHEMA,
+    layout,
+    link_gains,
+    path_loss_db,
+    redraw_record,
+    scenario,
+    uniform_disk,
+)
 from ...draws import draw_choice, draw_setting
 from ...errors import InputError
 from ...perf.eta import EtaProfile, load_profile
 from ...schema import Field, SchemaInstance, Table
-from ...units import db_to_linear, dbm_to_w
+from ...units import dbm_to_w
 
 __all__ = ["CompressionInstance", "generate", "redraw", "DEFAULTS", "SCHEMA", "KEY"]
 

@@ -30,8 +30,7 @@ from typing import Literal
 import numpy as np
 
 from ...channel import distances_m
-from ...solvers.allocation import (dp_allocate, dp_leave_one_out, dp_value_function, even_allocate,
-                                   greedy_allocate)
+from ...solvers.allocation import dp_allocate, dp_leave_one_out, dp_value_function, even_allocate, greedy_allocate
 from ...solvers.mckp import items_from_tables, lagrangian_prices, lp_relaxation, round_lp, solve_mckp
 from .scheduling import schedule, utility_tables
 

@@ -17,8 +17,17 @@ from typing import Any
 
 import numpy as np
 
-from ...channel import (SCENARIO_DEFAULTS, SCENARIO_SCHEMA, distances_m, layout, link_gains, path_loss_db,
-                        redraw_record, scenario, uniform_square)
+from ...channel import (
+    SCENARIO_DEFAULTS,
+    SCENARIO_SCHEMA,
+    distances_m,
+    layout,
+    link_gains,
+    path_loss_db,
+    redraw_record,
+    scenario,
+    uniform_square,
+)
 from ...draws import draw_choice, draw_setting
 from ...errors import InputError
 from ...perf.workload import UTILITIES

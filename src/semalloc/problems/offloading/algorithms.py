@@ -204,7 +204,7 @@ def _subcarrier_descent(m: Model, st: State, deadline: float) -> tuple[State, in
     A move changes one subcarrier ``n``, so only the K links on ``n`` change:
     each candidate is scored from its column alone (eq. 1 on ``n``, the rate
     changes scattered onto the terminals, eqs. 2, 3, 7, 8), all at once."""
-    U, K = m.U, m.K
+    U = m.U
     tau = m.inst.task("deadline_s")
     moves = 0
     now = m.merit(st)

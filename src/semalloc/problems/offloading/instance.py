@@ -17,8 +17,16 @@ from typing import Any
 
 import numpy as np
 
-from ...channel import (SCENARIO_DEFAULTS, SCENARIO_SCHEMA, layout, link_gains, path_loss_db, redraw_record,
-                        scenario, uniform_square)
+from ...channel import (
+    SCENARIO_DEFAULTS,
+    SCENARIO_SCHEMA,
+    layout,
+    link_gains,
+    path_loss_db,
+    redraw_record,
+    scenario,
+    uniform_square,
+)
 from ...draws import draw_choice, draw_setting
 from ...errors import InputError
 from ...perf.flops import Conv, Dense, Exit, Network, exit_flops, flops, load_exit_profile, output_shape

@@ -24,8 +24,16 @@ from typing import Any, Iterator
 
 import numpy as np
 
-from ...channel import (SCENARIO_DEFAULTS, SCENARIO_SCHEMA, layout, link_gains, path_loss_db, redraw_record,
-                        scenario, uniform_disk)
+from ...channel import (
+    SCENARIO_DEFAULTS,
+    SCENARIO_SCHEMA,
+    layout,
+    link_gains,
+    path_loss_db,
+    redraw_record,
+    scenario,
+    uniform_disk,
+)
 from ...draws import draw_choice, per_item, stream
 from ...errors import InputError
 from ...perf.sbq import N_MAX

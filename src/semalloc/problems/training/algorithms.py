@@ -46,8 +46,7 @@ from scipy.stats import truncnorm
 from ...errors import InputError
 from ...solvers.scalar import bracket
 from .evaluate import evaluate, metrics
-from .subproblems import (SAFETY, Infeasible, P3Solution, P4Context, _p4_direct, inv_log_ratio, solve_p3,
-                          solve_p4)
+from .subproblems import SAFETY, Infeasible, P3Solution, P4Context, _p4_direct, inv_log_ratio, solve_p3, solve_p4
 
 __all__ = ["register", "alternating", "block_descent", "average_point", "fastest_point", "start_point",
            "repair_psnr", "optimise_pb", "p1_functions", "reduced_functions", "STARTS"]

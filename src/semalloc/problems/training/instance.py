@@ -18,8 +18,16 @@ from typing import Any
 
 import numpy as np
 
-from ...channel import (SCENARIO_DEFAULTS, SCENARIO_SCHEMA, layout, link_gains, path_loss_db, redraw_record,
-                        scenario, uniform_disk)
+from ...channel import (
+    SCENARIO_DEFAULTS,
+    SCENARIO_SCHEMA,
+    layout,
+    link_gains,
+    path_loss_db,
+    redraw_record,
+    scenario,
+    uniform_disk,
+)
 from ...draws import draw_setting
 from ...errors import InputError
 from ...perf.psnr import PsnrModel, load_profile
