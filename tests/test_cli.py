@@ -163,3 +163,4 @@ def test_reproduce_quick_writes_png(tmp_path):
     assert "prop" in r.stdout and "exact" in r.stdout
     r = run("reproduce", "multicell", "--figure", "99")
     assert r.returncode == 2
+

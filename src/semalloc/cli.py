@@ -153,7 +153,7 @@ def solve_cmd(instance: Path = typer.Argument(..., help="instance JSON"),
     output = _either(out_, output)
     inst = load(instance)
     res = solve(inst, algorithm, **parse_sets(sets))
-    if output:
+    if output and res.variables:               # no allocation (error, time limit): no file
         save(res, output)
     if json_out:
         _print_json(res.to_dict())
@@ -161,7 +161,7 @@ def solve_cmd(instance: Path = typer.Argument(..., help="instance JSON"),
         out.print(f"{res.problem} / {res.algorithm}: status {res.status}, objective {_fmt(res.objective, 8)}, "
                   f"time {res.stats['time_s']:.3f} s" + (f"\n{res.message}" if res.message else ""),
                   highlight=False)
-    if res.status == "error":
+    if res.status == "error" or not res.variables:
         raise typer.Exit(1)
 
 

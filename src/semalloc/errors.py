@@ -1,7 +1,8 @@
-"""The one exception type for bad input (an instance, a solution, an option)."""
+"""The one exception type for bad input (an instance, a solution, an option), and the
+signal of an algorithm that ran out of time before it had any allocation."""
 from __future__ import annotations
 
-__all__ = ["InputError"]
+__all__ = ["InputError", "TimeLimit"]
 
 
 class InputError(ValueError):
@@ -23,3 +24,9 @@ class InputError(ValueError):
     def __reduce__(self):
         # pickled whole: an InputError raised in a sweep worker (a process, a Dask worker) reaches the caller
         return type(self), (self.field, self.reason, self.problem)
+
+
+class TimeLimit(Exception):
+    """Raised by an algorithm whose ``time_limit`` ran out before it had any
+    allocation to return; :func:`semalloc.solve` reports it as status
+    ``time_limit`` (an algorithm that has one returns it with that status instead)."""

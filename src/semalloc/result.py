@@ -56,7 +56,9 @@ class Result:
         ``metrics`` holds the problem's :attr:`Evaluation.metrics` of a
         feasible allocation when it defines any.
     message : str
-        Human-readable detail (solver message, violations).
+        Human-readable detail (solver message, violations; for ``error`` the
+        exception an algorithm raised, for ``time_limit`` without an
+        allocation the limit; ``variables`` is then empty).
     """
 
     problem: str

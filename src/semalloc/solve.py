@@ -30,7 +30,7 @@ from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from .errors import InputError
+from .errors import InputError, TimeLimit
 from .result import STATUSES, Evaluation, Result
 from .schema import read_json_object, to_jsonable
 
@@ -461,7 +461,17 @@ def solve(instance, algorithm: str | None = None, **options) -> Result:
         raise InputError("algorithm", f"{prob.key} names no proposed algorithm: give one", prob.key)
     options = check_options(prob.key, algorithm, options)
     t0 = time.perf_counter()
-    variables, status, stats, message = _allocation(prob.algorithms[algorithm].run(instance, **options), algorithm)
+    try:
+        out = prob.algorithms[algorithm].run(instance, **options)
+    except InputError:
+        raise
+    except TimeLimit as e:                     # out of time before any allocation
+        return Result(prob.key, algorithm, "time_limit", float("nan"), {}, {"time_s": time.perf_counter() - t0},
+                      str(e))
+    except Exception as e:                     # noqa: BLE001 -- an algorithm's failure is a result, not a crash
+        return Result(prob.key, algorithm, "error", float("nan"), {}, {"time_s": time.perf_counter() - t0},
+                      f"{type(e).__name__}: {e}")
+    variables, status, stats, message = _allocation(out, algorithm)
     stats = {"time_s": time.perf_counter() - t0, **stats}
     ev = prob.evaluate(instance, prob.parse_variables(instance, variables))
     if not ev.feasible:                        # never labelled feasible; an admitted infeasibility stays one

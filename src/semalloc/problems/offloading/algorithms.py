@@ -27,7 +27,7 @@ import time
 import numpy as np
 
 from ...channel import distances_m
-from ...errors import InputError
+from ...errors import InputError, TimeLimit
 from .matching import match_association, match_subcarriers
 from .model import Model, State, initial_state, linear_flops, unreachable
 
@@ -159,7 +159,7 @@ def _exact(inst, time_limit: float = 60.0):
     best = (-np.inf, np.inf, None)
     for e in itertools.product((0, 1), repeat=U):
         if time.perf_counter() - t0 > time_limit:
-            raise InputError("time_limit", f"exact did not finish in {time_limit} s", "offloading")
+            raise TimeLimit(f"exact did not finish in {time_limit} s")
         e = np.array(e)
         f = m.cpu_split(rate, e, bs, iters=200)
         t = m.delay(rate, e, f)
