@@ -1,4 +1,4 @@
-"""Sweep throughput: tasks per second with 1 and 2 local workers (and a
+"""Sweep throughput: tasks (one algorithm on one instance) per second with 1 and 2 local workers (and a
 2-worker Dask LocalCluster when dask.distributed is installed) on a multicell
 spec, and the results store's cost per row (target: under 5 ms).
 
@@ -46,7 +46,8 @@ def main() -> None:
     print(f"machine: {platform.processor() or platform.machine()}, {__import__('os').cpu_count()} cores, "
           f"Python {platform.python_version()}")
     print(f"spec: multicell, devices in {SPEC['vary']['devices']}, {SPEC['seeds']} seeds, "
-          f"{len(SPEC['algorithms'])} algorithms per task ({2 * SPEC['seeds']} tasks); mean +- sd of 3 runs\n")
+          f"{len(SPEC['algorithms'])} algorithms per instance ({2 * SPEC['seeds']} instances, "
+          f"{2 * SPEC['seeds'] * len(SPEC['algorithms'])} tasks); mean +- sd of 3 runs\n")
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         rows = [("in-process (1 worker)", *throughput(tmp, "w1", workers=1)),
@@ -63,7 +64,7 @@ def main() -> None:
         for name, mean, sd in rows:
             print(f"{name:<30} {mean:9.2f} {sd:7.2f} {mean / ref:8.2f}x")
         mean, sd = store_cost(tmp)
-        print(f"\nresults store: {mean:.3f} ms per row (sd {sd:.3f}), 8 rows per task in one transaction")
+        print(f"\nresults store: {mean:.3f} ms per row (sd {sd:.3f}), 8 rows per transaction")
 
 
 if __name__ == "__main__":
