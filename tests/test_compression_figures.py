@@ -136,6 +136,10 @@ def test_figure3_asc_beats_tcm_at_low_snr(tmp_path):
     for snr in (-5.0, 0.0):
         assert acc[(snr, "ASC=0%")] > acc[(snr, "TCM")] + 0.3, acc
     assert acc[(25.0, "TCM")] > 0.8                                                  # TCM fine at high SNR
+    from rich.console import Console
+
+    from semalloc.cli import _summary_table
+    Console(record=True).print(_summary_table(summary, "Fig. 3"))      # the rows `reproduce` prints (make run)
 
 
 # ----------------------------------------------------------------------------- claims that hold (docs/models.md)

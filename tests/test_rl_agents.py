@@ -25,12 +25,7 @@ FAST = {"hybrid": {"n_envs": 8, "hidden": 32},
            for k in ("ddpg", "td3", "sac")}}
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")     # bit-identical training runs
 
 
 def _slots(n=12):

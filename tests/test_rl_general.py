@@ -24,12 +24,7 @@ from semalloc.rl.hybrid import HybridPolicy  # noqa: E402
 runner = CliRunner()
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")     # bit-identical training runs
 
 
 def _sha(path) -> str:

@@ -32,7 +32,6 @@ Examples
 from __future__ import annotations
 
 import time
-import warnings
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -40,6 +39,7 @@ import cvxpy as cp
 import numpy as np
 
 from ...perf.success import outage_argument, success
+from ...solvers.convex import solve_quietly
 
 __all__ = ["sca_allocate", "equal_split", "fit_budgets", "ScaResult", "SAFETY"]
 
@@ -144,9 +144,7 @@ def sca_allocate(inst, o: np.ndarray, alpha: np.ndarray, B0: np.ndarray, P0: np.
         prob.w.value = np.where(live, (alpha * success(x, "approx"))[idx], 0.0)
         t0 = time.perf_counter()
         try:
-            with warnings.catch_warnings():         # an inaccurate solve is counted, not printed: its point
-                warnings.filterwarnings("ignore", "Solution may be inaccurate", UserWarning)   # is checked below
-                prob.problem.solve(solver=cp.CLARABEL)
+            solve_quietly(prob.problem, cp.CLARABEL)   # an inaccurate solve is counted below, not printed
         except cp.SolverError:
             break
         t_solve += time.perf_counter() - t0
