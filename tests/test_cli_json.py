@@ -9,6 +9,7 @@ import io
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import yaml
@@ -126,7 +127,8 @@ def test_rl_train_json(tmp_path):
     pytest.importorskip("stable_baselines3")
     t = doc("rl", "train", "sbq", "--steps", "256", "--set", "users=2", "--set", "antennas=2",
             "--set", "subchannels=1", "--device", "cpu", "--output", tmp_path / "a.pt")
-    assert t["written"] == [str(tmp_path / "a.pt")] and t["steps"] >= 256
+    assert t["written"] == [str(tmp_path / f"a.{x}") for x in ("pt", "json", "csv")] and t["steps"] >= 256
+    assert all(Path(w).is_file() for w in t["written"])          # the checkpoint, its record, its curve
 
 
 @pytest.mark.slow
