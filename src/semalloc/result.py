@@ -8,7 +8,7 @@ import numpy as np
 
 from .schema import to_jsonable
 
-__all__ = ["Result", "Evaluation", "STATUSES"]
+__all__ = ["Result", "Evaluation", "STATUSES", "RTOL"]
 
 #: ``optimal``: certified optimum (within the stated gap); ``feasible``: a
 #: feasible allocation without a certificate; ``infeasible``: the instance has
@@ -16,6 +16,10 @@ __all__ = ["Result", "Evaluation", "STATUSES"]
 #: allocation, if any, is feasible); ``error``: the algorithm failed or handed
 #: back an allocation that ``evaluate`` rejected (see ``message``).
 STATUSES = ("optimal", "feasible", "infeasible", "time_limit", "error")
+
+#: Relative tolerance of every problem's ``evaluate`` on its constraints (budgets,
+#: minimum resources, deadlines): one number, so "feasible" means the same everywhere.
+RTOL = 1e-9
 
 
 @dataclass

@@ -31,14 +31,12 @@ import numpy as np
 
 from ...perf.eta import eta
 from ...perf.success import outage_argument, success
-from ...result import Evaluation
+from ...result import RTOL, Evaluation
 from ...schema import Field, validate
 from .instance import KEY
 
 __all__ = ["evaluate", "parse_variables", "user_success", "VARIABLES", "RTOL"]
 
-#: Relative tolerance on the budgets and minimum resources.
-RTOL = 1e-9
 
 VARIABLES = {
     "compression": Field(("U",), unit="1", doc="o_i, semantic compression ratio, 0 < o < 1 (14e)"),

@@ -24,14 +24,12 @@ import numpy as np
 
 from ...errors import InputError
 from ...perf.workload import accuracy_cd, utility_of_accuracy
-from ...result import Evaluation
+from ...result import RTOL, Evaluation
 from ...schema import Field, validate
 from .scheduling import MIN_BITS, MODES
 
 __all__ = ["evaluate", "parse_variables", "VARIABLES", "RTOL"]
 
-#: Relative tolerance on the deadline and the energy budget.
-RTOL = 1e-9
 
 VARIABLES = {
     "bs": Field(("N",), "int", lo=-1, doc="serving BS index; -1 = not served"),

@@ -25,13 +25,11 @@ from __future__ import annotations
 import numpy as np
 
 from ...errors import InputError
-from ...result import Evaluation
+from ...result import RTOL, Evaluation
 from ...schema import Field, validate
 
 __all__ = ["evaluate", "parse_variables", "delays", "VARIABLES", "RTOL"]
 
-#: Relative tolerance on the deadlines and the CPU budgets.
-RTOL = 1e-9
 
 VARIABLES = {
     "bs": Field(("U",), "int", lo=-1, doc="x: serving BS (MEC system) of each terminal; -1 = not associated"),

@@ -26,9 +26,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ...result import Evaluation
+from ...result import RTOL, Evaluation
 from ...solvers.logsplit import SAFETY, log_delay_split
-from .evaluate import RTOL, evaluate, parse_variables
+from .evaluate import evaluate, parse_variables
 
 __all__ = ["Model", "State", "initial_state", "unreachable", "alone_delay", "linear_flops", "DEADLINE_MARGIN"]
 

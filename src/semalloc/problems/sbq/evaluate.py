@@ -26,14 +26,12 @@ import numpy as np
 
 from ...errors import InputError
 from ...perf.sbq import logistic, similarity, sqnr_db
-from ...result import Evaluation
+from ...result import RTOL, Evaluation
 from ...schema import Field, Table, validate
 from .instance import Q_MAX
 
 __all__ = ["evaluate", "parse_variables", "outcome", "qos", "VARIABLES", "RTOL"]
 
-#: Relative tolerance on the power and bandwidth budgets and on the deadline.
-RTOL = 1e-9
 
 VARIABLES = {
     "subchannel": Field(("K",), "int", lo=-1, doc="subchannel of user k; -1 = not served"),

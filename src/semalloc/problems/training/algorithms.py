@@ -46,12 +46,10 @@ from scipy.stats import truncnorm
 from ...errors import InputError
 from ...solvers.scalar import bracket
 from .evaluate import evaluate, metrics
-from .subproblems import SAFETY, Infeasible, P3Solution, P4Context, _p4_direct, inv_log_ratio, solve_p3, solve_p4
+from .subproblems import LN2, SAFETY, Infeasible, P3Solution, P4Context, _p4_direct, inv_log_ratio, solve_p3, solve_p4
 
 __all__ = ["register", "alternating", "block_descent", "average_point", "fastest_point", "start_point",
            "repair_psnr", "optimise_pb", "p1_functions", "reduced_functions", "STARTS"]
-
-LN2 = np.log(2.0)
 
 
 def _vars(p, B, f, h, rho) -> dict:

@@ -28,13 +28,11 @@ from functools import cached_property
 import numpy as np
 
 from ...perf.psnr import PsnrModel
-from ...result import Evaluation
+from ...result import RTOL, Evaluation
 from ...schema import Field, validate
 
 __all__ = ["evaluate", "parse_variables", "metrics", "Metrics", "VARIABLES", "RTOL"]
 
-#: Relative tolerance on every constraint (and absolute, in dB, times P_min on the PSNR).
-RTOL = 1e-9
 
 VARIABLES = {
     "power_w": Field(("N",), lo=0, unit="W", doc="p_n, transmit power"),
