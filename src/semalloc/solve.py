@@ -58,7 +58,7 @@ class Allocation(NamedTuple):
     Attributes
     ----------
     variables : dict
-        The solution variables of the problem (DESIGN.md); :func:`solve`
+        The solution variables of the problem (docs/formats.md); :func:`solve`
         passes them to the problem's independent ``evaluate``.
     status : str
         ``optimal`` (certified), ``feasible``, ``infeasible`` (the algorithm

@@ -1,4 +1,4 @@
-"""Learned semantic transmitters, profiled into the performance models (issue 9).
+"""Learned semantic transmitters, profiled into the performance models.
 
 Needs the optional ``learn`` extra (PyTorch); ``import semalloc`` never does.
 :mod:`semalloc.learn.asc` trains the adaptable-semantic-compression network of

@@ -1,4 +1,4 @@
-"""Reinforcement learning for the ``sbq`` problem (issue 7): environment and agents.
+"""Reinforcement learning for the ``sbq`` problem: environment and agents.
 
 Needs the optional ``rl`` extra (gymnasium, stable-baselines3, torch);
 ``import semalloc`` never does. Importing this package registers the

@@ -410,7 +410,7 @@ def _semantic_tables(phys, app, util_of, z, possible, bound, grid, refine_iters)
 
 
 def schedule(inst, tables: Tables, bs: np.ndarray, rbs: np.ndarray) -> dict:
-    """The solution variables of DESIGN.md for an association and RB allocation.
+    """The solution variables (docs/formats.md) for an association and RB allocation.
 
     Each device takes its table entry; its power is the least that meets the
     deadline (eq. 13). A device without RBs, or whose entry has no utility,
