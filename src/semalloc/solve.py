@@ -439,8 +439,12 @@ def check_options(problem: str, algorithm: str, options: dict, where: str = "--s
                          f"known: {', '.join(prob.algorithms)}", prob.key)
     alg = prob.algorithms[algorithm]
     types = _option_types(alg)
+    anything = any(p.kind is p.VAR_KEYWORD for p in inspect.signature(inspect.unwrap(alg.run)).parameters.values())
     out = {}
     for name, value in options.items():
+        if name not in types and anything:         # a plugin's ``**options``: its own to check
+            out[name] = value
+            continue
         if name not in types:
             raise InputError(f"{where}{name}", f"{alg.name} takes no option {name!r}; "
                              f"options: {', '.join(types) or 'none'}")
