@@ -42,7 +42,8 @@ docs: $(STAMP)
 	MPLBACKEND=Agg $(BIN)/python -m pdoc -d numpy -o docs/api $(API_MODULES)
 
 # the shipped sbq agent (src/semalloc/rl/data/sbq-hybrid.pt) from scratch, about an hour on one core;
-# prints whether the result is bit-identical to the shipped file (SHA-256 in its sidecar)
+# prints whether the result is bit-identical to the shipped file (SHA-256 in its sidecar); the shipped file
+# was trained at commit 859df5e, before the generators' per-entity random streams: a later commit differs
 agents: $(STAMP)
 	$(BIN)/semalloc rl train sbq --preset paper -o out/agents/sbq-hybrid.pt
 	$(BIN)/python -c "import json, sys; a, b = (json.load(open(p))['sha256'] for p in sys.argv[1:]); \
