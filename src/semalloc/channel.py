@@ -103,6 +103,8 @@ PATH_LOSS = ("paper", "38.901-uma", "38.901-umi", "38.901-rma")
 #: default (TR 38.901 Table 7.4.1-1 notes; ISD from TR 38.901 Table 7.2-1).
 SCENARIO_DEFAULTS = {"layout": "uniform", "path_loss": "paper", "carrier_hz": None, "isd_m": None,
                      "sectors": 1, "bs_height_m": None, "ue_height_m": None, "positions": None}
+#: The same for a problem with one BS at the origin (no hex grid: no ISD, no sectors).
+ONE_BS_DEFAULTS = {k: v for k, v in SCENARIO_DEFAULTS.items() if k not in ("isd_m", "sectors")}
 #: Per 38.901 model: BS height (m), UE height (m), inter-site distance (m),
 #: shadow-fading sigma (dB) LOS before / after the breakpoint, NLOS, carrier range (Hz).
 MODELS_38901 = {
@@ -266,6 +268,8 @@ def scenario(s: dict, given, seed: int, problem: str, one_bs: bool, paper_carrie
         if not ok:
             raise InputError(name, why, problem)
     seed = check_seed(seed)
+    if one_bs:                                 # its generator has no hex settings (ONE_BS_DEFAULTS)
+        s = {"isd_m": None, "sectors": 1, **s}
     layout, model, sectors = s["layout"], s["path_loss"], s["sectors"]
     need(layout in LAYOUTS, "layout", f"must be one of {', '.join(LAYOUTS)}, got {layout!r}")
     need(model in PATH_LOSS, "path_loss", f"must be one of {', '.join(PATH_LOSS)}, got {model!r}")

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from ...channel import (
-    SCENARIO_DEFAULTS,
+    ONE_BS_DEFAULTS,
     SCENARIO_SCHEMA,
     layout,
     link_gains,
@@ -112,7 +112,7 @@ DEFAULTS: dict[str, Any] = {
     "data_bits": 24.5 * 1024 * 8, "deadline_s": 10e-3, "noise_psd_dbm_hz": -174.0,
     "bandwidth_max_hz": 20e6, "bandwidth_min_hz": 0.01e6, "power_max_w": 1.0, "power_min_dbm": -20.0,
     "level_weights": [1.0],
-    **{k: v for k, v in SCENARIO_DEFAULTS.items() if k not in ("isd_m", "sectors")},
+    **ONE_BS_DEFAULTS,
 }
 
 
@@ -138,7 +138,7 @@ def generate(seed: int = 0, **overrides) -> CompressionInstance:
     if not 0 <= rmin <= radius:
         raise InputError("min_distance_m", f"must be in [0, radius_m = {radius:g}], got {rmin:g}", KEY)
     # common random numbers: user i's draws come from its own streams (docs/models.md)
-    rec = scenario({"isd_m": None, "sectors": 1, "shadowing_db": 0.0, **s}, overrides, seed, KEY, one_bs=True,
+    rec = scenario({"shadowing_db": 0.0, **s}, overrides, seed, KEY, one_bs=True,
                    min_distance_m=max(rmin, 1e-3))
     _, pos = layout(rec, s, 1, U, lambda g: uniform_disk(g, 1, radius, min_radius_m=rmin)[0], "user_position", KEY,
                     None)

@@ -25,7 +25,7 @@ from typing import Any, Iterator
 import numpy as np
 
 from ...channel import (
-    SCENARIO_DEFAULTS,
+    ONE_BS_DEFAULTS,
     SCENARIO_SCHEMA,
     layout,
     link_gains,
@@ -111,7 +111,7 @@ DEFAULTS: dict[str, Any] = {
     "deadline_s": 2e-4, "xi_threshold": 0.9, "qos_weight": 0.5,
     "sqe_req": 5e-3, "sqe_steepness": 1000.0, "latency_req_s": 5e-5, "latency_steepness": 5e4,
     "rho": 0.95,
-    **{k: v for k, v in SCENARIO_DEFAULTS.items() if k not in ("isd_m", "sectors")},
+    **ONE_BS_DEFAULTS,
 }
 _COUNTS = ("users", "antennas", "subchannels")
 
@@ -167,7 +167,7 @@ def _users(s: dict, seed: int, overrides: dict):
     from its own streams (common random numbers, docs/models.md)."""
     K, M, Nt = int(s["users"]), int(s["subchannels"]), int(s["antennas"])
     radius, rmin = float(s["radius_m"]), float(s["min_distance_m"])
-    rec = scenario({"isd_m": None, "sectors": 1, **s}, overrides, seed, "sbq", one_bs=True)
+    rec = scenario(s, overrides, seed, "sbq", one_bs=True)
     _, pos = layout(rec, s, 1, K, lambda g: uniform_disk(g, 1, radius, min_radius_m=rmin)[0], "user_position", "sbq",
                     None)
     beta = link_gains(rec, pos, np.zeros((1, 2)), path_loss_db)[:, 0]

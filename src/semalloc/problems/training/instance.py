@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from ...channel import (
-    SCENARIO_DEFAULTS,
+    ONE_BS_DEFAULTS,
     SCENARIO_SCHEMA,
     layout,
     link_gains,
@@ -126,7 +126,7 @@ DEFAULTS: dict[str, Any] = {
     "cycles_bs": [3e6, 5e6], "power_max_dbm": 20.0, "cpu_max_hz": 1e9, "bs_cpu_max_hz": 5e9,
     "psnr_min_db": 25.0, "rho_min": 0.1, "rho_max": 0.3, "w_time": 0.5, "w_energy": None,
     "psnr_profile": "cifar10-calibrated",
-    **{k: v for k, v in SCENARIO_DEFAULTS.items() if k not in ("isd_m", "sectors")},
+    **ONE_BS_DEFAULTS,
 }
 _PER_DEVICE = ("samples", "bits_per_sample", "cycles_device", "cycles_bs", "cpu_max_hz", "bs_cpu_max_hz",
                "psnr_min_db", "rho_min", "rho_max")
@@ -153,7 +153,7 @@ def generate(seed: int = 0, **overrides) -> TrainingInstance:
     model = load_profile(str(s["psnr_profile"]))
     # common random numbers: device i's draws come from its own streams (docs/models.md)
     radius = float(s["radius_m"])
-    rec = scenario({"isd_m": None, "sectors": 1, **s}, overrides, seed, KEY, one_bs=True)
+    rec = scenario(s, overrides, seed, KEY, one_bs=True)
     _, pos = layout(rec, s, 1, int(n), lambda g: uniform_disk(g, 1, radius)[0], "device_position", KEY, None)
     gain = link_gains(rec, pos, np.zeros((1, 2)), path_loss_db)[:, 0]
     raw = {
