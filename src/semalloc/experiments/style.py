@@ -60,6 +60,7 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "terminals": ("number of terminals", ""),
     "base_stations": ("number of BSs", ""),
     "exit_points": ("exit points M", ""),
+    "fcr.ratio": ("fixed compression ratio $o$ (FCR)", ""),
     "deadline_s": ("deadline $T$", "ms"),
     "energy_j": ("energy budget $E$", "mJ"),
     "bandwidth_max_hz": ("maximum bandwidth $B_{max}$", "MHz"),
