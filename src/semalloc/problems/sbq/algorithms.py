@@ -37,10 +37,11 @@ from ...errors import InputError
 from ...perf.sbq import similarity
 from ...solvers.scalar import bracket, golden_max
 from .beams import MARGIN, min_bits, power_for_rate, rate_of_power, to_variables, user_value, zf_directions
-from .evaluate import qos
+from .evaluate import evaluate, qos
 from .instance import Q_MAX
 
-__all__ = ["register", "allocate", "local_search", "greedy_subchannels", "branch_and_reduce", "perceived_value"]
+__all__ = ["register", "ALGORITHMS", "allocate", "local_search", "greedy_subchannels", "branch_and_reduce",
+           "perceived_value"]
 
 #: Power levels of the price search, as fractions of Pmax.
 _LEVELS = np.concatenate([[0.0], np.geomspace(1e-4, 1.0, 48)])
@@ -269,83 +270,106 @@ def _mapping(inst, q_fixed: int):
     return sub, np.full(K, q_fixed), power, np.full(M, band)
 
 
-def register(problem) -> None:
-    @problem.algorithm("mapping", "mapping-guided, fair: best's search on the S-SE-perceived QoS, fixed bits")
-    def mapping(inst, bits: int | None = None):
-        """``best``'s local search and price search maximising :func:`perceived_value` (xi = Xi(n, SINR)),
-        with one fixed number of bits for every user (default: the least q at which every user of the
-        slot reaches xi_th under SBQ, a generous choice), then scored by the SBQ model."""
-        q_fixed = int(np.max(min_bits(inst), initial=1)) if bits is None else int(bits)
-        if not 1 <= q_fixed <= Q_MAX:
-            if bits is None:                     # some user cannot reach xi_th at any q: the most bits
-                q_fixed = Q_MAX
-            else:
-                raise InputError("bits", f"must be in 1..{Q_MAX}, got {bits!r}", "sbq")
-        q = np.full(inst.K, q_fixed)
-        sub, power, band, stats = local_search(inst, q, greedy_subchannels(inst, np.arange(inst.K)),
-                                               value=perceived_value)
-        return to_variables(inst, sub, q, power, band), "feasible", {**stats, "bits": q_fixed}, ""
-
-    @problem.algorithm("mapping-equal", "mapping-guided: S-SE perception, Hungarian subchannels, fixed bits, "
-                                        "equal split")
-    def mapping_equal(inst, bits: int = 4):
-        if not 1 <= int(bits) <= Q_MAX:
+def mapping(inst, bits: int | None = None):
+    """``best``'s local search and price search maximising :func:`perceived_value` (xi = Xi(n, SINR)),
+    with one fixed number of bits for every user (default: the least q at which every user of the
+    slot reaches xi_th under SBQ, a generous choice), then scored by the SBQ model."""
+    q_fixed = int(np.max(min_bits(inst), initial=1)) if bits is None else int(bits)
+    if not 1 <= q_fixed <= Q_MAX:
+        if bits is None:                     # some user cannot reach xi_th at any q: the most bits
+            q_fixed = Q_MAX
+        else:
             raise InputError("bits", f"must be in 1..{Q_MAX}, got {bits!r}", "sbq")
-        return to_variables(inst, *_mapping(inst, int(bits))), "feasible", {}, ""
+    q = np.full(inst.K, q_fixed)
+    sub, power, band, stats = local_search(inst, q, greedy_subchannels(inst, np.arange(inst.K)),
+                                           value=perceived_value)
+    return to_variables(inst, sub, q, power, band), "feasible", {**stats, "bits": q_fixed}, ""
 
-    @problem.algorithm("fixed-bits", "q = 8 for every user; subchannels, power and bandwidth as in best")
-    def fixed_bits(inst):
-        q = np.full(inst.K, Q_MAX)
-        sub, power, band, stats = local_search(inst, q, greedy_subchannels(inst, np.arange(inst.K)))
-        return to_variables(inst, sub, q, power, band), "feasible", stats, ""
 
-    @problem.algorithm("equal", "q_min bits, greedy subchannels, equal power and bandwidth, zero-forcing")
-    def equal(inst):
-        sub = greedy_subchannels(inst, np.arange(inst.K))
-        served = sub >= 0
-        power = np.where(served, inst.power_max_w / max(served.sum(), 1), 0.0) * (1 - 1e-12)
-        band = np.full(inst.M, inst.bandwidth_hz / inst.M)
-        return to_variables(inst, sub, min_bits(inst), power, band), "feasible", {}, ""
+def mapping_equal(inst, bits: int = 4):
+    """Mapping-guided: :func:`_mapping`'s Hungarian assignment on the S-SE, ``bits`` bits, equal split."""
+    if not 1 <= int(bits) <= Q_MAX:
+        raise InputError("bits", f"must be in 1..{Q_MAX}, got {bits!r}", "sbq")
+    return to_variables(inst, *_mapping(inst, int(bits))), "feasible", {}, ""
 
-    @problem.algorithm("random", "random subchannels, bits, power and bandwidth shares (seeded)")
-    def random(inst, seed: int = 0):
-        rng = np.random.default_rng(seed)
-        slots = np.concatenate([np.repeat(np.arange(inst.M), inst.Nt), -np.ones(inst.K, dtype=np.int64)])
-        sub = rng.permutation(slots)[: inst.K]
-        served = sub >= 0
-        power = rng.dirichlet(np.ones(inst.K)) * served * inst.power_max_w * (1 - 1e-12)
-        band = rng.dirichlet(np.ones(inst.M)) * inst.bandwidth_hz * (1 - 1e-12)
-        return to_variables(inst, sub, rng.integers(1, Q_MAX + 1, size=inst.K), power, band), "feasible", {}, ""
 
-    @problem.algorithm("best", "ours: q_min bits, move local search over subchannels, price search for power")
-    def best(inst):
-        q = min_bits(inst)
-        users = np.nonzero(q <= Q_MAX)[0]
-        sub, power, band, stats = local_search(inst, q, greedy_subchannels(inst, users))
-        return to_variables(inst, sub, q, power, band), "feasible", stats, ""
+def fixed_bits(inst):
+    """``best`` with q = 8 bits for every user."""
+    q = np.full(inst.K, Q_MAX)
+    sub, power, band, stats = local_search(inst, q, greedy_subchannels(inst, np.arange(inst.K)))
+    return to_variables(inst, sub, q, power, band), "feasible", stats, ""
 
-    @problem.algorithm("exact", "every assignment x monotonic branch and reduce over rates (ZF beams); K <= 3, M <= 2")
-    def exact(inst, tol: float = 1e-4, max_users: int = 3, max_subchannels: int = 2, time_limit: float = 60.0):
-        if inst.K > max_users or inst.M > max_subchannels:
-            raise InputError("instance", f"too large for exact: {inst.K} users, {inst.M} subchannels "
-                             f"(at most {max_users} and {max_subchannels})", "sbq")
-        t0 = time.perf_counter()
-        q = min_bits(inst)
-        users = np.nonzero(q <= Q_MAX)[0]
-        start = best(inst)[0]                                  # incumbent: prunes whole assignments
-        best_v, best_sol = problem.evaluate(inst, start).objective, None
-        bound, boxes, status = best_v, 0, "optimal"
-        for sub in _assignments(inst, users):
-            if time.perf_counter() - t0 > time_limit:
-                status = "time_limit"
-                break
-            v, p, b, ub, nb = branch_and_reduce(inst, sub, q, tol, incumbent=best_v)
-            boxes += nb
-            bound = max(bound, ub)
-            if v > best_v:
-                best_v, best_sol = v, to_variables(inst, sub, q, p, b)
-        variables = start if best_sol is None else best_sol
-        stats = {"boxes": boxes, "tol": tol, "bound": max(bound, best_v),
-                 "certificate": "optimum over ZF beams, q = q_min (dominant), every assignment; "
-                                f"absolute gap <= {tol:g} per assignment"}
-        return variables, status, stats, ""
+
+def equal(inst):
+    """q_min bits, :func:`greedy_subchannels`, equal power over the served users, equal bandwidth."""
+    sub = greedy_subchannels(inst, np.arange(inst.K))
+    served = sub >= 0
+    power = np.where(served, inst.power_max_w / max(served.sum(), 1), 0.0) * (1 - 1e-12)
+    band = np.full(inst.M, inst.bandwidth_hz / inst.M)
+    return to_variables(inst, sub, min_bits(inst), power, band), "feasible", {}, ""
+
+
+def random(inst, seed: int = 0):
+    """Random subchannels (at most Nt per subchannel), bits 1..8 and Dirichlet power and bandwidth shares."""
+    rng = np.random.default_rng(seed)
+    slots = np.concatenate([np.repeat(np.arange(inst.M), inst.Nt), -np.ones(inst.K, dtype=np.int64)])
+    sub = rng.permutation(slots)[: inst.K]
+    served = sub >= 0
+    power = rng.dirichlet(np.ones(inst.K)) * served * inst.power_max_w * (1 - 1e-12)
+    band = rng.dirichlet(np.ones(inst.M)) * inst.bandwidth_hz * (1 - 1e-12)
+    return to_variables(inst, sub, rng.integers(1, Q_MAX + 1, size=inst.K), power, band), "feasible", {}, ""
+
+
+def best(inst):
+    """Ours: q_min bits, :func:`local_search` over subchannels from the greedy assignment, price search."""
+    q = min_bits(inst)
+    users = np.nonzero(q <= Q_MAX)[0]
+    sub, power, band, stats = local_search(inst, q, greedy_subchannels(inst, users))
+    return to_variables(inst, sub, q, power, band), "feasible", stats, ""
+
+
+def exact(inst, tol: float = 1e-4, max_users: int = 3, max_subchannels: int = 2, time_limit: float = 60.0):
+    """Certified optimum over ZF beams at q = q_min: :func:`branch_and_reduce` on every assignment,
+    :func:`best`'s answer the incumbent."""
+    if inst.K > max_users or inst.M > max_subchannels:
+        raise InputError("instance", f"too large for exact: {inst.K} users, {inst.M} subchannels "
+                         f"(at most {max_users} and {max_subchannels})", "sbq")
+    t0 = time.perf_counter()
+    q = min_bits(inst)
+    users = np.nonzero(q <= Q_MAX)[0]
+    start = best(inst)[0]                                  # incumbent: prunes whole assignments
+    best_v, best_sol = evaluate(inst, start).objective, None
+    bound, boxes, status = best_v, 0, "optimal"
+    for sub in _assignments(inst, users):
+        if time.perf_counter() - t0 > time_limit:
+            status = "time_limit"
+            break
+        v, p, b, ub, nb = branch_and_reduce(inst, sub, q, tol, incumbent=best_v)
+        boxes += nb
+        bound = max(bound, ub)
+        if v > best_v:
+            best_v, best_sol = v, to_variables(inst, sub, q, p, b)
+    variables = start if best_sol is None else best_sol
+    stats = {"boxes": boxes, "tol": tol, "bound": max(bound, best_v),
+             "certificate": "optimum over ZF beams, q = q_min (dominant), every assignment; "
+                            f"absolute gap <= {tol:g} per assignment"}
+    return variables, status, stats, ""
+
+
+#: The algorithms, in the order they are registered (and listed): name -> (function, summary).
+ALGORITHMS = {
+    "mapping": (mapping, "mapping-guided, fair: best's search on the S-SE-perceived QoS, fixed bits"),
+    "mapping-equal": (mapping_equal, "mapping-guided: S-SE perception, Hungarian subchannels, fixed bits, "
+                                     "equal split"),
+    "fixed-bits": (fixed_bits, "q = 8 for every user; subchannels, power and bandwidth as in best"),
+    "equal": (equal, "q_min bits, greedy subchannels, equal power and bandwidth, zero-forcing"),
+    "random": (random, "random subchannels, bits, power and bandwidth shares (seeded)"),
+    "best": (best, "ours: q_min bits, move local search over subchannels, price search for power"),
+    "exact": (exact, "every assignment x monotonic branch and reduce over rates (ZF beams); K <= 3, M <= 2"),
+}
+
+
+def register(problem) -> None:
+    """Register every sbq algorithm of :data:`ALGORITHMS` on ``problem``."""
+    for name, (fn, summary) in ALGORITHMS.items():
+        problem.algorithm(name, summary)(fn)

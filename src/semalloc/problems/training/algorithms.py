@@ -48,7 +48,7 @@ from ...solvers.scalar import bracket
 from .evaluate import evaluate, metrics
 from .subproblems import LN2, SAFETY, Infeasible, P3Solution, P4Context, _p4_direct, inv_log_ratio, solve_p3, solve_p4
 
-__all__ = ["register", "alternating", "block_descent", "average_point", "fastest_point", "start_point",
+__all__ = ["register", "ALGORITHMS", "alternating", "block_descent", "average_point", "fastest_point", "start_point",
            "repair_psnr", "optimise_pb", "p1_functions", "reduced_functions", "STARTS"]
 
 
@@ -423,110 +423,100 @@ def _p1_local(inst, v0: dict, ref: float, max_iter: int = 500):
     return v if evaluate(inst, v).feasible else None
 
 
-def register(problem) -> None:
-    """Register every training algorithm on ``problem``."""
+def _guarded(fn):
+    """``fn`` as registered: an instance some device cannot serve gets status ``infeasible`` first."""
+    @functools.wraps(fn)
+    def run(inst, **options):
+        bad = _infeasible(inst)
+        return bad if bad is not None else fn(inst, **options)
+    return run
 
-    def guarded(fn):
-        @functools.wraps(fn)
-        def run(inst, **options):
-            bad = _infeasible(inst)
-            return bad if bad is not None else fn(inst, **options)
-        return run
 
-    @problem.algorithm("alternating", "Li et al. Algorithm 3, P4 first (our order; alg3_printed is the printed "
-                                      "one), from the fastest allocation (option start=average|random): P4 by "
-                                      "sum-of-ratios Newton (Algorithm 2, P7 by KKT and a bandwidth price), then P3 "
-                                      "by KKT and a search on T, in turn (option first=p3: P3 first)")
-    @guarded
-    def _alternating(inst, first: Literal["p4", "p3"] = "p4", start: Literal["fastest", "average", "random"] = "fastest",
-                     seed: int = 0, max_iter: int = 50):
-        v, stats = alternating(inst, start_point(inst, start, seed), first=first, max_iter=max_iter)
-        return v, "feasible", {"start": start, **stats}, ""
+def run_alternating(inst, first: Literal["p4", "p3"] = "p4",
+                    start: Literal["fastest", "average", "random"] = "fastest", seed: int = 0, max_iter: int = 50):
+    """``alternating``: :func:`alternating` from the allocation ``start`` (:func:`start_point`)."""
+    v, stats = alternating(inst, start_point(inst, start, seed), first=first, max_iter=max_iter)
+    return v, "feasible", {"start": start, **stats}, ""
 
-    @problem.algorithm("alg3_printed", "Li et al. Algorithm 3 as printed: from a random feasible (p, B) (the "
-                                       "Random baseline's for option seed; option start=average|fastest), P3 "
-                                       "then P4 in turn until ||sol(k+1) - sol(k)|| <= eps (allocations scaled "
-                                       "to [0, 1]) or max_iter iterations")
-    @guarded
-    def _alg3_printed(inst, start: Literal["random", "average", "fastest"] = "random", seed: int = 0,
-                      eps: float = 1e-6, max_iter: int = 50):
-        v, stats = alternating(inst, start_point(inst, start, seed), first="p3", max_iter=max_iter, tol=eps,
-                               stop="solution")
-        return v, "feasible", {"start": start, "seed": seed, **stats}, ""
 
-    @problem.algorithm("random", "baseline: truncated-normal random p, f, h, rho and B (Sec. VII-D i)")
-    @guarded
-    def _random(inst, seed: int = 0):
-        return _random_point(inst, seed), "feasible", {"seed": seed}, ""
+def alg3_printed(inst, start: Literal["random", "average", "fastest"] = "random", seed: int = 0,
+                 eps: float = 1e-6, max_iter: int = 50):
+    """Algorithm 3 as printed: P3 first, stopped on the move of the solution (step 7)."""
+    v, stats = alternating(inst, start_point(inst, start, seed), first="p3", max_iter=max_iter, tol=eps,
+                           stop="solution")
+    return v, "feasible", {"start": start, "seed": seed, **stats}, ""
 
-    @problem.algorithm("average", "baseline: equal bandwidth, half of every maximum, mid-range rho (Sec. VII-D ii)")
-    @guarded
-    def _average(inst):
-        return average_point(inst), "feasible", {}, ""
 
-    @problem.algorithm("pb_only", "baseline: f, h, rho as average; p, B optimised (Sec. VII-D iii)")
-    @guarded
-    def _pb_only(inst):
-        a = average_point(inst)
-        f, h, rho = a["cpu_hz"], a["bs_cpu_hz"], a["rho"]
-        out = optimise_pb(inst, f, h, rho, _objective(inst, a) / inst.w_time)
-        if out is None:
-            return a, "feasible", {}, "P4 infeasible at the average f, h, rho: average allocation kept"
-        return _vars(out[0], out[1], f, h, rho), "feasible", {"round_time_s": out[2]}, ""
+def random(inst, seed: int = 0):
+    """The Random allocation (Sec. VII-D i)."""
+    return _random_point(inst, seed), "feasible", {"seed": seed}, ""
 
-    @problem.algorithm("fhr_only", "baseline: p, B as average; f, h, rho optimised by P3 (Sec. VII-D iv)")
-    @guarded
-    def _fhr_only(inst):
-        a = average_point(inst)
-        s3 = solve_p3(inst, a["power_w"], a["bandwidth_hz"])
-        return _from_p3(a["power_w"], a["bandwidth_hz"], s3), "feasible", {}, ""
 
-    @problem.algorithm("best", "ours: block-coordinate descent from alternating (P3, and P4 with T searched), then "
-                               "SLSQP over (p, B) with P3 inside (N <= reduced, default 100) and over all of P1 "
-                               "(N <= polish, default 20); never worse than alternating")
-    @guarded
-    def _best(inst, max_iter: int = 100, reduced: int = 100, polish: int = 20):
-        v_alt, _ = alternating(inst, fastest_point(inst))
-        v, stats = block_descent(inst, v_alt["power_w"], v_alt["bandwidth_hz"], max_iter=max_iter)
-        stats["reduced"] = stats["polished"] = False
-        if inst.N <= reduced:                       # SLSQP over (p, B) with P3 inside: leaves block descent's stall
-            w = _reduced_local(inst, v)
-            if w is not None and _objective(inst, w) < _objective(inst, v):
-                w, _ = block_descent(inst, w["power_w"], w["bandwidth_hz"], max_iter=max_iter)
-                v, stats["reduced"] = w, True
-        if inst.N <= polish:                        # SLSQP on all of P1
-            obj = _objective(inst, v)
-            w = _p1_local(inst, v, obj)
-            if w is not None and _objective(inst, w) < obj:
-                v, stats["polished"] = w, True
-        return v, "feasible", stats, ""
+def average(inst):
+    """The Average allocation (Sec. VII-D ii)."""
+    return average_point(inst), "feasible", {}, ""
 
-    @problem.algorithm("exact", "reference: best of many SLSQP local optima of P1 (not a global certificate)")
-    @guarded
-    def _exact(inst, starts: int = 20, seed: int = 0, time_limit: float = 60.0):
-        t0 = time.perf_counter()
-        seeds = [problem.algorithms["best"].run(inst)[0], problem.algorithms["alternating"].run(inst)[0],
-                 average_point(inst), fastest_point(inst)]
-        rng = np.random.default_rng(seed)
-        best_v, best_obj, found, runs = seeds[0], _objective(inst, seeds[0]), [], 0
-        ref = best_obj
-        for k in range(starts):
-            if time.perf_counter() - t0 > time_limit:
-                break
-            v0 = seeds[k] if k < len(seeds) else _random_start(inst, rng)
-            v = _p1_local(inst, v0, ref)
-            runs += 1
-            if v is None:
-                continue
-            obj = _objective(inst, v)
-            found.append(obj)
-            if obj < best_obj:
-                best_v, best_obj = v, obj
-        agree = int(np.sum(np.asarray(found) <= best_obj * (1 + 1e-6))) if found else 0
-        status = "time_limit" if runs < starts else "feasible"
-        stats = {"starts": runs, "local_optima": len(found), "agree_within_1e-6": agree,
-                 "certificate": "none: best of multi-start SLSQP local optima (P1 is non-convex)"}
-        return best_v, status, stats, ""
+
+def pb_only(inst):
+    """f, h, rho as ``average``; p, B optimised with the round time searched (Sec. VII-D iii)."""
+    a = average_point(inst)
+    f, h, rho = a["cpu_hz"], a["bs_cpu_hz"], a["rho"]
+    out = optimise_pb(inst, f, h, rho, _objective(inst, a) / inst.w_time)
+    if out is None:
+        return a, "feasible", {}, "P4 infeasible at the average f, h, rho: average allocation kept"
+    return _vars(out[0], out[1], f, h, rho), "feasible", {"round_time_s": out[2]}, ""
+
+
+def fhr_only(inst):
+    """p, B as ``average``; f, h, rho optimised by P3 (Sec. VII-D iv)."""
+    a = average_point(inst)
+    s3 = solve_p3(inst, a["power_w"], a["bandwidth_hz"])
+    return _from_p3(a["power_w"], a["bandwidth_hz"], s3), "feasible", {}, ""
+
+
+def best(inst, max_iter: int = 100, reduced: int = 100, polish: int = 20):
+    """Ours: block descent from alternating's answer, then SLSQP over (p, B) and over P1 (module docstring)."""
+    v_alt, _ = alternating(inst, fastest_point(inst))
+    v, stats = block_descent(inst, v_alt["power_w"], v_alt["bandwidth_hz"], max_iter=max_iter)
+    stats["reduced"] = stats["polished"] = False
+    if inst.N <= reduced:                       # SLSQP over (p, B) with P3 inside: leaves block descent's stall
+        w = _reduced_local(inst, v)
+        if w is not None and _objective(inst, w) < _objective(inst, v):
+            w, _ = block_descent(inst, w["power_w"], w["bandwidth_hz"], max_iter=max_iter)
+            v, stats["reduced"] = w, True
+    if inst.N <= polish:                        # SLSQP on all of P1
+        obj = _objective(inst, v)
+        w = _p1_local(inst, v, obj)
+        if w is not None and _objective(inst, w) < obj:
+            v, stats["polished"] = w, True
+    return v, "feasible", stats, ""
+
+
+def exact(inst, starts: int = 20, seed: int = 0, time_limit: float = 60.0):
+    """The best of ``starts`` SLSQP runs on P1: from ``best``'s and ``alternating``'s answers, the
+    Average and the fastest allocation, then random points (:func:`_random_start`)."""
+    t0 = time.perf_counter()
+    seeds = [best(inst)[0], run_alternating(inst)[0], average_point(inst), fastest_point(inst)]
+    rng = np.random.default_rng(seed)
+    best_v, best_obj, found, runs = seeds[0], _objective(inst, seeds[0]), [], 0
+    ref = best_obj
+    for k in range(starts):
+        if time.perf_counter() - t0 > time_limit:
+            break
+        v0 = seeds[k] if k < len(seeds) else _random_start(inst, rng)
+        v = _p1_local(inst, v0, ref)
+        runs += 1
+        if v is None:
+            continue
+        obj = _objective(inst, v)
+        found.append(obj)
+        if obj < best_obj:
+            best_v, best_obj = v, obj
+    agree = int(np.sum(np.asarray(found) <= best_obj * (1 + 1e-6))) if found else 0
+    status = "time_limit" if runs < starts else "feasible"
+    stats = {"starts": runs, "local_optima": len(found), "agree_within_1e-6": agree,
+             "certificate": "none: best of multi-start SLSQP local optima (P1 is non-convex)"}
+    return best_v, status, stats, ""
 
 
 def _random_start(inst, rng) -> dict:
@@ -537,3 +527,30 @@ def _random_start(inst, rng) -> dict:
     B *= inst.bandwidth_hz / B.sum() * (1 - 1e-12)
     p, B, rho = repair_psnr(inst, d.power_max_w * u(), B, d.rho_min + (d.rho_max - d.rho_min) * rng.uniform(size=N))
     return _vars(p, B, d.cpu_max_hz * u(), d.bs_cpu_max_hz * u(), rho)
+
+
+#: The algorithms, in the order they are registered (and listed): name -> (function, summary).
+ALGORITHMS = {
+    "alternating": (run_alternating, "Li et al. Algorithm 3, P4 first (our order; alg3_printed is the printed "
+                                     "one), from the fastest allocation (option start=average|random): P4 by "
+                                     "sum-of-ratios Newton (Algorithm 2, P7 by KKT and a bandwidth price), then P3 "
+                                     "by KKT and a search on T, in turn (option first=p3: P3 first)"),
+    "alg3_printed": (alg3_printed, "Li et al. Algorithm 3 as printed: from a random feasible (p, B) (the "
+                                   "Random baseline's for option seed; option start=average|fastest), P3 "
+                                   "then P4 in turn until ||sol(k+1) - sol(k)|| <= eps (allocations scaled "
+                                   "to [0, 1]) or max_iter iterations"),
+    "random": (random, "baseline: truncated-normal random p, f, h, rho and B (Sec. VII-D i)"),
+    "average": (average, "baseline: equal bandwidth, half of every maximum, mid-range rho (Sec. VII-D ii)"),
+    "pb_only": (pb_only, "baseline: f, h, rho as average; p, B optimised (Sec. VII-D iii)"),
+    "fhr_only": (fhr_only, "baseline: p, B as average; f, h, rho optimised by P3 (Sec. VII-D iv)"),
+    "best": (best, "ours: block-coordinate descent from alternating (P3, and P4 with T searched), then "
+                   "SLSQP over (p, B) with P3 inside (N <= reduced, default 100) and over all of P1 "
+                   "(N <= polish, default 20); never worse than alternating"),
+    "exact": (exact, "reference: best of many SLSQP local optima of P1 (not a global certificate)"),
+}
+
+
+def register(problem) -> None:
+    """Register every training algorithm of :data:`ALGORITHMS` on ``problem``, each :func:`_guarded`."""
+    for name, (fn, summary) in ALGORITHMS.items():
+        problem.algorithm(name, summary)(_guarded(fn))
