@@ -81,7 +81,7 @@ def test_series_plot_draws_one_line_per_value(tmp_path):
              "feasible": True, "time_s": 0.0, "status": "feasible", "metrics": {}}
             for o in (0.2, 0.5) for p in (1e-3, 1.0)]
     assert plot_sweep(rows, tmp_path / "s.png", x="fcr.ratio", series="power_max_w").exists()
-    with pytest.raises(InputError, match="--series"):
+    with pytest.raises(InputError, match="^series: "):
         plot_sweep(rows, tmp_path / "s.png", x="fcr.ratio", series="users")
 
 

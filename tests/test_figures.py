@@ -177,3 +177,55 @@ def test_gap_follows_the_sense_on_training():
     assert s["average"]["gap"] == pytest.approx(np.mean([(a - ex[i]) / ex[i] for i, a in enumerate(avg)]))
     assert s["average"]["gap"] > 0 and s["exact"]["gap"] == 0
     assert s["alternating"]["gap"] >= -1e-6
+
+
+def _runs(objectives: dict, feasible=lambda n, s: True):
+    """Rows of one algorithm ``prop``: ``objectives[devices]`` one value per seed."""
+    return [{"point": {"devices": n}, "seed": s, "algorithm": "prop", "status": "feasible", "objective": v,
+             "feasible": feasible(n, s), "time_s": 0.01} for n, vs in objectives.items() for s, v in enumerate(vs)]
+
+
+def test_the_shade_and_error_bars_are_the_least_to_the_largest_feasible_run():
+    """What the docstrings promise: the range of the feasible runs, not a confidence interval."""
+    objectives = {3: [1.0, 4.0, 2.0, 100.0], 6: [5.0, 3.0, 9.0, 7.0]}
+    rows = _runs(objectives, feasible=lambda n, s: s < 3)             # the fourth seed infeasible: left out
+    ax = draw_sweep(rows, problem="multicell").axes[0]
+    line = data_lines(ax)[0]
+    assert line.get_xdata().tolist() == [3, 6] and line.get_ydata().tolist() == [7 / 3, 17 / 3]
+    (shade,) = ax.collections
+    v = shade.get_paths()[0].vertices
+    for x, vals in objectives.items():
+        assert (v[v[:, 0] == x, 1].min(), v[v[:, 0] == x, 1].max()) == (min(vals[:3]), max(vals[:3]))
+    plt.close(ax.figure)
+    ax = draw_sweep([r for r in rows if r["point"]["devices"] == 3], kind="bars", problem="multicell").axes[0]
+    from matplotlib.container import ErrorbarContainer
+    (errors,) = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    segment = errors.lines[2][0].get_segments()[0]
+    assert sorted(segment[:, 1].tolist()) == [1.0, 4.0]
+    plt.close(ax.figure)
+
+
+def test_errors_name_the_option_or_the_spec_field_that_gave_it(tmp_path):
+    from semalloc.errors import InputError
+    from semalloc.experiments.analysis import plot_request
+    from semalloc.experiments.reproduce import plot_spec
+
+    rows = _runs({3: [1.0, 2.0], 6: [3.0, 4.0]})
+    for options, field in [({"x": "power"}, "x"), ({"kind": "pie"}, "kind"), ({"y": "joules"}, "y"),
+                           ({"panels": "power"}, "panels"), ({"names": ["a"]}, "names"),
+                           ({"y": ["objective", "time_s"], "ylabel": ["a"]}, "ylabel"), ({"xunit": "dBm"}, "xunit"),
+                           ({"band": {"objective": ["joules", "time_s"]}}, "band")]:
+        with pytest.raises(InputError) as e:
+            plot_request(rows, **options)
+        assert e.value.field == field, (options, str(e.value))
+    with pytest.raises(InputError, match="^kind: lines need a numeric"):          # nothing numeric varies
+        plot_request([dict(r, point={"utility": "accuracy"}) for r in rows], kind="line")
+    with pytest.raises(InputError, match="^path: figure format"):
+        plot_sweep(rows, tmp_path / "f.txt")
+    spec = parse_spec({"problem": "multicell", "vary": {"devices": [3, 6]}, "algorithms": ["prop"],
+                       "plot": {"x": "power", "kind": "line"}}, check_generator=False)
+    with pytest.raises(InputError, match="^plot.x: 'power' is not a varied setting"):
+        plot_spec(spec, rows, tmp_path / "f.png")
+    with pytest.raises(InputError, match="^kind: must be one of"):                # an override keeps its name
+        plot_spec(spec, rows, tmp_path / "f.png", x="devices", kind="pie")
+    assert not list(tmp_path.iterdir())

@@ -334,7 +334,7 @@ def test_metrics_are_stored_plotted_and_exported(tmp_path):
     out = plot_sweep(rows, tmp_path / "b.png", x="bandwidth_hz", y=["psnr_db_mean", "energy_j"], band=band,
                      names={"alternating": "Alg. 3, P4 first"})
     assert out.stat().st_size > 1000
-    with pytest.raises(semalloc.InputError, match="plot.band"):
+    with pytest.raises(semalloc.InputError, match="^band: "):
         plot_sweep(rows, tmp_path / "c.png", x="bandwidth_hz", y="energy_j", band=band)
 
 

@@ -316,7 +316,11 @@ def plot(results: Path = typer.Argument(..., help="results store (from sweep)"),
     output = _either(out_, output)
     t0 = time.perf_counter()
     spec, rows = _stored(results)
-    path = plot_spec(spec, rows, output or results.with_suffix(".png"), x=x, y=y, kind=kind, logx=logx, logy=logy)
+    try:
+        path = plot_spec(spec, rows, output or results.with_suffix(".png"), x=x, y=y, kind=kind, logx=logx, logy=logy)
+    except InputError as e:                      # the options the flags gave, by their flags
+        raise e.renamed({"x": "--x", "y": "--y", "kind": "--kind", "logx": "--logx", "logy": "--logy", "path": "-o",
+                         "rows": str(results)}) from None
     if json_out:
         _print_json({"written": [str(path)], "rows": len(rows), "time_s": time.perf_counter() - t0})
     else:

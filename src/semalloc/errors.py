@@ -25,6 +25,19 @@ class InputError(ValueError):
         # pickled whole: an InputError raised in a sweep worker (a process, a Dask worker) reaches the caller
         return type(self), (self.field, self.reason, self.problem)
 
+    def renamed(self, fields: dict[str, str]) -> InputError:
+        """This error naming ``fields[field]`` instead of its field (e.g. an option as the
+        command-line flag or spec field that gave it); itself if its field is not listed.
+
+        Examples
+        --------
+        >>> str(InputError("x", "not a varied setting").renamed({"x": "--x"}))
+        '--x: not a varied setting'
+        """
+        if self.field not in fields:
+            return self
+        return type(self)(fields[self.field], self.reason, self.problem)
+
 
 class TimeLimit(Exception):
     """Raised by an algorithm whose ``time_limit`` ran out before it had any

@@ -6,7 +6,7 @@ Examples
 >>> rows = [{"point": {"devices": 3}, "seed": s, "algorithm": "prop", "objective": v, "feasible": True,
 ...          "time_s": 0.1, "status": "feasible"} for s, v in enumerate([1.0, 2.0, 3.0])]
 >>> s = summarise(rows)[0]
->>> s["mean"], s["n"], round(s["ci95"], 4)          # t-interval: 2.4843 * 1 / sqrt(3)
+>>> s["mean"], s["n"], round(s["ci95"], 4)          # t-interval: t(0.975, 2) = 4.3027 times 1 / sqrt(3)
 (2.0, 3, 2.4841)
 """
 from __future__ import annotations
@@ -14,16 +14,18 @@ from __future__ import annotations
 import csv
 import json
 import textwrap
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 from scipy import stats as st
 
 from ..errors import InputError
-from .style import BAR_HATCHES, RC, axis, display_name, line_styles, measure_label
+from .style import BAR_HATCHES, RC, Axis, axis, display_name, line_styles, measure_label
 
-__all__ = ["summarise", "relative_gap", "measure", "mean_trace", "draw_sweep", "plot_sweep", "export_rows", "EXPORT_FORMATS",
-           "FIGURE_FORMATS"]
+__all__ = ["summarise", "relative_gap", "measure", "mean_trace", "PlotRequest", "Cell", "plot_request", "draw_request",
+           "draw_sweep", "plot_sweep", "export_rows", "EXPORT_FORMATS", "FIGURE_FORMATS", "PLOT_KINDS"]
 
 EXPORT_FORMATS = (".csv", ".parquet")
 PLOT_KINDS = ("line", "bars", "trace")
@@ -128,7 +130,7 @@ def measure(rows: list[dict], y: str) -> list[dict]:
     """
     known = ["objective", "time_s", *dict.fromkeys(k for r in rows for k in r.get("metrics") or {})]
     if y not in known:
-        raise InputError("--y", f"unknown measure {y!r}; known: {', '.join(known)}")
+        raise InputError("y", f"unknown measure {y!r}; known: {', '.join(known)}")
     if y == "objective":
         return rows
     if y == "time_s":
@@ -174,50 +176,84 @@ def _mark_infeasible(ax, summ: list[dict], x: str, styles: dict, convert) -> Non
                 fontsize=7, va="top", gid="infeasible")
 
 
-def draw_sweep(rows: list[dict], x: str | None = None, y: str | list[str] = "objective",
-               kind: str | None = None, logx: bool = False, logy: bool = False, title: str = "",
-               panels: str | None = None, proposed: str | None = None, algorithms: list[str] | None = None,
-               points: list[dict] | None = None, ylabel: str | list[str] | None = None,
-               problem: str | None = None, xlabel: str | None = None, xunit: str | None = None,
-               names: dict | None = None, band: dict | None = None,
-               series: str | None = None):
-    """Draw a sweep as the papers do; return the matplotlib figure (:func:`plot_sweep` writes it).
+class Cell(NamedTuple):
+    """One panel of a figure: the ``measures`` it draws (one, or the groups of grouped bars),
+    its y label (None: the measure's) and the value of the ``panels`` setting (None: no panels)."""
 
-    ``kind="line"``: one line per algorithm over the numeric setting ``x``,
-    the mean with the min-max range over seeds shaded; ``kind="bars"``: one
-    group of bars per point, error bars the min-max range. ``panels`` makes
-    one panel per value of that setting. ``y`` is a measure (see
-    :func:`measure`), or a list of them: lines draw one panel per measure
-    (``ylabel`` a list too, no ``panels``); bars of a single point draw one
-    group per measure (the utility of each BS, He et al. Figs. 2-3).
-    ``kind="trace"``: the mean per iteration of the runs' ``trace`` (an
-    algorithm's objective after each iteration, e.g. Zheng et al. Fig. 2),
-    one point per panel.
+    measures: tuple[str, ...]
+    ylabel: str | None
+    value: Any
 
-    The style is :mod:`semalloc.experiments.style`: ``x`` in its display
-    unit (``xunit`` and ``xlabel`` override), a log axis where ``logx`` asks
-    (a dB unit is already one), algorithms by their paper's names (``names``
-    overrides, code -> label) with distinct markers and dashes, ``proposed``
-    (the paper's algorithm) red, thickest and on top, ``exact`` a thin dashed
-    reference, the legend outside the axes. ``algorithms`` and ``points``
-    order the legend and the bars. ``band`` (measure -> ``[low, high]``
-    measures) shades a line between the means over seeds of two other
-    measures (e.g. the least and the largest PSNR over devices) instead of
-    the range over seeds. A point where runs found no feasible allocation is
-    marked (``x`` at the foot, ``k/n`` beside the mean). ``series``: one line
-    per value of that setting (and algorithm), e.g. Liu et al. Figs. 4-5 (one
-    curve per P_max).
+
+@dataclass(frozen=True)
+class PlotRequest:
+    """A validated figure request (:func:`plot_request`): what :func:`draw_request` draws.
+
+    ``rows`` are the runs to draw (with ``series``, one per algorithm and value, folded
+    into the algorithm's name), ``drawn`` them per measure (:func:`measure`); ``kind``
+    one of :data:`PLOT_KINDS`; ``x`` the setting on the x axis and ``xaxis`` its style
+    (None for bars without one); ``algorithms`` in legend order with their ``labels``
+    and ``styles``; ``cells`` one per panel; ``bounds`` per banded measure its two
+    band measures' means per (algorithm, x); ``grouped``: bars grouped by measure;
+    ``legend``: whether the figure has one.
     """
-    import matplotlib.pyplot as plt
-    from matplotlib.ticker import NullFormatter
 
+    kind: str
+    rows: list[dict]
+    drawn: dict[str, list[dict]]
+    x: str | None
+    xaxis: Axis | None
+    algorithms: tuple[str, ...]
+    labels: dict[str, str]
+    styles: dict[str, dict]
+    proposed: str | None
+    points: list[dict] | None
+    panels: str | None
+    cells: tuple[Cell, ...]
+    bounds: dict[str, list[dict]]
+    grouped: bool
+    legend: bool
+    logx: bool = False
+    logy: bool = False
+    title: str = ""
+    problem: str | None = None
+
+    def summary(self, m: str, value: Any) -> list[dict]:
+        """:func:`summarise` of measure ``m`` in the panel of ``value``."""
+        rows = [r for r in self.drawn[m] if self.panels is None or r["point"].get(self.panels) == value]
+        return summarise(rows, self.points, list(self.algorithms))
+
+
+def plot_request(rows: list[dict], x: str | None = None, y: str | list[str] = "objective",
+                 kind: str | None = None, logx: bool = False, logy: bool = False, title: str = "",
+                 panels: str | None = None, proposed: str | None = None, algorithms: list[str] | None = None,
+                 points: list[dict] | None = None, ylabel: str | list[str] | None = None,
+                 problem: str | None = None, xlabel: str | None = None, xunit: str | None = None,
+                 names: dict | None = None, band: dict | None = None, series: str | None = None) -> PlotRequest:
+    """Check a figure's options against ``rows`` once: a :class:`PlotRequest`, or an
+    :class:`InputError` naming the option (``x``, ``y``, ``kind``, ...; the command
+    line and :func:`~semalloc.experiments.reproduce.plot_spec` say which flag or
+    spec field gave it). The options are :func:`draw_sweep`'s.
+
+    Examples
+    --------
+    >>> rows = [{"point": {"devices": n}, "seed": s, "algorithm": "prop", "objective": float(n + s),
+    ...          "feasible": True, "time_s": 0.1, "status": "feasible"} for n in (3, 6) for s in (0, 1)]
+    >>> req = plot_request(rows, problem="multicell")
+    >>> req.kind, req.x, req.xaxis.label, req.cells
+    ('line', 'devices', 'number of devices', (Cell(measures=('objective',), ylabel=None, value=None),))
+    >>> plot_request(rows, x="power")
+    Traceback (most recent call last):
+    ...
+    semalloc.errors.InputError: x: 'power' is not a varied setting; varied: devices
+    """
     if not rows:
-        raise InputError("results", "no results to plot yet")
+        raise InputError("rows", "no results to plot yet")
     if names is not None and not (isinstance(names, dict) and all(isinstance(v, str) for v in names.values())):
-        raise InputError("plot.names", "must be a mapping: algorithm -> label")
+        raise InputError("names", "must be a mapping: algorithm -> label")
     if series is not None:                            # a line per (algorithm, value): fold it into the name
         if any(series not in r["point"] for r in rows):
-            raise InputError("--series", f"{series!r} is not a varied setting")
+            raise InputError("series", f"{series!r} is not a varied setting")
         one = len({r["algorithm"] for r in rows}) == 1
         name = lambda a, v: f"{'' if one else display_name(a, problem, names) + ', '}" \
                             f"{_label({series: v}, problem=problem)}"        # in the setting's display unit
@@ -232,144 +268,216 @@ def draw_sweep(rows: list[dict], x: str | None = None, y: str | list[str] = "obj
         proposed = None
     ys = [y] if isinstance(y, str) else list(y)
     if not ys:
-        raise InputError("--y", "give at least one measure")
+        raise InputError("y", "give at least one measure")
     drawn = {m: measure(rows, m) for m in ys}
     varied = sorted({k for r in rows for k in r["point"]})
     if x is not None and x not in varied:
-        raise InputError("--x", f"{x!r} is not a varied setting; varied: {', '.join(varied) or 'none'}")
+        raise InputError("x", f"{x!r} is not a varied setting; varied: {', '.join(varied) or 'none'}")
     if panels is not None and panels not in varied:
-        raise InputError("--panels", f"{panels!r} is not a varied setting; varied: {', '.join(varied) or 'none'}")
+        raise InputError("panels", f"{panels!r} is not a varied setting; varied: {', '.join(varied) or 'none'}")
     if x is None:
         numeric = [k for k in varied if k != panels and all(isinstance(r["point"].get(k), (int, float))
                                                              for r in rows)]
         x = numeric[0] if numeric else None
     kind = kind or ("line" if x is not None else "bars")
     if kind not in PLOT_KINDS:
-        raise InputError("--kind", f"must be one of {', '.join(PLOT_KINDS)}, got {kind!r}")
-    xaxis = axis(x, problem, xlabel, xunit) if x is not None else None
+        raise InputError("kind", f"must be one of {', '.join(PLOT_KINDS)}, got {kind!r}")
+    if kind == "line" and x is None:
+        raise InputError("kind", "lines need a numeric varied setting on the x axis; none is varied")
+    try:
+        xaxis = axis(x, problem, xlabel, xunit) if x is not None else None
+    except InputError as e:
+        raise InputError("xunit", e.reason) from None
     grouped = kind == "bars" and len(ys) > 1          # one group of bars per measure
     if (grouped or kind == "trace") and len({_label(r["point"], skip=(panels,)) for r in rows}) > 1:
-        raise InputError("--kind" if kind == "trace" else "--y",
+        raise InputError("kind" if kind == "trace" else "y",
                          f"{'traces' if kind == 'trace' else 'bars of several measures'} need one point per panel")
     if kind == "trace" and not any(r.get("trace") for r in rows):
-        raise InputError("--kind", "no run recorded a trace (its algorithms report none)")
+        raise InputError("kind", "no run recorded a trace (its algorithms report none)")
     if grouped:
         labels_y = [ylabel if isinstance(ylabel, str) else None]
     else:
         labels_y = ylabel if isinstance(ylabel, list) else [ylabel] * len(ys)
         if len(labels_y) != len(ys):
-            raise InputError("--y", "give one ylabel per measure")
+            raise InputError("ylabel", "give one ylabel per measure")
         if len(ys) > 1 and panels is not None:
-            raise InputError("--panels", "cannot split lines into panels when several measures are drawn")
+            raise InputError("panels", "cannot split lines into panels when several measures are drawn")
     algos = list(dict.fromkeys([a for a in algorithms or [] if any(r["algorithm"] == a for r in rows)]
                                + [r["algorithm"] for r in rows]))
-    styles = line_styles(algos, proposed)
-    label = {a: display_name(a, problem, names) for a in algos}
     band = band or {}
     if band and panels is not None:
-        raise InputError("plot.band", "cannot shade bands when lines are split into panels")
+        raise InputError("band", "cannot shade bands when lines are split into panels")
     for m, pair in band.items():
         if m not in ys or not isinstance(pair, list) or len(pair) != 2:
-            raise InputError("plot.band", f"{m!r} must be a drawn measure -> [low, high] measures")
-    bounds = {m: [{(s["algorithm"], s["point"].get(x)): s["mean"] for s in summarise(measure(rows, b))}
-                  for b in pair] for m, pair in band.items()}
+            raise InputError("band", f"{m!r} must be a drawn measure -> [low, high] measures")
+    try:
+        bounds = {m: [{(s["algorithm"], s["point"].get(x)): s["mean"] for s in summarise(measure(rows, b))}
+                      for b in pair] for m, pair in band.items()}
+    except InputError as e:
+        raise InputError("band", e.reason) from None
     present = list(dict.fromkeys(r["point"].get(panels) for r in rows))
     pvals = [v for v in dict.fromkeys([p.get(panels) for p in points or []] + present) if v in present] \
         if panels else [None]
-    measures = [ys] if grouped else [[m] for m in ys]
-    cells = [(ms_, lab, pv) for ms_, lab in zip(measures, labels_y) for pv in pvals]
+    measures = [tuple(ys)] if grouped else [(m,) for m in ys]
+    cells = tuple(Cell(ms, lab, pv) for ms, lab in zip(measures, labels_y) for pv in pvals)
+    legend = kind in ("line", "trace") or grouped or len({_label(r["point"], skip=(panels,)) for r in rows}) > 1
+    return PlotRequest(kind=kind, rows=rows, drawn=drawn, x=x, xaxis=xaxis, algorithms=tuple(algos),
+                       labels={a: display_name(a, problem, names) for a in algos},
+                       styles=line_styles(algos, proposed), proposed=proposed, points=points, panels=panels,
+                       cells=cells, bounds=bounds, grouped=grouped, legend=legend, logx=bool(logx),
+                       logy=bool(logy), title=title, problem=problem)
+
+
+def _draw_trace(ax, req: PlotRequest, cell: Cell) -> None:
+    """The mean per iteration of each algorithm's runs' traces, the least to the largest run shaded."""
+    for a in req.algorithms:
+        traces = [r["trace"] for r in req.rows if r["algorithm"] == a and r["feasible"] and r.get("trace")
+                  and (req.panels is None or r["point"].get(req.panels) == cell.value)]
+        if not traces:
+            continue
+        mean, lo, hi = mean_trace(traces)
+        its = np.arange(len(mean))
+        style = req.styles[a]
+        ax.plot(its, mean, label=req.labels[a], **{**style, "markersize": 3})
+        ax.fill_between(its, lo, hi, color=style["color"], alpha=0.08, lw=0, zorder=style["zorder"] - 0.5)
+    ax.set_xlabel("iteration")
+
+
+def _draw_line(ax, req: PlotRequest, cell: Cell) -> None:
+    """The mean over seeds per algorithm over ``x``, shaded the least to the largest run (or the band)."""
+    from matplotlib.ticker import NullFormatter
+
+    m = cell.measures[0]
+    summ = req.summary(m, cell.value)
+    x, xaxis = req.x, req.xaxis
+    for a in req.algorithms:
+        pts = sorted(((s["point"][x], s["mean"], s["min"], s["max"]) for s in summ if s["algorithm"] == a),
+                     key=lambda t: t[0])
+        if not pts:
+            continue
+        xs, ms, lo, hi = (np.array(v, dtype=float) for v in zip(*pts))
+        if m in req.bounds:                                        # the band's two measures
+            lo, hi = (np.array([b.get((a, v), np.nan) for v in xs]) for b in req.bounds[m])
+        xs = xaxis.convert(xs)
+        style = req.styles[a]
+        ax.plot(xs, ms, label=req.labels[a], **style)
+        ax.fill_between(xs, lo, hi, color=style["color"], alpha=0.08, lw=0,
+                        zorder=style["zorder"] - 0.5)                # else the range over seeds
+    _mark_infeasible(ax, summ, x, req.styles, xaxis.convert)
+    ax.set_xlabel(xaxis.label)
+    if req.logx and not xaxis.logarithmic:        # a dB axis is already logarithmic
+        ax.set_xscale("log")              # ticks at the swept values, plain numbers, no minor labels
+        ticks = np.unique(xaxis.convert([p[x] for p in (req.points or [r["point"] for r in req.rows]) if x in p]))
+        ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
+        ax.xaxis.set_minor_formatter(NullFormatter())
+
+
+def _draw_bars(ax, req: PlotRequest, cell: Cell) -> None:
+    """A group of bars per point (or, grouped, per measure), error bars the least to the largest run."""
+    algos, panels = req.algorithms, req.panels
+    summs = {m: req.summary(m, cell.value) for m in cell.measures}
+    if req.grouped:                                    # groups: the measures
+        labels = list(cell.measures)
+        table = {m: {s["algorithm"]: s for s in summs[m]} for m in cell.measures}
+        shown = [measure_label(m) for m in cell.measures]
+    else:                                              # groups: the points
+        summ = summs[cell.measures[0]]
+        labels = list(dict.fromkeys(_label(s["point"], (panels,), req.problem) for s in summ))
+        table = {l: {s["algorithm"]: s for s in summ if _label(s["point"], (panels,), req.problem) == l}
+                 for l in labels}
+        shown = labels
+    single = len(labels) == 1                          # one group: the algorithms label the bars
+    width = 0.8 if single else 0.8 / max(len(algos), 1)
+    for i, a in enumerate(algos):
+        by = {l: table[l][a] for l in labels if a in table[l]}
+        ms = [by[l]["mean"] if l in by else np.nan for l in labels]
+        spread = np.nan_to_num([[by[l]["mean"] - by[l]["min"], by[l]["max"] - by[l]["mean"]]
+                                if l in by else [0.0, 0.0] for l in labels]).T   # the range over seeds
+        at = np.array([i]) if single else np.arange(len(labels)) + (i - (len(algos) - 1) / 2) * width
+        ax.bar(at, ms, width, yerr=spread, capsize=2, label=req.labels[a], color=req.styles[a]["color"],
+               hatch=None if a == req.proposed else BAR_HATCHES[i % len(BAR_HATCHES)],
+               edgecolor="black", linewidth=0.4, error_kw={"elinewidth": 0.8}, zorder=req.styles[a]["zorder"])
+    ticks = [req.labels[a] for a in algos] if single else shown
+    room = ax.get_position().width * ax.figure.get_figwidth() * 72 / len(ticks)     # points per tick
+    fits = max(int(room / (0.6 * RC["xtick.labelsize"])), 4)                        # characters per line
+    ax.set_xticks(np.arange(len(ticks)), [textwrap.fill(t, fits, break_long_words=False)
+                                          for t in ticks])    # wrapped, level: they do not overlap
+    ax.grid(axis="x", visible=False)
+
+
+#: How each kind of figure draws one panel: kind -> ``draw(ax, request, cell)``.
+_DRAW = {"line": _draw_line, "bars": _draw_bars, "trace": _draw_trace}
+
+
+def draw_request(req: PlotRequest):
+    """Draw a :class:`PlotRequest` (one panel per cell, by its kind); return the matplotlib figure."""
+    import matplotlib.pyplot as plt
+
     with plt.rc_context(RC):
-        width = max(4.6, 0.6 * len(algos) + 1.4) if kind == "bars" else 4.6    # room for the bars' labels
-        fig, axes = plt.subplots(1, len(cells), figsize=(width * len(cells), 3.6), squeeze=False)
-        for ax, (ms_, lab, pv) in zip(axes[0], cells):
-            summs = {m: summarise([r for r in drawn[m] if panels is None or r["point"].get(panels) == pv],
-                                  points, algos) for m in ms_}
-            m, summ = ms_[0], summs[ms_[0]]
-            if kind == "trace":
-                for a in algos:
-                    traces = [r["trace"] for r in rows if r["algorithm"] == a and r["feasible"] and r.get("trace")
-                              and (panels is None or r["point"].get(panels) == pv)]
-                    if not traces:
-                        continue
-                    mean, lo, hi = mean_trace(traces)
-                    its = np.arange(len(mean))
-                    ax.plot(its, mean, label=label[a], **{**styles[a], "markersize": 3})
-                    ax.fill_between(its, lo, hi, color=styles[a]["color"], alpha=0.08, lw=0,
-                                    zorder=styles[a]["zorder"] - 0.5)      # the range over runs
-                ax.set_xlabel("iteration")
-            elif kind == "line":
-                for a in algos:
-                    pts = sorted(((s["point"][x], s["mean"], s["min"], s["max"]) for s in summ
-                                  if s["algorithm"] == a), key=lambda t: t[0])
-                    if not pts:
-                        continue
-                    xs, ms, lo, hi = (np.array(v, dtype=float) for v in zip(*pts))
-                    if m in bounds:                                        # the band's two measures
-                        lo, hi = (np.array([b.get((a, v), np.nan) for v in xs]) for b in bounds[m])
-                    xs = xaxis.convert(xs)
-                    ax.plot(xs, ms, label=label[a], **styles[a])
-                    ax.fill_between(xs, lo, hi, color=styles[a]["color"], alpha=0.08, lw=0,
-                                    zorder=styles[a]["zorder"] - 0.5)      # else the range over seeds
-                _mark_infeasible(ax, summ, x, styles, xaxis.convert)
-                ax.set_xlabel(xaxis.label)
-                if logx and not xaxis.logarithmic:        # a dB axis is already logarithmic
-                    ax.set_xscale("log")              # ticks at the swept values, plain numbers, no minor labels
-                    ticks = np.unique(xaxis.convert([p[x] for p in (points or [r["point"] for r in rows])
-                                                     if x in p]))
-                    ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
-                    ax.xaxis.set_minor_formatter(NullFormatter())
-            else:
-                if grouped:                                    # groups: the measures
-                    labels = ms_
-                    table = {m_: {s["algorithm"]: s for s in summs[m_]} for m_ in ms_}
-                    shown = [measure_label(m_) for m_ in ms_]
-                else:                                          # groups: the points
-                    labels = list(dict.fromkeys(_label(s["point"], (panels,), problem) for s in summ))
-                    table = {l: {s["algorithm"]: s for s in summ if _label(s["point"], (panels,), problem) == l}
-                             for l in labels}
-                    shown = labels
-                single = len(labels) == 1                      # one group: the algorithms label the bars
-                width = 0.8 if single else 0.8 / max(len(algos), 1)
-                for i, a in enumerate(algos):
-                    by = {l: table[l][a] for l in labels if a in table[l]}
-                    ms = [by[l]["mean"] if l in by else np.nan for l in labels]
-                    spread = np.nan_to_num([[by[l]["mean"] - by[l]["min"], by[l]["max"] - by[l]["mean"]]
-                                            if l in by else [0.0, 0.0] for l in labels]).T   # the range over seeds
-                    at = np.array([i]) if single else np.arange(len(labels)) + (i - (len(algos) - 1) / 2) * width
-                    ax.bar(at, ms, width, yerr=spread, capsize=2, label=label[a], color=styles[a]["color"],
-                           hatch=None if a == proposed else BAR_HATCHES[i % len(BAR_HATCHES)],
-                           edgecolor="black", linewidth=0.4, error_kw={"elinewidth": 0.8},
-                           zorder=styles[a]["zorder"])
-                ticks = [label[a] for a in algos] if single else shown
-                room = ax.get_position().width * fig.get_figwidth() * 72 / len(ticks)     # points per tick
-                fits = max(int(room / (0.6 * RC["xtick.labelsize"])), 4)                   # characters per line
-                ax.set_xticks(np.arange(len(ticks)), [textwrap.fill(t, fits, break_long_words=False)
-                                                      for t in ticks])    # wrapped, level: they do not overlap
-                ax.grid(axis="x", visible=False)
-            ax.set_yscale("log" if logy else "linear")
-            ax.set_ylabel(lab or ("" if grouped else measure_label(m)))
-            if panels:
-                ax.set_title(_label({panels: pv}, problem=problem))
-        if kind in ("line", "trace") or grouped or len({_label(r["point"], skip=(panels,)) for r in rows}) > 1:
+        width = max(4.6, 0.6 * len(req.algorithms) + 1.4) if req.kind == "bars" else 4.6  # room for bar labels
+        fig, axes = plt.subplots(1, len(req.cells), figsize=(width * len(req.cells), 3.6), squeeze=False)
+        for ax, cell in zip(axes[0], req.cells):
+            _DRAW[req.kind](ax, req, cell)
+            ax.set_yscale("log" if req.logy else "linear")
+            ax.set_ylabel(cell.ylabel or ("" if req.grouped else measure_label(cell.measures[0])))
+            if req.panels:
+                ax.set_title(_label({req.panels: cell.value}, problem=req.problem))
+        if req.legend:
             axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)   # outside the data
-        if title:
-            fig.suptitle(title)
+        if req.title:
+            fig.suptitle(req.title)
         fig.tight_layout()
     return fig
 
 
+def draw_sweep(rows: list[dict], **options):
+    """Draw a sweep as the papers do; return the matplotlib figure (:func:`plot_sweep` writes it).
+
+    The ``options`` (checked by :func:`plot_request`, which names a bad one):
+
+    ``kind="line"``: one line per algorithm over the numeric setting ``x``:
+    the mean over the seeds' feasible runs, shaded from the least to the
+    largest of those runs (their range, not a confidence interval: the
+    tables of ``sweep`` and ``reproduce`` give the 95 % t-interval).
+    ``kind="bars"``: one group of bars per point, the same range as error
+    bars. ``kind="trace"``: the mean per iteration of the runs' ``trace`` (an
+    algorithm's objective after each iteration, e.g. Zheng et al. Fig. 2),
+    shaded the least to the largest run (a run that stopped early held at its
+    last value), one point per panel. Default: lines if a numeric setting
+    varies, else bars. ``panels`` makes one panel per value of that setting.
+    ``y`` is a measure (see :func:`measure`), or a list of them: lines draw
+    one panel per measure (``ylabel`` a list too, no ``panels``); bars of a
+    single point draw one group per measure (the utility of each BS, He et
+    al. Figs. 2-3). ``band`` (measure -> ``[low, high]`` measures) shades a
+    line between the means over seeds of two other measures (e.g. the least
+    and the largest PSNR over devices) instead of the range over seeds.
+
+    The style is :mod:`semalloc.experiments.style`: ``x`` in its display
+    unit (``xunit`` and ``xlabel`` override), a log axis where ``logx`` asks
+    (a dB unit is already one), ``logy`` a log y axis, algorithms by their
+    paper's names (``names`` overrides, code -> label; ``problem`` picks the
+    paper) with distinct markers and dashes, ``proposed`` (the paper's
+    algorithm) red, thickest and on top, ``exact`` a thin dashed reference,
+    the legend outside the axes, ``title`` above. ``algorithms`` and
+    ``points`` order the legend and the bars. A point where runs found no
+    feasible allocation is marked (``x`` at the foot, ``k/n`` beside the
+    mean). ``series``: one line per value of that setting (and algorithm),
+    e.g. Liu et al. Figs. 4-5 (one curve per P_max).
+    """
+    return draw_request(plot_request(rows, **options))
+
+
 def plot_sweep(rows: list[dict], path: str | Path, **options) -> Path:
-    """Draw a sweep (:func:`draw_sweep`, same ``options``) and write it: PNG, PDF or SVG by the suffix."""
+    """Draw a sweep (:func:`draw_sweep`, same ``options``) and write it: PNG, PDF or SVG by the suffix
+    (another suffix is an :class:`InputError` naming ``path``)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     path = Path(path)
     if path.suffix.lower() not in FIGURE_FORMATS:
-        raise InputError("-o", f"figure format must be one of {', '.join(FIGURE_FORMATS)}, got {path.name!r}")
-    if not rows:
-        raise InputError(str(path), "no results to plot yet")
-    fig = draw_sweep(rows, **options)
+        raise InputError("path", f"figure format must be one of {', '.join(FIGURE_FORMATS)}, got {path.name!r}")
+    fig = draw_request(plot_request(rows, **options))
     path.parent.mkdir(parents=True, exist_ok=True)
     with plt.rc_context(RC):
         fig.savefig(path, dpi=150)

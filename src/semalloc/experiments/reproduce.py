@@ -22,7 +22,7 @@ from ..errors import InputError
 from ..solve import get_problem, list_problems
 from .analysis import plot_sweep, summarise
 from .runner import SweepReport, run_sweep
-from .spec import SPECS_DIR, SweepSpec, load_spec
+from .spec import PLOT_FIELDS, SPECS_DIR, SweepSpec, load_spec
 from .store import ResultsStore
 
 __all__ = ["SPECS_DIR", "figures", "reproduce", "Reproduction", "plot_spec", "plot_options", "highlighted"]
@@ -79,8 +79,13 @@ def plot_options(spec: SweepSpec, **overrides) -> dict:
 
 
 def plot_spec(spec: SweepSpec, rows: list[dict], path: str | Path, **overrides) -> Path:
-    """Draw ``rows`` as ``spec.plot`` says (:func:`plot_options`) and write the figure to ``path``."""
-    return plot_sweep(rows, path, **plot_options(spec, **overrides))
+    """Draw ``rows`` as ``spec.plot`` says (:func:`plot_options`) and write the figure to ``path``.
+    A bad option is an :class:`InputError` naming the spec's field (``plot.x``) unless an override gave it."""
+    given = {k for k, v in overrides.items() if v is not None}
+    try:
+        return plot_sweep(rows, path, **plot_options(spec, **overrides))
+    except InputError as e:
+        raise e.renamed({k: f"plot.{k}" for k in PLOT_FIELDS if k not in given}) from None
 
 
 def reproduce(key: str, figure: int | None = None, quick: bool = False, out: str | Path = "out",
