@@ -283,7 +283,7 @@ def plot_request(rows: list[dict], x: str | None = None, y: str | list[str] = "o
     if kind not in PLOT_KINDS:
         raise InputError("kind", f"must be one of {', '.join(PLOT_KINDS)}, got {kind!r}")
     if kind == "line" and x is None:
-        raise InputError("kind", "lines need a numeric varied setting on the x axis; none is varied")
+        raise InputError("kind", "lines need a numeric varied setting on the x axis (not the panels'); none is")
     try:
         xaxis = axis(x, problem, xlabel, xunit) if x is not None else None
     except InputError as e:
