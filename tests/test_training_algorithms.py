@@ -80,7 +80,7 @@ def test_unreachable_psnr_is_infeasible_with_the_device_named():
     bad = type(inst).from_dict(raw)
     for name, alg in PROB.algorithms.items():
         _, status, stats, message = alg.run(bad)
-        assert status == "infeasible" and "device 3" in message and stats["devices"] == [3], name
+        assert status == "infeasible" and "device 3" in message and stats["infeasible_devices"] == [3], name
     for name in PROB.algorithms:                            # solve() keeps the status, never raises
         r = semalloc.solve(bad, name)
         assert r.status == "infeasible" and not r.feasible and "device 3" in r.message, name

@@ -11,7 +11,7 @@ alternating   Algorithm 3, P4 first, from the fastest allocation (every
               in turn until the objective settles (``first="p3"``: P3 first)
 alg3_printed  Algorithm 3 as printed: from a random feasible (p, B) (the
               Random allocation of ``seed``), P3 then P4 in turn until
-              ``||sol(k+1) - sol(k)|| <= eps`` (step 7)
+              ``||sol(k+1) - sol(k)|| <= tol`` (epsilon, step 7)
 random        p, f, h, rho truncated-normal around the middle of their
               ranges (std = width/10), B in [B/(1.25N), B/(0.8N)] summing to B
 average       B/N, p_max/2, f_max/2, h_max/2, (rho_min + rho_max)/2
@@ -250,7 +250,7 @@ def _infeasible(inst):
     ceil = inst.model.ceiling(inst.devices.rho_max)
     msg = "; ".join(f"device {i}: psnr_min_db {inst.devices.psnr_min_db[i]:.4g} dB is above the PSNR "
                     f"ceiling {ceil[i]:.4g} dB reachable at rho_max" for i in bad[:10])
-    return average_point(inst), "infeasible", {"devices": bad.tolist()}, msg
+    return average_point(inst), "infeasible", {"infeasible_devices": bad.tolist()}, msg
 
 
 def _random_point(inst, seed: int) -> dict:
@@ -445,12 +445,12 @@ def register(problem) -> None:
 
     @problem.algorithm("alg3_printed", "Li et al. Algorithm 3 as printed: from a random feasible (p, B) (the "
                                        "Random baseline's for option seed; option start=average|fastest), P3 "
-                                       "then P4 in turn until ||sol(k+1) - sol(k)|| <= eps (allocations scaled "
+                                       "then P4 in turn until ||sol(k+1) - sol(k)|| <= tol (epsilon; allocations scaled "
                                        "to [0, 1]) or max_iter iterations")
     @guarded
     def _alg3_printed(inst, start: Literal["random", "average", "fastest"] = "random", seed: int = 0,
-                      eps: float = 1e-6, max_iter: int = 50):
-        v, stats = alternating(inst, start_point(inst, start, seed), first="p3", max_iter=max_iter, tol=eps,
+                      tol: float = 1e-6, max_iter: int = 50):
+        v, stats = alternating(inst, start_point(inst, start, seed), first="p3", max_iter=max_iter, tol=tol,
                                stop="solution")
         return v, "feasible", {"start": start, "seed": seed, **stats}, ""
 
