@@ -258,13 +258,14 @@ RENAMED: dict[str, dict[str, dict[str, str]]] = {
     "setting": {"compression": {"noise_psd_dbm_hz": "noise_dbm_hz"},
                 "training": {"noise_dbm_per_hz": "noise_dbm_hz"}},
     "option": {"compression": {"max_rounds": "max_iter"},                # best
-               "training": {"eps": "tol"},                               # alg3_printed: epsilon of step 7
+               "training": {"eps": "tol",                                # alg3_printed: epsilon of step 7
+                            "reduced": "reduced_max_devices", "polish": "polish_max_devices"},   # best
                "sbq": {"samples": "policy_samples"}},                    # drl; `samples` is training's D_n
     "stat": {"multicell": {"gap": "gap_rel", "dual_bound": "bound"},      # exact, best
              "compression": {"gap": "gap_abs", "rel_gap": "gap_rel", "upper_bound": "bound",   # exact
                              "bnb_gap": "bnb_gap_abs", "start": "start_objective"},          # crraus, best
              "training": {"devices": "infeasible_devices"},              # a P1 without a feasible point
-             "sbq": {"samples": "policy_samples"}},                      # drl
+             "sbq": {"samples": "policy_samples", "value": "model_objective"}},   # drl; local search
 }
 
 
