@@ -20,9 +20,9 @@ fhr_only      p, B as ``average``; f, h, rho optimised (P3)
 exact         best of many local optima of SLSQP on P1 (epigraph form)
 best          block-coordinate descent on P1 from alternating's answer: P3
               alternating with P4 whose round time T is searched too;
-              then, for N <= ``reduced`` (default 100), SLSQP over (p, B)
+              then, for N <= ``reduced_max_devices`` (default 100), SLSQP over (p, B)
               with P3 solved inside (:func:`reduced_functions`) and block
-              descent again; then, for N <= ``polish`` (default 20), SLSQP
+              descent again; then, for N <= ``polish_max_devices`` (default 20), SLSQP
               on all of P1 (analytic gradients); each step kept only if it
               lowers the objective, so never worse than alternating
 ============  ===============================================================
