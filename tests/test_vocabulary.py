@@ -122,7 +122,8 @@ def test_the_renamed_table_is_the_one_the_code_accepts():
     kinds = {"setting": "S", "option": "O", "stat": "T"}
     doc = {(kind, problem, old.strip("`"), new.strip("`")) for kind, problem, old, new in _table(
         "Renamed (old names accepted until the next release)")}
-    code = {(kind, p, old, new) for kind, by in RENAMED.items() for p, table in by.items() for old, new in table.items()}
+    code = {(kind, p, old, new) for kind, by in RENAMED.items() for p, table in by.items()
+            for old, new in table.items()}
     assert doc == code
     for kind, problem, old, new in code:
         assert in_table(new, kinds[kind]), new

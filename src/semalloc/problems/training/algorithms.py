@@ -445,7 +445,7 @@ def register(problem) -> None:
 
     @problem.algorithm("alg3_printed", "Li et al. Algorithm 3 as printed: from a random feasible (p, B) (the "
                                        "Random baseline's for option seed; option start=average|fastest), P3 "
-                                       "then P4 in turn until ||sol(k+1) - sol(k)|| <= tol (epsilon; allocations scaled "
+                                       "then P4 in turn until ||sol(k+1) - sol(k)|| <= tol (eps; allocations scaled "
                                        "to [0, 1]) or max_iter iterations")
     @guarded
     def _alg3_printed(inst, start: Literal["random", "average", "fastest"] = "random", seed: int = 0,
@@ -482,19 +482,19 @@ def register(problem) -> None:
         return _from_p3(a["power_w"], a["bandwidth_hz"], s3), "feasible", {}, ""
 
     @problem.algorithm("best", "ours: block-coordinate descent from alternating (P3, and P4 with T searched), then "
-                               "SLSQP over (p, B) with P3 inside (N <= reduced_max_devices, default 100) and over all of P1 "
-                               "(N <= polish_max_devices, default 20); never worse than alternating")
+                               "SLSQP over (p, B) with P3 inside (N <= reduced_max_devices, default 100) and "
+                               "over all of P1 (N <= polish_max_devices, default 20); never worse than alternating")
     @guarded
     def _best(inst, max_iter: int = 100, reduced_max_devices: int = 100, polish_max_devices: int = 20):
         v_alt, _ = alternating(inst, fastest_point(inst))
         v, stats = block_descent(inst, v_alt["power_w"], v_alt["bandwidth_hz"], max_iter=max_iter)
         stats["reduced"] = stats["polished"] = False
-        if inst.N <= reduced_max_devices:                       # SLSQP over (p, B) with P3 inside: leaves block descent's stall
+        if inst.N <= reduced_max_devices:           # SLSQP over (p, B) with P3 inside: leaves block descent's stall
             w = _reduced_local(inst, v)
             if w is not None and _objective(inst, w) < _objective(inst, v):
                 w, _ = block_descent(inst, w["power_w"], w["bandwidth_hz"], max_iter=max_iter)
                 v, stats["reduced"] = w, True
-        if inst.N <= polish_max_devices:                        # SLSQP on all of P1
+        if inst.N <= polish_max_devices:            # SLSQP on all of P1
             obj = _objective(inst, v)
             w = _p1_local(inst, v, obj)
             if w is not None and _objective(inst, w) < obj:
