@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import pickle
 import re
 import subprocess
 import sys
@@ -193,6 +194,9 @@ def test_an_old_stats_key_reads_the_new_one_with_a_warning():
     with pytest.raises(KeyError):
         r.stats["no_such_key"]
     assert json.loads(json.dumps(r.to_dict()))["stats"]["gap_rel"] == r.stats["gap_rel"]
+    again = pickle.loads(pickle.dumps(r)).stats                # a sweep worker's result keeps the old names
+    with pytest.warns(RenamedWarning, match="'gap' is renamed 'gap_rel'"):
+        assert again["gap"] == r.stats["gap_rel"]
 
 
 def test_the_cli_prints_one_warning_line_and_goes_on(tmp_path):
