@@ -171,9 +171,9 @@ def test_drl_with_samples_is_reproducible_and_never_worse_than_the_deterministic
     for seed in range(15):
         inst = semalloc.generate("sbq", seed=seed, users=4, antennas=2, subchannels=2)
         plain = semalloc.solve(inst, "drl", agent=str(path))
-        sampled = semalloc.solve(inst, "drl", agent=str(path), samples=6)
-        again = semalloc.solve(inst, "drl", agent=str(path), samples=6)
-        assert sampled.stats["samples"] == 6 and plain.stats["samples"] == 0
+        sampled = semalloc.solve(inst, "drl", agent=str(path), policy_samples=6)
+        again = semalloc.solve(inst, "drl", agent=str(path), policy_samples=6)
+        assert sampled.stats["policy_samples"] == 6 and plain.stats["policy_samples"] == 0
         assert sampled.objective == again.objective
         assert semalloc.evaluate(inst, sampled.variables).feasible
         assert sampled.objective >= plain.objective - 1e-12
@@ -181,4 +181,4 @@ def test_drl_with_samples_is_reproducible_and_never_worse_than_the_deterministic
     assert max(gains) > 0                                # an untrained policy: some draw beats its mode
     inst = semalloc.generate("sbq", seed=0, users=4, antennas=2, subchannels=2)
     with pytest.raises(InputError, match="samples"):
-        semalloc.solve(inst, "drl", agent=str(path), samples=-1)
+        semalloc.solve(inst, "drl", agent=str(path), policy_samples=-1)

@@ -80,7 +80,7 @@ def test_unreachable_psnr_is_infeasible_with_the_device_named():
     bad = type(inst).from_dict(raw)
     for name, alg in PROB.algorithms.items():
         _, status, stats, message = alg.run(bad)
-        assert status == "infeasible" and "device 3" in message and stats["devices"] == [3], name
+        assert status == "infeasible" and "device 3" in message and stats["infeasible_devices"] == [3], name
     for name in PROB.algorithms:                            # solve() keeps the status, never raises
         r = semalloc.solve(bad, name)
         assert r.status == "infeasible" and not r.feasible and "device 3" in r.message, name
@@ -329,8 +329,8 @@ def test_reduced_polish_closes_most_of_block_descents_gap():
     where block descent alone is 7 % above; docs/models.md: at N = 50, 12/12 within 3e-6)."""
     for seed, setting in [(0, {}), (1, {"power_max_dbm": 4.0}), (0, {"w_time": 0.9}), (2, {"bandwidth_hz": 1e6})]:
         inst = semalloc.generate("training", seed=seed, devices=12, **setting)
-        descent = semalloc.solve(inst, "best", polish=0, reduced=0).objective
-        reduced = semalloc.solve(inst, "best", polish=0)
+        descent = semalloc.solve(inst, "best", polish_max_devices=0, reduced_max_devices=0).objective
+        reduced = semalloc.solve(inst, "best", polish_max_devices=0)
         exact = semalloc.solve(inst, "exact", starts=6).objective
         gap, gap_descent = reduced.objective / exact - 1, descent / exact - 1
         assert reduced.stats["reduced"] and not reduced.stats["polished"] and reduced.feasible
@@ -351,7 +351,7 @@ def test_polished_best_reaches_exact_on_tiny_instances():
     for seed, setting in [(0, {}), (0, {"cpu_max_hz": 1e8}), (1, {"power_max_dbm": 4.0})]:
         inst = semalloc.generate("training", seed=seed, devices=5, **setting)
         best = semalloc.solve(inst, "best")
-        plain = semalloc.solve(inst, "best", polish=0)
+        plain = semalloc.solve(inst, "best", polish_max_devices=0)
         exact = semalloc.solve(inst, "exact", starts=6)
         assert best.objective <= plain.objective * (1 + 1e-12) and plain.stats["polished"] is False
         assert best.objective <= exact.objective * (1 + 1e-3), (seed, setting)

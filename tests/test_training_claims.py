@@ -272,9 +272,9 @@ def test_fig8_targets_up_to_25_db_bind_on_no_device():
 def test_alg3_printed_is_the_printed_loop():
     """Algorithm 3 as printed: sol^(0) is the Random allocation of ``seed`` (a random feasible
     (p, B)); step 4 is P3 at its (p, B), step 5 P4; it stops when the scaled solution moves by at
-    most eps, and returns sol^(k+1) (after P4)."""
+    most tol (epsilon), and returns sol^(k+1) (after P4)."""
     inst = semalloc.generate("training", seed=3, devices=20, bandwidth_hz=5e6)
-    r = semalloc.solve(inst, "alg3_printed", seed=7, eps=1e-6)
+    r = semalloc.solve(inst, "alg3_printed", seed=7, tol=1e-6)
     start = _random_point(inst, 7)
     p3 = solve_p3(inst, start["power_w"], start["bandwidth_hz"])
     h = r.stats["history"]

@@ -10,7 +10,9 @@ with no output file written or changed.
   the traceback).
 - :func:`run_app` runs the Typer app so that its usage errors (a missing
   argument, an unknown verb, ``--seed abc``) are one line and exit 2 too,
-  instead of Typer's boxed message.
+  instead of Typer's boxed message; an old name of a setting, option or
+  stats key (:class:`~semalloc.errors.RenamedWarning`) is one ``warning:``
+  line on stderr, once per name, and the command goes on.
 
 Examples
 --------
@@ -34,6 +36,7 @@ from __future__ import annotations
 import functools
 import os
 import sys
+import warnings
 from pathlib import Path
 
 import typer
@@ -47,7 +50,7 @@ except ImportError:                      # pragma: no cover
 _EXITS = tuple({typer.Exit, getattr(click, "Exit", typer.Exit)})
 _ABORTS = tuple({getattr(typer, "Abort", KeyboardInterrupt), getattr(click, "Abort", KeyboardInterrupt)})
 
-from .errors import InputError
+from .errors import InputError, RenamedWarning
 from .schema import numbers_from_text
 
 __all__ = ["exits_2_on_bad_input", "check_output_path", "parse_sets", "run_app", "OUTPUT_PARAMS"]
@@ -125,7 +128,22 @@ def exits_2_on_bad_input(extra: str | None = None):
 
 def run_app(app: typer.Typer, argv: list[str] | None = None) -> int:
     """Run ``app`` on ``argv`` (default ``sys.argv[1:]``) and return its exit
-    code; Click's usage errors are one ``error:`` line and code 2."""
+    code; Click's usage errors are one ``error:`` line and code 2, a
+    :class:`~semalloc.errors.RenamedWarning` one ``warning:`` line."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("once", category=RenamedWarning)
+        shown = warnings.showwarning
+
+        def show(message, category, *args, **kwargs):
+            if issubclass(category, RenamedWarning):
+                typer.echo(f"warning: {' '.join(str(message).split())}", err=True)
+            else:
+                shown(message, category, *args, **kwargs)
+        warnings.showwarning = show
+        return _run(app, argv)
+
+
+def _run(app: typer.Typer, argv: list[str] | None) -> int:
     try:
         code = app(args=argv, standalone_mode=False, prog_name="semalloc")
     except click.NoArgsIsHelpError as e:           # bare `semalloc` (or a bare group): its help

@@ -2,7 +2,7 @@
 signal of an algorithm that ran out of time before it had any allocation."""
 from __future__ import annotations
 
-__all__ = ["InputError", "TimeLimit"]
+__all__ = ["InputError", "TimeLimit", "RenamedWarning"]
 
 
 class InputError(ValueError):
@@ -43,3 +43,10 @@ class TimeLimit(Exception):
     """Raised by an algorithm whose ``time_limit`` ran out before it had any
     allocation to return; :func:`semalloc.solve` reports it as status
     ``time_limit`` (an algorithm that has one returns it with that status instead)."""
+
+
+class RenamedWarning(DeprecationWarning):
+    """An old name of a generator setting, an algorithm option or a stats key
+    was used; the message names the new one (:data:`semalloc.solve.RENAMED`,
+    docs/vocabulary.md). The old names work for one release. The command line
+    prints it as one ``warning:`` line on stderr and goes on."""

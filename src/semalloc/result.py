@@ -56,7 +56,7 @@ class Result:
     variables : dict[str, numpy.ndarray]
         Decision variables by name (see docs/formats.md).
     stats : dict
-        At least ``time_s``; algorithms add ``iterations``, ``nodes``, ``gap``...;
+        At least ``time_s``; algorithms add ``iterations``, ``nodes``, ``gap_rel``... (docs/vocabulary.md);
         ``metrics`` holds the problem's :attr:`Evaluation.metrics` of a
         feasible allocation when it defines any.
     message : str

@@ -24,19 +24,20 @@ import math
 import os
 import time
 import typing
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, NamedTuple
 
 import numpy as np
 
-from .errors import InputError, TimeLimit
+from .errors import InputError, RenamedWarning, TimeLimit
 from .result import STATUSES, Evaluation, Result
 from .schema import read_json_object, to_jsonable
 
 __all__ = ["Problem", "Algorithm", "Allocation", "register_algorithm", "register_problem", "list_problems",
            "get_problem", "solve", "evaluate", "generate", "load", "save", "load_solution", "check_options",
-           "check_settings", "instance_bytes", "OPTION_RULES", "MAX_INSTANCE_BYTES"]
+           "check_settings", "instance_bytes", "OPTION_RULES", "MAX_INSTANCE_BYTES", "RENAMED", "renamed", "Stats"]
 
 #: Problem key -> module that defines ``PROBLEM``. Imported on first use.
 _MODULES = {"multicell": "semalloc.problems.multicell", "offloading": "semalloc.problems.offloading",
@@ -248,6 +249,96 @@ def _number(value: Any, name: str, problem: str, integer: bool, lo: float | None
     return int(x) if integer else value
 
 
+#: One vocabulary across the problems (docs/vocabulary.md): the names it replaced,
+#: by kind (``setting``, ``option``, ``stat``) and problem, old name -> new name.
+#: The old names keep working for one release: :func:`check_settings`,
+#: :func:`check_options` and :class:`Stats` translate them with a
+#: :class:`~semalloc.errors.RenamedWarning` that names the new one.
+RENAMED: dict[str, dict[str, dict[str, str]]] = {
+    "setting": {"compression": {"noise_psd_dbm_hz": "noise_dbm_hz"},
+                "training": {"noise_dbm_per_hz": "noise_dbm_hz"}},
+    "option": {"compression": {"max_rounds": "max_iter"},                # best
+               "training": {"eps": "tol",                                # alg3_printed: epsilon of step 7
+                            "reduced": "reduced_max_devices", "polish": "polish_max_devices"},   # best
+               "sbq": {"samples": "policy_samples"}},                    # drl; `samples` is training's D_n
+    "stat": {"multicell": {"gap": "gap_rel", "dual_bound": "bound"},      # exact, best
+             "compression": {"gap": "gap_abs", "rel_gap": "gap_rel", "upper_bound": "bound",   # exact
+                             "bnb_gap": "bnb_gap_abs", "start": "start_objective"},          # crraus, best
+             "training": {"devices": "infeasible_devices"},              # a P1 without a feasible point
+             "sbq": {"samples": "policy_samples", "value": "model_objective"}},   # drl; local search
+}
+
+
+def _warn_renamed(kind: str, problem: str, old: str, new: str) -> None:
+    warnings.warn(f"{problem}: {kind} {old!r} is renamed {new!r} (docs/vocabulary.md); "
+                  f"the old name goes in the next release", RenamedWarning, stacklevel=4)
+
+
+def renamed(kind: str, problem: str, names: dict, known=None) -> dict:
+    """``names`` (settings or options, name -> value) with the old names of
+    :data:`RENAMED` replaced by the new ones, in order, each with a
+    :class:`~semalloc.errors.RenamedWarning`. With ``known``, only names
+    whose new name is in it are replaced (an option of another algorithm).
+    Giving both the old and the new name is an :class:`InputError`.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     renamed("setting", "training", {"devices": 5, "noise_dbm_per_hz": -170.0})
+    {'devices': 5, 'noise_dbm_hz': -170.0}
+    >>> print(w[0].message)         # doctest: +ELLIPSIS
+    training: setting 'noise_dbm_per_hz' is renamed 'noise_dbm_hz' (docs/vocabulary.md); the old name ...
+    """
+    table = RENAMED[kind].get(problem, {})
+    out = {}
+    for name, value in names.items():
+        new = table.get(name)
+        if new is None or (known is not None and new not in known):
+            out[name] = value
+            continue
+        if new in names:
+            raise InputError(name, f"is the old name of {new!r}, which is also given; give {new!r} only", problem)
+        _warn_renamed(kind, problem, name, new)
+        out[new] = value
+    return out
+
+
+class Stats(dict):
+    """An algorithm's ``stats`` in a :class:`~semalloc.result.Result`: a dict in
+    which reading a renamed key (:data:`RENAMED`) still works for one release,
+    with a :class:`~semalloc.errors.RenamedWarning`, and gives the new key's value.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> s = Stats({"gap_rel": 0.0}, "multicell")
+    >>> with warnings.catch_warnings():
+    ...     warnings.simplefilter("ignore")
+    ...     s["gap"], s.get("gap"), s.get("nodes", -1)
+    (0.0, 0.0, -1)
+    """
+
+    def __init__(self, data=(), problem: str = ""):
+        super().__init__(data)
+        self.problem = problem
+
+    def _new(self, key) -> str | None:
+        new = RENAMED["stat"].get(self.problem, {}).get(key)
+        return new if new is not None and key not in self and new in self else None
+
+    def __missing__(self, key):
+        new = self._new(key)
+        if new is None:
+            raise KeyError(key)
+        _warn_renamed("stat", self.problem, key, new)
+        return self[new]
+
+    def get(self, key, default=None):
+        return self[key] if key in self or self._new(key) is not None else default
+
+
 def check_settings(key: str, settings: dict) -> dict:
     """Check generator settings against the types of the problem's ``DEFAULTS``.
 
@@ -274,7 +365,7 @@ def check_settings(key: str, settings: dict) -> dict:
     if defaults is None:
         return dict(settings)
     out = {}
-    for name, value in settings.items():
+    for name, value in renamed("setting", key, settings).items():
         if name not in defaults:
             raise InputError(name, f"unknown setting; known: {', '.join(defaults)}", key)
         default = defaults[name]
@@ -441,7 +532,7 @@ def check_options(problem: str, algorithm: str, options: dict, where: str = "--s
     types = _option_types(alg)
     anything = any(p.kind is p.VAR_KEYWORD for p in inspect.signature(inspect.unwrap(alg.run)).parameters.values())
     out = {}
-    for name, value in options.items():
+    for name, value in renamed("option", prob.key, options, known=types).items():
         if name not in types and anything:         # a plugin's ``**options``: its own to check
             out[name] = value
             continue
@@ -476,7 +567,7 @@ def solve(instance, algorithm: str | None = None, **options) -> Result:
         return Result(prob.key, algorithm, "error", float("nan"), {}, {"time_s": time.perf_counter() - t0},
                       f"{type(e).__name__}: {e}")
     variables, status, stats, message = _allocation(out, algorithm)
-    stats = {"time_s": time.perf_counter() - t0, **stats}
+    stats = Stats({"time_s": time.perf_counter() - t0, **stats}, prob.key)
     ev = prob.evaluate(instance, prob.parse_variables(instance, variables))
     if not ev.feasible:                        # never labelled feasible; an admitted infeasibility stays one
         why = "evaluate rejected the allocation: " + "; ".join(ev.violations)

@@ -57,10 +57,10 @@ class BnbResult:
         return self.bound - self.value
 
     def stats(self, prefix: str = "bnb_") -> dict:
-        """Nodes, status, value, bound, gap and time as a flat dict for an algorithm's ``stats``."""
+        """Nodes, status, value, bound, absolute gap (``gap_abs``) and time, flat, for an algorithm's ``stats``."""
         return {f"{prefix}{k}": v for k, v in (("status", self.status), ("nodes", self.nodes),
                                                 ("value", self.value), ("bound", self.bound),
-                                                ("gap", self.gap), ("time_s", self.time_s))}
+                                                ("gap_abs", self.gap), ("time_s", self.time_s))}
 
 
 def _lp(c, A, b, lo, hi):

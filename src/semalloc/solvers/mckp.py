@@ -204,7 +204,7 @@ def round_lp(lp: LpRelaxation, N: int) -> np.ndarray:
 
 
 def solve_mckp(values: np.ndarray, capacity: np.ndarray, time_limit: float = 60.0,
-               rel_gap: float = 1e-9, incumbent: tuple[np.ndarray, np.ndarray] | None = None) -> MckpSolution:
+               gap_rel: float = 1e-9, incumbent: tuple[np.ndarray, np.ndarray] | None = None) -> MckpSolution:
     """Certified optimum by HiGHS branch and cut (``scipy.optimize.milp``).
 
     With a feasible ``incumbent`` (knapsack and size per user), items whose LP
@@ -212,7 +212,7 @@ def solve_mckp(values: np.ndarray, capacity: np.ndarray, time_limit: float = 60.
     fixed out first (reduced-cost fixing): no solution better than the
     incumbent can use them, so the optimum is unchanged and the MILP shrinks
     to a few items. ``status`` is ``optimal`` when the relative gap is proved
-    <= ``rel_gap``, ``time_limit`` when stopped with a feasible incumbent.
+    <= ``gap_rel``, ``time_limit`` when stopped with a feasible incumbent.
     """
     N = values.shape[0]
     items = items_from_tables(values, capacity)
@@ -235,7 +235,7 @@ def solve_mckp(values: np.ndarray, capacity: np.ndarray, time_limit: float = 60.
     with _quiet_fd1():
         res = milp(-items.value, integrality=np.ones(len(items.value)), bounds=(0, 1),
                    constraints=LinearConstraint(A, -np.inf, ub),
-                   options={"time_limit": float(time_limit), "mip_rel_gap": rel_gap, "disp": False,
+                   options={"time_limit": float(time_limit), "mip_rel_gap": gap_rel, "disp": False,
                             "presolve": False})
     if res.x is None and incumbent is None:
         return MckpSolution("error", float("nan"), np.full(N, -1), np.zeros(N, dtype=np.int64),

@@ -185,7 +185,7 @@ def crraus(inst, *, tol: float = 1e-4, max_iter: int = 10, bnb_time_limit: float
     Each B&B stops after ``bnb_time_limit`` s (its incumbent is used) or when
     proven within ``bnb_gap_rel`` (relative); ``stats``: ``bnb_nodes`` (LPs of all
     selections), and of the last selection ``bnb_status``, ``bnb_value``,
-    ``bnb_bound`` (certified upper bound of (34)), ``bnb_gap``, ``bnb_time_s``.
+    ``bnb_bound`` (certified upper bound of (34)), ``bnb_gap_abs``, ``bnb_time_s``.
     """
     sel = np.ones(inst.U, dtype=bool)
     B, P = equal_split(inst, sel)
@@ -277,7 +277,7 @@ def _objective_exact(inst, o, B, P, sel):
     return _model_value(inst, o, B, P, sel, "exact")
 
 
-def best(inst, *, units: int = 100, max_rounds: int = 10):
+def best(inst, *, units: int = 100, max_iter: int = 10):
     """Ours, for the exact objective (13) with Lemma 1's ``2Q``. Start from
     CRRA's allocation (so ``best`` is never below ``crra``: every later step
     is kept only if it improves (13)); then block-coordinate ascent: re-split
@@ -286,11 +286,11 @@ def best(inst, *, units: int = 100, max_rounds: int = 10):
     optimised per user inside each table; a user may be dropped when its
     share is worth nothing. Then a
     continuous transfer polish of both resources, and ``o`` refined to 1e-4.
-    ``stats``: ``start`` (CRRA's exact objective), ``rounds``."""
+    ``max_iter`` bounds the rounds. ``stats``: ``start_objective`` (CRRA's exact objective), ``rounds``."""
     o, B, P, sel = _unpack(crra(inst)[0])
     start = cur = _objective_exact(inst, o, B, P, sel)
     rounds = 0
-    for rounds in range(1, max_rounds + 1):
+    for rounds in range(1, max_iter + 1):
         improved = False
         for which in ("BP", "B", "P"):
             nB, nP, nsel, no = _block(inst, B, P, sel, which, units)
@@ -309,7 +309,7 @@ def best(inst, *, units: int = 100, max_rounds: int = 10):
         if val <= cur * (1 + 1e-12):
             break
         B, P, o, cur = nB, nP, no, val
-    return _done(inst, o, B, P, sel, "exact", start=start, rounds=rounds)
+    return _done(inst, o, B, P, sel, "exact", start_objective=start, rounds=rounds)
 
 
 def _unpack(v: dict):
@@ -341,7 +341,7 @@ def exact(inst, units: int = 60, o_cells: int = 400, max_users: int = 5):
     grid allocation (a lower bound, refined in ``o``), and the same DP on
     cell-wise upper bounds (``V`` is non-decreasing in ``B`` and ``P``, and
     bounded per ``o`` cell) gives an upper bound on the continuous optimum.
-    ``stats``: ``upper_bound``, ``gap`` (absolute) and ``rel_gap``."""
+    ``stats``: ``bound`` (the upper bound), ``gap_abs`` and ``gap_rel``."""
     U = inst.U
     if U > max_users:
         raise InputError("instance", f"too large for exact: {U} users, at most {max_users} (DP over both budgets)",
@@ -375,9 +375,9 @@ def exact(inst, units: int = 60, o_cells: int = 400, max_users: int = 5):
     lb = _objective_exact(inst, o, B, P, sel)
     ub = max(float(Fu[units, units]), lb)
     variables, _, stats, _ = _done(
-        inst, o, B, P, sel, "exact", upper_bound=ub, gap=ub - lb, rel_gap=(ub - lb) / max(ub, 1e-300),
+        inst, o, B, P, sel, "exact", bound=ub, gap_abs=ub - lb, gap_rel=(ub - lb) / max(ub, 1e-300),
         certificate=f"2-D DP on a {units}x{units} grid of both budgets and {o_cells} cells in o; "
-                    "the continuous optimum is within `gap` (absolute) above the objective")
+                    "the continuous optimum is within `gap_abs` above the objective")
     return variables, "optimal", stats, f"certified within {ub - lb:.3g} (absolute)"
 
 

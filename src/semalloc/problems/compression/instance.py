@@ -109,7 +109,7 @@ class CompressionInstance(SchemaInstance):
 #: ``deadline_s`` is a number or a ``[lo, hi]`` pair drawn uniformly per user.
 DEFAULTS: dict[str, Any] = {
     "users": 10, "profile": "resnet-0db", "radius_m": 250.0, "min_distance_m": 10.0,
-    "data_bits": 24.5 * 1024 * 8, "deadline_s": 10e-3, "noise_psd_dbm_hz": -174.0,
+    "data_bits": 24.5 * 1024 * 8, "deadline_s": 10e-3, "noise_dbm_hz": -174.0,
     "bandwidth_max_hz": 20e6, "bandwidth_min_hz": 0.01e6, "power_max_w": 1.0, "power_min_dbm": -20.0,
     "level_weights": [1.0],
     **ONE_BS_DEFAULTS,
@@ -146,7 +146,7 @@ def generate(seed: int = 0, **overrides) -> CompressionInstance:
     weights = np.atleast_1d(np.asarray(s["level_weights"], dtype=float))
     raw = {
         "problem": KEY, "profile": s["profile"],
-        "noise_psd_w_per_hz": float(dbm_to_w(s["noise_psd_dbm_hz"])),
+        "noise_psd_w_per_hz": float(dbm_to_w(s["noise_dbm_hz"])),
         "bandwidth_max_hz": s["bandwidth_max_hz"], "bandwidth_min_hz": s["bandwidth_min_hz"],
         "power_max_w": s["power_max_w"], "power_min_w": float(dbm_to_w(s["power_min_dbm"])),
         "level_weights": weights,

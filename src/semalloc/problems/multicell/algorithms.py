@@ -253,7 +253,7 @@ def _heuristic(inst, tab, deadline: float, start: str = "auto"):
     else:
         _, bs0, _, bound = lagrangian_prices(tab.util, K, deadline=deadline)
     bs, z, moves = _improve(tab.util, K, bs0, deadline)
-    return bs, z, {"dual_bound": bound, "moves": moves}
+    return bs, z, {"bound": bound, "moves": moves}
 
 
 #: The paper's algorithm and its baselines (Sec. V): Stage-1 scheme, Stage-2
@@ -283,7 +283,7 @@ def register(problem) -> None:
         bs, z, _ = _heuristic(inst, tab, t0 + time_limit / 4)
         sol = solve_mckp(tab.util, inst.base_stations.rbs, time_limit=max(1.0, time_limit - (time.perf_counter() - t0)),
                          incumbent=(bs, z))
-        stats = {"nodes": sol.nodes, "gap": sol.gap, "bound": sol.bound}
+        stats = {"nodes": sol.nodes, "gap_rel": sol.gap, "bound": sol.bound}
         return schedule(inst, tab, sol.knapsack, sol.size), sol.status, stats, sol.message
 
     @problem.algorithm("best", "ours: LP relaxation (or Lagrangian prices), exact per-BS DP, move/swap local search")

@@ -126,7 +126,7 @@ def local_search(inst, q: np.ndarray, start: np.ndarray, passes: int = 4, value=
                     sub, value, power, band, improved, moves = trial, v, p, b, True, moves + 1
         if not improved:
             break
-    return sub, power, band, {"moves": moves, "value": value}
+    return sub, power, band, {"moves": moves, "model_objective": value}
 
 
 def _min_power(inst, c, rates, sub, used) -> tuple[np.ndarray, np.ndarray]:

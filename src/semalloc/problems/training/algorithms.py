@@ -11,7 +11,7 @@ alternating   Algorithm 3, P4 first, from the fastest allocation (every
               in turn until the objective settles (``first="p3"``: P3 first)
 alg3_printed  Algorithm 3 as printed: from a random feasible (p, B) (the
               Random allocation of ``seed``), P3 then P4 in turn until
-              ``||sol(k+1) - sol(k)|| <= eps`` (step 7)
+              ``||sol(k+1) - sol(k)|| <= tol`` (epsilon, step 7)
 random        p, f, h, rho truncated-normal around the middle of their
               ranges (std = width/10), B in [B/(1.25N), B/(0.8N)] summing to B
 average       B/N, p_max/2, f_max/2, h_max/2, (rho_min + rho_max)/2
@@ -20,9 +20,9 @@ fhr_only      p, B as ``average``; f, h, rho optimised (P3)
 exact         best of many local optima of SLSQP on P1 (epigraph form)
 best          block-coordinate descent on P1 from alternating's answer: P3
               alternating with P4 whose round time T is searched too;
-              then, for N <= ``reduced`` (default 100), SLSQP over (p, B)
+              then, for N <= ``reduced_max_devices`` (default 100), SLSQP over (p, B)
               with P3 solved inside (:func:`reduced_functions`) and block
-              descent again; then, for N <= ``polish`` (default 20), SLSQP
+              descent again; then, for N <= ``polish_max_devices`` (default 20), SLSQP
               on all of P1 (analytic gradients); each step kept only if it
               lowers the objective, so never worse than alternating
 ============  ===============================================================
@@ -250,7 +250,7 @@ def _infeasible(inst):
     ceil = inst.model.ceiling(inst.devices.rho_max)
     msg = "; ".join(f"device {i}: psnr_min_db {inst.devices.psnr_min_db[i]:.4g} dB is above the PSNR "
                     f"ceiling {ceil[i]:.4g} dB reachable at rho_max" for i in bad[:10])
-    return average_point(inst), "infeasible", {"devices": bad.tolist()}, msg
+    return average_point(inst), "infeasible", {"infeasible_devices": bad.tolist()}, msg
 
 
 def _random_point(inst, seed: int) -> dict:
@@ -440,9 +440,9 @@ def run_alternating(inst, first: Literal["p4", "p3"] = "p4",
 
 
 def alg3_printed(inst, start: Literal["random", "average", "fastest"] = "random", seed: int = 0,
-                 eps: float = 1e-6, max_iter: int = 50):
+                 tol: float = 1e-6, max_iter: int = 50):
     """Algorithm 3 as printed: P3 first, stopped on the move of the solution (step 7)."""
-    v, stats = alternating(inst, start_point(inst, start, seed), first="p3", max_iter=max_iter, tol=eps,
+    v, stats = alternating(inst, start_point(inst, start, seed), first="p3", max_iter=max_iter, tol=tol,
                            stop="solution")
     return v, "feasible", {"start": start, "seed": seed, **stats}, ""
 
@@ -474,17 +474,17 @@ def fhr_only(inst):
     return _from_p3(a["power_w"], a["bandwidth_hz"], s3), "feasible", {}, ""
 
 
-def best(inst, max_iter: int = 100, reduced: int = 100, polish: int = 20):
+def best(inst, max_iter: int = 100, reduced_max_devices: int = 100, polish_max_devices: int = 20):
     """Ours: block descent from alternating's answer, then SLSQP over (p, B) and over P1 (module docstring)."""
     v_alt, _ = alternating(inst, fastest_point(inst))
     v, stats = block_descent(inst, v_alt["power_w"], v_alt["bandwidth_hz"], max_iter=max_iter)
     stats["reduced"] = stats["polished"] = False
-    if inst.N <= reduced:                       # SLSQP over (p, B) with P3 inside: leaves block descent's stall
+    if inst.N <= reduced_max_devices:           # SLSQP over (p, B) with P3 inside: leaves block descent's stall
         w = _reduced_local(inst, v)
         if w is not None and _objective(inst, w) < _objective(inst, v):
             w, _ = block_descent(inst, w["power_w"], w["bandwidth_hz"], max_iter=max_iter)
             v, stats["reduced"] = w, True
-    if inst.N <= polish:                        # SLSQP on all of P1
+    if inst.N <= polish_max_devices:            # SLSQP on all of P1
         obj = _objective(inst, v)
         w = _p1_local(inst, v, obj)
         if w is not None and _objective(inst, w) < obj:
@@ -537,15 +537,15 @@ ALGORITHMS = {
                                      "by KKT and a search on T, in turn (option first=p3: P3 first)"),
     "alg3_printed": (alg3_printed, "Li et al. Algorithm 3 as printed: from a random feasible (p, B) (the "
                                    "Random baseline's for option seed; option start=average|fastest), P3 "
-                                   "then P4 in turn until ||sol(k+1) - sol(k)|| <= eps (allocations scaled "
+                                   "then P4 in turn until ||sol(k+1) - sol(k)|| <= tol (eps; allocations scaled "
                                    "to [0, 1]) or max_iter iterations"),
     "random": (random, "baseline: truncated-normal random p, f, h, rho and B (Sec. VII-D i)"),
     "average": (average, "baseline: equal bandwidth, half of every maximum, mid-range rho (Sec. VII-D ii)"),
     "pb_only": (pb_only, "baseline: f, h, rho as average; p, B optimised (Sec. VII-D iii)"),
     "fhr_only": (fhr_only, "baseline: p, B as average; f, h, rho optimised by P3 (Sec. VII-D iv)"),
     "best": (best, "ours: block-coordinate descent from alternating (P3, and P4 with T searched), then "
-                   "SLSQP over (p, B) with P3 inside (N <= reduced, default 100) and over all of P1 "
-                   "(N <= polish, default 20); never worse than alternating"),
+                   "SLSQP over (p, B) with P3 inside (N <= reduced_max_devices, default 100) and "
+                   "over all of P1 (N <= polish_max_devices, default 20); never worse than alternating"),
     "exact": (exact, "reference: best of many SLSQP local optima of P1 (not a global certificate)"),
 }
 

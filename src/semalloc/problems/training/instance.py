@@ -121,7 +121,7 @@ class TrainingInstance(SchemaInstance):
 #: A scalar is used as is, a ``[lo, hi]`` pair is drawn uniformly per device.
 #: ``w_energy`` None means ``1 - w_time``.
 DEFAULTS: dict[str, Any] = {
-    "devices": 50, "bandwidth_hz": 20e6, "radius_m": 250.0, "shadowing_db": 8.0, "noise_dbm_per_hz": -174.0,
+    "devices": 50, "bandwidth_hz": 20e6, "radius_m": 250.0, "shadowing_db": 8.0, "noise_dbm_hz": -174.0,
     "kappa": 1e-28, "samples": 32.0, "bits_per_sample": 1e6, "cycles_device": [1e6, 3e6],
     "cycles_bs": [3e6, 5e6], "power_max_dbm": 20.0, "cpu_max_hz": 1e9, "bs_cpu_max_hz": 5e9,
     "psnr_min_db": 25.0, "rho_min": 0.1, "rho_max": 0.3, "w_time": 0.5, "w_energy": None,
@@ -138,7 +138,7 @@ def generate(seed: int = 0, **overrides) -> TrainingInstance:
     Devices are uniform in a disc of ``radius_m`` around the BS (500 m
     diameter); gains follow ``128.1 + 37.6 log10(d/km)`` dB path loss with
     ``shadowing_db`` log-normal shadowing; ``power_max_dbm`` is in dBm and
-    ``noise_dbm_per_hz`` in dBm/Hz. ``psnr_profile`` is a built-in name or a
+    ``noise_dbm_hz`` in dBm/Hz. ``psnr_profile`` is a built-in name or a
     JSON profile file. The result is validated like a loaded file.
     """
     unknown = sorted(set(overrides) - set(DEFAULTS))
@@ -158,7 +158,7 @@ def generate(seed: int = 0, **overrides) -> TrainingInstance:
     gain = link_gains(rec, pos, np.zeros((1, 2)), path_loss_db)[:, 0]
     raw = {
         "problem": "training", "bandwidth_hz": s["bandwidth_hz"],
-        "noise_psd_w_per_hz": float(dbm_to_w(s["noise_dbm_per_hz"])), "kappa": s["kappa"],
+        "noise_psd_w_per_hz": float(dbm_to_w(s["noise_dbm_hz"])), "kappa": s["kappa"],
         "w_time": w1, "w_energy": w2, "psnr": model.to_dict(),
         "devices": {"gain": gain, **{k: draw_setting(seed, k, s[k], int(n), KEY) for k in _PER_DEVICE},
                     "power_max_w": dbm_to_w(draw_setting(seed, "power_max_dbm", s["power_max_dbm"], int(n), KEY)),
