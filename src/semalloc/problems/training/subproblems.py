@@ -44,7 +44,7 @@ import numpy as np
 from scipy.special import lambertw
 
 from ...solvers.fractional import sum_of_ratios_newton
-from ...solvers.price import bisect_price
+from ...solvers.price import Answer, price_for_budget
 from ...solvers.scalar import newton_root
 from .evaluate import metrics
 
@@ -172,13 +172,13 @@ def solve_p3(inst, p: np.ndarray, B: np.ndarray, guess: float | None = None) -> 
     def betas(T):                                                            # eq. 30: beta_n(T), d sum / d ln T
         u, du = _common_speed(T - t_up, c1, c2, fmax, hmax)
         with np.errstate(invalid="ignore"):
-            return k * u**3, (), float(np.sum(3.0 * k * u * u * du)) * T
+            return Answer(k * u**3, (), float(np.sum(3.0 * k * u * u * du)) * T)
 
     t_lo = float(np.max(t_up + c1 / fmax + c2 / hmax))                       # every device at full speed
     u_star = np.cbrt(inst.w_time / (inst.N * k))                             # beta_n <= w1/N at t_hi
     t_hi = float(np.max(t_up + c1 / np.minimum(u_star, fmax) + c2 / np.minimum(u_star, hmax))) * (1 + 1e-12)
     # eq. 31: the least T >= t_lo with sum_n beta_n(T) <= w_1 (the sum falls with T)
-    T = t_lo if t_hi <= t_lo else bisect_price(betas, inst.w_time, t_hi, guess=guess, least=t_lo)[0]
+    T = t_lo if t_hi <= t_lo else price_for_budget(betas, inst.w_time, t_hi, guess=guess, least=t_lo)[0]
     u = _common_speed(T - t_up, c1, c2, fmax, hmax)[0]
     f, h = np.minimum(u, fmax), np.minimum(u, hmax)                          # eqs. 28-29
     return P3Solution(f, h, rho, T, np.where(np.isfinite(u), k * u**3, 0.0))
@@ -312,7 +312,7 @@ def solve_p7(ctx: P4Context, gamma: np.ndarray, delta: np.ndarray,
         gaps[zeta] = v1 - v2
         first = v1 <= v2                                                     # the cheaper answer
         B = np.where(first, b1, b2)
-        return B, (np.where(first, pm, p2), B), float(np.where(first, d1, d2).sum())
+        return Answer(B, (np.where(first, pm, p2), B), float(np.where(first, d1, d2).sum()))
 
     def jumps(lo, hi):
         """Prices in ``(lo, hi)`` (two prices visited) where a device leaves the p = p_max branch for
@@ -334,7 +334,7 @@ def solve_p7(ctx: P4Context, gamma: np.ndarray, delta: np.ndarray,
 
     hi = 2.0 * float(np.max(gamma * np.maximum(delta * inv_psi_value(ctx.s_rp) / LN2,
                                                  c * q_value(ctx.s_rp) / a)))
-    zeta, (p, B) = bisect_price(respond, ctx.budget, hi, guess=guess, jumps=jumps)
+    zeta, (p, B) = price_for_budget(respond, ctx.budget, hi, guess=guess, jumps=jumps)
     return np.minimum(p, pm), B, zeta
 
 
@@ -401,10 +401,10 @@ def _p4_direct(ctx: P4Context) -> P4Solution:
     def respond(zeta):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             B, _, d = _rate_bound_answer(zeta * ctx.a / ctx.tau, rl, ctx.s_min, ctx.s_rp)
-        return B, (B,), float(d.sum())
+        return Answer(B, (B,), float(d.sum()))
 
     hi = 2.0 * float(np.max(ctx.tau * q_value(ctx.s_rp) / ctx.a))
-    zeta, (B,) = bisect_price(respond, ctx.budget, hi)
+    zeta, (B,) = price_for_budget(respond, ctx.budget, hi)
     with np.errstate(over="ignore"):
         p = np.minimum(B / ctx.a * np.expm1(ctx.r_min * LN2 / B), ctx.p_max)
     return P4Solution(p, B, float(np.sum(p * ctx.bits / ctx.rate(p, B))), 0, zeta)
