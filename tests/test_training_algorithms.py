@@ -22,7 +22,7 @@ from semalloc.problems.training.evaluate import metrics
 from semalloc.problems.training.subproblems import (
     P3Solution,
     P4Context,
-    inv_psi_value,
+    psi,
     solve_p3,
     solve_p4,
     solve_p4_direct,
@@ -143,7 +143,7 @@ def test_p7_kkt_residuals(seed):
     p, B, zeta = solve_p7(ctx, gamma, delta)
     a, c = ctx.a, ctx.bits
     S = p * a / B
-    dr_dp, dr_dB = a / ((1 + S) * LN2), inv_psi_value(S) / LN2
+    dr_dp, dr_dB = a / ((1 + S) * LN2), psi(S) / LN2
     r = ctx.rate(p, B)
     tol = 1e-7
     assert np.all(p <= ctx.p_max * (1 + 1e-12)) and np.all(r >= ctx.r_min * (1 - 1e-9)) and np.all(S >= ctx.s_min * (1 - 1e-9))
