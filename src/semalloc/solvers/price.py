@@ -35,6 +35,7 @@ An answer that also gives ``d sum(usage) / d ln(zeta)`` gets Newton steps
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable, NamedTuple
 
@@ -236,10 +237,10 @@ class _Bracket:
         or falsi step must halve it (if not, its model is poor here)."""
         stalled = False
         if self.since == 0 or self.open_ref:
-            self.open_ref, self.since, self.f_ref = not np.isfinite(width), 0, near
+            self.open_ref, self.since, self.f_ref = not math.isfinite(width), 0, near
         elif self.since >= 2:
             stalled = near > 0.5 * self.f_ref
-            self.open_ref, self.since, self.f_ref = not np.isfinite(width), 0, near
+            self.open_ref, self.since, self.f_ref = not math.isfinite(width), 0, near
         stalled |= self.leap
         self.guards += stalled
         return stalled
@@ -279,7 +280,7 @@ class _Bracket:
         falsi step kept is halved), while fewer than three steps have stalled."""
         f_lo = self.lo.f * (0.5 if self.side == -1 else 1.0)
         f_up = self.up.f * (0.5 if self.side == 1 else 1.0)
-        if self.guards >= 3 or not (np.isfinite(f_lo) and np.isfinite(f_up)):
+        if self.guards >= 3 or not (math.isfinite(f_lo) and math.isfinite(f_up)):
             return None
         return _Step(float(a * np.exp(np.clip(f_lo / (f_lo - f_up), 0.01, 0.99) * width)), halve=near, falsi=True)
 
