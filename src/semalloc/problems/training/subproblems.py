@@ -308,7 +308,8 @@ class _P7Constants:
         return _P7Constants(*(getattr(self, f.name)[devices] for f in fields(self)))
 
     def answers(self, zeta: float) -> tuple["_Branch", "_Branch"]:
-        """Both candidate answers at price ``zeta``: ``p = p_max`` and ``r = r_min``."""
+        """Both candidate answers at price ``zeta``: ``p = p_max`` (full power) and ``r = r_min``
+        (rate bound)."""
         zp = zeta * self.inv_gamma
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             y1 = zeta * self.psi_per_price                                   # p = p_max: eq. (50)
@@ -317,8 +318,9 @@ class _P7Constants:
             b1 = np.minimum(np.maximum(b1_free, self.b_lo), self.b_smax)
             v1 = self.pmax_bits - self.delta_ln2 * b1 * np.log1p(self.a_pmax / b1) + zp * b1
             d1 = np.where(b1 == b1_free, -b1 * y1 * ((1 + s1) / s1) ** 2, 0.0)   # psi'(S) = S / (1+S)^2
-            b2, s2, d2 = _rate_bound_answer(zeta * self.q_per_price, self.rmin_ln2, self.s_min, self.s_rp)
-            p2 = np.minimum(s2 * b2 / self.a, self.p_max)                    # r = r_min: eqs. (47), (49)
+            b2, s2, d2 = _rate_bound_answer(zeta * self.q_per_price, self.rmin_ln2,   # r = r_min: eqs. (47), (49)
+                                            self.s_min, self.s_rp)
+            p2 = np.minimum(s2 * b2 / self.a, self.p_max)
             v2 = p2 * self.bits - self.delta_rmin + zp * b2
         return _Branch(b1, self.p_max, v1, d1), _Branch(b2, p2, v2, d2)
 
@@ -390,9 +392,10 @@ def solve_p7(ctx: P4Context, gamma: np.ndarray, delta: np.ndarray,
     The cheaper answer is taken; ``zeta`` solves ``sum B = B_total`` (eq. 55).
     """
     c, a, pm = ctx.bits, ctx.a, ctx.p_max
-    devices = _P7Answers(_P7Constants.of(ctx, gamma, delta))
+    answers = _P7Answers(_P7Constants.of(ctx, gamma, delta))
     hi = 2.0 * float(np.max(gamma * np.maximum(delta * psi(ctx.s_rp) / LN2, c * q(ctx.s_rp) / a)))
-    zeta, (p, B) = price_for_budget(devices.respond, ctx.budget, hi, guess=guess, jumps=devices.jumps)
+    # eq. (55): the least price with sum B <= B_total
+    zeta, (p, B) = price_for_budget(answers.respond, ctx.budget, hi, guess=guess, jumps=answers.jumps)
     return np.minimum(p, pm), B, zeta
 
 
