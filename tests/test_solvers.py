@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from semalloc.solvers import allocation, mckp
 from semalloc.solvers.allocation import dp_allocate, even_allocate, greedy_allocate, table_value
 from semalloc.solvers.mckp import items_from_tables, lp_relaxation, solve_mckp
-from semalloc.solvers.price import bisect_price
+from semalloc.solvers.price import Answer, price_for_budget
 from semalloc.solvers.scalar import bisect_increasing, golden_max, newton_root
 
 seeds = st.integers(0, 2**32 - 1)
@@ -404,31 +404,31 @@ def test_lagrangian_bound_is_a_valid_upper_bound(seed, N, M, W, kind, cap_seed):
 
 @pytest.mark.parametrize("seed", range(5))
 @pytest.mark.parametrize("guess", [None, 1e-3, 0.7, 50.0])
-def test_bisect_price_meets_the_budget_at_the_water_level(seed, guess):
+def test_price_for_budget_meets_the_budget_at_the_water_level(seed, guess):
     """max sum w log(x) - zeta x has x = w / zeta: the price is sum(w) / budget, found cold or from any guess."""
     rng = np.random.default_rng(seed)
     w, budget = rng.uniform(0.1, 5.0, 8), rng.uniform(1.0, 20.0)
-    respond = lambda z: (lambda x: (x, (x,)))(w / max(z, 1e-300))
-    zeta, (x,) = bisect_price(respond, budget, hi=1e3 * w.sum() / budget, guess=guess)
+    respond = lambda z: (lambda x: Answer(x, (x,)))(w / max(z, 1e-300))
+    zeta, (x,) = price_for_budget(respond, budget, hi=1e3 * w.sum() / budget, guess=guess)
     assert zeta == pytest.approx(w.sum() / budget, rel=1e-9)
     assert x.sum() == pytest.approx(budget, rel=1e-12) and np.allclose(x, w * budget / w.sum(), rtol=1e-9)
 
 
-def test_bisect_price_mixes_the_two_answers_of_a_user_that_jumps():
+def test_price_for_budget_mixes_the_two_answers_of_a_user_that_jumps():
     """A user whose usage jumps from 4 to 0 at price 1 (a tie): the others take what they want at
     price 1 and the jumping user gets exactly the rest, whichever way the search approaches."""
     def respond(z):
         x = np.array([2.0 / max(z, 1e-300), 3.0 / max(z, 1e-300), 4.0 if z < 1.0 else 0.0])
-        return x, (x,)
+        return Answer(x, (x,))
     for guess in (None, 0.3, 3.0):
-        zeta, (x,) = bisect_price(respond, 7.5, hi=100.0, guess=guess)
+        zeta, (x,) = price_for_budget(respond, 7.5, hi=100.0, guess=guess)
         assert zeta == pytest.approx(1.0, rel=1e-9) and x.sum() == pytest.approx(7.5, rel=1e-12)
         assert np.allclose(x, [2.0, 3.0, 2.5], rtol=1e-9)
 
 
 @pytest.mark.parametrize("seed", range(5))
 @pytest.mark.parametrize("guess", [None, 1e-3, 0.7, 50.0])
-def test_bisect_price_with_a_slope_takes_newton_steps(seed, guess):
+def test_price_for_budget_with_a_slope_takes_newton_steps(seed, guess):
     """The same water level with d usage / d ln(zeta) given: same answer, at most 8 answers from any guess
     (bisection to 1e-13 would need about 45)."""
     rng = np.random.default_rng(seed)
@@ -438,8 +438,8 @@ def test_bisect_price_with_a_slope_takes_newton_steps(seed, guess):
     def respond(z):
         calls.append(z)
         x = w / max(z, 1e-300)
-        return x, (x,), -x.sum()
-    zeta, (x,) = bisect_price(respond, budget, hi=1e3 * w.sum() / budget, guess=guess)
+        return Answer(x, (x,), -x.sum())
+    zeta, (x,) = price_for_budget(respond, budget, hi=1e3 * w.sum() / budget, guess=guess)
     assert zeta == pytest.approx(w.sum() / budget, rel=1e-9)
     assert x.sum() == pytest.approx(budget, rel=1e-12) and x.sum() <= budget * (1 + 1e-15)
     assert len(calls) <= 8, len(calls)
@@ -447,7 +447,7 @@ def test_bisect_price_with_a_slope_takes_newton_steps(seed, guess):
 
 @pytest.mark.parametrize("given_jumps", [False, True])
 @pytest.mark.parametrize("guess", [None, 0.3, 3.0])
-def test_bisect_price_with_jumps_mixes_at_the_jump(given_jumps, guess):
+def test_price_for_budget_with_jumps_mixes_at_the_jump(given_jumps, guess):
     """Five users whose usage jumps from 4 to 0 at their own price; the budget falls inside the
     jump at price 1. With the jump prices given, the search straddles the jump in a few answers;
     without them it bisects; both mix the jumping user to meet the budget exactly."""
@@ -458,9 +458,9 @@ def test_bisect_price_with_jumps_mixes_at_the_jump(given_jumps, guess):
         calls.append(z)
         smooth = 2.0 / max(z, 1e-300)
         x = np.concatenate([[smooth], np.where(z < cuts, 4.0, 0.0)])
-        return x, (x,), -smooth
+        return Answer(x, (x,), -smooth)
     budget = 2.0 + 2 * 4.0 + 2.5                       # price 1: 2 + users 4, 5 at 4 + user 3 partly
-    zeta, (x,) = bisect_price(respond, budget, hi=100.0, guess=guess,
+    zeta, (x,) = price_for_budget(respond, budget, hi=100.0, guess=guess,
                               jumps=(lambda a, b: cuts[(cuts > a) & (cuts < b)]) if given_jumps else None)
     assert zeta == pytest.approx(1.0, rel=1e-9) and x.sum() == pytest.approx(budget, rel=1e-12)
     assert np.allclose(x, [2.0, 0.0, 0.0, 2.5, 4.0, 4.0], rtol=1e-9, atol=1e-9)
@@ -481,7 +481,7 @@ def test_newton_root_finds_every_root_in_its_bracket(seed, size):
 
 
 @pytest.mark.parametrize("guess", [None, 1e-9, 0.5])
-def test_bisect_price_with_a_jump_at_price_zero_ends_quickly(guess):
+def test_price_for_budget_with_a_jump_at_price_zero_ends_quickly(guess):
     """Usage over the budget at price 0 only (a user indifferent at 0 takes 10, at any positive
     price 0): the least price is 0+, found in a few answers (it used to step towards 0 until
     max_iter), and the answers fit the budget."""
@@ -490,7 +490,7 @@ def test_bisect_price_with_a_jump_at_price_zero_ends_quickly(guess):
     def respond(z):
         calls.append(z)
         x = np.array([1.0 + 0.0 * z, 10.0 if z == 0 else 0.0])
-        return x, (x,), 0.0
-    zeta, (x,) = bisect_price(respond, 5.0, hi=1.0, guess=guess)
+        return Answer(x, (x,), 0.0)
+    zeta, (x,) = price_for_budget(respond, 5.0, hi=1.0, guess=guess)
     assert x.sum() <= 5.0 * (1 + 1e-12) and x[0] == 1.0 and zeta <= 1e-29
     assert len(calls) <= 20, len(calls)

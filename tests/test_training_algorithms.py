@@ -22,7 +22,7 @@ from semalloc.problems.training.evaluate import metrics
 from semalloc.problems.training.subproblems import (
     P3Solution,
     P4Context,
-    inv_psi_value,
+    psi,
     solve_p3,
     solve_p4,
     solve_p4_direct,
@@ -143,7 +143,7 @@ def test_p7_kkt_residuals(seed):
     p, B, zeta = solve_p7(ctx, gamma, delta)
     a, c = ctx.a, ctx.bits
     S = p * a / B
-    dr_dp, dr_dB = a / ((1 + S) * LN2), inv_psi_value(S) / LN2
+    dr_dp, dr_dB = a / ((1 + S) * LN2), psi(S) / LN2
     r = ctx.rate(p, B)
     tol = 1e-7
     assert np.all(p <= ctx.p_max * (1 + 1e-12)) and np.all(r >= ctx.r_min * (1 - 1e-9)) and np.all(S >= ctx.s_min * (1 - 1e-9))
@@ -210,14 +210,14 @@ def test_p7_price_search_agrees_with_plain_bisection(seed, monkeypatch):
     monkeypatch.undo()
     cases += [(ctx, g * rng.uniform(0.7, 1.3, len(g)), d * rng.uniform(0.7, 1.3, len(d))) for ctx, g, d in cases[:4]]
 
-    search = sp.bisect_price
+    search = sp.price_for_budget
 
     def plain(respond, budget, hi, guess=None, jumps=None, **kw):          # no slope, no jumps: bisection
-        return search(lambda z: respond(z)[:2], budget, hi, rtol=1e-15, ftol=0.0, max_iter=400)
+        return search(lambda z: respond(z)._replace(slope=None), budget, hi, rtol=1e-15, ftol=0.0, max_iter=400)
     for ctx, gamma, delta in cases:
         value = lambda p, B: float(np.sum(gamma * (p * ctx.bits - delta * ctx.rate(p, B))))
         p, B, _ = real(ctx, gamma, delta)
-        monkeypatch.setattr(sp, "bisect_price", plain)
+        monkeypatch.setattr(sp, "price_for_budget", plain)
         p_ref, B_ref, _ = real(ctx, gamma, delta)
         monkeypatch.undo()
         scale = float(np.sum(np.abs(gamma * delta * ctx.rate(p_ref, B_ref))))

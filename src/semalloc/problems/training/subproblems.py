@@ -38,17 +38,18 @@ True
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
+from typing import NamedTuple
 
 import numpy as np
 from scipy.special import lambertw
 
 from ...solvers.fractional import sum_of_ratios_newton
-from ...solvers.price import bisect_price
+from ...solvers.price import Answer, price_for_budget
 from ...solvers.scalar import newton_root
 from .evaluate import metrics
 
-__all__ = ["inv_q", "inv_psi", "inv_log_ratio", "solve_p3", "P3Solution", "P4Context",
+__all__ = ["q", "psi", "inv_q", "inv_psi", "inv_log_ratio", "solve_p3", "P3Solution", "P4Context",
            "solve_p7", "solve_p4", "solve_p4_direct", "P4Solution", "Infeasible", "SAFETY"]
 
 LN2 = np.log(2.0)
@@ -93,6 +94,16 @@ def _inv_psi(y: np.ndarray) -> np.ndarray:              # the caller ignores flo
     t = s / (1 + s)
     s = np.where(y > 0, s - (np.log1p(s) - t - y) / (t / (1 + s)), 0.0)   # NaN where W underflowed: inf
     return np.where(np.isnan(s), np.inf, np.maximum(s, 0.0))
+
+
+def q(s):
+    """``q(S) = (1+S) ln(1+S) - S``."""
+    return (1 + s) * np.log1p(s) - s
+
+
+def psi(s):
+    """``psi(S) = ln(1+S) - S/(1+S)``."""
+    return np.log1p(s) - s / (1 + s)
 
 
 def inv_log_ratio(y) -> np.ndarray:
@@ -172,13 +183,13 @@ def solve_p3(inst, p: np.ndarray, B: np.ndarray, guess: float | None = None) -> 
     def betas(T):                                                            # eq. 30: beta_n(T), d sum / d ln T
         u, du = _common_speed(T - t_up, c1, c2, fmax, hmax)
         with np.errstate(invalid="ignore"):
-            return k * u**3, (), float(np.sum(3.0 * k * u * u * du)) * T
+            return Answer(k * u**3, (), float(np.sum(3.0 * k * u * u * du)) * T)
 
     t_lo = float(np.max(t_up + c1 / fmax + c2 / hmax))                       # every device at full speed
     u_star = np.cbrt(inst.w_time / (inst.N * k))                             # beta_n <= w1/N at t_hi
     t_hi = float(np.max(t_up + c1 / np.minimum(u_star, fmax) + c2 / np.minimum(u_star, hmax))) * (1 + 1e-12)
     # eq. 31: the least T >= t_lo with sum_n beta_n(T) <= w_1 (the sum falls with T)
-    T = t_lo if t_hi <= t_lo else bisect_price(betas, inst.w_time, t_hi, guess=guess, least=t_lo)[0]
+    T = t_lo if t_hi <= t_lo else price_for_budget(betas, inst.w_time, t_hi, guess=guess, least=t_lo)[0]
     u = _common_speed(T - t_up, c1, c2, fmax, hmax)[0]
     f, h = np.minimum(u, fmax), np.minimum(u, hmax)                          # eqs. 28-29
     return P3Solution(f, h, rho, T, np.where(np.isfinite(u), k * u**3, 0.0))
@@ -262,6 +273,104 @@ def _rate_bound_answer(y, rl, s_min, s_rp):
     return B, s, np.where(s == s_free, -B * y / ((1 + s) * l * l), 0.0)
 
 
+@dataclass(frozen=True, eq=False)
+class _P7Constants:
+    """Per-device constants of P7 (eq. 34) at fixed ``(gamma, delta)``, in the forms its two
+    answers use: at price ``zeta`` device ``n`` pays ``zeta' = zeta / gamma_n`` per Hz, its SNR
+    solves ``psi(S) = zeta ln2 / (delta gamma)`` on the ``p = p_max`` branch (eq. 50) and
+    ``q(S) = zeta a / (c gamma)`` on the ``r = r_min`` branch (eqs. 47, 49); ``c`` = bits,
+    ``a`` = g/N0 as in :class:`P4Context`."""
+
+    inv_gamma: np.ndarray           # zeta' / zeta = 1 / gamma
+    psi_per_price: np.ndarray       # psi(S) / zeta on p = p_max: ln2 / (delta gamma)
+    q_per_price: np.ndarray         # q(S) / zeta on r = r_min: a / (c gamma)
+    a_pmax: np.ndarray              # a p_max: B S on p = p_max
+    pmax_bits: np.ndarray           # p_max c
+    delta_ln2: np.ndarray           # delta / ln2
+    delta_rmin: np.ndarray          # delta r_min
+    rmin_ln2: np.ndarray            # r_min ln2
+    b_lo: np.ndarray                # the least bandwidth (full power, rate r_min)
+    b_smax: np.ndarray              # a p_max / S_min: the most bandwidth at full power
+    s_min: np.ndarray
+    s_rp: np.ndarray
+    a: np.ndarray
+    p_max: np.ndarray
+    bits: np.ndarray
+
+    @classmethod
+    def of(cls, ctx: P4Context, gamma: np.ndarray, delta: np.ndarray) -> "_P7Constants":
+        c, a, pm = ctx.bits, ctx.a, ctx.p_max
+        return cls(1.0 / gamma, LN2 / (delta * gamma), a / (c * gamma), a * pm, pm * c, delta / LN2,
+                   delta * ctx.r_min, ctx.r_min * LN2, ctx.b_lo, a * pm / ctx.s_min, ctx.s_min, ctx.s_rp, a, pm, c)
+
+    def take(self, devices) -> "_P7Constants":
+        """The constants of ``devices`` (indices or a mask)."""
+        return _P7Constants(*(getattr(self, f.name)[devices] for f in fields(self)))
+
+    def answers(self, zeta: float) -> tuple["_Branch", "_Branch"]:
+        """Both candidate answers at price ``zeta``: ``p = p_max`` (full power) and ``r = r_min``
+        (rate bound)."""
+        zp = zeta * self.inv_gamma
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            y1 = zeta * self.psi_per_price                                   # p = p_max: eq. (50)
+            s1 = _inv_psi(y1)
+            b1_free = self.a_pmax / s1
+            b1 = np.minimum(np.maximum(b1_free, self.b_lo), self.b_smax)
+            v1 = self.pmax_bits - self.delta_ln2 * b1 * np.log1p(self.a_pmax / b1) + zp * b1
+            d1 = np.where(b1 == b1_free, -b1 * y1 * ((1 + s1) / s1) ** 2, 0.0)   # psi'(S) = S / (1+S)^2
+            b2, s2, d2 = _rate_bound_answer(zeta * self.q_per_price, self.rmin_ln2,   # r = r_min: eqs. (47), (49)
+                                            self.s_min, self.s_rp)
+            p2 = np.minimum(s2 * b2 / self.a, self.p_max)
+            v2 = p2 * self.bits - self.delta_rmin + zp * b2
+        return _Branch(b1, self.p_max, v1, d1), _Branch(b2, p2, v2, d2)
+
+
+class _Branch(NamedTuple):
+    """One candidate answer of P7's devices at a price: bandwidth, power, the value
+    ``p c - delta r + zeta' B`` and ``dB / d ln(zeta)`` (0 where S is clipped)."""
+
+    bandwidth: np.ndarray
+    power: np.ndarray
+    value: np.ndarray
+    slope: np.ndarray
+
+
+class _P7Answers:
+    """The devices' answers to bandwidth prices for :func:`price_for_budget`, remembering at each
+    price visited the value gap ``v1 - v2`` of the two branches, from which :meth:`jumps` finds
+    the prices where a device switches branch."""
+
+    def __init__(self, constants: _P7Constants):
+        self.constants, self.gaps = constants, {}
+
+    def respond(self, zeta: float) -> Answer:
+        """Each device's cheaper answer at ``zeta``: usage ``B``, payload ``(p, B)``."""
+        full, bound = self.constants.answers(zeta)
+        self.gaps[zeta] = full.value - bound.value
+        first = full.value <= bound.value
+        B = np.where(first, full.bandwidth, bound.bandwidth)
+        return Answer(B, (np.where(first, full.power, bound.power), B),
+                      float(np.where(first, full.slope, bound.slope).sum()))
+
+    def jumps(self, lo: float, hi: float) -> np.ndarray:
+        """Prices in ``(lo, hi)`` (two prices visited) where a device leaves the p = p_max branch for
+        r = r_min: the root of ``v1 - v2``, whose derivative in ``zeta`` is ``(b1 - b2) / gamma``
+        (envelope theorem)."""
+        j = np.flatnonzero((self.gaps[lo] <= 0) & (self.gaps[hi] > 0))
+        if not len(j):
+            return np.empty(0)
+        switching = self.constants.take(j)
+
+        def gap(z, live):
+            k = switching if live.all() else switching.take(live)
+            full, bound = k.answers(z)
+            return full.value - bound.value, (full.bandwidth - bound.bandwidth) * k.inv_gamma
+
+        g_lo, g_hi = self.gaps[lo][j], self.gaps[hi][j]
+        start = lo * (hi / lo) ** (g_lo / (g_lo - g_hi))                   # the secant in ln(zeta)
+        return np.sort(newton_root(gap, np.full(len(j), lo), np.full(len(j), hi), start))
+
+
 def solve_p7(ctx: P4Context, gamma: np.ndarray, delta: np.ndarray,
              guess: float | None = None) -> tuple[np.ndarray, np.ndarray, float]:
     """P7 (eq. 34) for fixed ``(gamma, delta)``: returns ``(p, B, zeta)``; ``guess``
@@ -283,69 +392,11 @@ def solve_p7(ctx: P4Context, gamma: np.ndarray, delta: np.ndarray,
     The cheaper answer is taken; ``zeta`` solves ``sum B = B_total`` (eq. 55).
     """
     c, a, pm = ctx.bits, ctx.a, ctx.p_max
-    # per-device constants of the two answers: zeta' = zeta g, psi(S) = zeta k1, q(S) = zeta k2
-    const = (1.0 / gamma, LN2 / (delta * gamma), a / (c * gamma), a * pm, pm * c, delta / LN2, delta * ctx.r_min,
-             ctx.r_min * LN2, ctx.b_lo, a * pm / ctx.s_min, ctx.s_min, ctx.s_rp, a, pm, c)
-
-    def branches(zeta, k=const):
-        """Both candidate answers at price ``zeta`` (devices of the constants ``k``): per branch
-        the bandwidth, the value ``p c - delta r + zeta' B`` and ``dB / d ln(zeta)`` (0 where S
-        is clipped), and p of the ``r = r_min`` branch."""
-        g, k1, k2, apm, pmc, dl, dr, rl, b_lo, b_smax, s_min, s_rp, ai, pmi, ci = k
-        zp = zeta * g
-        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            y1 = zeta * k1                                                   # p = p_max: eq. (50)
-            s1 = _inv_psi(y1)
-            b1_free = apm / s1
-            b1 = np.minimum(np.maximum(b1_free, b_lo), b_smax)
-            v1 = pmc - dl * b1 * np.log1p(apm / b1) + zp * b1
-            d1 = np.where(b1 == b1_free, -b1 * y1 * ((1 + s1) / s1) ** 2, 0.0)   # psi'(S) = S / (1+S)^2
-            b2, s2, d2 = _rate_bound_answer(zeta * k2, rl, s_min, s_rp)      # r = r_min: eqs. (47), (49)
-            p2 = np.minimum(s2 * b2 / ai, pmi)
-            v2 = p2 * ci - dr + zp * b2
-        return (b1, v1, d1), (b2, v2, d2), p2
-
-    gaps = {}                                                                # v1 - v2 at each price visited
-
-    def respond(zeta):
-        (b1, v1, d1), (b2, v2, d2), p2 = branches(zeta)
-        gaps[zeta] = v1 - v2
-        first = v1 <= v2                                                     # the cheaper answer
-        B = np.where(first, b1, b2)
-        return B, (np.where(first, pm, p2), B), float(np.where(first, d1, d2).sum())
-
-    def jumps(lo, hi):
-        """Prices in ``(lo, hi)`` (two prices visited) where a device leaves the p = p_max branch for
-        r = r_min: the root of ``v1 - v2``, whose derivative in ``zeta`` is ``(b1 - b2) / gamma``
-        (envelope theorem)."""
-        j = np.flatnonzero((gaps[lo] <= 0) & (gaps[hi] > 0))
-        if not len(j):
-            return np.empty(0)
-        sub = tuple(x[j] for x in const)
-
-        def fd(z, live):
-            k = sub if live.all() else tuple(x[live] for x in sub)
-            (b1, v1, _), (b2, v2, _), _ = branches(z, k)
-            return v1 - v2, (b1 - b2) * k[0]
-
-        g_lo, g_hi = gaps[lo][j], gaps[hi][j]
-        start = lo * (hi / lo) ** (g_lo / (g_lo - g_hi))                   # the secant in ln(zeta)
-        return np.sort(newton_root(fd, np.full(len(j), lo), np.full(len(j), hi), start))
-
-    hi = 2.0 * float(np.max(gamma * np.maximum(delta * inv_psi_value(ctx.s_rp) / LN2,
-                                                 c * q_value(ctx.s_rp) / a)))
-    zeta, (p, B) = bisect_price(respond, ctx.budget, hi, guess=guess, jumps=jumps)
+    answers = _P7Answers(_P7Constants.of(ctx, gamma, delta))
+    hi = 2.0 * float(np.max(gamma * np.maximum(delta * psi(ctx.s_rp) / LN2, c * q(ctx.s_rp) / a)))
+    # eq. (55): the least price with sum B <= B_total
+    zeta, (p, B) = price_for_budget(answers.respond, ctx.budget, hi, guess=guess, jumps=answers.jumps)
     return np.minimum(p, pm), B, zeta
-
-
-def q_value(s):
-    """``q(S) = (1+S) ln(1+S) - S``."""
-    return (1 + s) * np.log1p(s) - s
-
-
-def inv_psi_value(s):
-    """``psi(S) = ln(1+S) - S/(1+S)``."""
-    return np.log1p(s) - s / (1 + s)
 
 
 def solve_p4(inst, s3: P3Solution, B0: np.ndarray, tol: float = 1e-11,
@@ -365,7 +416,7 @@ def solve_p4(inst, s3: P3Solution, B0: np.ndarray, tol: float = 1e-11,
     # the first price search starts at the median of the prices at which each device would keep
     # its start on the r = r_min branch (q(S) = zeta a / (gamma c), gamma = w / r at the start);
     # each later one at the previous price
-    own = np.sort(inst.w_energy / g(x0) * ctx.bits * q_value(x0[0] * ctx.a / B0) / ctx.a)
+    own = np.sort(inst.w_energy / g(x0) * ctx.bits * q(x0[0] * ctx.a / B0) / ctx.a)
     last = [float(own[len(own) // 2])]
 
     def p7(alpha, beta):
@@ -401,10 +452,10 @@ def _p4_direct(ctx: P4Context) -> P4Solution:
     def respond(zeta):
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             B, _, d = _rate_bound_answer(zeta * ctx.a / ctx.tau, rl, ctx.s_min, ctx.s_rp)
-        return B, (B,), float(d.sum())
+        return Answer(B, (B,), float(d.sum()))
 
-    hi = 2.0 * float(np.max(ctx.tau * q_value(ctx.s_rp) / ctx.a))
-    zeta, (B,) = bisect_price(respond, ctx.budget, hi)
+    hi = 2.0 * float(np.max(ctx.tau * q(ctx.s_rp) / ctx.a))
+    zeta, (B,) = price_for_budget(respond, ctx.budget, hi)
     with np.errstate(over="ignore"):
         p = np.minimum(B / ctx.a * np.expm1(ctx.r_min * LN2 / B), ctx.p_max)
     return P4Solution(p, B, float(np.sum(p * ctx.bits / ctx.rate(p, B))), 0, zeta)
