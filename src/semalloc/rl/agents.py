@@ -37,6 +37,7 @@ from ..problems.sbq.mdp import allocation, observe, observe_general
 from ..units import w_to_dbm
 
 __all__ = ["KINDS", "PRESETS", "Agent", "train", "train_recorded", "load", "agent_for", "run_episodes", "scenario_of", "FORMAT", "SHIPPED",
+           "SHIPPED_MAPPING",
            "write_sidecar"]
 
 KINDS = ("hybrid", "dqn", "ddpg", "td3", "sac")
@@ -48,7 +49,14 @@ _VERSION = 1
 SHIPPED = Path(__file__).parent / "data" / "sbq-hybrid.pt"
 #: ``semalloc rl train sbq --preset paper``: the recipe of :data:`SHIPPED` (one agent for every point of the
 #: sbq figures: K in 2..12, Pmax in 0.01..10 W; M = 3, Nt = 4; 25-slot training episodes, each a new scenario).
-PRESETS = {"paper": {"agent": "hybrid", "steps": 307_200, "seed": 0, "slots": 25, "general": True, "max_users": 12}}
+PRESETS = {"paper": {"agent": "hybrid", "steps": 307_200, "seed": 0, "slots": 25, "general": True, "max_users": 12},
+           "mapping": {"agent": "hybrid", "steps": 307_200, "seed": 0, "slots": 25, "general": True, "max_users": 12,
+                       "perception": "mapping"}}
+#: The shipped mapping-guided agent (``mapping-drl``): the ``paper`` recipe on the reward the S-SE map
+#: perceives (``semalloc rl train sbq --preset mapping``).
+SHIPPED_MAPPING = Path(__file__).parent / "data" / "sbq-mapping-drl.pt"
+#: The shipped agent of each preset.
+SHIPPED_BY_PRESET = {"paper": SHIPPED, "mapping": SHIPPED_MAPPING}
 
 
 def _device(device: str):
@@ -65,8 +73,10 @@ def _device(device: str):
 class Agent:
     """A trained agent: ``decide(inst, last) -> (variables, moved)`` on one slot."""
 
-    def __init__(self, kind: str, settings: dict, model, stats: dict, slots: int = 100, general: dict | None = None):
+    def __init__(self, kind: str, settings: dict, model, stats: dict, slots: int = 100, general: dict | None = None,
+                 perception: str = "sbq"):
         self.kind, self.settings, self.model, self.stats, self.slots = kind, dict(settings), model, dict(stats), slots
+        self.perception = perception                      # the reward it learned from (rl.env.PERCEPTIONS)
         self.general = dict(general) if general else None       # {"max_users", "ranges"}: scenario-general
         s = _settings(self.settings)
         self.K, self.M, self.Nt = int(s["users"]), int(s["subchannels"]), int(s["antennas"])
@@ -120,7 +130,8 @@ class Agent:
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"format": FORMAT, "version": _VERSION, "kind": self.kind, "settings": self.settings,
                 "slots": self.slots, "stats": {k: v for k, v in self.stats.items() if k not in ("config", "curve")},
-                **({"general": self.general} if self.general else {})}
+                **({"general": self.general} if self.general else {}),
+                **({"perception": self.perception} if self.perception != "sbq" else {})}
         if self.kind == "hybrid":
             import torch
             m = self.model
@@ -138,9 +149,10 @@ class Agent:
         return path
 
 
-def _make_env(settings: dict, slots: int, kind: str = "hybrid", general: dict | None = None):
+def _make_env(settings: dict, slots: int, kind: str = "hybrid", general: dict | None = None, perception: str = "sbq"):
     from .env import SBQEnv, ScenarioEnv
-    env = ScenarioEnv(slots=slots, **general, **settings) if general else SBQEnv(slots=slots, **settings)
+    env = (ScenarioEnv(slots=slots, perception=perception, **general, **settings) if general
+           else SBQEnv(slots=slots, perception=perception, **settings))
     if kind == "hybrid":
         return env
     from .baselines import SB3
@@ -168,13 +180,14 @@ class _Bar:
 
 
 def train(kind: str, steps: int, settings: dict | None = None, seed: int = 0, device: str = "cpu",
-          progress=True, slots: int = 100, general: dict | None = None, **options) -> Agent:
+          progress=True, slots: int = 100, general: dict | None = None, perception: str = "sbq", **options) -> Agent:
     """Train agent ``kind`` for ``steps`` environment steps on ``SBQ-v0(**settings)``.
 
     ``progress``: True for a progress bar, False for none, or a callable
     ``(done_steps, mean_reward)``. ``general`` (hybrid only): ``{"max_users": K, "ranges": {...}}``
     trains one scenario-general agent on :class:`~semalloc.rl.env.ScenarioEnv` (users and Pmax drawn
-    per episode, ``settings`` fixed). ``options`` go to the trainer (PPO settings
+    per episode, ``settings`` fixed). ``perception="mapping"``: the reward as the S-SE map perceives it
+    (the ``mapping-drl`` agent; :func:`semalloc.rl.env.scored`). ``options`` go to the trainer (PPO settings
     of :data:`semalloc.rl.hybrid.PPO_DEFAULTS`, or stable-baselines3 keywords).
     """
     if kind not in KINDS:
@@ -189,19 +202,20 @@ def train(kind: str, steps: int, settings: dict | None = None, seed: int = 0, de
     try:
         if kind == "hybrid":
             from .hybrid import train_hybrid
-            model, stats = train_hybrid(lambda: _make_env(settings, slots, general=general), int(steps), seed=seed,
+            model, stats = train_hybrid(lambda: _make_env(settings, slots, general=general, perception=perception),
+                                        int(steps), seed=seed,
                                         device=device, progress=report, **options)
         elif general:
             raise InputError("agent", f"only the hybrid agent is scenario-general, not {kind}", "sbq")
         else:
-            model, stats = _train_sb3(kind, settings, int(steps), seed, device, report, slots, options)
+            model, stats = _train_sb3(kind, settings, int(steps), seed, device, report, slots, options, perception)
     finally:
         if bar:
             bar.stop()
     if general:
         from .env import RANGES
         general = {"max_users": int(general.get("max_users", 12)), "ranges": {**RANGES, **general.get("ranges", {})}}
-    return Agent(kind, settings, model, {**stats, "seed": seed}, slots, general)
+    return Agent(kind, settings, model, {**stats, "seed": seed}, slots, general, perception)
 
 
 def train_recorded(cfg: dict, settings: dict, output, command: str, preset: str | None = None, device: str = "cpu",
@@ -221,11 +235,11 @@ def train_recorded(cfg: dict, settings: dict, output, command: str, preset: str 
 
         def snapshot(net, done):
             if done % 102_400 == 0:
-                Agent("hybrid", settings, net, {"steps": done}, cfg["slots"],
-                      gen and {**gen, "ranges": dict(RANGES)}).save(output.with_suffix(".partial.pt"))
+                Agent("hybrid", settings, net, {"steps": done}, cfg["slots"], gen and {**gen, "ranges": dict(RANGES)},
+                      cfg.get("perception", "sbq")).save(output.with_suffix(".partial.pt"))
         extra["snapshot"] = snapshot
     a = train(cfg["agent"], cfg["steps"], settings, seed=cfg["seed"], device=device, progress=progress,
-              slots=cfg["slots"], general=gen, **extra)
+              slots=cfg["slots"], general=gen, perception=cfg.get("perception", "sbq"), **extra)
     path = a.save(output)
     output.with_suffix(".partial.pt").unlink(missing_ok=True)
     curve = path.with_suffix(".csv")
@@ -237,22 +251,22 @@ def train_recorded(cfg: dict, settings: dict, output, command: str, preset: str 
     return a, path
 
 
-def retrained(out) -> Path:
-    """``reproduce sbq --retrain``: the :data:`PRESETS` ``paper`` agent trained afresh into ``out/agents``
+def retrained(out, preset: str = "paper") -> Path:
+    """``reproduce sbq --retrain``: the :data:`PRESETS` ``preset`` agent trained afresh into ``out/agents``
     (reused if a finished one is there)."""
-    path = Path(out) / "agents" / SHIPPED.name
+    path = Path(out) / "agents" / SHIPPED_BY_PRESET[preset].name
     if not path.is_file():
-        train_recorded(PRESETS["paper"], {}, path, "semalloc reproduce sbq --retrain", preset="paper")
+        train_recorded(PRESETS[preset], {}, path, "semalloc reproduce sbq --retrain", preset=preset)
     return path
 
 
-def _train_sb3(kind, settings, steps, seed, device, report, slots, options):
+def _train_sb3(kind, settings, steps, seed, device, report, slots, options, perception="sbq"):
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.noise import NormalActionNoise
 
     from .baselines import SB3, _sb3
 
-    env = _make_env(settings, slots, kind)
+    env = _make_env(settings, slots, kind, perception=perception)
     env.reset(seed=seed)
     kw = {**SB3[kind][2], "learning_starts": min(1000, max(steps // 10, 1)), "buffer_size": min(steps, 200_000),
           **options}
@@ -339,7 +353,7 @@ def load(path, device: str = "cpu") -> Agent:
     path = Path(path)
     if not path.is_file():
         raise InputError("agent", f"{path}: no such file", "sbq")
-    _check_sidecar(path, required=path.resolve() == SHIPPED.resolve())
+    _check_sidecar(path, required=path.resolve() in {p.resolve() for p in SHIPPED_BY_PRESET.values()})
     device = _device(device)
     import torch
     meta = None
@@ -371,7 +385,8 @@ def load(path, device: str = "cpu") -> Agent:
             model = _sb3()[kind].load(path, device=device)
     except (KeyError, TypeError, RuntimeError, ValueError) as e:
         raise _not_ours(path, f"damaged: {type(e).__name__}") from None
-    return Agent(kind, meta["settings"], model, meta.get("stats", {}), int(meta.get("slots", 100)), meta.get("general"))
+    return Agent(kind, meta["settings"], model, meta.get("stats", {}), int(meta.get("slots", 100)), meta.get("general"),
+                 meta.get("perception", "sbq"))
 
 
 _LOADED: dict = {}
@@ -405,18 +420,19 @@ def _locked(path: Path):
         yield
 
 
-def agent_for(inst, agent: str | None, steps: int = 30000, seed: int = 0, device: str = "cpu") -> Agent:
-    """The agent ``drl`` runs on ``inst``: ``None`` (the shipped agent, :data:`SHIPPED`), a checkpoint
-    path, or ``"auto"``.
+def agent_for(inst, agent: str | None, steps: int = 30000, seed: int = 0, device: str = "cpu",
+              shipped: Path = SHIPPED) -> Agent:
+    """The agent ``drl`` runs on ``inst``: ``None`` (the shipped agent ``shipped``, :data:`SHIPPED` or
+    :data:`SHIPPED_MAPPING`), a checkpoint path, or ``"auto"``.
 
     ``auto`` trains a hybrid agent for ``steps`` steps on the instance's
     scenario (:func:`scenario_of`) once, and caches it under
     ``$SEMALLOC_CACHE/agents`` (default: the system's temporary directory).
     """
     if agent is None:
-        if not SHIPPED.is_file():
-            raise InputError("agent", f"no shipped agent at {SHIPPED}; `make agents` trains it", "sbq")
-        path = SHIPPED
+        if not shipped.is_file():
+            raise InputError("agent", f"no shipped agent at {shipped}; `make agents` trains it", "sbq")
+        path = shipped
     elif agent == "auto":
         settings = scenario_of(inst)
         key = hashlib.sha256(json.dumps([settings, int(steps), int(seed), _VERSION], sort_keys=True).encode())
@@ -434,7 +450,8 @@ def agent_for(inst, agent: str | None, steps: int = 30000, seed: int = 0, device
     except OSError:
         raise InputError("agent", f"{agent}: no such file", "sbq") from None
     if stamp not in _LOADED:
-        _LOADED.clear()
+        if len(_LOADED) >= 4:                                 # drl and mapping-drl in one sweep: both stay loaded
+            _LOADED.pop(next(iter(_LOADED)))
         _LOADED[stamp] = load(path, device)
     return _LOADED[stamp]
 

@@ -64,7 +64,11 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
                                        help="hybrid: one agent for K <= --max-users and Pmax in 0.01..10 W "
                                             "(drawn per episode)"),
           max_users: int = typer.Option(12, "--max-users", help="with --general: users the agent covers"),
-          preset: Optional[str] = typer.Option(None, "--preset", help="paper: the shipped agent's recipe"),
+          perception: str = typer.Option("sbq", "--perception",
+                                         help="reward: sbq (the model) or mapping (as the S-SE map perceives it: "
+                                              "the mapping-drl agent)"),
+          preset: Optional[str] = typer.Option(None, "--preset",
+                                               help="paper: the shipped drl agent's recipe; mapping: mapping-drl's"),
           stop_after: Optional[int] = typer.Option(None, "--stop-after",
                                                    help="stop after this many steps, on the --steps schedule"),
           device: str = typer.Option("auto", "--device", help="torch device: auto (cuda when available; cpu with "
@@ -76,12 +80,14 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
     _problem(problem)
     output = out or output
     from .agents import PRESETS
-    cfg = {"agent": agent, "steps": 200_000, "seed": 0, "slots": 100, "general": general, "max_users": max_users}
+    cfg = {"agent": agent, "steps": 200_000, "seed": 0, "slots": 100, "general": general, "max_users": max_users,
+           "perception": perception}
     if preset is not None:
         if preset not in PRESETS:
             raise InputError("--preset", f"unknown preset {preset!r}; known: {', '.join(PRESETS)}", "sbq")
         cfg.update(PRESETS[preset])
-        output = output or Path("sbq-hybrid.pt")
+        from .agents import SHIPPED_BY_PRESET
+        output = output or Path(SHIPPED_BY_PRESET[preset].name)
         device = "cpu" if device == "auto" else device
     cfg.update({k: v for k, v in (("steps", steps), ("seed", seed), ("slots", slots)) if v is not None})
     if output is None:
@@ -90,6 +96,7 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
     command = " ".join(["semalloc rl train sbq", *(["--preset", preset] if preset else []), "--agent", cfg["agent"],
                         "--steps", str(cfg["steps"]), "--seed", str(cfg["seed"]), "--slots", str(cfg["slots"]),
                         *(["--general", "--max-users", str(cfg["max_users"])] if cfg["general"] else []),
+                        *(["--perception", cfg["perception"]] if cfg["perception"] != "sbq" else []),
                         *[f"--set {x}" for x in sets], *(["--stop-after", str(stop_after)] if stop_after else []),
                         "-o", output.name])
     a, path = train_recorded(cfg, parse_sets(sets), output, command, preset=preset, device=device,

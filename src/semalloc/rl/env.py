@@ -10,6 +10,12 @@ holds the per-user outcome of the slot just scored (``score``, ``effective``,
 ``moved`` (users the ``Nt`` cap moved to another subchannel or dropped). An episode ends by truncation
 after ``slots`` slots.
 
+``perception="mapping"`` trains the mapping-guided agent (``mapping-drl``):
+its reward and last-outcome features are the effective SC-QoS as the S-SE map
+perceives it (:func:`~semalloc.problems.sbq.algorithms.perceived_value`,
+``xi = Xi(n_k, SINR_k)``), the model ``mapping`` optimises; ``info["score"]``
+stays the SBQ model's, by which every agent is scored.
+
 Examples
 --------
 >>> import gymnasium as gym, numpy as np
@@ -29,15 +35,48 @@ import numpy as np
 from gymnasium import spaces
 
 from ..errors import InputError
+from ..problems.sbq.algorithms import perceived_value
 from ..problems.sbq.evaluate import outcome
 from ..problems.sbq.instance import Q_MAX, _settings, episode
 from ..problems.sbq.mdp import FEATURES, OBS_CLIP, SCENARIO, allocation, observe, observe_general
 
-__all__ = ["SBQEnv", "ScenarioEnv", "split_action", "RANGES"]
+__all__ = ["SBQEnv", "ScenarioEnv", "split_action", "scored", "RANGES", "PERCEPTIONS"]
+
+#: How an environment scores a slot: by the SBQ model (``sbq``) or as the S-SE map perceives it (``mapping``).
+PERCEPTIONS = ("sbq", "mapping")
 
 #: Domain randomisation of the scenario-general agent: the range the sbq figures sweep
 #: (sbq-fig1: K in 2..12; sbq-fig2: Pmax in 0.01..10 W, log-uniform).
 RANGES = {"users": [2, 12], "power_max_w": [0.01, 10.0]}
+
+
+def scored(inst, v: dict, perception: str = "sbq"):
+    """``(outcome, reward, score, effective)`` of variables ``v``: the SBQ :func:`outcome` and the reward
+    and per-user score the agent learns from, as ``perception`` sees them.
+
+    Examples
+    --------
+    >>> import semalloc
+    >>> inst = semalloc.generate("sbq", seed=1, users=3)
+    >>> v = semalloc.solve(inst, "mapping").variables
+    >>> _, r_sbq, _, _ = scored(inst, v)
+    >>> _, r_map, _, _ = scored(inst, v, "mapping")
+    >>> bool(abs(r_sbq - semalloc.evaluate(inst, v).objective) < 1e-9), r_map != r_sbq
+    (True, True)
+    """
+    o = outcome(inst, v)
+    if perception == "sbq":
+        return o, float(o.score.sum()), o.score, o.effective
+    sub = v["subchannel"]
+    band = np.where(sub >= 0, v["bandwidth_hz"][np.maximum(sub, 0)], 0.0)
+    score = perceived_value(inst, v["bits"], o.rate_bps, band)
+    return o, float(score.sum()), score, score > 0
+
+
+def _perception(perception: str) -> str:
+    if perception not in PERCEPTIONS:
+        raise InputError("perception", f"must be one of {', '.join(PERCEPTIONS)}, got {perception!r}", "sbq")
+    return perception
 
 
 def split_action(K: int, M: int, action: dict) -> tuple:
@@ -57,11 +96,14 @@ class SBQEnv(gym.Env):
         Generator settings of the sbq problem (``users``, ``antennas``,
         ``subchannels``, ``power_max_w``, ``rho``, ...); unknown ones raise
         :class:`~semalloc.errors.InputError`.
+    perception
+        ``sbq`` (the model) or ``mapping`` (the S-SE-perceived reward of ``mapping-drl``).
     """
 
     metadata = {"render_modes": []}
 
-    def __init__(self, slots: int = 100, **settings):
+    def __init__(self, slots: int = 100, perception: str = "sbq", **settings):
+        self.perception = _perception(perception)
         s = _settings(settings)
         self.settings = dict(settings)
         self.slots = int(slots)
@@ -85,15 +127,14 @@ class SBQEnv(gym.Env):
         if self.inst is None:
             raise RuntimeError("call reset() before step()")
         v, moved = allocation(self.inst, *split_action(self.K, self.M, action))
-        o = outcome(self.inst, v)
-        reward = float(o.score.sum())
+        o, reward, score, effective = scored(self.inst, v, self.perception)
         info = {k: o[k] for k in ("score", "effective", "xi", "latency_s", "rate_bps", "sinr")}
         info.update(subchannel=v["subchannel"], bits=v["bits"], moved=moved)
         self.t += 1
         truncated = self.t >= self.slots
         if not truncated:
             self.inst = next(self._slots)
-        return observe(self.inst, o.score, o.effective), reward, False, truncated, info
+        return observe(self.inst, score, effective), reward, False, truncated, info
 
 
 class ScenarioEnv(gym.Env):
@@ -116,7 +157,9 @@ class ScenarioEnv(gym.Env):
 
     metadata = {"render_modes": []}
 
-    def __init__(self, slots: int = 100, max_users: int = 12, ranges: dict | None = None, **settings):
+    def __init__(self, slots: int = 100, max_users: int = 12, ranges: dict | None = None, perception: str = "sbq",
+                 **settings):
+        self.perception = _perception(perception)
         self.ranges = {**RANGES, **(ranges or {})}
         if set(self.ranges) - set(RANGES):
             raise InputError("ranges", f"only {', '.join(RANGES)} are randomised, got {sorted(self.ranges)}", "sbq")
@@ -152,11 +195,10 @@ class ScenarioEnv(gym.Env):
         K = self.inst.K
         sub, bits, power, mix, shares = split_action(self.max_users, self.M, action)
         v, moved = allocation(self.inst, sub[:K], bits[:K], power[:K], mix[:K], shares)
-        o = outcome(self.inst, v)
+        _, reward, score, effective = scored(self.inst, v, self.perception)
         self.t += 1
         truncated = self.t >= self.slots
         info = {"moved": moved, "users": K}
         if not truncated:
             self.inst = next(self._slots)
-        return observe_general(self.inst, self.max_users, o.score, o.effective), float(o.score.sum()), False, \
-            truncated, info
+        return observe_general(self.inst, self.max_users, score, effective), reward, False, truncated, info

@@ -213,7 +213,7 @@ class HybridPolicy(nn.Module):
 
 
 def train_hybrid(env_fn, steps: int, seed: int = 0, device: str = "cpu", progress=None, stop_after: int | None = None,
-                 snapshot=None, **overrides):
+                 snapshot=None, policy: HybridPolicy | None = None, **overrides):
     """Train a :class:`HybridPolicy` with PPO on ``n_envs`` copies of ``env_fn()`` for ``steps`` env steps.
 
     ``progress(done_steps, mean_reward)`` is called after every rollout.
@@ -225,6 +225,8 @@ def train_hybrid(env_fn, steps: int, seed: int = 0, device: str = "cpu", progres
     ``stop_after``: stop once that many steps are done, keeping the schedule of a
     ``steps``-step run (so the result equals that run's snapshot at that point).
     ``snapshot(policy, done_steps)`` is called after every rollout (to save snapshots).
+    ``policy``: start from this network (e.g. one fitted to demonstrations,
+    :mod:`semalloc.rl.demonstrations`) instead of random weights; trained in place.
     """
     import gymnasium as gym
 
@@ -234,8 +236,8 @@ def train_hybrid(env_fn, steps: int, seed: int = 0, device: str = "cpu", progres
                                     autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
     one = envs.envs[0].unwrapped
     K = getattr(one, "max_users", None) or one.K                            # ScenarioEnv: padded, masked users
-    net = HybridPolicy(K, one.M, one.observation_space.shape[0] // K, cfg["hidden"],
-                       masked=hasattr(one, "max_users")).to(device)
+    net = policy.to(device).train() if policy is not None else HybridPolicy(
+        K, one.M, one.observation_space.shape[0] // K, cfg["hidden"], masked=hasattr(one, "max_users")).to(device)
     opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"])
     obs, _ = envs.reset(seed=seed)
     N, T = cfg["n_envs"], cfg["n_steps"]

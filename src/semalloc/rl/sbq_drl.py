@@ -19,6 +19,15 @@ from ..errors import InputError
 from ..problems.sbq import PROBLEM
 
 
+def _agent(inst, agent, steps: int, seed: int, device: str, shipped: str):
+    try:
+        from . import agents
+    except ImportError as e:
+        raise InputError("agent", f"drl needs the rl extra (pip install 'semalloc[rl]'): {e}", "sbq") from None
+    return agents.agent_for(inst, None if agent is None else str(agent), steps=int(steps), seed=int(seed),
+                            device=str(device), shipped=getattr(agents, shipped))
+
+
 @PROBLEM.algorithm("drl", "a trained agent: ours hybrid PPO (shipped, scenario-general), or a dqn/ddpg/td3/sac baseline")
 def drl(inst, agent: str | None = None, steps: int = 30000, seed: int = 0, device: str = "cpu",
         policy_samples: int = 0):
@@ -27,12 +36,24 @@ def drl(inst, agent: str | None = None, steps: int = 30000, seed: int = 0, devic
     semalloc.rl.agents.agent_for). Needs the ``rl`` extra.
     ``policy_samples > 0``: also draw that many actions from the hybrid policy and keep the best allocation
     by the model's objective (Agent.decide; the time counts in ``decide_s``)."""
-    try:
-        from .agents import agent_for
-    except ImportError as e:
-        raise InputError("agent", f"drl needs the rl extra (pip install 'semalloc[rl]'): {e}", "sbq") from None
-    a = agent_for(inst, None if agent is None else str(agent), steps=int(steps), seed=int(seed), device=str(device))
+    a = _agent(inst, agent, steps, seed, device, "SHIPPED")
     t0 = time.perf_counter()
     variables, moved = a.decide(inst, samples=int(policy_samples))
     return variables, "feasible", {"agent": a.kind, "decide_s": time.perf_counter() - t0,
                                    "moved": moved, "policy_samples": int(policy_samples)}, ""
+
+
+@PROBLEM.algorithm("mapping-drl", "mapping-guided DRL: the hybrid agent trained on the S-SE-perceived reward "
+                                  "(shipped, scenario-general), scored by the SBQ model")
+def mapping_drl(inst, agent: str | None = None, device: str = "cpu"):
+    """The DRL side of the mapping-guided paradigm (the notes, "The mapping-guided paradigm"): the
+    ``drl`` recipe trained on the effective SC-QoS that ``xi = Xi(n_k, SINR_k)`` perceives
+    (:func:`semalloc.rl.env.scored`, ``perception="mapping"``). ``agent``: none (the shipped one,
+    semalloc/rl/data/sbq-mapping-drl.pt) or a checkpoint trained with ``--perception mapping``."""
+    a = _agent(inst, agent, 0, 0, device, "SHIPPED_MAPPING")
+    if a.perception != "mapping":
+        raise InputError("agent", f"mapping-drl needs an agent trained on the mapping-perceived reward "
+                         f"(rl train --perception mapping); this one learned from {a.perception!r}", "sbq")
+    t0 = time.perf_counter()
+    variables, moved = a.decide(inst)
+    return variables, "feasible", {"agent": a.kind, "decide_s": time.perf_counter() - t0, "moved": moved}, ""
