@@ -22,6 +22,7 @@ from .cli_errors import exits_2_on_bad_input, parse_sets, run_app
 from .errors import InputError
 from .learn.cli import app as learn_app
 from .rl.cli import app as rl_app
+from .result import ERROR
 from .schema import to_jsonable
 from .solve import generate as api_generate
 from .solve import get_problem, list_problems, load, load_solution, save, solve
@@ -161,7 +162,7 @@ def solve_cmd(instance: Path = typer.Argument(..., help="instance JSON"),
         out.print(f"{res.problem} / {res.algorithm}: status {res.status}, objective {_fmt(res.objective, 8)}, "
                   f"time {res.stats['time_s']:.3f} s" + (f"\n{res.message}" if res.message else ""),
                   highlight=False)
-    if res.status == "error" or not res.variables:
+    if res.status == ERROR or not res.variables:
         raise typer.Exit(1)
 
 

@@ -31,7 +31,7 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 
 from .errors import InputError, TimeLimit
-from .result import STATUSES, Evaluation, Result
+from .result import ERROR, INFEASIBLE, STATUSES, TIME_LIMIT, Evaluation, Result
 from .schema import read_json_object, to_jsonable
 
 __all__ = ["Problem", "Algorithm", "Allocation", "register_algorithm", "register_problem", "list_problems",
@@ -457,7 +457,9 @@ def solve(instance, algorithm: str | None = None, **options) -> Result:
     the output always goes through ``evaluate``.
 
     An allocation that ``evaluate`` rejects comes back with status ``error``
-    and the violations in ``message``; it is never labelled feasible.
+    and the violations in ``message``; it is never labelled feasible. So does
+    a status outside :data:`~semalloc.result.STATUSES` (the algorithm's bug,
+    named in ``message``; its variables are dropped).
     """
     prob = _problem_of(instance)
     algorithm = algorithm or prob.proposed
@@ -470,18 +472,21 @@ def solve(instance, algorithm: str | None = None, **options) -> Result:
     except InputError:
         raise
     except TimeLimit as e:                     # out of time before any allocation
-        return Result(prob.key, algorithm, "time_limit", float("nan"), {}, {"time_s": time.perf_counter() - t0},
+        return Result(prob.key, algorithm, TIME_LIMIT, float("nan"), {}, {"time_s": time.perf_counter() - t0},
                       str(e))
     except Exception as e:                     # noqa: BLE001 -- an algorithm's failure is a result, not a crash
-        return Result(prob.key, algorithm, "error", float("nan"), {}, {"time_s": time.perf_counter() - t0},
+        return Result(prob.key, algorithm, ERROR, float("nan"), {}, {"time_s": time.perf_counter() - t0},
                       f"{type(e).__name__}: {e}")
     variables, status, stats, message = _allocation(out, algorithm)
     stats = {"time_s": time.perf_counter() - t0, **stats}
+    if status not in STATUSES:                 # the algorithm's bug: its variables are not trusted
+        return Result(prob.key, algorithm, ERROR, float("nan"), {}, stats,
+                      f"algorithm {algorithm!r} returned the unknown status {status!r}; known: {', '.join(STATUSES)}")
     ev = prob.evaluate(instance, prob.parse_variables(instance, variables))
     if not ev.feasible:                        # never labelled feasible; an admitted infeasibility stays one
         why = "evaluate rejected the allocation: " + "; ".join(ev.violations)
-        status, message = ("infeasible", f"{message}; {why}" if message else why) if status == "infeasible" \
-            else ("error", why)
+        status, message = (INFEASIBLE, f"{message}; {why}" if message else why) if status == INFEASIBLE \
+            else (ERROR, why)
     if ev.feasible and ev.metrics:
         stats["metrics"] = {k: float(v) for k, v in ev.metrics.items()}
     return Result(prob.key, algorithm, status, ev.objective if ev.feasible else float("nan"),
@@ -495,7 +500,7 @@ def _allocation(out, name: str) -> Allocation:
     except TypeError:
         alloc = None
     if alloc is None or not isinstance(alloc.variables, dict) or not isinstance(alloc.stats, dict) \
-            or alloc.status not in STATUSES or not isinstance(alloc.message, str):
+            or not isinstance(alloc.message, str):
         raise TypeError(f"algorithm {name!r} returned {type(out).__name__} {str(out)[:80]!r}; expected "
                         f"Allocation(variables: dict, status in {STATUSES}, stats: dict, message: str)")
     return alloc

@@ -25,6 +25,7 @@ import cvxpy as cp
 import numpy as np
 
 from ...errors import InputError
+from ...result import FEASIBLE, OPTIMAL
 from ...solvers.allocation import dp_allocate
 from ...solvers.bnb import branch_and_bound
 from ...solvers.convex import solve_quietly
@@ -52,7 +53,7 @@ def _model_value(inst, o, B, P, sel, model) -> float:
 def _done(inst, o, B, P, sel, model, **stats):
     stats = {"optimised": {"approx": "approx: Q(x) ~ exp(-x^2/2)/2 (eq. 20)", "exact": "exact: 2Q(x) (Lemma 1)"}
              [model], "model_objective": _model_value(inst, o, B, P, sel, model), **stats}
-    return _variables(inst, o, B, P, sel), "feasible", stats, ""
+    return _variables(inst, o, B, P, sel), FEASIBLE, stats, ""
 
 
 def enumerate_o(inst, B, P, sel=None) -> np.ndarray:
@@ -378,7 +379,7 @@ def exact(inst, units: int = 60, o_cells: int = 400, max_users: int = 5):
         inst, o, B, P, sel, "exact", upper_bound=ub, gap=ub - lb, rel_gap=(ub - lb) / max(ub, 1e-300),
         certificate=f"2-D DP on a {units}x{units} grid of both budgets and {o_cells} cells in o; "
                     "the continuous optimum is within `gap` (absolute) above the objective")
-    return variables, "optimal", stats, f"certified within {ub - lb:.3g} (absolute)"
+    return variables, OPTIMAL, stats, f"certified within {ub - lb:.3g} (absolute)"
 
 
 def register(problem) -> None:
