@@ -21,8 +21,8 @@ from rich.table import Table
 from .cli_errors import exits_2_on_bad_input, parse_sets, run_app
 from .errors import InputError
 from .learn.cli import app as learn_app
-from .rl.cli import app as rl_app
 from .result import ERROR
+from .rl.cli import app as rl_app
 from .schema import to_jsonable
 from .solve import generate as api_generate
 from .solve import get_problem, list_problems, load, load_solution, save, solve

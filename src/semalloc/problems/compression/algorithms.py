@@ -32,7 +32,7 @@ from ...solvers.convex import solve_quietly
 from ...solvers.scalar import bracket
 from .evaluate import user_success
 from .grid import O_GRID, best_o, best_o_fast, refine_o, upper_o, user_success_at
-from .sca import SAFETY, equal_split, fit_budgets, sca_allocate
+from .sca import FILL_MARGIN, equal_split, fit_budgets, sca_allocate
 
 __all__ = ["register", "FCR_RATIO"]
 
@@ -222,7 +222,7 @@ def _block(inst, B, P, sel, which: str, units: int):
     ``k`` is ``k/units`` of both budgets), ``o`` optimised per table cell
     (:func:`~.grid.best_o_fast`); a user whose part is below a minimum (or
     whose value is 0) is not served. Returns ``(B, P, selected, o)``."""
-    k = np.arange(units + 1) * (1 - SAFETY) / units
+    k = np.arange(units + 1) * (1 - FILL_MARGIN) / units
     gB = (k * inst.bandwidth_max_hz)[None, :] if "B" in which else B[:, None]
     gP = (k * inst.power_max_w)[None, :] if "P" in which else P[:, None]
     gB, gP = np.broadcast_arrays(gB, gP, np.zeros((inst.U, units + 1)))[:2]
@@ -235,7 +235,7 @@ def _block(inst, B, P, sel, which: str, units: int):
     for g, total in ((gB, inst.bandwidth_max_hz), (gP, inst.power_max_w)):
         amount = np.where(new_sel, g[rows, z], 0.0)
         # hand out what the grid left over, in proportion (values are non-decreasing in both resources)
-        spare = total * (1 - SAFETY) - amount.sum()
+        spare = total * (1 - FILL_MARGIN) - amount.sum()
         if new_sel.any() and spare > 0:
             amount = np.where(new_sel, amount + spare * amount / max(amount.sum(), 1e-300), 0.0)
         out.append(amount)
@@ -347,8 +347,8 @@ def exact(inst, units: int = 60, o_cells: int = 400, max_users: int = 5):
     if U > max_users:
         raise InputError("instance", f"too large for exact: {U} users, at most {max_users} (DP over both budgets)",
                          "compression")
-    dB = inst.bandwidth_max_hz * (1 - SAFETY) / units
-    dP = inst.power_max_w * (1 - SAFETY) / units
+    dB = inst.bandwidth_max_hz * (1 - FILL_MARGIN) / units
+    dP = inst.power_max_w * (1 - FILL_MARGIN) / units
     k = np.arange(units + 1)
     Bg, Pg = np.meshgrid(k * dB, k * dP, indexing="ij")
     o_fine = np.arange(1, o_cells) / o_cells
