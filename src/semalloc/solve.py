@@ -118,6 +118,13 @@ class Problem:
         ``None`` when it declares none (a plugin's generator checks its own)."""
         return getattr(inspect.getmodule(self.generate), "DEFAULTS", None)
 
+    @property
+    def ranges(self) -> dict[str, tuple]:
+        """Closed ranges ``(lo, hi)`` of generator settings beyond what their
+        default's type says (its module's ``RANGES``); a bound may name
+        another setting (``{"min_distance_m": (0.0, "radius_m")}``)."""
+        return getattr(inspect.getmodule(self.generate), "RANGES", {})
+
     def algorithm(self, name: str, summary: str):
         """Decorator registering ``fn`` as algorithm ``name`` (see :func:`register_algorithm`)."""
         def deco(fn):
@@ -249,16 +256,20 @@ def _number(value: Any, name: str, problem: str, integer: bool, lo: float | None
 
 
 def check_settings(key: str, settings: dict) -> dict:
-    """Check generator settings against the types of the problem's ``DEFAULTS``.
+    """Check generator settings against the problem's settings table: the
+    types of its ``DEFAULTS`` and the ranges of its ``RANGES``.
 
     An integer default (a count) takes an integer ``>= 1`` (``1e3`` is read as
     1000); a number takes a finite number, ``>= 0`` when its unit is a
     magnitude (names ending ``_m``, ``_hz``, ``_s``, ``_w``, ``_j``, ``_bits``);
     a list default (a ``[low, high]`` range or a list of choices) takes a number
     or a non-empty list of such numbers, integers ``>= 1`` when the default's
-    are integers (``rbs``, ``kernels``, ``side``); text takes text. Returns the settings
-    with integers as ``int``; the problem's generator and the instance's
-    validation check the rest (ranges, cross-field rules).
+    are integers (``rbs``, ``kernels``, ``side``); text takes text. A setting
+    in :attr:`Problem.ranges` must lie in its range (every number of a list).
+    Returns the settings with integers as ``int``; the problem's generator and
+    the instance's validation check the rest (structural, cross-field rules).
+    Every built-in generator calls it, so ``generate`` of a problem module
+    refuses what :func:`generate` refuses.
 
     Examples
     --------
@@ -308,7 +319,19 @@ def check_settings(key: str, settings: dict) -> dict:
                 out[name] = out[name][0]
         else:
             out[name] = value
+    _check_ranges(key, prob.ranges, {**defaults, **out})
     return out
+
+
+def _check_ranges(key: str, ranges: dict, values: dict) -> None:
+    """Each setting with a range in ``ranges`` within it (bounds: numbers or setting names),
+    ``values`` the settings after the defaults."""
+    for name, bounds in ranges.items():
+        lo, hi = (float(values[b]) if isinstance(b, str) else b for b in bounds)
+        text = ", ".join(f"{b} = {values[b]:g}" if isinstance(b, str) else f"{b:g}" for b in bounds)
+        for x in np.atleast_1d(np.asarray(values[name], dtype=float)):
+            if not lo <= x <= hi:
+                raise InputError(name, f"must be in [{text}], got {values[name]!r}", key)
 
 
 def instance_bytes(key: str, settings: dict) -> int:
