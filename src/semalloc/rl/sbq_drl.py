@@ -17,6 +17,7 @@ import time
 
 from ..errors import InputError
 from ..problems.sbq import PROBLEM
+from ..result import FEASIBLE
 
 
 @PROBLEM.algorithm("drl", "a trained agent: ours hybrid PPO (shipped, scenario-general), or a dqn/ddpg/td3/sac baseline")
@@ -34,5 +35,5 @@ def drl(inst, agent: str | None = None, steps: int = 30000, seed: int = 0, devic
     a = agent_for(inst, None if agent is None else str(agent), steps=int(steps), seed=int(seed), device=str(device))
     t0 = time.perf_counter()
     variables, moved = a.decide(inst, samples=int(samples))
-    return variables, "feasible", {"agent": a.kind, "decide_s": time.perf_counter() - t0,
+    return variables, FEASIBLE, {"agent": a.kind, "decide_s": time.perf_counter() - t0,
                                    "moved": moved, "samples": int(samples)}, ""
