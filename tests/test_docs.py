@@ -36,6 +36,13 @@ def test_cli_md_documents_every_generator_setting():
     assert not [k for k in DEFAULTS if k not in text]
 
 
+def test_the_solvers_package_docstring_lists_each_of_its_modules_once():
+    import semalloc.solvers as solvers
+    names = [m.name for m in pkgutil.iter_modules(solvers.__path__)]
+    assert len(names) >= 9
+    assert not [n for n in names if solvers.__doc__.count(f":mod:`.{n}`") != 1]
+
+
 MODULES = sorted(m.name for m in pkgutil.walk_packages(semalloc.__path__, "semalloc."))
 
 

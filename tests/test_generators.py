@@ -115,3 +115,56 @@ def test_offloading_exit_points_change_only_the_exits():
     moved = {k for k in a if not np.array_equal(np.asarray(a[k]), np.asarray(b[k]))}
     assert moved <= {"tasks.exit", "tasks.recognition_flop"}
     assert set(np.asarray(b["tasks.exit"]).tolist()) == {0}
+
+
+# ----------------------------------------------------------------------------- the settings table
+
+MODULE_GENERATE = {"multicell": multicell, "offloading": offloading, "compression": compression,
+                   "training": training, "sbq": sbq}
+COUNT = {"multicell": "devices", "offloading": "terminals", "compression": "users", "training": "devices",
+         "sbq": "users"}
+
+
+@pytest.mark.parametrize("key", list(MODULE_GENERATE))
+@pytest.mark.parametrize("bad", [{"no_such_setting": 1}, {"count": 0}, {"count": 2.5}, {"count": True}])
+def test_a_module_generate_refuses_what_semalloc_generate_refuses_with_the_same_message(key, bad):
+    """The one check of the settings table (solve.check_settings), from either entry point."""
+    import semalloc
+    bad = {COUNT[key] if k == "count" else k: v for k, v in bad.items()}
+    messages = []
+    for gen in (lambda **s: semalloc.generate(key, seed=0, **s), MODULE_GENERATE[key]):
+        with pytest.raises(InputError) as e:
+            gen(**bad)
+        messages.append(str(e.value))
+    assert messages[0] == messages[1] and list(bad)[0] in messages[0]
+
+
+@pytest.mark.parametrize("key,setting,inside,outside,message", [
+    ("sbq", {}, {"rho": 0.0}, {"rho": 1.5}, "sbq: rho: must be in [0, 1], got 1.5"),
+    ("sbq", {}, {"rho": 1}, {"rho": -1e-9}, "sbq: rho: must be in [0, 1], got -1e-09"),
+    ("compression", {"radius_m": 50.0}, {"min_distance_m": 50.0}, {"min_distance_m": 50.5},
+     "compression: min_distance_m: must be in [0, radius_m = 50], got 50.5"),
+    ("compression", {}, {"radius_m": 10.0}, {"radius_m": 9.0},       # the default min_distance_m is 10 m
+     "compression: min_distance_m: must be in [0, radius_m = 9], got 10.0"),
+])
+def test_ranges_of_the_settings_table_hold_at_their_bounds_and_refuse_past_them(key, setting, inside, outside,
+                                                                                message):
+    import semalloc
+    assert semalloc.generate(key, seed=0, users=2, **setting, **inside).problem == key
+    for gen in (lambda **s: semalloc.generate(key, seed=0, **s), MODULE_GENERATE[key]):
+        with pytest.raises(InputError) as e:
+            gen(users=2, **setting, **outside)
+        assert str(e.value) == message
+    row = {r["setting"]: r for r in _settings_rows(key)}[list(outside)[0] if key == "sbq" else "min_distance_m"]
+    assert row["range"] == list(semalloc.get_problem(key).ranges[row["setting"]])
+
+
+def _settings_rows(key):
+    import json
+
+    from typer.testing import CliRunner
+
+    from semalloc.cli import app
+    r = CliRunner().invoke(app, ["settings", key, "--json"])
+    assert r.exit_code == 0, r.output
+    return json.loads(r.stdout)

@@ -126,6 +126,21 @@ def test_malformed_solutions_exit_2_naming_the_field(key, base, tmp_path):
         assert r.out == ""
 
 
+@pytest.mark.parametrize("key,name,what,count", [("multicell", "bs", "BSs", "M"), ("offloading", "bs", "BSs", "K"),
+                                                   ("sbq", "subchannel", "subchannels", "M")])
+def test_an_index_past_the_last_item_is_named_with_the_bound_and_the_value(key, name, what, count, base):
+    """A solution's index variable at or above the number of items: the first such
+    entry, the bound and the value are named (``schema.check_index``)."""
+    _, ipath, sol, _ = base[key]
+    inst = semalloc.load(ipath)
+    n = getattr(inst, count)
+    index = list(sol["variables"][name])
+    index[1] = n + 3
+    with pytest.raises(semalloc.InputError) as e:
+        semalloc.evaluate(inst, {**sol["variables"], name: index})
+    assert str(e.value) == f"{key}: variables.{name}[1]: must be < {n} (number of {what}), got {n + 3}"
+
+
 @pytest.mark.parametrize("key", PROBLEMS)
 def test_infeasible_solution_exit_1_objective_null(key, base, tmp_path):
     """Every unbounded real of the allocation x 1e6 (powers, bandwidths, CPU

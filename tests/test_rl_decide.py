@@ -10,8 +10,9 @@ torch = pytest.importorskip("torch")
 import semalloc  # noqa: E402
 from semalloc.problems.sbq.beams import zf_directions  # noqa: E402
 from semalloc.problems.sbq.instance import Q_MAX  # noqa: E402
-from semalloc.problems.sbq.mdp import FEATURES, OBS_CLIP, SAFETY, allocation, observe  # noqa: E402
+from semalloc.problems.sbq.mdp import FEATURES, OBS_CLIP, allocation, observe  # noqa: E402
 from semalloc.rl.hybrid import HybridPolicy  # noqa: E402
+from semalloc.units import SAFETY  # noqa: E402
 
 
 def _reference_allocation(inst, sub_choice, bits_choice, power, mix, shares):

@@ -43,3 +43,58 @@ def test_an_algorithm_taking_any_keyword_gets_its_options_unchecked(monkeypatch)
     assert check_options("multicell", "loose", {"anything": "x", "seed": 3}) == {"anything": "x", "seed": 3}
     with pytest.raises(semalloc.InputError, match="seed"):
         check_options("multicell", "loose", {"seed": -1})
+
+
+def test_the_groups_split_the_statuses_and_result_feasible_reads_them():
+    """SOLUTION_PRESENT and FAILED split STATUSES exactly (each status in one);
+    CERTIFIED is the statuses with a proof; the constants are the strings."""
+    from semalloc import result
+    assert result.STATUSES == ("optimal", "feasible", "infeasible", "time_limit", "error")
+    assert (result.OPTIMAL, result.FEASIBLE, result.INFEASIBLE, result.TIME_LIMIT, result.ERROR) == result.STATUSES
+    present, failed = set(result.SOLUTION_PRESENT), set(result.FAILED)
+    assert present | failed == set(result.STATUSES) and not present & failed
+    assert len(result.SOLUTION_PRESENT) + len(result.FAILED) == len(result.STATUSES)
+    assert set(result.CERTIFIED) == {"optimal", "infeasible"}
+    for status in result.STATUSES:
+        r = semalloc.Result("multicell", "x", status, 1.0, {"bs": np.zeros(1)})
+        assert r.feasible == (status in ("optimal", "feasible", "time_limit"))
+
+
+@pytest.mark.parametrize("bad", ["solved", "Optimal", "", None, 1])
+def test_an_unknown_status_is_an_error_naming_the_algorithm_and_the_status(monkeypatch, bad):
+    """An algorithm returning a status outside STATUSES is a bug: status ``error``,
+    the message names the algorithm and the status, the variables are dropped."""
+    from semalloc.solve import Algorithm
+    prob = semalloc.get_problem("multicell")
+    inst = semalloc.generate("multicell", seed=0, devices=3, base_stations=2)
+    prop = semalloc.solve(inst, "prop").variables            # a feasible allocation, wrongly labelled
+
+    monkeypatch.setitem(prob.algorithms, "odd", Algorithm("odd", lambda inst: (prop, bad, {"n": 1}, ""), "test"))
+    res = semalloc.solve(inst, "odd")
+    assert (res.status, res.variables, res.feasible) == ("error", {}, False)
+    assert np.isnan(res.objective) and res.stats["n"] == 1 and res.stats["time_s"] >= 0
+    assert f"algorithm 'odd' returned the unknown status {bad!r}" in res.message
+
+
+#: Tiny instances on which every built-in algorithm runs in well under a second
+#: (offloading and sbq ``exact`` enumerate; training ``exact`` with few starts).
+TINY = {"multicell": {"devices": 3, "base_stations": 2, "rbs": [4, 6]},
+        "offloading": {"terminals": 3, "base_stations": 2, "subcarriers": 2},
+        "compression": {"users": 3},
+        "training": {"devices": 3},
+        "sbq": {"users": 2, "antennas": 2, "subchannels": 2}}
+OPTIONS = {("training", "exact"): {"starts": 2}}
+
+
+@pytest.mark.parametrize("key", list(TINY))
+def test_every_built_in_algorithm_returns_a_known_status(key):
+    """Each algorithm's own return (before ``solve`` checks it) carries a status of STATUSES."""
+    from semalloc.result import STATUSES
+    from semalloc.solve import _allocation
+    prob = semalloc.get_problem(key)
+    inst = semalloc.generate(key, seed=1, **TINY[key])
+    names = [a for a in prob.algorithms if a != "drl"]       # drl: the trained agent, tests/test_rl_*.py
+    assert len(names) >= 4
+    for name in names:
+        out = _allocation(prob.algorithms[name].run(inst, **OPTIONS.get((key, name), {})), name)
+        assert out.status in STATUSES, (name, out.status)

@@ -21,6 +21,7 @@ from rich.table import Table
 from .cli_errors import exits_2_on_bad_input, parse_sets, run_app
 from .errors import InputError
 from .learn.cli import app as learn_app
+from .result import ERROR
 from .rl.cli import app as rl_app
 from .schema import to_jsonable
 from .solve import generate as api_generate
@@ -101,7 +102,8 @@ def generate(key: Optional[str] = typer.Argument(None, help="problem key, e.g. m
              out_: Optional[Path] = typer.Option(None, "-o", "--out", help="instance JSON to write"),
              output: Optional[Path] = _OUTPUT_ALIAS, json_out: bool = _JSON):
     """Draw an instance from the paper's default distribution (with overrides), or
-    redraw the gains of an edited instance (--from; docs/models.md, "Scenarios")."""
+    redraw the gains of an edited instance (--from; docs/models.md, "Scenarios").
+    A problem's settings, defaults, units and ranges: semalloc settings KEY."""
     if (key is None) == (from_ is None):
         raise InputError("key", "give a problem key (semalloc problems) or --from INSTANCE, not both")
     path = _either(out_, output, "the instance JSON to write")
@@ -123,20 +125,22 @@ def generate(key: Optional[str] = typer.Argument(None, help="problem key, e.g. m
 
 @command()
 def settings(key: str = typer.Argument(..., help="problem key, e.g. multicell"), json_out: bool = _JSON):
-    """List a problem's generator settings (for generate --set and sweep specs): default, unit, axis unit."""
+    """List a problem's generator settings (for generate --set and sweep specs): default, unit, range, axis unit."""
     from .experiments.style import axis
     rows = []
-    for name, value in (get_problem(key).defaults or {}).items():
+    prob = get_problem(key)
+    for name, value in (prob.defaults or {}).items():
         ax_ = axis(name, key)
         rows.append({"setting": name, "default": value, "unit": ax_.stored, "label": ax_.name,
-                     "plot_unit": ax_.unit})
+                     "plot_unit": ax_.unit, "range": list(prob.ranges[name]) if name in prob.ranges else None})
     if json_out:
         _print_json(rows)
         return
-    table = Table("setting", "default", "unit", "plotted as", title=f"{key}: generator settings "
+    table = Table("setting", "default", "unit", "range", "plotted as", title=f"{key}: generator settings "
                   "(generate --set NAME=VALUE; see docs/models.md)", title_justify="left")
     for r in rows:
         table.add_row(r["setting"], escape(json.dumps(to_jsonable(r["default"]))), r["unit"] or "-",
+                      escape(json.dumps(r["range"])) if r["range"] else "-",
                       f"{r['label']} ({r['plot_unit']})" if r["plot_unit"] else r["label"])
     out.print(table)
 
@@ -161,7 +165,7 @@ def solve_cmd(instance: Path = typer.Argument(..., help="instance JSON"),
         out.print(f"{res.problem} / {res.algorithm}: status {res.status}, objective {_fmt(res.objective, 8)}, "
                   f"time {res.stats['time_s']:.3f} s" + (f"\n{res.message}" if res.message else ""),
                   highlight=False)
-    if res.status == "error" or not res.variables:
+    if res.status == ERROR or not res.variables:
         raise typer.Exit(1)
 
 

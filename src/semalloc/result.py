@@ -8,14 +8,31 @@ import numpy as np
 
 from .schema import to_jsonable
 
-__all__ = ["Result", "Evaluation", "STATUSES", "RTOL"]
+__all__ = ["Result", "Evaluation", "STATUSES", "OPTIMAL", "FEASIBLE", "INFEASIBLE", "TIME_LIMIT", "ERROR",
+           "SOLUTION_PRESENT", "FAILED", "CERTIFIED", "RTOL"]
 
-#: ``optimal``: certified optimum (within the stated gap); ``feasible``: a
-#: feasible allocation without a certificate; ``infeasible``: the instance has
-#: no feasible allocation; ``time_limit``: stopped by a time limit (the
-#: allocation, if any, is feasible); ``error``: the algorithm failed or handed
-#: back an allocation that ``evaluate`` rejected (see ``message``).
-STATUSES = ("optimal", "feasible", "infeasible", "time_limit", "error")
+#: Certified optimum (within the stated gap).
+OPTIMAL = "optimal"
+#: A feasible allocation without a certificate.
+FEASIBLE = "feasible"
+#: The instance has no feasible allocation (proved, or admitted by the algorithm).
+INFEASIBLE = "infeasible"
+#: Stopped by a time limit (the allocation, if any, is feasible).
+TIME_LIMIT = "time_limit"
+#: The algorithm failed, returned an unknown status, or handed back an
+#: allocation that ``evaluate`` rejected (see ``message``).
+ERROR = "error"
+#: Every status an algorithm may return and :func:`semalloc.solve` reports.
+STATUSES = (OPTIMAL, FEASIBLE, INFEASIBLE, TIME_LIMIT, ERROR)
+
+#: The variables are a solution to evaluate (as CVXPY's ``SOLUTION_PRESENT``);
+#: ``time_limit`` without an allocation has empty variables.
+SOLUTION_PRESENT = (OPTIMAL, FEASIBLE, TIME_LIMIT)
+#: No solution: the instance has none, or the algorithm failed. With
+#: :data:`SOLUTION_PRESENT` it splits :data:`STATUSES` in two.
+FAILED = (INFEASIBLE, ERROR)
+#: The algorithm proved its answer: an optimum, or that none is feasible.
+CERTIFIED = (OPTIMAL, INFEASIBLE)
 
 #: Relative tolerance of every problem's ``evaluate`` on its constraints (budgets,
 #: minimum resources, deadlines): one number, so "feasible" means the same everywhere.
@@ -75,7 +92,7 @@ class Result:
 
     @property
     def feasible(self) -> bool:
-        return self.status in ("optimal", "feasible", "time_limit") and np.isfinite(self.objective)
+        return self.status in SOLUTION_PRESENT and np.isfinite(self.objective)
 
     def to_dict(self) -> dict:
         """Plain-JSON form: the solution file and ``solve --json`` output."""

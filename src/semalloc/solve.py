@@ -32,7 +32,7 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 
 from .errors import InputError, RenamedWarning, TimeLimit
-from .result import STATUSES, Evaluation, Result
+from .result import ERROR, INFEASIBLE, STATUSES, TIME_LIMIT, Evaluation, Result
 from .schema import read_json_object, to_jsonable
 
 __all__ = ["Problem", "Algorithm", "Allocation", "register_algorithm", "register_problem", "list_problems",
@@ -118,6 +118,13 @@ class Problem:
         """The generator's settings and their defaults (its module's ``DEFAULTS``);
         ``None`` when it declares none (a plugin's generator checks its own)."""
         return getattr(inspect.getmodule(self.generate), "DEFAULTS", None)
+
+    @property
+    def ranges(self) -> dict[str, tuple]:
+        """Closed ranges ``(lo, hi)`` of generator settings beyond what their
+        default's type says (its module's ``RANGES``); a bound may name
+        another setting (``{"min_distance_m": (0.0, "radius_m")}``)."""
+        return getattr(inspect.getmodule(self.generate), "RANGES", {})
 
     def algorithm(self, name: str, summary: str):
         """Decorator registering ``fn`` as algorithm ``name`` (see :func:`register_algorithm`)."""
@@ -340,16 +347,20 @@ class Stats(dict):
 
 
 def check_settings(key: str, settings: dict) -> dict:
-    """Check generator settings against the types of the problem's ``DEFAULTS``.
+    """Check generator settings against the problem's settings table: the
+    types of its ``DEFAULTS`` and the ranges of its ``RANGES``.
 
     An integer default (a count) takes an integer ``>= 1`` (``1e3`` is read as
     1000); a number takes a finite number, ``>= 0`` when its unit is a
     magnitude (names ending ``_m``, ``_hz``, ``_s``, ``_w``, ``_j``, ``_bits``);
     a list default (a ``[low, high]`` range or a list of choices) takes a number
     or a non-empty list of such numbers, integers ``>= 1`` when the default's
-    are integers (``rbs``, ``kernels``, ``side``); text takes text. Returns the settings
-    with integers as ``int``; the problem's generator and the instance's
-    validation check the rest (ranges, cross-field rules).
+    are integers (``rbs``, ``kernels``, ``side``); text takes text. A setting
+    in :attr:`Problem.ranges` must lie in its range (every number of a list).
+    Returns the settings with integers as ``int``; the problem's generator and
+    the instance's validation check the rest (structural, cross-field rules).
+    Every built-in generator calls it, so ``generate`` of a problem module
+    refuses what :func:`generate` refuses.
 
     Examples
     --------
@@ -399,7 +410,19 @@ def check_settings(key: str, settings: dict) -> dict:
                 out[name] = out[name][0]
         else:
             out[name] = value
+    _check_ranges(key, prob.ranges, {**defaults, **out})
     return out
+
+
+def _check_ranges(key: str, ranges: dict, values: dict) -> None:
+    """Each setting with a range in ``ranges`` within it (bounds: numbers or setting names),
+    ``values`` the settings after the defaults."""
+    for name, bounds in ranges.items():
+        lo, hi = (float(values[b]) if isinstance(b, str) else b for b in bounds)
+        text = ", ".join(f"{b} = {values[b]:g}" if isinstance(b, str) else f"{b:g}" for b in bounds)
+        for x in np.atleast_1d(np.asarray(values[name], dtype=float)):
+            if not lo <= x <= hi:
+                raise InputError(name, f"must be in [{text}], got {values[name]!r}", key)
 
 
 def instance_bytes(key: str, settings: dict) -> int:
@@ -548,7 +571,9 @@ def solve(instance, algorithm: str | None = None, **options) -> Result:
     the output always goes through ``evaluate``.
 
     An allocation that ``evaluate`` rejects comes back with status ``error``
-    and the violations in ``message``; it is never labelled feasible.
+    and the violations in ``message``; it is never labelled feasible. So does
+    a status outside :data:`~semalloc.result.STATUSES` (the algorithm's bug,
+    named in ``message``; its variables are dropped).
     """
     prob = _problem_of(instance)
     algorithm = algorithm or prob.proposed
@@ -561,18 +586,21 @@ def solve(instance, algorithm: str | None = None, **options) -> Result:
     except InputError:
         raise
     except TimeLimit as e:                     # out of time before any allocation
-        return Result(prob.key, algorithm, "time_limit", float("nan"), {}, {"time_s": time.perf_counter() - t0},
+        return Result(prob.key, algorithm, TIME_LIMIT, float("nan"), {}, {"time_s": time.perf_counter() - t0},
                       str(e))
     except Exception as e:                     # noqa: BLE001 -- an algorithm's failure is a result, not a crash
-        return Result(prob.key, algorithm, "error", float("nan"), {}, {"time_s": time.perf_counter() - t0},
+        return Result(prob.key, algorithm, ERROR, float("nan"), {}, {"time_s": time.perf_counter() - t0},
                       f"{type(e).__name__}: {e}")
     variables, status, stats, message = _allocation(out, algorithm)
     stats = Stats({"time_s": time.perf_counter() - t0, **stats}, prob.key)
+    if status not in STATUSES:                 # the algorithm's bug: its variables are not trusted
+        return Result(prob.key, algorithm, ERROR, float("nan"), {}, stats,
+                      f"algorithm {algorithm!r} returned the unknown status {status!r}; known: {', '.join(STATUSES)}")
     ev = prob.evaluate(instance, prob.parse_variables(instance, variables))
     if not ev.feasible:                        # never labelled feasible; an admitted infeasibility stays one
         why = "evaluate rejected the allocation: " + "; ".join(ev.violations)
-        status, message = ("infeasible", f"{message}; {why}" if message else why) if status == "infeasible" \
-            else ("error", why)
+        status, message = (INFEASIBLE, f"{message}; {why}" if message else why) if status == INFEASIBLE \
+            else (ERROR, why)
     if ev.feasible and ev.metrics:
         stats["metrics"] = {k: float(v) for k, v in ev.metrics.items()}
     return Result(prob.key, algorithm, status, ev.objective if ev.feasible else float("nan"),
@@ -586,7 +614,7 @@ def _allocation(out, name: str) -> Allocation:
     except TypeError:
         alloc = None
     if alloc is None or not isinstance(alloc.variables, dict) or not isinstance(alloc.stats, dict) \
-            or alloc.status not in STATUSES or not isinstance(alloc.message, str):
+            or not isinstance(alloc.message, str):
         raise TypeError(f"algorithm {name!r} returned {type(out).__name__} {str(out)[:80]!r}; expected "
                         f"Allocation(variables: dict, status in {STATUSES}, stats: dict, message: str)")
     return alloc

@@ -15,7 +15,14 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["db_to_linear", "linear_to_db", "dbm_to_w", "w_to_dbm"]
+__all__ = ["db_to_linear", "linear_to_db", "dbm_to_w", "w_to_dbm", "SAFETY"]
+
+#: Share of a budget (power, bandwidth, CPU, time or energy) an algorithm leaves
+#: unused, so that floating-point rounding never makes ``evaluate`` see it
+#: exceeded: allocations fill ``(1 - SAFETY)`` of it. One value for every
+#: problem; compression's ``FILL_MARGIN`` and training's ``SNR_MARGIN`` keep
+#: their own, and say why.
+SAFETY = 1e-12
 
 
 def db_to_linear(db: ArrayLike) -> np.ndarray:

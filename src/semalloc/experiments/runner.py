@@ -47,6 +47,7 @@ import numpy as np
 from .. import __version__
 from ..errors import InputError
 from ..plugins import imported, load_plugin
+from ..result import ERROR
 from ..solve import solve
 from .spec import SweepSpec, make_instance, point_key, split_point
 from .store import ResultsStore
@@ -90,7 +91,7 @@ def run_task(problem: str, settings: dict, point: dict, seed: int, algorithms: l
                        metrics=res.stats.get("metrics", {}) if ok else {},
                        trace=_trace(res.stats) if ok else [])
         except Exception as e:                      # noqa: BLE001 -- recorded, not lost
-            row.update(status="error", objective=None, feasible=False, time_s=time.perf_counter() - t0,
+            row.update(status=ERROR, objective=None, feasible=False, time_s=time.perf_counter() - t0,
                        message=f"{type(e).__name__}: {e}", metrics={}, trace=[])
         rows.append(row)
     return rows

@@ -17,6 +17,7 @@ import time
 
 from ..errors import InputError
 from ..problems.sbq import PROBLEM
+from ..result import FEASIBLE
 
 
 def _agent(inst, agent, steps: int, seed: int, device: str, shipped: str):
@@ -39,7 +40,7 @@ def drl(inst, agent: str | None = None, steps: int = 30000, seed: int = 0, devic
     a = _agent(inst, agent, steps, seed, device, "SHIPPED")
     t0 = time.perf_counter()
     variables, moved = a.decide(inst, samples=int(policy_samples))
-    return variables, "feasible", {"agent": a.kind, "decide_s": time.perf_counter() - t0,
+    return variables, FEASIBLE, {"agent": a.kind, "decide_s": time.perf_counter() - t0,
                                    "moved": moved, "policy_samples": int(policy_samples)}, ""
 
 
@@ -56,4 +57,4 @@ def mapping_drl(inst, agent: str | None = None, device: str = "cpu"):
                          f"(rl train --perception mapping); this one learned from {a.perception!r}", "sbq")
     t0 = time.perf_counter()
     variables, moved = a.decide(inst)
-    return variables, "feasible", {"agent": a.kind, "decide_s": time.perf_counter() - t0, "moved": moved}, ""
+    return variables, FEASIBLE, {"agent": a.kind, "decide_s": time.perf_counter() - t0, "moved": moved}, ""

@@ -1,8 +1,7 @@
 """Generic solver pieces shared by the problems, each written once.
 
 - :mod:`.scalar`: vectorised golden-section maximisation and bisection;
-- :mod:`.allocation`: integer resource allocation over utility tables
-  (greedy marginal allocation, DP knapsack, even split);
+- :mod:`.allocation`: integer units over utility tables (greedy marginal, DP knapsack, even split);
 - :mod:`.mckp`: multiple-choice multi-knapsack as a HiGHS MILP and its LP relaxation;
 - :mod:`.bnb`: branch and bound with LP bounds for 0-1 linear programs;
 - :mod:`.fractional`: sum-of-ratios minimisation (Jong's modified Newton method);

@@ -39,6 +39,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.optimize import linprog
 
+from ..result import INFEASIBLE, OPTIMAL, TIME_LIMIT
+
 __all__ = ["branch_and_bound", "BnbResult"]
 
 
@@ -48,7 +50,7 @@ class BnbResult:
     value: float           # its objective c x (-inf if none)
     bound: float           # proven upper bound on the optimum
     nodes: int             # LPs solved
-    status: str            # "optimal", "infeasible" or "time_limit"
+    status: str            # OPTIMAL, INFEASIBLE or TIME_LIMIT
     time_s: float = 0.0    # wall time of the search
 
     @property
@@ -110,7 +112,7 @@ def branch_and_bound(c: np.ndarray, A: np.ndarray, b: np.ndarray, gap_abs: float
     if x is not None:
         consider(np.floor(x + int_tol).astype(np.int64), lo0, hi0)      # the rounded-down solution
         heapq.heappush(heap, (-v, next(tie), lo0, hi0, x))
-    status, dropped = "optimal", -np.inf       # dropped: the greatest bound of a pruned node
+    status, dropped = OPTIMAL, -np.inf       # dropped: the greatest bound of a pruned node
     while heap:
         negv, _, lo, hi, x = heap[0]
         if -negv <= best_v + slack():                                   # every open node is pruned
@@ -118,7 +120,7 @@ def branch_and_bound(c: np.ndarray, A: np.ndarray, b: np.ndarray, gap_abs: float
             heap.clear()
             break
         if time.perf_counter() > deadline or nodes >= max_nodes:
-            status = "time_limit"
+            status = TIME_LIMIT
             break
         heapq.heappop(heap)
         frac = x - np.floor(x)
@@ -138,5 +140,5 @@ def branch_and_bound(c: np.ndarray, A: np.ndarray, b: np.ndarray, gap_abs: float
                 dropped = max(dropped, cv)
     bound = max(best_v, dropped, -heap[0][0] if heap else -np.inf)
     if best_v == -np.inf:
-        status, bound = ("infeasible", -np.inf) if status == "optimal" else (status, bound)
+        status, bound = (INFEASIBLE, -np.inf) if status == OPTIMAL else (status, bound)
     return BnbResult(best_x, best_v, bound, nodes, status, time.perf_counter() - t_start)

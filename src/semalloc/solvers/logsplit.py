@@ -24,12 +24,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..units import SAFETY
 from .scalar import bisect_increasing
 
-__all__ = ["log_delay_split", "stationary_share", "SAFETY"]
-
-#: The returned split uses at most ``(1 - SAFETY)`` of each budget.
-SAFETY = 1e-12
+__all__ = ["log_delay_split", "stationary_share"]
 
 
 def stationary_share(alpha: np.ndarray, beta: np.ndarray, lam: np.ndarray) -> np.ndarray:

@@ -28,6 +28,8 @@ import numpy as np
 from scipy import sparse
 from scipy.optimize import LinearConstraint, linprog, milp
 
+from ..result import ERROR, OPTIMAL, TIME_LIMIT
+
 __all__ = ["Items", "items_from_tables", "solve_mckp", "lp_relaxation", "round_lp", "LpRelaxation",
            "lagrangian_prices",
            "MckpSolution"]
@@ -43,7 +45,7 @@ class Items:
 
 @dataclass
 class MckpSolution:
-    status: str            # "optimal" | "time_limit" | "error"
+    status: str            # OPTIMAL | TIME_LIMIT | ERROR
     value: float
     knapsack: np.ndarray   # per user, -1 = none
     size: np.ndarray       # per user
@@ -227,9 +229,9 @@ def solve_mckp(values: np.ndarray, capacity: np.ndarray, time_limit: float = 60.
         items = Items(*(getattr(lp.items, k)[keep] for k in ("user", "knapsack", "size", "value")))
     if len(items.value) == 0:
         if incumbent is not None:
-            return MckpSolution("optimal", inc_value, incumbent[0].copy(), incumbent[1].copy(), inc_value,
+            return MckpSolution(OPTIMAL, inc_value, incumbent[0].copy(), incumbent[1].copy(), inc_value,
                                 0.0, 0, "incumbent proved optimal by reduced-cost fixing")
-        return MckpSolution("optimal", 0.0, np.full(N, -1), np.zeros(N, dtype=np.int64), 0.0, 0.0, 0,
+        return MckpSolution(OPTIMAL, 0.0, np.full(N, -1), np.zeros(N, dtype=np.int64), 0.0, 0.0, 0,
                             "no item has positive value")
     A, ub = _constraints(items, N, capacity)
     with _quiet_fd1():
@@ -238,7 +240,7 @@ def solve_mckp(values: np.ndarray, capacity: np.ndarray, time_limit: float = 60.
                    options={"time_limit": float(time_limit), "mip_rel_gap": gap_rel, "disp": False,
                             "presolve": False})
     if res.x is None and incumbent is None:
-        return MckpSolution("error", float("nan"), np.full(N, -1), np.zeros(N, dtype=np.int64),
+        return MckpSolution(ERROR, float("nan"), np.full(N, -1), np.zeros(N, dtype=np.int64),
                             float("nan"), float("nan"), 0, res.message)
     value = float(items.value[res.x > 0.5].sum()) if res.x is not None else -np.inf
     bound = -float(getattr(res, "mip_dual_bound", None) or -value)
@@ -249,6 +251,6 @@ def solve_mckp(values: np.ndarray, capacity: np.ndarray, time_limit: float = 60.
     else:
         (knap, size), value = (incumbent[0].copy(), incumbent[1].copy()), inc_value
     gap = max(0.0, (bound - value) / max(abs(value), 1e-12))
-    status = "optimal" if res.status == 0 else "time_limit"
+    status = OPTIMAL if res.status == 0 else TIME_LIMIT
     return MckpSolution(status, value, knap, size, bound, gap, int(getattr(res, "mip_node_count", 0) or 0),
                         res.message)

@@ -25,13 +25,14 @@ import cvxpy as cp
 import numpy as np
 
 from ...errors import InputError
+from ...result import FEASIBLE, OPTIMAL
 from ...solvers.allocation import dp_allocate
 from ...solvers.bnb import branch_and_bound
 from ...solvers.convex import solve_quietly
 from ...solvers.scalar import bracket
 from .evaluate import user_success
 from .grid import O_GRID, best_o, best_o_fast, refine_o, upper_o, user_success_at
-from .sca import SAFETY, equal_split, fit_budgets, sca_allocate
+from .sca import FILL_MARGIN, equal_split, fit_budgets, sca_allocate
 
 __all__ = ["register", "FCR_RATIO"]
 
@@ -52,7 +53,7 @@ def _model_value(inst, o, B, P, sel, model) -> float:
 def _done(inst, o, B, P, sel, model, **stats):
     stats = {"optimised": {"approx": "approx: Q(x) ~ exp(-x^2/2)/2 (eq. 20)", "exact": "exact: 2Q(x) (Lemma 1)"}
              [model], "model_objective": _model_value(inst, o, B, P, sel, model), **stats}
-    return _variables(inst, o, B, P, sel), "feasible", stats, ""
+    return _variables(inst, o, B, P, sel), FEASIBLE, stats, ""
 
 
 def enumerate_o(inst, B, P, sel=None) -> np.ndarray:
@@ -221,7 +222,7 @@ def _block(inst, B, P, sel, which: str, units: int):
     ``k`` is ``k/units`` of both budgets), ``o`` optimised per table cell
     (:func:`~.grid.best_o_fast`); a user whose part is below a minimum (or
     whose value is 0) is not served. Returns ``(B, P, selected, o)``."""
-    k = np.arange(units + 1) * (1 - SAFETY) / units
+    k = np.arange(units + 1) * (1 - FILL_MARGIN) / units
     gB = (k * inst.bandwidth_max_hz)[None, :] if "B" in which else B[:, None]
     gP = (k * inst.power_max_w)[None, :] if "P" in which else P[:, None]
     gB, gP = np.broadcast_arrays(gB, gP, np.zeros((inst.U, units + 1)))[:2]
@@ -234,7 +235,7 @@ def _block(inst, B, P, sel, which: str, units: int):
     for g, total in ((gB, inst.bandwidth_max_hz), (gP, inst.power_max_w)):
         amount = np.where(new_sel, g[rows, z], 0.0)
         # hand out what the grid left over, in proportion (values are non-decreasing in both resources)
-        spare = total * (1 - SAFETY) - amount.sum()
+        spare = total * (1 - FILL_MARGIN) - amount.sum()
         if new_sel.any() and spare > 0:
             amount = np.where(new_sel, amount + spare * amount / max(amount.sum(), 1e-300), 0.0)
         out.append(amount)
@@ -346,8 +347,8 @@ def exact(inst, units: int = 60, o_cells: int = 400, max_users: int = 5):
     if U > max_users:
         raise InputError("instance", f"too large for exact: {U} users, at most {max_users} (DP over both budgets)",
                          "compression")
-    dB = inst.bandwidth_max_hz * (1 - SAFETY) / units
-    dP = inst.power_max_w * (1 - SAFETY) / units
+    dB = inst.bandwidth_max_hz * (1 - FILL_MARGIN) / units
+    dP = inst.power_max_w * (1 - FILL_MARGIN) / units
     k = np.arange(units + 1)
     Bg, Pg = np.meshgrid(k * dB, k * dP, indexing="ij")
     o_fine = np.arange(1, o_cells) / o_cells
@@ -378,7 +379,7 @@ def exact(inst, units: int = 60, o_cells: int = 400, max_users: int = 5):
         inst, o, B, P, sel, "exact", bound=ub, gap_abs=ub - lb, gap_rel=(ub - lb) / max(ub, 1e-300),
         certificate=f"2-D DP on a {units}x{units} grid of both budgets and {o_cells} cells in o; "
                     "the continuous optimum is within `gap_abs` above the objective")
-    return variables, "optimal", stats, f"certified within {ub - lb:.3g} (absolute)"
+    return variables, OPTIMAL, stats, f"certified within {ub - lb:.3g} (absolute)"
 
 
 def register(problem) -> None:

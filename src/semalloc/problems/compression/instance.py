@@ -37,6 +37,7 @@ from ...draws import draw_choice, draw_setting
 from ...errors import InputError
 from ...perf.eta import EtaProfile, load_profile
 from ...schema import Field, SchemaInstance, Table
+from ...solve import check_settings
 from ...units import dbm_to_w
 
 __all__ = ["CompressionInstance", "generate", "redraw", "DEFAULTS", "SCHEMA", "KEY"]
@@ -114,6 +115,8 @@ DEFAULTS: dict[str, Any] = {
     "level_weights": [1.0],
     **ONE_BS_DEFAULTS,
 }
+#: Ranges of settings beyond their type (checked by ``semalloc.solve.check_settings``).
+RANGES = {"min_distance_m": (0.0, "radius_m")}
 
 
 def generate(seed: int = 0, **overrides) -> CompressionInstance:
@@ -124,19 +127,8 @@ def generate(seed: int = 0, **overrides) -> CompressionInstance:
     ``128.1 + 37.6 log10(d/km)`` dB; each user's service level is drawn
     uniformly among ``level_weights``. Validated like a loaded file.
     """
-    unknown = sorted(set(overrides) - set(DEFAULTS))
-    if unknown:
-        raise InputError(unknown[0], f"unknown setting; known: {', '.join(DEFAULTS)}", KEY)
-    s = {**DEFAULTS, **overrides}
-    U = s["users"]
-    if not isinstance(U, (int, np.integer)) or isinstance(U, bool) or U < 1:
-        raise InputError("users", f"must be a positive integer, got {U!r}", KEY)
-    try:
-        radius, rmin = float(s["radius_m"]), float(s["min_distance_m"])
-    except (TypeError, ValueError):
-        raise InputError("radius_m", "radius_m and min_distance_m must be numbers", KEY) from None
-    if not 0 <= rmin <= radius:
-        raise InputError("min_distance_m", f"must be in [0, radius_m = {radius:g}], got {rmin:g}", KEY)
+    s = {**DEFAULTS, **check_settings(KEY, overrides)}
+    U, radius, rmin = s["users"], float(s["radius_m"]), float(s["min_distance_m"])
     # common random numbers: user i's draws come from its own streams (docs/models.md)
     rec = scenario({"shadowing_db": 0.0, **s}, overrides, seed, KEY, one_bs=True,
                    min_distance_m=max(rmin, 1e-3))

@@ -30,6 +30,7 @@ from typing import Literal
 import numpy as np
 
 from ...channel import distances_m
+from ...result import FEASIBLE
 from ...solvers.allocation import dp_allocate, dp_leave_one_out, dp_value_function, even_allocate, greedy_allocate
 from ...solvers.mckp import items_from_tables, lagrangian_prices, lp_relaxation, round_lp, solve_mckp
 from .scheduling import schedule, utility_tables
@@ -131,7 +132,7 @@ def _staged(inst, scheme: str, stage2: str, stage3: str):
     bs = (kurtosis_association(tab.util, K, allocate, even=stage2 == "even") if stage3 == "kurtosis"
           else nearest_association(inst))
     z = _rbs_for(tab.util, K, bs, allocate)
-    return schedule(inst, tab, bs, z), "feasible", {}, ""
+    return schedule(inst, tab, bs, z), FEASIBLE, {}, ""
 
 
 def _staged_algorithm(scheme: str, stage2: str, stage3: str):
@@ -291,4 +292,4 @@ def register(problem) -> None:
         t0 = time.perf_counter()
         tab = utility_tables(inst, "adaptive")
         bs, z, stats = _heuristic(inst, tab, t0 + time_limit, start)
-        return schedule(inst, tab, bs, z), "feasible", stats, ""
+        return schedule(inst, tab, bs, z), FEASIBLE, stats, ""

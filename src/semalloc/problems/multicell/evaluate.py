@@ -22,10 +22,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...errors import InputError
 from ...perf.workload import accuracy_cd, utility_of_accuracy
 from ...result import RTOL, Evaluation
-from ...schema import Field, validate
+from ...schema import Field, check_index, validate
 from .scheduling import MIN_BITS, MODES
 
 __all__ = ["evaluate", "parse_variables", "VARIABLES", "RTOL"]
@@ -46,9 +45,7 @@ def parse_variables(inst, variables: dict) -> dict:
     """Validate solution variables against the instance (shape N, types, ranges)."""
     out = validate(VARIABLES, variables, "multicell", prefix="variables.",
                    dims={"N": (inst.N, "the instance's devices")})
-    bad = np.nonzero(out["bs"] >= inst.M)[0]
-    if len(bad):
-        raise InputError(f"variables.bs[{bad[0]}]", f"must be < {inst.M} (number of BSs)", "multicell")
+    check_index("variables.bs", out["bs"], inst.M, "BSs", "multicell")
     return out
 
 

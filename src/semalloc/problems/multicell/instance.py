@@ -32,6 +32,7 @@ from ...draws import draw_choice, draw_setting
 from ...errors import InputError
 from ...perf.workload import UTILITIES
 from ...schema import Field, SchemaInstance, Table, check_index
+from ...solve import check_settings
 
 __all__ = ["MulticellInstance", "generate", "redraw", "DEFAULTS", "SCHEMA"]
 
@@ -132,7 +133,6 @@ DEFAULTS: dict[str, Any] = {
     "beta1": [-0.75, -0.6], "beta2": [10.0, 20.0], "beta3": [0.9, 0.95], "bits_max": [0.15e6, 0.25e6],
     **SCENARIO_DEFAULTS,
 }
-_COUNTS = ("devices", "base_stations", "applications")
 
 
 def generate(seed: int = 0, **overrides) -> MulticellInstance:
@@ -148,13 +148,7 @@ def generate(seed: int = 0, **overrides) -> MulticellInstance:
     their gains. The result is validated like a loaded file, so bad
     settings fail the same way.
     """
-    unknown = sorted(set(overrides) - set(DEFAULTS))
-    if unknown:
-        raise InputError(unknown[0], f"unknown setting; known: {', '.join(DEFAULTS)}", "multicell")
-    s = {**DEFAULTS, **overrides}
-    for k in _COUNTS:
-        if not isinstance(s[k], (int, np.integer)) or isinstance(s[k], bool) or s[k] < 1:
-            raise InputError(k, f"must be a positive integer, got {s[k]!r}", "multicell")
+    s = {**DEFAULTS, **check_settings(KEY, overrides)}
     N, M, A = int(s["devices"]), int(s["base_stations"]), int(s["applications"])
     area = float(s["area_m"])
     # Common random numbers (docs/models.md): every BS, device and link draws

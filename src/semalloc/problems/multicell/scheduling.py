@@ -44,18 +44,16 @@ import numpy as np
 
 from ...perf.workload import accuracy_cd, utility_of_accuracy
 from ...solvers.scalar import bisect_increasing, golden_max
+from ...units import SAFETY
 
 __all__ = ["bits_per_rb", "max_cycles", "utility_tables", "Tables", "IDLE", "SEMANTIC", "RAW", "MODES", "SCHEMES",
-           "schedule", "SAFETY", "MIN_BITS"]
+           "schedule", "MIN_BITS"]
 
 IDLE, SEMANTIC, RAW = 0, 1, 2
 MODES = ("idle", "semantic", "raw")
 #: ``adaptive``: semantic with the best (c, d) or raw (the paper's scheme);
 #: ``raw``: raw data only (baseline TC); ``fixed``: c = C/2, d = D/2 (FSC).
 SCHEMES = ("adaptive", "raw", "fixed")
-#: Schedules send ``(1 - SAFETY)`` of the bits that exactly exhaust time or
-#: energy, so that floating-point rounding never breaks a constraint.
-SAFETY = 1e-9
 #: A semantic transmission carries at least one bit (docs/models.md).
 MIN_BITS = 1.0
 #: Devices x BSs x RB counts handled per block of the table computation
@@ -401,7 +399,7 @@ def _semantic_tables(phys, app, util_of, z, possible, bound, grid, refine_iters)
     c, t = max_cycles(d / zf, **phys, bracket=(np.minimum(t0, t1), np.maximum(t0, t1)), iters=12)
     better = c > c_ch
     c, t = np.minimum(np.where(better, c, c_ch), C), np.where(better, t, t_ch)
-    bits = d * (1 - SAFETY)
+    bits = d * (1 - SAFETY)                    # d exactly exhausts time or energy: keep the margin
     util = np.where(on, utility(c, bits), 0.0)
     on = util > 0
     with np.errstate(divide="ignore", invalid="ignore"):

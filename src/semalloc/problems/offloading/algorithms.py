@@ -28,6 +28,7 @@ import numpy as np
 
 from ...channel import distances_m
 from ...errors import InputError, TimeLimit
+from ...result import ERROR, FEASIBLE, INFEASIBLE, OPTIMAL
 from .matching import match_association, match_subcarriers
 from .model import Model, State, initial_state, linear_flops, unreachable
 
@@ -101,11 +102,11 @@ def _finish(m: Model, st: State, stats: dict, proven: bool = False):
     deadline this heuristic missed."""
     ev = m.evaluation(st)
     if ev.feasible:
-        return st.variables(), "feasible", stats, ""
+        return st.variables(), FEASIBLE, stats, ""
     bad, why = unreachable(m.inst)
     if len(bad):
-        return st.variables(), "infeasible", stats, why
-    return st.variables(), "infeasible" if proven else "error", stats, "; ".join(ev.violations)
+        return st.variables(), INFEASIBLE, stats, why
+    return st.variables(), INFEASIBLE if proven else ERROR, stats, "; ".join(ev.violations)
 
 
 def _run_bcd(inst, seed: int = 0, max_iter: int = 30, linear: bool = False, fixed_mode: bool = False,
@@ -151,7 +152,7 @@ def _exact(inst, time_limit: float = 60.0):
     if len(bad):                                      # proven without enumeration: any allocation will do
         st = initial_state(m)
         m.semantic_and_cpu(st)
-        return st.variables(), "infeasible", {"certificate": "lower bound on the delays (model.alone_delay)"}, why
+        return st.variables(), INFEASIBLE, {"certificate": "lower bound on the delays (model.alone_delay)"}, why
     configs = list(_occupancies(U, K, N))
     bs = np.array([c[0] for c in configs])
     occ = np.array([c[1] for c in configs])
@@ -173,7 +174,7 @@ def _exact(inst, time_limit: float = 60.0):
              "certificate": "complete enumeration of x, rho, e; problem 26a solved by its KKT conditions "
                             "(price bisection to 2^-200 of the bracket on ln lambda) for each"}
     var, status, stats, msg = _finish(m, best[2], stats, proven=True)
-    return var, "optimal" if status == "feasible" else status, stats, msg
+    return var, OPTIMAL if status == FEASIBLE else status, stats, msg
 
 
 # ----------------------------------------------------------------------------- best

@@ -24,9 +24,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...errors import InputError
 from ...result import RTOL, Evaluation
-from ...schema import Field, validate
+from ...schema import Field, check_index, validate
 
 __all__ = ["evaluate", "parse_variables", "delays", "VARIABLES", "RTOL"]
 
@@ -43,9 +42,7 @@ def parse_variables(inst, variables: dict) -> dict:
     """Validate solution variables against the instance (shapes U and N, types, ranges)."""
     out = validate(VARIABLES, variables, "offloading", prefix="variables.",
                    dims={"U": (inst.U, "the instance's terminals"), "N": (inst.N, "the instance's subcarriers")})
-    bad = np.nonzero(out["bs"] >= inst.K)[0]
-    if len(bad):
-        raise InputError(f"variables.bs[{bad[0]}]", f"must be < {inst.K} (number of BSs)", "offloading")
+    check_index("variables.bs", out["bs"], inst.K, "BSs", "offloading")
     return out
 
 

@@ -31,6 +31,7 @@ from ...draws import draw_choice, draw_setting
 from ...errors import InputError
 from ...perf.flops import Conv, Dense, Exit, Network, exit_flops, flops, load_exit_profile, output_shape
 from ...schema import Field, SchemaInstance, Table, check_index
+from ...solve import check_settings
 from ...units import dbm_to_w
 
 __all__ = ["OffloadingInstance", "generate", "redraw", "DEFAULTS", "SCHEMA", "networks"]
@@ -120,8 +121,6 @@ DEFAULTS: dict[str, Any] = {
     "reward_c1": 1.0, "reward_c2": 0.0, "profile": None,
     **{k: v for k, v in SCENARIO_DEFAULTS.items() if k != "carrier_hz"},
 }
-_COUNTS = ("terminals", "base_stations", "subcarriers", "tasks", "exit_points", "channels", "filters",
-           "extraction_layers", "reconstruction_layers", "classes", "reconstruction_units")
 
 
 def networks(kernel: int, s: dict) -> tuple[Network, tuple, tuple]:
@@ -138,9 +137,7 @@ def networks(kernel: int, s: dict) -> tuple[Network, tuple, tuple]:
 
 
 def _check_settings(s: dict) -> None:
-    for k in _COUNTS:
-        if not isinstance(s[k], (int, np.integer)) or isinstance(s[k], bool) or s[k] < 1:
-            raise InputError(k, f"must be a positive integer, got {s[k]!r}", "offloading")
+    """The rules between settings that ``check_settings`` cannot read from the table."""
     depths, rates = np.atleast_1d(s["recognition_layers"]), np.atleast_1d(s["exit_rates"])
     if len(depths) == 0 or np.any(np.diff(depths) <= 0) or depths[0] < 1:
         raise InputError("recognition_layers", f"must be increasing positive depths, got {s['recognition_layers']!r}",
@@ -189,10 +186,7 @@ def generate(seed: int = 0, **overrides) -> OffloadingInstance:
     tasks to the next exit); its FLOPs come from :mod:`semalloc.perf.flops`
     on the networks of :func:`networks`. Each terminal draws a task type.
     """
-    unknown = sorted(set(overrides) - set(DEFAULTS))
-    if unknown:
-        raise InputError(unknown[0], f"unknown setting; known: {', '.join(DEFAULTS)}", "offloading")
-    s = {**DEFAULTS, **overrides}
+    s = {**DEFAULTS, **check_settings(KEY, overrides)}
     learned = _learned(s, overrides)
     _check_settings(s)
     U, K, N, I, M = (int(s[k]) for k in ("terminals", "base_stations", "subcarriers", "tasks", "exit_points"))

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from ...result import RTOL, Evaluation
-from ...solvers.logsplit import SAFETY, log_delay_split
+from ...solvers.logsplit import log_delay_split
+from ...units import SAFETY
 from .evaluate import evaluate, parse_variables
 
 __all__ = ["Model", "State", "initial_state", "unreachable", "alone_delay", "linear_flops", "DEADLINE_MARGIN"]

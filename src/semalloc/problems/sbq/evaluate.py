@@ -24,10 +24,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...errors import InputError
 from ...perf.sbq import logistic, similarity, sqnr_db
 from ...result import RTOL, Evaluation
-from ...schema import Field, Table, validate
+from ...schema import Field, Table, check_index, validate
 from .instance import Q_MAX
 
 __all__ = ["evaluate", "parse_variables", "outcome", "qos", "VARIABLES", "RTOL"]
@@ -47,9 +46,7 @@ def parse_variables(inst, variables: dict) -> dict:
     out = validate(VARIABLES, variables, "sbq", prefix="variables.",
                    dims={"K": (inst.K, "the instance's users"), "M": (inst.M, "the instance's subchannels"),
                          "Nt": (inst.Nt, "the instance's antennas")})
-    bad = np.nonzero(out["subchannel"] >= inst.M)[0]
-    if len(bad):
-        raise InputError(f"variables.subchannel[{bad[0]}]", f"must be < {inst.M} (number of subchannels)", "sbq")
+    check_index("variables.subchannel", out["subchannel"], inst.M, "subchannels", "sbq")
     return out
 
 

@@ -38,6 +38,7 @@ from ...draws import draw_choice, per_item, stream
 from ...errors import InputError
 from ...perf.sbq import N_MAX
 from ...schema import Field, SchemaInstance, Table
+from ...solve import check_settings
 from ...units import dbm_to_w
 
 __all__ = ["SBQInstance", "generate", "redraw", "episode", "DEFAULTS", "SCHEMA", "Q_MAX"]
@@ -113,22 +114,16 @@ DEFAULTS: dict[str, Any] = {
     "rho": 0.95,
     **ONE_BS_DEFAULTS,
 }
-_COUNTS = ("users", "antennas", "subchannels")
+#: Ranges of settings beyond their type (checked by ``semalloc.solve.check_settings``).
+RANGES = {"rho": (0.0, 1.0)}
 
 
 def _settings(overrides: dict) -> dict:
-    unknown = sorted(set(overrides) - set(DEFAULTS))
-    if unknown:
-        raise InputError(unknown[0], f"unknown setting; known: {', '.join(DEFAULTS)}", "sbq")
-    s = {**DEFAULTS, **overrides}
-    for k in _COUNTS:
-        if not isinstance(s[k], (int, np.integer)) or isinstance(s[k], bool) or s[k] < 1:
-            raise InputError(k, f"must be a positive integer, got {s[k]!r}", "sbq")
+    """``DEFAULTS`` updated by the checked ``overrides`` (the settings table, then the pair rule)."""
+    s = {**DEFAULTS, **check_settings("sbq", overrides)}
     lo_hi = np.atleast_1d(np.asarray(s["sentences"], dtype=float))
     if len(lo_hi) != 2 or lo_hi[0] > lo_hi[1] or lo_hi[0] < 0:
         raise InputError("sentences", f"must be a [low, high] pair with 0 <= low <= high, got {s['sentences']!r}", "sbq")
-    if not 0.0 <= float(s["rho"]) <= 1.0:
-        raise InputError("rho", f"must be in [0, 1], got {s['rho']!r}", "sbq")
     return s
 
 

@@ -41,15 +41,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...units import SAFETY
 from .beams import min_bits
 from .instance import Q_MAX
 
-__all__ = ["observe", "observe_general", "allocation", "FEATURES", "SCENARIO", "OBS_CLIP", "SAFETY"]
+__all__ = ["observe", "observe_general", "allocation", "FEATURES", "SCENARIO", "OBS_CLIP"]
 
 #: Observation entries are clipped to this magnitude.
 OBS_CLIP = 10.0
-#: Power and bandwidth are scaled to ``(1 - SAFETY)`` of their budgets (rounding in ``evaluate``).
-SAFETY = 1e-12
 
 
 def FEATURES(M: int) -> int:

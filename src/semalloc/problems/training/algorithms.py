@@ -46,7 +46,17 @@ from scipy.stats import truncnorm
 from ...errors import InputError
 from ...solvers.scalar import bracket
 from .evaluate import evaluate, metrics
-from .subproblems import LN2, SAFETY, Infeasible, P3Solution, P4Context, _p4_direct, inv_log_ratio, solve_p3, solve_p4
+from .subproblems import (
+    LN2,
+    SNR_MARGIN,
+    Infeasible,
+    P3Solution,
+    P4Context,
+    _p4_direct,
+    inv_log_ratio,
+    solve_p3,
+    solve_p4,
+)
 
 __all__ = ["register", "ALGORITHMS", "alternating", "block_descent", "average_point", "fastest_point", "start_point",
            "repair_psnr", "optimise_pb", "p1_functions", "reduced_functions", "STARTS"]
@@ -66,7 +76,7 @@ def repair_psnr(inst, p, B, rho):
     dev, model = inst.devices, inst.model
     rho = np.clip(np.maximum(rho, model.rho_needed(dev.psnr_min_db, p * inst.snr_per_hz / B)), dev.rho_min,
                   dev.rho_max)
-    s_need = model.snr_needed(dev.psnr_min_db, rho) * (1 + SAFETY)
+    s_need = model.snr_needed(dev.psnr_min_db, rho) * (1 + SNR_MARGIN)
     return p, np.minimum(B, p * inst.snr_per_hz / s_need), rho
 
 
@@ -183,7 +193,7 @@ def optimise_pb(inst, f, h, rho, t_max: float):
     c1, c2 = inst.cycles
     fixed = c1 / f + c2 / h
     e_fixed = inst.kappa * float(np.sum(c1 * f**2 + c2 * h**2))
-    s_min = inst.model.snr_needed(inst.devices.psnr_min_db, rho) * (1 + SAFETY)
+    s_min = inst.model.snr_needed(inst.devices.psnr_min_db, rho) * (1 + SNR_MARGIN)
     a, pm = inst.snr_per_hz, inst.devices.power_max_w
     # least upload time: full power at the least SNR (the largest bandwidth the PSNR allows)
     b_top = a * pm / s_min
@@ -353,7 +363,7 @@ def reduced_functions(inst, ref: float) -> dict:
     d, N, Bt = inst.devices, inst.N, inst.bandwidth_hz
     a, bits, model, pm = inst.snr_per_hz, inst.raw_bits, inst.model, d.power_max_w
     w1, w2 = inst.w_time, inst.w_energy
-    s_floor = model.snr_needed(d.psnr_min_db, d.rho_max) * (1 + 10 * SAFETY)
+    s_floor = model.snr_needed(d.psnr_min_db, d.rho_max) * (1 + 10 * SNR_MARGIN)
     seen: dict = {}
 
     def at(z):

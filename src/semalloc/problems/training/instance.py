@@ -32,6 +32,7 @@ from ...draws import draw_setting
 from ...errors import InputError
 from ...perf.psnr import PsnrModel, load_profile
 from ...schema import Field, SchemaInstance, Table
+from ...solve import check_settings
 from ...units import dbm_to_w
 
 __all__ = ["TrainingInstance", "generate", "redraw", "DEFAULTS", "SCHEMA"]
@@ -141,13 +142,8 @@ def generate(seed: int = 0, **overrides) -> TrainingInstance:
     ``noise_dbm_hz`` in dBm/Hz. ``psnr_profile`` is a built-in name or a
     JSON profile file. The result is validated like a loaded file.
     """
-    unknown = sorted(set(overrides) - set(DEFAULTS))
-    if unknown:
-        raise InputError(unknown[0], f"unknown setting; known: {', '.join(DEFAULTS)}", "training")
-    s = {**DEFAULTS, **overrides}
+    s = {**DEFAULTS, **check_settings(KEY, overrides)}
     n = s["devices"]
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-        raise InputError("devices", f"must be a positive integer, got {n!r}", "training")
     w1 = float(s["w_time"])
     w2 = 1.0 - w1 if s["w_energy"] is None else float(s["w_energy"])
     model = load_profile(str(s["psnr_profile"]))
