@@ -93,7 +93,7 @@ def test_every_built_in_algorithm_returns_a_known_status(key):
     from semalloc.solve import _allocation
     prob = semalloc.get_problem(key)
     inst = semalloc.generate(key, seed=1, **TINY[key])
-    names = [a for a in prob.algorithms if a != "drl"]       # drl: the trained agent, tests/test_rl_*.py
+    names = [a for a in prob.algorithms if a not in ("drl", "mapping-drl")]   # trained agents: tests/test_rl_*.py
     assert len(names) >= 4
     for name in names:
         out = _allocation(prob.algorithms[name].run(inst, **OPTIONS.get((key, name), {})), name)
