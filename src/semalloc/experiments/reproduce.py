@@ -30,7 +30,7 @@ __all__ = ["SPECS_DIR", "figures", "reproduce", "Reproduction", "plot_spec", "pl
 #: Figures that are not an optimisation sweep (no spec can express them), drawn
 #: by ``function(out, quick, progress) -> (image, title, summary)``:
 #: problem key -> figure number -> ``"module:function"``.
-DRAWN = {"compression": {3: "semalloc.learn.tcm:figure3"}}
+DRAWN = {"compression": {3: "semalloc.learn.tcm:figure3"}, "sbq": {3: "semalloc.rl.curves:figure3"}}
 
 
 def figures(key: str) -> dict[int, Path]:

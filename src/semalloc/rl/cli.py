@@ -159,38 +159,10 @@ def curves(csv: List[Path] = typer.Argument(..., help="training curves written b
            output: Optional[Path] = typer.Option(None, "--output", hidden=True),
            window: int = typer.Option(20, "--window", help="rollouts in the moving average"),
            json_out: bool = typer.Option(False, "--json", help="print what was written as JSON (docs/cli.md)")):
-    """Figure sbq-training: mean reward per slot against environment steps and against wall-clock time."""
-    output = output or out
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    import numpy as np
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
-    for path in csv:
-        try:
-            data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
-        except (OSError, ValueError):
-            raise InputError("csv", f"{path}: not a training curve (steps,seconds,mean_reward)", "sbq") from None
-        if data.shape[0] == 0 or data.shape[1] != 3:
-            raise InputError("csv", f"{path}: not a training curve (steps,seconds,mean_reward)", "sbq")
-        side = path.with_suffix(".json")
-        label = path.stem
-        if side.is_file():
-            rec = json.loads(side.read_text())
-            label = f"{rec.get('agent', label)}{' (general)' if rec.get('general') else ''}"
-        w = max(1, min(window, len(data)))
-        smooth = np.convolve(data[:, 2], np.ones(w) / w, mode="valid")
-        axes[0].plot(data[w - 1:, 0], smooth, label=label)
-        axes[1].plot(data[w - 1:, 1] / 60, smooth, label=label)
-    axes[0].set_xlabel("environment steps (slots)")
-    axes[1].set_xlabel("wall-clock training time (min)")
-    axes[0].set_ylabel(f"mean reward per slot (moving average, {window} rollouts)")
-    axes[0].legend()
-    fig.suptitle("sbq: training curves")
-    fig.tight_layout()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(output, dpi=120)
-    plt.close(fig)
+    """Figure sbq-training: mean reward per slot against environment steps and against wall-clock time
+    (curves of one agent kind from several seeds: their mean with a 95 % interval over the seeds)."""
+    from .curves import draw_curves
+    output = draw_curves(csv, output or out, window)
     if json_out:
         sys.stdout.write(json.dumps({"written": [str(output)], "curves": [str(p) for p in csv]}) + "\n")
         return

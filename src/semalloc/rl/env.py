@@ -6,7 +6,8 @@ The observation and the map from the hybrid action to a feasible allocation
 are :mod:`semalloc.problems.sbq.mdp`; the reward is the slot's sum of
 effective SC-QoS, computed by the problem's own :func:`outcome`. ``info``
 holds the per-user outcome of the slot just scored (``score``, ``effective``,
-``xi``, ``latency_s``, ``rate_bps``, ``sinr``, ``subchannel``, ``bits``) and
+``xi``, ``latency_s``, ``rate_bps``, ``sinr``, ``subchannel``, ``bits``), ``user_reward``
+(each user's part of the reward, which sums to it) and
 ``moved`` (users the ``Nt`` cap moved to another subchannel or dropped). An episode ends by truncation
 after ``slots`` slots.
 
@@ -129,7 +130,7 @@ class SBQEnv(gym.Env):
         v, moved = allocation(self.inst, *split_action(self.K, self.M, action))
         o, reward, score, effective = scored(self.inst, v, self.perception)
         info = {k: o[k] for k in ("score", "effective", "xi", "latency_s", "rate_bps", "sinr")}
-        info.update(subchannel=v["subchannel"], bits=v["bits"], moved=moved)
+        info.update(subchannel=v["subchannel"], bits=v["bits"], moved=moved, user_reward=score)
         self.t += 1
         truncated = self.t >= self.slots
         if not truncated:
@@ -198,7 +199,7 @@ class ScenarioEnv(gym.Env):
         _, reward, score, effective = scored(self.inst, v, self.perception)
         self.t += 1
         truncated = self.t >= self.slots
-        info = {"moved": moved, "users": K}
+        info = {"moved": moved, "users": K, "user_reward": np.pad(score, (0, self.max_users - K))}
         if not truncated:
             self.inst = next(self._slots)
         return observe_general(self.inst, self.max_users, score, effective), reward, False, truncated, info

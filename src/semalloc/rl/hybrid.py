@@ -13,6 +13,12 @@ they lie in (0, 1) without clipping and the likelihood ratio is exact.
 The same weights serve every user, so each slot trains them K times.
 
 The value is the sum of per-user values (the reward is a sum over users).
+``credit="user"`` (a repair of ours; ``slot`` is the plain PPO above) scores
+each user's part of the action (its subchannel, bits, power and mix) by its
+own advantage ``r_k - V_k`` (``r_k`` its effective SC-QoS, ``info["user_reward"]``)
+with a per-user clipped ratio, and the subchannel shares by the slot's; it
+ignores what a user's power costs the others (docs/models.md, sbq).
+
 By default the discount is 0: the action does not change the next slot's
 channels or tasks (docs/models.md, sbq, "Discount"), so maximising each slot's reward is
 optimal and the advantage is ``r - V(s)``; ``gamma > 0`` uses GAE.
@@ -43,7 +49,7 @@ __all__ = ["HybridPolicy", "train_hybrid", "PPO_DEFAULTS"]
 #: PPO settings of ``train_hybrid`` (keyword overrides accepted).
 PPO_DEFAULTS = {"n_envs": 16, "n_steps": 16, "epochs": 4, "minibatch": 64, "lr": 1e-3, "clip": 0.2,
                 "entropy": 0.003, "value_coef": 0.5, "max_grad_norm": 0.5, "gamma": 0.0, "gae_lambda": 0.95,
-                "hidden": 128, "anneal": True}
+                "hidden": 128, "anneal": True, "credit": "slot"}
 
 
 class HybridPolicy(nn.Module):
@@ -64,8 +70,9 @@ class HybridPolicy(nn.Module):
         x = obs.view(obs.shape[0], self.K, self.F)
         return (x[..., -1] > 0.5).to(obs.dtype) if self.masked else torch.ones_like(x[..., 0])
 
-    def heads(self, obs: torch.Tensor):
-        """``(e (B,K,H), c (B,H), sub_logits (B,K,M+1), bit_logits (B,K,Q), value (B,))``.
+    def heads(self, obs: torch.Tensor, per_user: bool = False):
+        """``(e (B,K,H), c (B,H), sub_logits (B,K,M+1), bit_logits (B,K,Q), value (B,))``;
+        ``per_user``: each user's value (B,K) instead of their sum.
 
         ``masked``: the context is the mean over present users, and absent users add no value."""
         B, K, M = obs.shape[0], self.K, self.M
@@ -73,20 +80,28 @@ class HybridPolicy(nn.Module):
         m = self.mask(obs).unsqueeze(-1)
         c = (e * m).sum(dim=1) / m.sum(dim=1).clamp(min=1)
         out = self.user_head(torch.cat([e, c.unsqueeze(1).expand(-1, K, -1)], dim=-1))
-        return e, c, out[..., :M + 1], out[..., M + 1:M + 1 + Q_MAX], (out[..., -1] * m[..., 0]).sum(dim=1)
+        values = out[..., -1] * m[..., 0]
+        return e, c, out[..., :M + 1], out[..., M + 1:M + 1 + Q_MAX], values if per_user else values.sum(dim=1)
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         return self.heads(obs)[-1]
 
-    def _logp(self, obs, e, c, sub_logits, bit_logits, s, b, z):
-        """Log-probability of ``(s, b, z)`` and entropy of the discrete heads, over present users only."""
+    def _logp(self, obs, e, c, sub_logits, bit_logits, s, b, z, per_user: bool = False):
+        """Log-probability of ``(s, b, z)`` and entropy of the discrete heads, over present users only.
+
+        ``per_user``: ``(user (B,K), shares (B,M), entropy)``, each user's part
+        (its subchannel, bits, power and mix) and each subchannel share's, which sum to the log-probability."""
         m = self.mask(obs)
         ds, db = Categorical(logits=sub_logits, validate_args=False), Categorical(logits=bit_logits, validate_args=False)
         mean, std = self.continuous(e, c, s, m)
         lz = Normal(mean, std, validate_args=False).log_prob(z)
+        entropy = ((ds.entropy() + db.entropy()) * m).sum(-1)
+        if per_user:
+            K = self.K
+            return (ds.log_prob(s) + db.log_prob(b) + lz[..., :K] + lz[..., K:2 * K]) * m, lz[..., 2 * K:], entropy
         mz = torch.cat([m, m, torch.ones_like(m[:, :self.M])], dim=-1)
         logp = ((ds.log_prob(s) + db.log_prob(b)) * m).sum(-1) + (lz * mz).sum(-1)
-        return logp, ((ds.entropy() + db.entropy()) * m).sum(-1)
+        return logp, entropy
 
     def continuous(self, e, c, sub, m=None):
         """Means ``(B, 2K + M)`` and std of the Gaussian, given the subchannel choices ``sub`` (B, K).
@@ -111,9 +126,10 @@ class HybridPolicy(nn.Module):
         return mean, std
 
     @torch.no_grad()
-    def act(self, obs: torch.Tensor, deterministic: bool = False) -> dict:
-        """Env actions (numpy) for a batch of observations; sampled ones carry the internals PPO stores."""
-        e, c, sub_logits, bit_logits, value = self.heads(obs)
+    def act(self, obs: torch.Tensor, deterministic: bool = False, per_user: bool = False) -> dict:
+        """Env actions (numpy) for a batch of observations; sampled ones carry the internals PPO stores
+        (``per_user``: also each user's log-probability, value, and the shares' log-probabilities)."""
+        e, c, sub_logits, bit_logits, value = self.heads(obs, per_user)
         m = self.mask(obs)
         if deterministic:                               # argmax and median; no distributions (fast path)
             s, b = sub_logits.argmax(-1), bit_logits.argmax(-1)
@@ -123,9 +139,12 @@ class HybridPolicy(nn.Module):
         ds, db = Categorical(logits=sub_logits, validate_args=False), Categorical(logits=bit_logits, validate_args=False)
         s, b = ds.sample(), db.sample()
         z = Normal(*self.continuous(e, c, s, m), validate_args=False).sample()
-        logp, _ = self._logp(obs, e, c, sub_logits, bit_logits, s, b, z)
-        return {"discrete": torch.cat([s, b], dim=-1).cpu().numpy(), "continuous": torch.sigmoid(z).cpu().numpy(),
-                "z": z, "logp": logp, "value": value}
+        action = {"discrete": torch.cat([s, b], dim=-1).cpu().numpy(), "continuous": torch.sigmoid(z).cpu().numpy(),
+                  "z": z}
+        if per_user:
+            user, shares, _ = self._logp(obs, e, c, sub_logits, bit_logits, s, b, z, per_user=True)
+            return {**action, "user_logp": user, "share_logp": shares, "user_value": value, "mask": m}
+        return {**action, "logp": self._logp(obs, e, c, sub_logits, bit_logits, s, b, z)[0], "value": value}
 
     def act_one(self, obs: np.ndarray, samples: int = 0, rng: np.random.Generator | None = None):
         """The deterministic action of :meth:`act` for one observation, computed in numpy (float32).
@@ -201,14 +220,18 @@ class HybridPolicy(nn.Module):
                 s0[:H].copy(), s0[H:2 * H].copy(), s0[2 * H:].copy(), sb0, s2, sb2,
                 np.exp(self.log_std.detach().cpu().numpy().astype(float)))
 
-    def evaluate_actions(self, obs, discrete, z):
-        """Log-probability, entropy of the discrete heads and value of stored actions (for the PPO loss).
+    def evaluate_actions(self, obs, discrete, z, per_user: bool = False):
+        """Log-probability, entropy of the discrete heads and value of stored actions (for the PPO loss);
+        ``per_user``: ``(user logp (B,K), share logp (B,M), entropy, user values (B,K))``.
 
         The Gaussian's spread is left to the policy gradient (no entropy bonus), so
         it narrows as the policy settles and the deterministic action (the median
         ``sigmoid(mean)``) is what was learned."""
-        e, c, sub_logits, bit_logits, value = self.heads(obs)
-        logp, ent = self._logp(obs, e, c, sub_logits, bit_logits, discrete[..., :self.K], discrete[..., self.K:], z)
+        e, c, sub_logits, bit_logits, value = self.heads(obs, per_user)
+        s, b = discrete[..., :self.K], discrete[..., self.K:]
+        if per_user:
+            return (*self._logp(obs, e, c, sub_logits, bit_logits, s, b, z, per_user=True), value)
+        logp, ent = self._logp(obs, e, c, sub_logits, bit_logits, s, b, z)
         return logp, ent, value
 
 
@@ -243,40 +266,47 @@ def train_hybrid(env_fn, steps: int, seed: int = 0, device: str = "cpu", progres
     N, T = cfg["n_envs"], cfg["n_steps"]
     rollouts = max(1, int(np.ceil(steps / (N * T))))
     t0, recent, curve, done = time.perf_counter(), [], [], 0
+    per_user = cfg["credit"] == "user"
+    if cfg["credit"] not in ("slot", "user"):
+        raise ValueError(f"credit must be slot or user, got {cfg['credit']!r}")
     for it in range(rollouts):
         if cfg["anneal"]:                                                     # learning rate linearly to 0
             for group in opt.param_groups:
                 group["lr"] = cfg["lr"] * (1.0 - it / rollouts)
-        buf = {k: [] for k in ("obs", "discrete", "z", "logp", "value", "reward", "end")}
+        buf: dict[str, list] = {}
         for _ in range(T):
             o = torch.as_tensor(obs, device=device)
-            a = net.act(o)
-            obs, reward, term, trunc, _ = envs.step({"discrete": a["discrete"], "continuous": a["continuous"]})
-            for k, v in (("obs", o), ("discrete", torch.as_tensor(a["discrete"], device=device)), ("z", a["z"]),
-                         ("logp", a["logp"]), ("value", a["value"]),
-                         ("reward", torch.as_tensor(reward, dtype=torch.float32, device=device)),
-                         ("end", torch.as_tensor(term | trunc, dtype=torch.float32, device=device))):
-                buf[k].append(v)
+            a = net.act(o, per_user=per_user)
+            obs, reward, term, trunc, info = envs.step({"discrete": a["discrete"], "continuous": a["continuous"]})
+            step = {"obs": o, "discrete": torch.as_tensor(a["discrete"], device=device),
+                    "reward": torch.as_tensor(reward, dtype=torch.float32, device=device),
+                    "end": torch.as_tensor(term | trunc, dtype=torch.float32, device=device),
+                    **{k: a[k] for k in (("z", "user_logp", "share_logp", "user_value", "mask") if per_user
+                                         else ("z", "logp", "value"))}}
+            if per_user:
+                step["user_reward"] = torch.as_tensor(_user_rewards(info, N, K), dtype=torch.float32, device=device)
+            for k, v in step.items():
+                buf.setdefault(k, []).append(v)
         b = {k: torch.stack(v) for k, v in buf.items()}                       # (T, N, ...)
         with torch.no_grad():
-            last = net.value(torch.as_tensor(obs, device=device))
-        adv = torch.zeros_like(b["reward"])
-        gae = torch.zeros(N, device=device)
-        for t in reversed(range(T)):                                          # GAE; gamma = 0 gives r - V
-            nxt = last if t == T - 1 else b["value"][t + 1]
-            delta = b["reward"][t] + cfg["gamma"] * nxt * (1 - b["end"][t]) - b["value"][t]
-            gae = delta + cfg["gamma"] * cfg["gae_lambda"] * (1 - b["end"][t]) * gae
-            adv[t] = gae
-        ret = adv + b["value"]
+            last = net.heads(torch.as_tensor(obs, device=device), per_user)[-1]
+        if per_user:
+            adv = _gae(b["user_reward"], b["user_value"], last, b["end"], cfg["gamma"], cfg["gae_lambda"])
+            ret = adv + b["user_value"]
+        else:
+            adv = _gae(b["reward"], b["value"], last, b["end"], cfg["gamma"], cfg["gae_lambda"])
+            ret = adv + b["value"]
         flat = {k: v.reshape(T * N, *v.shape[2:]) for k, v in b.items()}
-        adv, ret = adv.reshape(-1), ret.reshape(-1)
+        adv, ret = adv.reshape(T * N, *adv.shape[2:]), ret.reshape(T * N, *ret.shape[2:])
         for _ in range(cfg["epochs"]):
             for idx in torch.randperm(T * N, device=device).split(cfg["minibatch"]):
-                logp, ent, value = net.evaluate_actions(flat["obs"][idx], flat["discrete"][idx], flat["z"][idx])
-                a_n = (adv[idx] - adv[idx].mean()) / (adv[idx].std() + 1e-8)
-                ratio = (logp - flat["logp"][idx]).exp()
-                pg = -torch.min(ratio * a_n, ratio.clamp(1 - cfg["clip"], 1 + cfg["clip"]) * a_n).mean()
-                loss = pg + cfg["value_coef"] * (value - ret[idx]).pow(2).mean() - cfg["entropy"] * ent.mean()
+                if per_user:
+                    loss = _user_loss(net, flat, adv, ret, idx, cfg)
+                else:
+                    logp, ent, value = net.evaluate_actions(flat["obs"][idx], flat["discrete"][idx], flat["z"][idx])
+                    a_n = (adv[idx] - adv[idx].mean()) / (adv[idx].std() + 1e-8)
+                    pg = _clipped(logp - flat["logp"][idx], a_n, cfg["clip"]).mean()
+                    loss = pg + cfg["value_coef"] * (value - ret[idx]).pow(2).mean() - cfg["entropy"] * ent.mean()
                 opt.zero_grad()
                 loss.backward()
                 nn.utils.clip_grad_norm_(net.parameters(), cfg["max_grad_norm"])
@@ -294,3 +324,51 @@ def train_hybrid(env_fn, steps: int, seed: int = 0, device: str = "cpu", progres
     tail = recent[-max(1, len(recent) // 4):]
     return net.eval(), {"steps": done, "seconds": time.perf_counter() - t0, "mean_reward": float(np.mean(tail)),
                         "config": cfg, "curve": curve}
+
+
+def _user_rewards(info: dict, n: int, k: int) -> np.ndarray:
+    """Each env's per-user rewards ``(n, k)`` of the step just taken, from a vector env's ``info``
+    (an env whose episode just ended reports them in ``final_info``)."""
+    out = np.zeros((n, k))
+    for part in (info, info.get("final_info", {})):
+        if "user_reward" in part:
+            mask = part["_user_reward"]
+            out[mask] = np.stack(part["user_reward"][mask])
+    return out
+
+
+def _gae(reward, value, last, end, gamma: float, lam: float):
+    """Generalised advantages over ``T`` steps (``reward``, ``value``: (T, N, ...); ``end``: (T, N));
+    ``gamma = 0`` gives ``reward - value``."""
+    end = end.view(*end.shape, *([1] * (reward.dim() - end.dim())))
+    adv = torch.zeros_like(reward)
+    gae = torch.zeros_like(reward[0])
+    for t in reversed(range(reward.shape[0])):
+        nxt = last if t == reward.shape[0] - 1 else value[t + 1]
+        delta = reward[t] + gamma * nxt * (1 - end[t]) - value[t]
+        gae = delta + gamma * lam * (1 - end[t]) * gae
+        adv[t] = gae
+    return adv
+
+
+def _clipped(log_ratio, adv, clip: float):
+    """PPO's clipped surrogate loss, elementwise: ``-min(r A, clip(r, 1 - clip, 1 + clip) A)``."""
+    ratio = log_ratio.exp()
+    return -torch.min(ratio * adv, ratio.clamp(1 - clip, 1 + clip) * adv)
+
+
+def _user_loss(net, flat: dict, adv, ret, idx, cfg: dict):
+    """The ``credit="user"`` PPO loss on minibatch ``idx``: each present user's clipped surrogate with its
+    own advantage, the shares' with the slot's (the users' sum), per-user values."""
+    user, shares, ent, value = net.evaluate_actions(flat["obs"][idx], flat["discrete"][idx], flat["z"][idx],
+                                                    per_user=True)
+    m, a = flat["mask"][idx], adv[idx]
+    count = m.sum().clamp(min=1)
+    mu = (a * m).sum() / count
+    sd = (((a - mu) ** 2 * m).sum() / count).sqrt()
+    pg_user = (_clipped(user - flat["user_logp"][idx], (a - mu) / (sd + 1e-8), cfg["clip"]) * m).sum() / count
+    slot = (a * m).sum(dim=1)
+    pg_share = _clipped(shares.sum(-1) - flat["share_logp"][idx].sum(-1),
+                        (slot - slot.mean()) / (slot.std() + 1e-8), cfg["clip"]).mean()
+    v_loss = ((value - ret[idx]) ** 2 * m).sum() / count
+    return pg_user + pg_share + cfg["value_coef"] * v_loss - cfg["entropy"] * ent.mean()
