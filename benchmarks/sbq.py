@@ -7,9 +7,11 @@ For the notes' default scenario (K = 6, Nt = 4, M = 3, Pmax = 1 W, B = 1.8 MHz) 
 - ``drl``: the shipped agent (``semalloc/rl/data/sbq-hybrid.pt``, or ``--agent``) over episodes, its
   state carrying the last slot's outcome; ``drl (1st)``: the same slots each decided alone (last outcome
   zero, as in a figure's single slot);
-- ``mapping`` (fair: best's search on the S-SE-perceived QoS), ``mapping-equal``, ``equal``, ``best``.
+- ``mapping`` (fair: best's search on the S-SE-perceived QoS), ``mapping-drl`` (the shipped agent of the same
+  recipe trained on the S-SE-perceived reward, each slot decided alone), ``mapping-equal``, ``equal``, ``best``.
 
-Columns: mean effective SC-QoS per slot, drl / best, drl / mapping, drl / mapping-equal, and the median
+Columns: mean effective SC-QoS per slot, drl / best, drl / mapping, drl / mapping-drl, drl / mapping-equal,
+and the median
 decision time per slot of drl and best. ``--baselines DIR``: also, at the default scenario, per-scenario
 agents from DIR (``hybrid-<steps>.pt``, ``dqn-<steps>.zip``, ``td3-<steps>.zip``; trained if missing).
 
@@ -31,7 +33,7 @@ from semalloc.rl.cli import format_rows
 #: The points of sbq-fig1 (K, at Pmax = 1 W) and sbq-fig2 (Pmax, at K = 6); the default (6, 1 W) is in both.
 POINTS = ([{"users": k} for k in (2, 4, 6, 8, 10, 12)] +
           [{"power_max_w": p} for p in (0.01, 0.03, 0.1, 0.3, 3.0, 10.0)])
-ALGOS = ["mapping", "mapping-equal", "equal", "best"]
+ALGOS = ["mapping", "mapping-drl", "mapping-equal", "equal", "best"]
 
 
 def _point(agent, settings: dict, episodes: int, slots: int) -> dict:
@@ -48,13 +50,14 @@ def _point(agent, settings: dict, episodes: int, slots: int) -> dict:
 
 
 def _table(rows: list[tuple[str, dict]]) -> str:
-    head = (f"{'point':<14} {'drl':>6} {'drl 1st':>7} {'mapping':>7} {'map-eq':>6} {'equal':>6} {'best':>6} "
-            f"{'drl/best':>8} {'drl/map':>7} {'drl/m-eq':>8} {'drl ms':>6} {'best ms':>7}")
+    head = (f"{'point':<14} {'drl':>6} {'drl 1st':>7} {'mapping':>7} {'map-drl':>7} {'map-eq':>6} {'equal':>6} "
+            f"{'best':>6} {'drl/best':>8} {'drl/map':>7} {'drl/m-drl':>9} {'drl/m-eq':>8} {'drl ms':>6} {'best ms':>7}")
     lines = [head]
     for label, r in rows:
         lines.append(f"{label:<14} {r['drl']:>6.3f} {r['drl (1st)']:>7.3f} {r['mapping']:>7.3f} "
-                     f"{r['mapping-equal']:>6.3f} {r['equal']:>6.3f} {r['best']:>6.3f} "
+                     f"{r['mapping-drl']:>7.3f} {r['mapping-equal']:>6.3f} {r['equal']:>6.3f} {r['best']:>6.3f} "
                      f"{r['drl'] / r['best']:>8.3f} {r['drl'] / r['mapping']:>7.3f} "
+                     f"{r['drl'] / max(r['mapping-drl'], 1e-12):>9.3f} "
                      f"{r['drl'] / max(r['mapping-equal'], 1e-12):>8.2f} {r['drl ms']:>6.3f} {r['best ms']:>7.1f}")
     return "\n".join(lines)
 
@@ -89,7 +92,9 @@ def main() -> None:
     worst = min(r["drl"] / r["best"] for _, r in rows)
     print(f"min drl/best {worst:.3f}; drl >= equal at {sum(r['drl'] >= r['equal'] for _, r in rows)}/{len(rows)} "
           f"points; drl/mapping {min(r['drl'] / r['mapping'] for _, r in rows):.3f}.."
-          f"{max(r['drl'] / r['mapping'] for _, r in rows):.3f}; infeasible slots "
+          f"{max(r['drl'] / r['mapping'] for _, r in rows):.3f}; drl/mapping-drl "
+          f"{min(r['drl'] / r['mapping-drl'] for _, r in rows):.3f}..{max(r['drl'] / r['mapping-drl'] for _, r in rows):.3f}"
+          f"; infeasible slots "
           f"{sum(v for _, r in rows for k, v in r.items() if k.endswith('infeasible'))}")
     if args.baselines:
         args.baselines.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,124 @@
+"""Why the shipped sbq agent stays below 0.95 x ``best``: the gap taken apart, and training recipes tried.
+
+A script, not a test (about 40 minutes on one core with ``--train``; a few minutes without).
+
+1. **Where the gap is** (``diagnose``): at the default scenario, Pmax = 0.01 W and K = 12, 40 slots each,
+   the agent's own allocation, then the agent's subchannels and bits with ``best``'s power and bandwidth
+   search (``allocate``) on them, and ``best``; with the users each serves.
+2. **Recipes** (``--train DIR``; each written once to DIR, reused after): from the shipped agent,
+   PPO for 102 400 more steps (learning rate 3e-4, annealed; ``more``), the same with the Gaussian's spread
+   fixed at 0.1 (``std01``), the same with per-user credit (``credit=user``; ``user``); and from scratch,
+   behaviour cloning of ``best`` on 6000 slots of the training distribution (60 epochs; ``bc``), then
+   PPO 102 400 steps from it (``bc-ppo``). Every file is scored against ``best`` on 30 slots of six points.
+
+Run: ``.venv/bin/python benchmarks/sbq_recipes.py [--train runs/recipes] [--slots 30]``
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+import semalloc
+from semalloc.problems.sbq.algorithms import allocate
+from semalloc.rl.agents import SHIPPED, Agent, load
+from semalloc.rl.demonstrations import collect, imitate
+from semalloc.rl.env import RANGES, ScenarioEnv
+from semalloc.rl.hybrid import HybridPolicy, train_hybrid
+
+POINTS = [("default", {}), ("Pmax=0.01 W", {"power_max_w": 0.01}), ("Pmax=0.1 W", {"power_max_w": 0.1}),
+          ("K=12", {"users": 12}), ("K=2", {"users": 2}), ("Pmax=10 W", {"power_max_w": 10.0})]
+SEED0 = 10_000
+
+
+def diagnose(agent, slots: int = 40) -> None:
+    print(f"{'point':<12} {'drl':>6} {'drl sub+q, best p/B':>20} {'best':>6} {'users drl':>9} {'users best':>10}")
+    for label, s in POINTS[:2] + POINTS[3:4]:
+        rows = []
+        for seed in range(SEED0, SEED0 + slots):
+            inst = semalloc.generate("sbq", seed=seed, **s)
+            v, _ = agent.decide(inst)
+            sub, q = np.asarray(v["subchannel"]), np.asarray(v["bits"])
+            b = semalloc.solve(inst, "best")
+            rows.append((semalloc.evaluate(inst, v).objective, allocate(inst, sub, q)[0], b.objective,
+                         np.sum(sub >= 0), np.sum(np.asarray(b.variables["subchannel"]) >= 0)))
+        m = np.mean(rows, axis=0)
+        print(f"{label:<12} {m[0]:>6.3f} {m[1]:>20.3f} {m[2]:>6.3f} {m[3]:>9.2f} {m[4]:>10.2f}", flush=True)
+
+
+def _general(net, steps: int) -> Agent:
+    return Agent("hybrid", {}, net, {"steps": steps}, 25, {"max_users": 12, "ranges": dict(RANGES)})
+
+
+def _ppo(net, steps: int, **options):
+    net, _ = train_hybrid(lambda: ScenarioEnv(slots=25, max_users=12), steps, seed=1, policy=net, **options)
+    return net
+
+
+def train_recipes(folder: Path, steps: int = 102_400, demos: int = 6000) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    torch.set_num_threads(1)
+    torch.manual_seed(0)
+
+    def shipped():
+        return load(SHIPPED).model
+
+    def std01():
+        net = shipped()
+        net.log_std.data[:] = np.log(0.1)
+        net.log_std.requires_grad_(False)
+        return _ppo(net, steps, lr=3e-4)
+
+    def bc():
+        demo = collect(demos, seed=0, max_users=12, slots=25)
+        net = HybridPolicy(12, 3, demo["obs"].shape[1] // 12, 128, masked=True)
+        imitate(net, demo, epochs=60)
+        net.log_std.data[:] = np.log(0.22)
+        return net.eval()
+
+    recipes = {"more": lambda: _ppo(shipped(), steps, lr=3e-4), "std01": std01,
+               "user": lambda: _ppo(shipped(), steps, lr=3e-4, credit="user"), "bc": bc,
+               "bc-ppo": lambda: _ppo(load(folder / "bc.pt").model, steps, lr=3e-4)}
+    paths = []
+    for name, make in recipes.items():
+        path = folder / f"{name}.pt"
+        if not path.is_file():
+            t0 = time.perf_counter()
+            _general(make(), steps).save(path)
+            print(f"trained {name} in {time.perf_counter() - t0:.0f} s", flush=True)
+        paths.append(path)
+    return paths
+
+
+def score(paths: list[Path], slots: int) -> None:
+    agents = [(p.stem, load(p)) for p in paths]
+    print(f"{'point':<12} {'best':>6} " + " ".join(f"{n:>12}" for n, _ in agents) + "   (drl / best)")
+    for label, s in POINTS:
+        best, got = [], {n: [] for n, _ in agents}
+        for seed in range(SEED0, SEED0 + slots):
+            inst = semalloc.generate("sbq", seed=seed, **s)
+            best.append(semalloc.solve(inst, "best").objective)
+            for n, a in agents:
+                got[n].append(semalloc.evaluate(inst, a.decide(inst)[0]).objective)
+        print(f"{label:<12} {np.mean(best):>6.3f} " +
+              " ".join(f"{np.mean(got[n]) / np.mean(best):>12.3f}" for n, _ in agents), flush=True)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--train", type=Path, default=None, help="folder of the recipes' agents (trained if missing)")
+    ap.add_argument("--slots", type=int, default=30)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    print("1. where the gap is (shipped agent)")
+    diagnose(load(SHIPPED))
+    paths = [SHIPPED] + (train_recipes(args.train) if args.train else [])
+    print("\n2. agents / best")
+    score(paths, args.slots)
+
+
+if __name__ == "__main__":
+    main()
