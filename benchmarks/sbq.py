@@ -27,8 +27,10 @@ from pathlib import Path
 import torch
 
 import semalloc
-from semalloc.rl.agents import SHIPPED, compare, load, run_episodes, train
+from semalloc.rl.checkpoint import SHIPPED, load
 from semalloc.rl.cli import format_rows
+from semalloc.rl.evaluation import compare, run_episodes
+from semalloc.rl.training import train
 
 #: The points of sbq-fig1 (K, at Pmax = 1 W) and sbq-fig2 (Pmax, at K = 6); the default (6, 1 W) is in both.
 POINTS = ([{"users": k} for k in (2, 4, 6, 8, 10, 12)] +

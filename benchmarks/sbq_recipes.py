@@ -24,7 +24,7 @@ import torch
 
 import semalloc
 from semalloc.problems.sbq.algorithms import allocate
-from semalloc.rl.agents import SHIPPED, Agent, load
+from semalloc.rl.checkpoint import SHIPPED, Agent, load
 from semalloc.rl.demonstrations import collect, imitate
 from semalloc.rl.env import RANGES, ScenarioEnv
 from semalloc.rl.hybrid import HybridPolicy, train_hybrid

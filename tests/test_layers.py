@@ -90,3 +90,30 @@ def test_every_module_imports_in_a_fresh_interpreter():
     code = "import importlib, sys\nfor m in sys.argv[1:]:\n    importlib.import_module(m)\n"
     r = subprocess.run([sys.executable, "-c", code, *mods], capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
+
+
+def test_the_rl_agent_modules_are_layered_and_nothing_imports_the_facade():
+    # checkpoint (the file format) <- training <- cache; evaluation needs none of them (issue 20)
+    g = graph()
+    rl = {m: {t for t in g[f"semalloc.rl.{m}"] if t.startswith("semalloc.rl.")}
+          for m in ("checkpoint", "training", "cache", "evaluation")}
+    assert not rl["checkpoint"] - {"semalloc.rl.hybrid", "semalloc.rl.baselines", "semalloc.rl.env"}, rl
+    assert not rl["training"] & {"semalloc.rl.cache", "semalloc.rl.evaluation", "semalloc.rl.agents"}, rl
+    assert not rl["evaluation"], rl
+    assert not [m for m, ts in g.items() if "semalloc.rl.agents" in ts]     # the facade is for users only
+
+
+def test_the_rl_agents_facade_re_exports_the_same_objects():
+    import importlib
+
+    import pytest
+    pytest.importorskip("torch")
+    pytest.importorskip("gymnasium")
+    agents = importlib.import_module("semalloc.rl.agents")
+    homes = [importlib.import_module(f"semalloc.rl.{m}") for m in ("checkpoint", "training", "cache", "evaluation")]
+    for name in agents.__all__:
+        assert [getattr(h, name) for h in homes if name in h.__all__] == [getattr(agents, name)], name
+    assert {"PRESETS", "SHIPPED", "SHIPPED_BY_PRESET", "SHIPPED_MAPPING", "load", "train", "compare",
+            "agent_for", "retrained"} <= set(agents.__all__)
+    assert not [n for n, v in vars(agents).items() if not n.startswith("__") and n not in agents.__all__
+                and n != "annotations"]                                     # it defines nothing of its own

@@ -15,7 +15,9 @@ pytest.importorskip("stable_baselines3")
 import semalloc  # noqa: E402
 from semalloc.errors import InputError  # noqa: E402
 from semalloc.problems.sbq.mdp import observe  # noqa: E402
-from semalloc.rl.agents import KINDS, agent_for, load, train  # noqa: E402
+from semalloc.rl.cache import agent_for  # noqa: E402
+from semalloc.rl.checkpoint import KINDS, load  # noqa: E402
+from semalloc.rl.training import train  # noqa: E402
 
 TINY = {"users": 2, "antennas": 2, "subchannels": 1}
 #: Small networks and sparse updates keep each agent's few thousand steps to seconds.
@@ -52,7 +54,7 @@ def test_each_agent_trains_and_its_checkpoint_reloads_to_the_same_actions(kind, 
 def test_hybrid_learns_on_a_tiny_env():
     """A real learning signal: the mean training reward doubles within 4000 steps (three seeds measured:
     0.13 -> 0.41, 0.17 -> 0.39, 0.15 -> 0.41), and the deterministic policy beats `random` on held-out episodes."""
-    from semalloc.rl.agents import run_episodes
+    from semalloc.rl.evaluation import run_episodes
     seen = []
     agent = train("hybrid", 4000, TINY, seed=1, progress=lambda d, r: seen.append(r), slots=20, **FAST["hybrid"])
     assert seen[-1] >= 2 * seen[0]

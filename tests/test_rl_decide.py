@@ -119,7 +119,7 @@ def test_numpy_forward_pass_equals_torch_act(K, M, hidden):
 
 
 def test_agent_decides_a_default_slot_with_the_numpy_path():
-    from semalloc.rl.agents import Agent
+    from semalloc.rl.checkpoint import Agent
     from semalloc.rl.env import split_action
     torch.manual_seed(0)
     net = HybridPolicy(users=6, subchannels=3, features=FEATURES(3)).eval()
@@ -163,7 +163,7 @@ def test_sampled_actions_follow_the_policy_distribution():
 
 def test_drl_with_samples_is_reproducible_and_never_worse_than_the_deterministic_action(tmp_path):
     from semalloc.errors import InputError
-    from semalloc.rl.agents import Agent
+    from semalloc.rl.checkpoint import Agent
     torch.manual_seed(0)
     agent = Agent("hybrid", {"users": 4, "antennas": 2, "subchannels": 2},
                   HybridPolicy(users=4, subchannels=2, features=FEATURES(2), hidden=32).eval(), {})

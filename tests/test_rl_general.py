@@ -17,9 +17,10 @@ import semalloc  # noqa: E402
 from semalloc.cli import app  # noqa: E402
 from semalloc.errors import InputError  # noqa: E402
 from semalloc.problems.sbq.mdp import allocation, observe_general  # noqa: E402
-from semalloc.rl.agents import PRESETS, SHIPPED, load, train  # noqa: E402
+from semalloc.rl.checkpoint import SHIPPED, load  # noqa: E402
 from semalloc.rl.env import ScenarioEnv, split_action  # noqa: E402
 from semalloc.rl.hybrid import HybridPolicy  # noqa: E402
+from semalloc.rl.training import PRESETS, train  # noqa: E402
 
 runner = CliRunner()
 

@@ -94,7 +94,7 @@ def reproduce(key: str, figure: int | None = None, quick: bool = False, out: str
 
     ``quick`` applies each spec's ``quick`` overrides (fewer seeds and points).
     ``retrain``: sbq's ``drl`` uses an agent trained afresh into ``out/agents``
-    (:func:`semalloc.rl.agents.retrained`) instead of the shipped one.
+    (:func:`semalloc.rl.training.retrained`) instead of the shipped one.
     """
     keys = [k for k in list_problems() if figures(k) or DRAWN.get(k)] if key == "all" else [key]
     done = []
@@ -116,7 +116,7 @@ def reproduce(key: str, figure: int | None = None, quick: bool = False, out: str
                 continue
             spec = load_spec(path, quick=quick)
             if retrain and "drl" in spec.algorithms:
-                from ..rl.agents import retrained
+                from ..rl.training import retrained
                 spec.options = {**spec.options, "drl": {**spec.options.get("drl", {}), "agent": str(retrained(out))}}
             stem = f"{k}-fig{num}{'-quick' if quick else ''}"
             report = run_sweep(spec, Path(out) / f"{stem}-{spec.hash}.db", workers=workers, progress=progress)

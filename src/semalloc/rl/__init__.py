@@ -5,8 +5,10 @@ Needs the optional ``rl`` extra (gymnasium, stable-baselines3, torch);
 gymnasium environment ``semalloc/SBQ-v0`` (:mod:`semalloc.rl.env`) when
 gymnasium is installed. Agents: :mod:`semalloc.rl.hybrid` (ours, hybrid PPO),
 :mod:`semalloc.rl.baselines` (stable-baselines3 DQN on a discretised action,
-DDPG/TD3/SAC on a relaxed continuous action), :mod:`semalloc.rl.agents`
-(training, checkpoints, evaluation); :mod:`semalloc.rl.cli` is ``semalloc rl``.
+DDPG/TD3/SAC on a relaxed continuous action), :mod:`semalloc.rl.checkpoint`
+(the agent file format, the shipped agents), :mod:`semalloc.rl.training`,
+:mod:`semalloc.rl.cache` (the agent ``drl`` runs), :mod:`semalloc.rl.evaluation`
+(all four re-exported by the facade :mod:`semalloc.rl.agents`); :mod:`semalloc.rl.cli` is ``semalloc rl``.
 
 Examples
 --------

@@ -79,20 +79,20 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
     (command, seed, steps, code version, SHA-256) and its training curve (CSV: steps, seconds, reward)."""
     _problem(problem)
     output = out or output
-    from .agents import PRESETS
+    from .training import PRESETS
     cfg = {"agent": agent, "steps": 200_000, "seed": 0, "slots": 100, "general": general, "max_users": max_users,
            "perception": perception}
     if preset is not None:
         if preset not in PRESETS:
             raise InputError("--preset", f"unknown preset {preset!r}; known: {', '.join(PRESETS)}", "sbq")
         cfg.update(PRESETS[preset])
-        from .agents import SHIPPED_BY_PRESET
+        from .checkpoint import SHIPPED_BY_PRESET
         output = output or Path(SHIPPED_BY_PRESET[preset].name)
         device = "cpu" if device == "auto" else device
     cfg.update({k: v for k, v in (("steps", steps), ("seed", seed), ("slots", slots)) if v is not None})
     if output is None:
         raise InputError("--out", "missing: -o PATH (or --preset)", "sbq")
-    from .agents import train_recorded
+    from .training import train_recorded
     command = " ".join(["semalloc rl train sbq", *(["--preset", preset] if preset else []), "--agent", cfg["agent"],
                         "--steps", str(cfg["steps"]), "--seed", str(cfg["seed"]), "--slots", str(cfg["slots"]),
                         *(["--general", "--max-users", str(cfg["max_users"])] if cfg["general"] else []),
@@ -129,7 +129,8 @@ def eval_cmd(problem: str = typer.Argument(..., help="problem key (sbq)"),
     if episodes < 1 or slots < 1:
         raise InputError("--episodes" if episodes < 1 else "--slots", "must be >= 1", "sbq")
     from ..solve import get_problem
-    from .agents import SHIPPED, compare, load
+    from .checkpoint import SHIPPED, load
+    from .evaluation import compare
     names = list(algorithm) if algorithm else BASELINES
     known = get_problem("sbq").algorithms
     for n in names:
@@ -170,7 +171,7 @@ def curves(csv: List[Path] = typer.Argument(..., help="training curves written b
 
 
 def format_rows(rows: list[dict], title: str) -> str:
-    """A plain-text table of :func:`semalloc.rl.agents.compare` rows (with % of ``best`` if present)."""
+    """A plain-text table of :func:`semalloc.rl.evaluation.compare` rows (with % of ``best`` if present)."""
     ref = next((r["mean"] for r in rows if r["name"] == "best"), None)
     lines = [title, f"{'algorithm':<14} {'SC-QoS/slot':>11} {'std':>7} {'% of best':>9} "
                     f"{'decide ms':>9} {'train s':>8} {'infeasible':>10}"]

@@ -22,11 +22,12 @@ from ..result import FEASIBLE
 
 def _agent(inst, agent, steps: int, seed: int, device: str, shipped: str):
     try:
-        from . import agents
+        from . import checkpoint
+        from .cache import agent_for
     except ImportError as e:
         raise InputError("agent", f"drl needs the rl extra (pip install 'semalloc[rl]'): {e}", "sbq") from None
-    return agents.agent_for(inst, None if agent is None else str(agent), steps=int(steps), seed=int(seed),
-                            device=str(device), shipped=getattr(agents, shipped))
+    return agent_for(inst, None if agent is None else str(agent), steps=int(steps), seed=int(seed),
+                     device=str(device), shipped=getattr(checkpoint, shipped))
 
 
 @PROBLEM.algorithm("drl", "a trained agent: ours hybrid PPO (shipped, scenario-general), or a dqn/ddpg/td3/sac baseline")
@@ -34,7 +35,7 @@ def drl(inst, agent: str | None = None, steps: int = 30000, seed: int = 0, devic
         policy_samples: int = 0):
     """``agent``: none (the shipped scenario-general agent, semalloc/rl/data/sbq-hybrid.pt), a checkpoint
     path, or ``auto`` (train a hybrid agent for ``steps`` steps on this slot's scenario once, cached;
-    semalloc.rl.agents.agent_for). Needs the ``rl`` extra.
+    semalloc.rl.cache.agent_for). Needs the ``rl`` extra.
     ``policy_samples > 0``: also draw that many actions from the hybrid policy and keep the best allocation
     by the model's objective (Agent.decide; the time counts in ``decide_s``)."""
     a = _agent(inst, agent, steps, seed, device, "SHIPPED")

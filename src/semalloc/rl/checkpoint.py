@@ -1,0 +1,224 @@
+"""The sbq agent file format: :class:`Agent` (decide a slot, save), :func:`load`, sidecars, shipped agents.
+
+Checkpoints: ``hybrid`` is a ``torch.save`` dict (format tag, kind,
+environment settings, network sizes, weights, training stats) read back with
+``torch.load(weights_only=True)``; the stable-baselines3 agents are their own
+``.zip`` with one more member, ``semalloc.json`` (format tag, kind, settings,
+stats). :func:`load` refuses any other file with an
+:class:`~semalloc.errors.InputError` naming ``agent``. A checkpoint's sidecar
+``<name>.json`` (:func:`write_sidecar`) records how it was made and its SHA-256,
+which :func:`load` checks (the shipped agents must have one).
+
+Examples
+--------
+>>> import os, tempfile
+>>> from semalloc.rl.checkpoint import SHIPPED, load
+>>> agent = load(SHIPPED)                          # its sidecar's SHA-256 checked
+>>> agent.kind, agent.general["max_users"]
+('hybrid', 12)
+>>> path = os.path.join(tempfile.mkdtemp(), "notes.pt")
+>>> _ = open(path, "w").write("not an agent")
+>>> load(path)
+Traceback (most recent call last):
+...
+semalloc.errors.InputError: sbq: agent: ... is not a semalloc sbq agent (...)
+"""
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+import zlib
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError
+from ..problems.sbq.evaluate import outcome
+from ..problems.sbq.instance import _settings
+from ..problems.sbq.mdp import allocation, observe, observe_general
+
+__all__ = ["KINDS", "FORMAT", "Agent", "load", "write_sidecar", "SHIPPED", "SHIPPED_MAPPING", "SHIPPED_BY_PRESET"]
+
+#: Agent kinds a checkpoint may hold: ours, then the stable-baselines3 baselines (:mod:`semalloc.rl.baselines`).
+KINDS = ("hybrid", "dqn", "ddpg", "td3", "sac")
+#: Format tag of every semalloc agent file.
+FORMAT = "semalloc-sbq-agent"
+_VERSION = 1
+#: The shipped scenario-general hybrid agent (``semalloc rl train sbq --preset paper``; ``make agents``),
+#: with its sidecar ``sbq-hybrid.json`` (command, seed, steps, code version, SHA-256) and curve ``sbq-hybrid.csv``.
+SHIPPED = Path(__file__).parent / "data" / "sbq-hybrid.pt"
+#: The shipped mapping-guided agent (``mapping-drl``): the ``paper`` recipe on the reward the S-SE map
+#: perceives (``semalloc rl train sbq --preset mapping``).
+SHIPPED_MAPPING = Path(__file__).parent / "data" / "sbq-mapping-drl.pt"
+#: The shipped agent of each preset.
+SHIPPED_BY_PRESET = {"paper": SHIPPED, "mapping": SHIPPED_MAPPING}
+
+
+def _device(device: str):
+    import torch
+    if device == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise InputError("device", f"{device!r} requested but CUDA is not available", "sbq")
+    if device != "cpu" and not device.startswith("cuda"):
+        raise InputError("device", f"must be cpu, cuda, cuda:N or auto, got {device!r}", "sbq")
+    return device
+
+
+class Agent:
+    """A trained agent: ``decide(inst, last) -> (variables, moved)`` on one slot."""
+
+    def __init__(self, kind: str, settings: dict, model, stats: dict, slots: int = 100, general: dict | None = None,
+                 perception: str = "sbq"):
+        self.kind, self.settings, self.model, self.stats, self.slots = kind, dict(settings), model, dict(stats), slots
+        self.perception = perception                      # the reward it learned from (rl.env.PERCEPTIONS)
+        self.general = dict(general) if general else None       # {"max_users", "ranges"}: scenario-general
+        s = _settings(self.settings)
+        self.K, self.M, self.Nt = int(s["users"]), int(s["subchannels"]), int(s["antennas"])
+        if self.general:
+            self.K = int(self.general["max_users"])
+
+    def act(self, obs: np.ndarray) -> dict:
+        """Deterministic hybrid action for one observation."""
+        if self.kind == "hybrid":                        # numpy forward pass: no torch overhead for one slot
+            return self.model.act_one(obs)
+        from .baselines import SB3
+        raw, _ = self.model.predict(obs, deterministic=True)
+        return SB3[self.kind][1](self.K, self.M, raw)
+
+    def decide(self, inst, last_score=None, last_effective=None, samples: int = 0) -> tuple[dict, int]:
+        """Variables (feasible by construction) for slot ``inst``; refuses a slot of other dimensions.
+
+        ``samples > 0`` (hybrid only): a policy with sampling -- the
+        deterministic action and ``samples`` actions drawn from the policy
+        (seeded by the observation, so reproducible), each mapped to its
+        allocation and scored by the model (``evaluate``'s objective on this
+        slot); the best one is returned (ties: the earliest, so the
+        deterministic action first). Costs about ``1 + samples`` decisions.
+        """
+        if (inst.M, inst.Nt) != (self.M, self.Nt) or (inst.K > self.K if self.general else inst.K != self.K):
+            raise InputError("agent", f"trained for {'up to ' if self.general else ''}{self.K} users, {self.M} "
+                             f"subchannels, {self.Nt} antennas; the slot has {inst.K}, {inst.M}, {inst.Nt}", "sbq")
+        from .env import split_action
+        if self.general:                                 # the policy acts for the present users only
+            obs = observe_general(inst, self.K, last_score, last_effective)
+        else:
+            obs = observe(inst, last_score, last_effective)
+        if not samples:
+            return allocation(inst, *split_action(inst.K, self.M, self.act(obs)))
+        if self.kind != "hybrid":
+            raise InputError("samples", f"only the hybrid agent samples actions, not {self.kind}", "sbq")
+        if int(samples) < 0:
+            raise InputError("samples", f"must be >= 0, got {samples!r}", "sbq")
+        rng = np.random.default_rng(zlib.crc32(obs.tobytes()))
+        best, best_value = None, -np.inf
+        for action in self.model.act_one(obs, int(samples), rng):
+            v, moved = allocation(inst, *split_action(inst.K, self.M, action))
+            value = float(outcome(inst, v).score.sum())                 # evaluate's objective
+            if best is None or value > best_value:
+                best, best_value = (v, moved), value
+        return best
+
+    def save(self, path) -> Path:
+        """Write the checkpoint (``.pt`` for hybrid, ``.zip`` for the stable-baselines3 agents)."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        meta = {"format": FORMAT, "version": _VERSION, "kind": self.kind, "settings": self.settings,
+                "slots": self.slots, "stats": {k: v for k, v in self.stats.items() if k not in ("config", "curve")},
+                **({"general": self.general} if self.general else {}),
+                **({"perception": self.perception} if self.perception != "sbq" else {})}
+        if self.kind == "hybrid":
+            import torch
+            m = self.model
+            meta["stats"].pop("seconds", None)                 # wall-clock: in the sidecar, not in the weights file
+            buf = io.BytesIO()                                   # a file object: the archive's inner name is fixed,
+            torch.save({**meta, "arch": {"users": m.K, "subchannels": m.M, "features": m.F,     # not the file's
+                                         "hidden": m.encoder[0].out_features, "masked": m.masked},
+                        "state_dict": {k: v.cpu() for k, v in m.state_dict().items()}}, buf)
+            path.write_bytes(buf.getvalue())
+            return path
+        self.model.save(path)                            # stable-baselines3 appends .zip if missing
+        path = path if path.suffix == ".zip" else path.with_name(path.name + ".zip")
+        with zipfile.ZipFile(path, "a") as z:
+            z.writestr("semalloc.json", json.dumps(meta))
+        return path
+
+
+def _sha256(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def write_sidecar(path, record: dict) -> Path:
+    """Write ``<checkpoint>.json``: the file name, its SHA-256, torch and numpy versions, and ``record``."""
+    import torch
+    path = Path(path)
+    side = path.with_suffix(".json")
+    side.write_text(json.dumps({"file": path.name, "sha256": _sha256(path), "torch": torch.__version__, "numpy": np.__version__, **record}, indent=1) + "\n")
+    return side
+
+
+def _check_sidecar(path: Path, required: bool) -> None:
+    """The SHA-256 recorded in ``<path>.json`` (if there is one; ``required`` for the shipped agent) must match."""
+    side = path.with_suffix(".json")
+    if not side.is_file():
+        if required:
+            raise InputError("agent", f"{path}: its record {side.name} is missing", "sbq")
+        return
+    try:
+        record = json.loads(side.read_text()).get("sha256")
+    except (ValueError, AttributeError):
+        raise InputError("agent", f"{side}: unreadable record", "sbq") from None
+    if record is not None and record != _sha256(path):
+        raise InputError("agent", f"{path}: SHA-256 {_sha256(path)[:16]}... does not match {record[:16]}... "
+                         f"recorded in {side.name}", "sbq")
+
+
+def _not_ours(path, why: str) -> InputError:
+    return InputError("agent", f"{path} is not a semalloc sbq agent ({why})", "sbq")
+
+
+def load(path, device: str = "cpu") -> Agent:
+    """Read a checkpoint written by :meth:`Agent.save`; anything else is an :class:`InputError` on ``agent``."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError("agent", f"{path}: no such file", "sbq")
+    _check_sidecar(path, required=path.resolve() in {p.resolve() for p in SHIPPED_BY_PRESET.values()})
+    device = _device(device)
+    import torch
+    meta = None
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as z:
+            if "semalloc.json" in z.namelist():
+                try:
+                    meta = json.loads(z.read("semalloc.json"))
+                except ValueError:
+                    raise _not_ours(path, "unreadable semalloc.json") from None
+    if meta is None:
+        try:
+            meta = torch.load(path, map_location=device, weights_only=True)
+        except Exception as e:                                   # noqa: BLE001 -- any unreadable file
+            raise _not_ours(path, f"{type(e).__name__}") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise _not_ours(path, "no semalloc format tag")
+    kind = meta.get("kind")
+    if kind not in KINDS or meta.get("version") != _VERSION:
+        raise _not_ours(path, f"kind {kind!r}, version {meta.get('version')!r}")
+    try:
+        if kind == "hybrid":
+            from .hybrid import HybridPolicy
+            model = HybridPolicy(**meta["arch"]).to(device)
+            model.load_state_dict(meta["state_dict"])
+            model.eval()
+        else:
+            from .baselines import _sb3
+            model = _sb3()[kind].load(path, device=device)
+    except (KeyError, TypeError, RuntimeError, ValueError) as e:
+        raise _not_ours(path, f"damaged: {type(e).__name__}") from None
+    return Agent(kind, meta["settings"], model, meta.get("stats", {}), int(meta.get("slots", 100)), meta.get("general"),
+                 meta.get("perception", "sbq"))
