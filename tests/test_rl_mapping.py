@@ -122,8 +122,8 @@ def test_mapping_drl_runs_the_shipped_mapping_agent_and_refuses_a_model_trained_
         r = semalloc.solve(semalloc.generate("sbq", seed=2, **settings), "mapping-drl")
         assert r.feasible and r.stats["agent"] == "hybrid", r.message
     assert SHIPPED_MAPPING != SHIPPED
-    r = semalloc.solve(semalloc.generate("sbq", seed=2), "mapping-drl", agent=str(SHIPPED))
-    assert r.status == "error" and "perceived" in r.message
+    with pytest.raises(InputError, match="agent: mapping-drl needs an agent trained on the mapping-perceived"):
+        semalloc.solve(semalloc.generate("sbq", seed=2), "mapping-drl", agent=str(SHIPPED))
     cell = tmp_path / "cell.json"
     assert runner.invoke(app, ["generate", "sbq", "--seed", "0", "-o", str(cell)]).exit_code == 0
     r = runner.invoke(app, ["solve", str(cell), "-a", "mapping-drl", "--json"])
