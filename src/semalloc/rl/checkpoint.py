@@ -37,7 +37,7 @@ import numpy as np
 from ..errors import InputError
 from ..problems.sbq.evaluate import outcome
 from ..problems.sbq.instance import _settings
-from ..problems.sbq.mdp import allocation, observe, observe_general
+from ..problems.sbq.mdp import observe, observe_general
 
 __all__ = ["KINDS", "FORMAT", "Agent", "load", "write_sidecar", "SHIPPED", "SHIPPED_MAPPING", "SHIPPED_BY_PRESET"]
 
@@ -101,13 +101,13 @@ class Agent:
         if (inst.M, inst.Nt) != (self.M, self.Nt) or (inst.K > self.K if self.general else inst.K != self.K):
             raise InputError("agent", f"trained for {'up to ' if self.general else ''}{self.K} users, {self.M} "
                              f"subchannels, {self.Nt} antennas; the slot has {inst.K}, {inst.M}, {inst.Nt}", "sbq")
-        from .env import split_action
+        from .env import to_allocation
         if self.general:                                 # the policy acts for the present users only
             obs = observe_general(inst, self.K, last_score, last_effective)
         else:
             obs = observe(inst, last_score, last_effective)
         if not samples:
-            return allocation(inst, *split_action(inst.K, self.M, self.act(obs)))
+            return to_allocation(inst, self.act(obs), self.perception)
         if self.kind != "hybrid":
             raise InputError("samples", f"only the hybrid agent samples actions, not {self.kind}", "sbq")
         if int(samples) < 0:
@@ -115,7 +115,7 @@ class Agent:
         rng = np.random.default_rng(zlib.crc32(obs.tobytes()))
         best, best_value = None, -np.inf
         for action in self.model.act_one(obs, int(samples), rng):
-            v, moved = allocation(inst, *split_action(inst.K, self.M, action))
+            v, moved = to_allocation(inst, action, self.perception)
             value = float(outcome(inst, v).score.sum())                 # evaluate's objective
             if best is None or value > best_value:
                 best, best_value = (v, moved), value

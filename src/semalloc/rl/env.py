@@ -36,12 +36,12 @@ import numpy as np
 from gymnasium import spaces
 
 from ..errors import InputError
-from ..problems.sbq.algorithms import perceived_value
+from ..problems.sbq.algorithms import mapping_bits, perceived_value
 from ..problems.sbq.evaluate import outcome
 from ..problems.sbq.instance import Q_MAX, _settings, episode
 from ..problems.sbq.mdp import FEATURES, OBS_CLIP, SCENARIO, allocation, observe, observe_general
 
-__all__ = ["SBQEnv", "ScenarioEnv", "split_action", "scored", "RANGES", "PERCEPTIONS"]
+__all__ = ["SBQEnv", "ScenarioEnv", "split_action", "to_allocation", "scored", "RANGES", "PERCEPTIONS"]
 
 #: How an environment scores a slot: by the SBQ model (``sbq``) or as the S-SE map perceives it (``mapping``).
 PERCEPTIONS = ("sbq", "mapping")
@@ -86,6 +86,21 @@ def split_action(K: int, M: int, action: dict) -> tuple:
     return d[:K], d[K:], c[:K], c[K:2 * K], c[2 * K:2 * K + M]
 
 
+def to_allocation(inst, action: dict, perception: str = "sbq", width: int | None = None) -> tuple[dict, int]:
+    """``(variables, moved)`` of a hybrid action on slot ``inst``
+    (:func:`~semalloc.problems.sbq.mdp.allocation` of its first ``inst.K`` of ``width`` users).
+
+    ``perception="mapping"``: every user sends the mapping paradigm's one
+    number of bits (:func:`~semalloc.problems.sbq.algorithms.mapping_bits`,
+    as ``mapping`` does), whatever the bits head says: the S-SE map perceives
+    no quantization, so an agent learning from it would otherwise send 1 bit.
+    """
+    K = inst.K
+    sub, bits, power, mix, shares = split_action(width or K, inst.M, action)
+    bits = np.full(K, mapping_bits(inst) - 1) if perception == "mapping" else bits[:K]
+    return allocation(inst, sub[:K], bits, power[:K], mix[:K], shares)
+
+
 class SBQEnv(gym.Env):
     """SBQ resource allocation over an episode of ``slots`` slots.
 
@@ -127,7 +142,7 @@ class SBQEnv(gym.Env):
     def step(self, action):
         if self.inst is None:
             raise RuntimeError("call reset() before step()")
-        v, moved = allocation(self.inst, *split_action(self.K, self.M, action))
+        v, moved = to_allocation(self.inst, action, self.perception)
         o, reward, score, effective = scored(self.inst, v, self.perception)
         info = {k: o[k] for k in ("score", "effective", "xi", "latency_s", "rate_bps", "sinr")}
         info.update(subchannel=v["subchannel"], bits=v["bits"], moved=moved, user_reward=score)
@@ -194,8 +209,7 @@ class ScenarioEnv(gym.Env):
         if self.inst is None:
             raise RuntimeError("call reset() before step()")
         K = self.inst.K
-        sub, bits, power, mix, shares = split_action(self.max_users, self.M, action)
-        v, moved = allocation(self.inst, sub[:K], bits[:K], power[:K], mix[:K], shares)
+        v, moved = to_allocation(self.inst, action, self.perception, self.max_users)
         _, reward, score, effective = scored(self.inst, v, self.perception)
         self.t += 1
         truncated = self.t >= self.slots

@@ -270,16 +270,22 @@ def _mapping(inst, q_fixed: int):
     return sub, np.full(K, q_fixed), power, np.full(M, band)
 
 
+def mapping_bits(inst) -> int:
+    """The one number of bits the mapping-guided paradigm sends for every user of slot ``inst``: the least
+    q at which every user reaches xi_th under SBQ (``max_k q_min``; ``Q_MAX`` if some user reaches it at no
+    q). The paradigm perceives no quantization noise, so it has no reason to vary q; this choice is a
+    generous one (it uses the SBQ model the paradigm lacks), for the strongest faithful baseline."""
+    q = int(np.max(min_bits(inst), initial=1))
+    return q if 1 <= q <= Q_MAX else Q_MAX
+
+
 def mapping(inst, bits: int | None = None):
     """``best``'s local search and price search maximising :func:`perceived_value` (xi = Xi(n, SINR)),
     with one fixed number of bits for every user (default: the least q at which every user of the
     slot reaches xi_th under SBQ, a generous choice), then scored by the SBQ model."""
-    q_fixed = int(np.max(min_bits(inst), initial=1)) if bits is None else int(bits)
+    q_fixed = mapping_bits(inst) if bits is None else int(bits)
     if not 1 <= q_fixed <= Q_MAX:
-        if bits is None:                     # some user cannot reach xi_th at any q: the most bits
-            q_fixed = Q_MAX
-        else:
-            raise InputError("bits", f"must be in 1..{Q_MAX}, got {bits!r}", "sbq")
+        raise InputError("bits", f"must be in 1..{Q_MAX}, got {bits!r}", "sbq")
     q = np.full(inst.K, q_fixed)
     sub, power, band, stats = local_search(inst, q, greedy_subchannels(inst, np.arange(inst.K)),
                                            value=perceived_value)
