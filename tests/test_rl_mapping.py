@@ -25,12 +25,15 @@ runner = CliRunner()
 
 @pytest.mark.parametrize("perception", ["sbq", "mapping"])
 def test_user_rewards_sum_to_the_reward_as_the_perception_scores_it(perception):
-    from semalloc.rl.env import split_action
+    from semalloc.problems.sbq.algorithms import mapping_bits
+    from semalloc.rl.env import to_allocation
     env = SBQEnv(slots=3, perception=perception)
     env.reset(seed=4)
     for _ in range(3):
         inst, action = env.inst, env.action_space.sample()
-        v, _ = allocation(inst, *split_action(env.K, env.M, action))
+        v, _ = to_allocation(inst, action, perception)
+        if perception == "mapping":                       # the paradigm's one number of bits, as `mapping` sends
+            assert np.all(v["bits"] == mapping_bits(inst))
         _, reward, _, _, info = env.step(action)
         _, expected, score, _ = scored(inst, v, perception)
         assert np.isclose(reward, expected) and np.allclose(info["user_reward"], score)
