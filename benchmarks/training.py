@@ -20,8 +20,7 @@ import semalloc
 from semalloc.problems.training.algorithms import _from_p3, _objective, fastest_point
 from semalloc.problems.training.subproblems import P3Solution, P4Context
 from semalloc.solvers.fractional import sum_of_ratios_newton
-
-LN2 = np.log(2.0)
+from semalloc.units import LN2
 
 
 class CvxpyRoute:

@@ -28,8 +28,8 @@ from semalloc.problems.training.subproblems import (
     solve_p4_direct,
     solve_p7,
 )
+from semalloc.units import LN2
 
-LN2 = np.log(2.0)
 PROB = semalloc.get_problem("training")
 FAST = ["alternating", "alg3_printed", "random", "average", "pb_only", "fhr_only", "best"]
 

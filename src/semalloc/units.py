@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["db_to_linear", "linear_to_db", "dbm_to_w", "w_to_dbm", "SAFETY"]
+__all__ = ["db_to_linear", "linear_to_db", "dbm_to_w", "w_to_dbm", "SAFETY", "LN2"]
 
 #: Share of a budget (power, bandwidth, CPU, time or energy) an algorithm leaves
 #: unused, so that floating-point rounding never makes ``evaluate`` see it
@@ -23,6 +23,9 @@ __all__ = ["db_to_linear", "linear_to_db", "dbm_to_w", "w_to_dbm", "SAFETY"]
 #: problem; compression's ``FILL_MARGIN`` and training's ``SNR_MARGIN`` keep
 #: their own, and say why.
 SAFETY = 1e-12
+
+#: ``ln 2``: a rate ``B log2(1 + S)`` is ``B ln(1 + S) / LN2`` (bit/s).
+LN2 = np.log(2.0)
 
 
 def db_to_linear(db: ArrayLike) -> np.ndarray:

@@ -34,7 +34,7 @@ from .evaluate import user_success
 from .grid import O_GRID, best_o, best_o_fast, refine_o, upper_o, user_success_at
 from .sca import FILL_MARGIN, equal_split, fit_budgets, sca_allocate
 
-__all__ = ["register", "FCR_RATIO"]
+__all__ = ["register", "ALGORITHMS", "FCR_RATIO"]
 
 #: FCR's fixed compression ratio (Sec. VI: the best fixed ratio at 20 MHz, 1 W).
 FCR_RATIO = 0.8
@@ -382,13 +382,19 @@ def exact(inst, units: int = 60, o_cells: int = 400, max_users: int = 5):
     return variables, OPTIMAL, stats, f"certified within {ub - lb:.3g} (absolute)"
 
 
+#: Every compression algorithm in registration order: name -> (function, summary).
+ALGORITHMS = {
+    "crra": (crra, "Liu et al. Alg. 4: o by enumeration (Alg. 2) alternating with SCA (Alg. 3)"),
+    "crraus": (crraus, "Liu et al. Alg. 6: CRRA with user selection by branch and bound (Alg. 5)"),
+    "fcr": (fcr, "baseline: fixed o (option ratio, default 0.8), SCA resource allocation"),
+    "fra": (fra, "baseline: equal bandwidth and power, o by enumeration"),
+    "msr": (msr, "baseline: max-sum-rate allocation, then o by enumeration"),
+    "exact": (exact, "certified optimum for U <= 5: 2-D DP over both budgets with upper bounds"),
+    "best": (best, "ours: block-coordinate exact DPs over bandwidth and power, o refined"),
+}
+
+
 def register(problem) -> None:
-    for name, fn, summary in (
-            ("crra", crra, "Liu et al. Alg. 4: o by enumeration (Alg. 2) alternating with SCA (Alg. 3)"),
-            ("crraus", crraus, "Liu et al. Alg. 6: CRRA with user selection by branch and bound (Alg. 5)"),
-            ("fcr", fcr, "baseline: fixed o (option ratio, default 0.8), SCA resource allocation"),
-            ("fra", fra, "baseline: equal bandwidth and power, o by enumeration"),
-            ("msr", msr, "baseline: max-sum-rate allocation, then o by enumeration"),
-            ("exact", exact, "certified optimum for U <= 5: 2-D DP over both budgets with upper bounds"),
-            ("best", best, "ours: block-coordinate exact DPs over bandwidth and power, o refined")):
+    """Register every compression algorithm of :data:`ALGORITHMS` on ``problem``."""
+    for name, (fn, summary) in ALGORITHMS.items():
         problem.algorithm(name, summary)(fn)

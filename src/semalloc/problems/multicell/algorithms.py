@@ -35,7 +35,7 @@ from ...solvers.allocation import dp_allocate, dp_leave_one_out, dp_value_functi
 from ...solvers.mckp import items_from_tables, lagrangian_prices, lp_relaxation, round_lp, solve_mckp
 from .scheduling import schedule, utility_tables
 
-__all__ = ["register", "kurtosis_association", "nearest_association", "allocate_all"]
+__all__ = ["register", "ALGORITHMS", "STAGED", "kurtosis_association", "nearest_association", "allocate_all"]
 
 
 def _rb_allocator(inst, scheme: str, stage2: str):
@@ -271,25 +271,36 @@ STAGED = {
 }
 
 
+def exact(inst, time_limit: float = 60.0):
+    """The certified optimum over the Stage-1 tables: the MILP of :func:`~semalloc.solvers.mckp.solve_mckp`
+    (HiGHS), warm-started by :func:`_heuristic` run for a quarter of ``time_limit``."""
+    t0 = time.perf_counter()
+    tab = utility_tables(inst, "adaptive")
+    bs, z, _ = _heuristic(inst, tab, t0 + time_limit / 4)
+    sol = solve_mckp(tab.util, inst.base_stations.rbs, time_limit=max(1.0, time_limit - (time.perf_counter() - t0)),
+                     incumbent=(bs, z))
+    stats = {"nodes": sol.nodes, "gap_rel": sol.gap, "bound": sol.bound}
+    return schedule(inst, tab, sol.knapsack, sol.size), sol.status, stats, sol.message
+
+
+def best(inst, time_limit: float = 30.0, start: Literal["auto", "lp", "lagrange"] = "auto"):
+    """Ours: :func:`_heuristic` (LP or Lagrangian start, then :func:`_improve`) within ``time_limit``."""
+    t0 = time.perf_counter()
+    tab = utility_tables(inst, "adaptive")
+    bs, z, stats = _heuristic(inst, tab, t0 + time_limit, start)
+    return schedule(inst, tab, bs, z), FEASIBLE, stats, ""
+
+
+#: Every multicell algorithm in registration order: name -> (function, summary).
+ALGORITHMS = {
+    **{name: (_staged_algorithm(scheme, stage2, stage3), doc)
+       for name, (scheme, stage2, stage3, doc) in STAGED.items()},
+    "exact": (exact, "certified optimum over the Stage-1 tables: MILP by HiGHS"),
+    "best": (best, "ours: LP relaxation (or Lagrangian prices), exact per-BS DP, move/swap local search"),
+}
+
+
 def register(problem) -> None:
-    """Register every multicell algorithm on ``problem``."""
-
-    for name, (scheme, stage2, stage3, doc) in STAGED.items():
-        problem.algorithm(name, doc)(_staged_algorithm(scheme, stage2, stage3))
-
-    @problem.algorithm("exact", "certified optimum over the Stage-1 tables: MILP by HiGHS")
-    def exact(inst, time_limit: float = 60.0):
-        t0 = time.perf_counter()
-        tab = utility_tables(inst, "adaptive")
-        bs, z, _ = _heuristic(inst, tab, t0 + time_limit / 4)
-        sol = solve_mckp(tab.util, inst.base_stations.rbs, time_limit=max(1.0, time_limit - (time.perf_counter() - t0)),
-                         incumbent=(bs, z))
-        stats = {"nodes": sol.nodes, "gap_rel": sol.gap, "bound": sol.bound}
-        return schedule(inst, tab, sol.knapsack, sol.size), sol.status, stats, sol.message
-
-    @problem.algorithm("best", "ours: LP relaxation (or Lagrangian prices), exact per-BS DP, move/swap local search")
-    def best(inst, time_limit: float = 30.0, start: Literal["auto", "lp", "lagrange"] = "auto"):
-        t0 = time.perf_counter()
-        tab = utility_tables(inst, "adaptive")
-        bs, z, stats = _heuristic(inst, tab, t0 + time_limit, start)
-        return schedule(inst, tab, bs, z), FEASIBLE, stats, ""
+    """Register every multicell algorithm of :data:`ALGORITHMS` on ``problem``."""
+    for name, (fn, summary) in ALGORITHMS.items():
+        problem.algorithm(name, summary)(fn)

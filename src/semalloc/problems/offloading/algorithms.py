@@ -32,7 +32,8 @@ from ...result import ERROR, FEASIBLE, INFEASIBLE, OPTIMAL
 from .matching import match_association, match_subcarriers
 from .model import Model, State, initial_state, linear_flops, unreachable
 
-__all__ = ["register", "bcd", "start", "nearest_association", "local_search", "EXACT_LIMIT", "START_TRIES"]
+__all__ = ["register", "ALGORITHMS", "BCD_VARIANTS", "bcd", "start", "nearest_association", "local_search",
+           "EXACT_LIMIT", "START_TRIES"]
 
 #: ``exact`` refuses instances with more (x, rho) configurations than this.
 EXACT_LIMIT = 200_000
@@ -140,7 +141,11 @@ def _occupancies(U: int, K: int, N: int):
             yield bs, np.stack(combo)
 
 
-def _exact(inst, time_limit: float = 60.0):
+def exact(inst, time_limit: float = 60.0):
+    """The certified optimum of a tiny instance: every (x, rho) of :func:`_occupancies` and every mode
+    ``e``, the CPU split (26a) solved exactly (KKT) for each; fewest deadline violations, then most
+    reward. More than :data:`EXACT_LIMIT` configurations is an :class:`InputError`, running past
+    ``time_limit`` a :class:`TimeLimit`."""
     U, K, N = inst.gain.shape
     small = K**U <= EXACT_LIMIT and (U + 1) ** N <= EXACT_LIMIT       # each factor enumerable at all
     if not small or sum(1 for _ in itertools.islice(_occupancies(U, K, N), EXACT_LIMIT + 1)) > EXACT_LIMIT:
@@ -315,7 +320,9 @@ def local_search(m: Model, st: State, deadline: float) -> tuple[State, int, list
     return st, moves, trace
 
 
-def _best(inst, time_limit: float = 10.0, seed: int = 0, starts: int = 1):
+def best(inst, starts: int = 1, time_limit: float = 10.0, seed: int = 0):
+    """Ours: the best of ``starts`` bcd runs (seeds ``seed``, ``seed + 1``, ...; the first is bcd's own),
+    then :func:`local_search` until ``time_limit`` (s) from the start."""
     t0 = time.perf_counter()
     m = Model(inst)
     runs = [bcd(m, start(m, seed + s)) for s in range(starts)]                 # the first is bcd's own run
@@ -344,16 +351,15 @@ def _bcd_algorithm(**flags):
     return run
 
 
+#: Every offloading algorithm in registration order: name -> (function, summary).
+ALGORITHMS = {
+    **{name: (_bcd_algorithm(**flags), doc) for name, (flags, doc) in BCD_VARIANTS.items()},
+    "exact": (exact, "certified optimum for tiny instances: enumeration of x, rho, e and KKT CPU split"),
+    "best": (best, "ours: bcd, then local search moving single subcarriers and terminals"),
+}
+
+
 def register(problem) -> None:
-    """Register every offloading algorithm on ``problem``."""
-
-    for name, (flags, doc) in BCD_VARIANTS.items():
-        problem.algorithm(name, doc)(_bcd_algorithm(**flags))
-
-    @problem.algorithm("exact", "certified optimum for tiny instances: enumeration of x, rho, e and KKT CPU split")
-    def run_exact(inst, time_limit: float = 60.0):
-        return _exact(inst, time_limit)
-
-    @problem.algorithm("best", "ours: bcd, then local search moving single subcarriers and terminals")
-    def run_best(inst, starts: int = 1, time_limit: float = 10.0, seed: int = 0):
-        return _best(inst, time_limit, seed, starts)
+    """Register every offloading algorithm of :data:`ALGORITHMS` on ``problem``."""
+    for name, (fn, summary) in ALGORITHMS.items():
+        problem.algorithm(name, summary)(fn)

@@ -45,15 +45,15 @@ from scipy.stats import truncnorm
 
 from ...errors import InputError
 from ...solvers.scalar import bracket
+from ...units import LN2
 from .evaluate import evaluate, metrics
 from .subproblems import (
-    LN2,
     SNR_MARGIN,
     Infeasible,
     P3Solution,
     P4Context,
-    _p4_direct,
     inv_log_ratio,
+    p4_water_filling,
     solve_p3,
     solve_p4,
 )
@@ -149,7 +149,7 @@ def alternating(inst, start: dict, first: str = "p4", max_iter: int = 50, tol: f
     ``stop="objective"`` when one iteration lowers the objective by at most ``tol``
     (relative). Returns the variables and stats: the objective of the start and after every
     step (``history``), iterations, Newton steps, and ``p4_newton_stalls``, the P4 steps
-    whose Newton method stalled and took :func:`solve_p4_direct`'s answer."""
+    whose Newton method stalled and took :func:`p4_water_filling`'s answer."""
     if first not in ("p3", "p4"):
         raise InputError("first", f"must be 'p3' or 'p4', got {first!r}", "training")
     if stop not in ("objective", "solution"):
@@ -208,7 +208,7 @@ def optimise_pb(inst, f, h, rho, t_max: float):
 
     def value(T):
         try:
-            sol = _p4_direct(P4Context.build(inst, rho, T - fixed))
+            sol = p4_water_filling(P4Context.build(inst, rho, T - fixed))
         except Infeasible:
             return np.inf
         val = inst.w_time * T + inst.w_energy * (e_fixed + sol.energy)

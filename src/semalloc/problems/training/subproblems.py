@@ -12,7 +12,8 @@
   the same search (where the paper bisects), with the prices at which a
   device's answer jumps between its two branches supplied to it.
 - :func:`solve_p4`: P4 (eq. 19) by Algorithm 2 (sum-of-ratios Newton on P7).
-- :func:`solve_p4_direct`: the same P4 solved in one water-filling. Energy
+- :func:`solve_p4_direct` (:func:`p4_water_filling` from a :class:`P4Context`):
+  the same P4 solved in one water-filling. Energy
   falls with upload time, so the rate constraint (33a) binds and P4 is the
   separable convex problem ``min sum_n tau_n (B_n/a_n)(2^(r_n/B_n) - 1)``,
   ``sum B_n <= B_total``; the bandwidth price gives ``B_n`` in closed form.
@@ -47,12 +48,13 @@ from scipy.special import lambertw
 from ...solvers.fractional import sum_of_ratios_newton
 from ...solvers.price import Answer, price_for_budget
 from ...solvers.scalar import newton_root
+from ...units import LN2
 from .evaluate import metrics
 
 __all__ = ["q", "psi", "inv_q", "inv_psi", "inv_log_ratio", "solve_p3", "P3Solution", "P4Context",
-           "solve_p7", "solve_p4", "solve_p4_direct", "P4Solution", "Infeasible", "SNR_MARGIN"]
+           "solve_p7", "solve_p4", "solve_p4_direct", "p4_water_filling", "P4Solution", "Infeasible",
+           "SNR_MARGIN"]
 
-LN2 = np.log(2.0)
 _INV_E = float(np.exp(-1.0))            # the branch point of W is -1/e
 #: Relative margin by which the SNR exceeds its requirement (the PSNR floor, 16e)
 #: against rounding: a margin above a requirement, not under a budget like
@@ -431,14 +433,19 @@ def solve_p4(inst, s3: P3Solution, B0: np.ndarray, tol: float = 1e-11,
     p, B = res.x
     sol = P4Solution(p, B, float(np.sum(h(res.x) / g(res.x))), res.iterations, converged=res.converged)
     if not res.converged:
-        direct = _p4_direct(ctx)
+        direct = p4_water_filling(ctx)
         if direct.energy < sol.energy:
             return P4Solution(direct.p, direct.B, direct.energy, res.iterations, direct.price, converged=False)
     return sol
 
 
 def solve_p4_direct(inst, s3: P3Solution) -> P4Solution:
-    """P4 as one water-filling on the bandwidth price (see the module docstring).
+    """P4 at P3's ``rho`` and upload budget: :func:`p4_water_filling` of their :class:`P4Context`."""
+    return p4_water_filling(P4Context.build(inst, s3.rho, s3.upload_budget(inst)))
+
+
+def p4_water_filling(ctx: P4Context) -> P4Solution:
+    """P4 of ``ctx`` as one water-filling on the bandwidth price (see the module docstring).
 
     With the rate at ``r_min`` the upload energy of device ``n`` is
     ``e_n(B) = tau_n (B/a_n) (2^(r_min/B) - 1)``, convex and decreasing in
@@ -447,10 +454,6 @@ def solve_p4_direct(inst, s3: P3Solution) -> P4Solution:
     ``zeta`` the SNR is ``q^-1(zeta a_n / tau_n)`` and
     ``B = r_min / log2(1 + S)`` clipped to ``[b_lo, B_sat]``.
     """
-    return _p4_direct(P4Context.build(inst, s3.rho, s3.upload_budget(inst)))
-
-
-def _p4_direct(ctx: P4Context) -> P4Solution:
     rl = ctx.r_min * LN2
 
     def respond(zeta):
