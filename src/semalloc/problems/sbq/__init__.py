@@ -6,7 +6,7 @@ Examples
 >>> import semalloc
 >>> inst = semalloc.generate("sbq", seed=1)
 >>> sorted(semalloc.get_problem("sbq").algorithms)
-['best', 'drl', 'equal', 'exact', 'fixed-bits', 'mapping', 'mapping-equal', 'random']
+['best', 'drl', 'equal', 'exact', 'fixed-bits', 'mapping', 'mapping-drl', 'mapping-equal', 'random']
 >>> semalloc.solve(inst, "best").status
 'feasible'
 """
