@@ -68,9 +68,10 @@ def stats_of(key: str) -> dict[str, set[str]]:
     inst = semalloc.generate(key, seed=1, **SMALL[key])
     out = {}
     for name in get_problem(key).algorithms:
-        if name == "drl" and importlib.util.find_spec("torch") is None:        # the rl extra is not installed
+        agent = name in ("drl", "mapping-drl")
+        if agent and importlib.util.find_spec("torch") is None:        # the rl extra is not installed
             continue
-        one = semalloc.generate("sbq", seed=1, users=2) if name == "drl" else inst   # the shipped agent's M
+        one = semalloc.generate("sbq", seed=1, users=2) if agent else inst   # the shipped agents' M
         r = semalloc.solve(one, name, **OPTIONS.get((key, name), {}))
         assert r.status in STATUSES and "time_s" in r.stats, (key, name, r.status, r.message)
         out[name] = set(r.stats) | {f"metrics.{m}" for m in r.stats.get("metrics", {})}
