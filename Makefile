@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-slow bench docs agents clean
+.PHONY: run test test-slow bench docs agents curves clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -49,6 +49,14 @@ agents: $(STAMP)
 	$(BIN)/python -c "import json, sys; a, b = (json.load(open(p))['sha256'] for p in sys.argv[1:]); \
 	print('identical to the shipped agent' if a == b else f'differs from the shipped agent: {a} != {b}')" \
 	out/agents/sbq-hybrid.json src/semalloc/rl/data/sbq-hybrid.json
+
+# the training curves of figure sbq-training (src/semalloc/rl/data/curves): per-scenario hybrid, DQN and
+# TD3 agents at the default scenario, 30720 steps each, seeds 0-2 (hours on one core: DQN and TD3 are slow)
+curves: $(STAMP)
+	for s in 0 1 2; do for a in hybrid dqn td3; do ext=zip; [ $$a = hybrid ] && ext=pt; \
+	  $(BIN)/semalloc rl train sbq --agent $$a --steps 30720 --seed $$s --slots 25 --device cpu \
+	  -o out/curves/$$a-s$$s.$$ext --no-progress || exit 1; done; done
+	cp out/curves/*.csv out/curves/*.json src/semalloc/rl/data/curves/
 
 clean:
 	rm -rf $(VENV) out .pytest_cache docs/api

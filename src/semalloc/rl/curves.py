@@ -135,7 +135,8 @@ def figure3(out, quick: bool = False, progress: bool = True):
     paths = sorted(SHIPPED_CURVES.glob("*.csv"))
     if not paths:
         raise InputError("--figure", f"no training curves in {SHIPPED_CURVES}; `make curves` writes them", "sbq")
-    title = "sbq-training: per-scenario agents at the default scenario (K = 6, Pmax = 1 W)"
+    title = ("sbq-training: per-scenario agents at the default scenario (K = 6, Pmax = 1 W); "
+             "wall-clock on a shared 2-core CPU")
     image = draw_curves(paths, Path(out) / "sbq-training.png", title=title)
     summary = [{"point": {"steps": int(g.steps[-1])}, "algorithm": g.label, "n": g.seeds, "feasible": g.seeds,
                 "infeasible": 0, "mean": float(g.mean[-1]), "ci95": float(g.half[-1]), "min": float("nan"),
