@@ -55,7 +55,7 @@ def none_shift(agent, shifts=(0.0, 1.0, 2.0, 3.0), slots: int = 30, seed0: int =
     """The shipped agent with its "none" subchannel logit lowered by each shift (a calibration that
     would make it serve more users), on seeds other than the scoring's, against ``best``."""
     bias = agent.model.user_head[2].bias
-    base = float(bias[0])
+    base = float(bias.detach()[0])
     print(f"{'point':<12} " + " ".join(f"{f'shift {d:g}':>9}" for d in shifts) + "   (drl / best)")
     for label, s in POINTS[:2] + POINTS[3:4]:
         insts = [semalloc.generate("sbq", seed=seed, **s) for seed in range(seed0, seed0 + slots)]
