@@ -115,6 +115,8 @@ def draw_curves(paths, output, window: int = 20, title: str = "sbq: training cur
             line, = ax.plot(x, g.mean, label=label, lw=2.2 if g.label.startswith("hybrid") else 1.4)
             if g.seeds > 1:
                 ax.fill_between(x, g.mean - g.half, g.mean + g.half, color=line.get_color(), alpha=0.2, lw=0)
+    if all(np.all(g.mean >= 0) for g in groups):          # rewards >= 0: an interval below 0 is not drawn
+        axes[0].set_ylim(bottom=0)
     axes[0].set_xlabel("environment steps (slots)")
     axes[1].set_xlabel("wall-clock training time (min)")
     axes[0].set_ylabel(f"mean reward per slot\n(moving average of {window} rollouts)")
