@@ -79,6 +79,8 @@ def train(kind: str, steps: int, settings: dict | None = None, seed: int = 0, de
     settings = dict(settings or {})
     _settings(settings)
     device = _device(device)
+    from .env import _perception
+    _perception(perception)                          # before the progress bar starts
     bar = _Bar(int(steps), kind) if progress is True else None
     report = bar or (progress if callable(progress) else None)
     try:
