@@ -13,7 +13,7 @@ they lie in (0, 1) without clipping and the likelihood ratio is exact.
 The same weights serve every user, so each slot trains them K times.
 
 The value is the sum of per-user values (the reward is a sum over users).
-``credit="user"`` (a repair of ours; ``slot`` is the plain PPO above) scores
+``credit="user"`` (a variant of ours, measured worse; ``slot`` is the plain PPO above) scores
 each user's part of the action (its subchannel, bits, power and mix) by its
 own advantage ``r_k - V_k`` (``r_k`` its effective SC-QoS, ``info["user_reward"]``)
 with a per-user clipped ratio, and the subchannel shares by the slot's; it
