@@ -164,3 +164,21 @@ def test_training_curves_of_several_seeds_are_one_line_with_an_interval(tmp_path
     bad.write_text("steps,seconds,mean_reward\n1,2\n")
     r = runner.invoke(app, ["rl", "curves", str(bad), "-o", str(tmp_path / "g.png")])
     assert r.exit_code == 2 and "csv" in r.output and not (tmp_path / "g.png").exists()
+
+
+def test_the_correlation_features_are_the_largest_cosine_to_another_user():
+    from semalloc.problems.sbq.mdp import FEATURES, SCENARIO, correlation, observe_general
+    inst = semalloc.generate("sbq", seed=5, users=4)
+    c = correlation(inst)
+    for k in range(inst.K):
+        for m in range(inst.M):
+            cos = [abs(np.vdot(inst.h[k, m], inst.h[j, m])) / np.linalg.norm(inst.h[k, m]) / np.linalg.norm(inst.h[j, m])
+                   for j in range(inst.K) if j != k]
+            assert np.isclose(c[k, m], max(cos))
+    assert np.all((c >= 0) & (c <= 1 + 1e-12))
+    rows = observe_general(inst, 6, directions=True).reshape(6, -1)
+    assert rows.shape[1] == FEATURES(inst.M) + inst.M + SCENARIO
+    assert np.allclose(rows[:4, FEATURES(inst.M):FEATURES(inst.M) + inst.M], c, atol=1e-6)
+    assert np.all(rows[4:] == 0)
+    env = ScenarioEnv(slots=2, max_users=6, directions=True, ranges={"users": [2, 6]})
+    assert env.reset(seed=0)[0].shape == env.observation_space.shape

@@ -103,7 +103,7 @@ class Agent:
                              f"subchannels, {self.Nt} antennas; the slot has {inst.K}, {inst.M}, {inst.Nt}", "sbq")
         from .env import to_allocation
         if self.general:                                 # the policy acts for the present users only
-            obs = observe_general(inst, self.K, last_score, last_effective)
+            obs = observe_general(inst, self.K, last_score, last_effective, self.general.get("directions", False))
         else:
             obs = observe(inst, last_score, last_effective)
         if not samples:

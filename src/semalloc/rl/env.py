@@ -174,8 +174,9 @@ class ScenarioEnv(gym.Env):
     metadata = {"render_modes": []}
 
     def __init__(self, slots: int = 100, max_users: int = 12, ranges: dict | None = None, perception: str = "sbq",
-                 **settings):
+                 directions: bool = False, **settings):
         self.perception = _perception(perception)
+        self.directions = bool(directions)
         self.ranges = {**RANGES, **(ranges or {})}
         if set(self.ranges) - set(RANGES):
             raise InputError("ranges", f"only {', '.join(RANGES)} are randomised, got {sorted(self.ranges)}", "sbq")
@@ -188,7 +189,8 @@ class ScenarioEnv(gym.Env):
         self.slots, self.max_users = int(slots), int(max_users)
         self.M, self.Nt = int(s["subchannels"]), int(s["antennas"])
         K = self.max_users
-        self.observation_space = spaces.Box(-OBS_CLIP, OBS_CLIP, (K * (FEATURES(self.M) + SCENARIO),), np.float32)
+        width = FEATURES(self.M) + self.M * self.directions + SCENARIO
+        self.observation_space = spaces.Box(-OBS_CLIP, OBS_CLIP, (K * width,), np.float32)
         self.action_space = spaces.Dict({
             "discrete": spaces.MultiDiscrete([self.M + 1] * K + [Q_MAX] * K),
             "continuous": spaces.Box(0.0, 1.0, (2 * K + self.M,), np.float32)})
@@ -203,7 +205,7 @@ class ScenarioEnv(gym.Env):
                               **{**self.settings, "users": users, "power_max_w": power})
         self.t = 0
         self.inst = next(self._slots)
-        return observe_general(self.inst, self.max_users), {}
+        return observe_general(self.inst, self.max_users, directions=self.directions), {}
 
     def step(self, action):
         if self.inst is None:
@@ -216,4 +218,5 @@ class ScenarioEnv(gym.Env):
         info = {"moved": moved, "users": K, "user_reward": np.pad(score, (0, self.max_users - K))}
         if not truncated:
             self.inst = next(self._slots)
-        return observe_general(self.inst, self.max_users, score, effective), reward, False, truncated, info
+        return observe_general(self.inst, self.max_users, score, effective, self.directions), reward, False, \
+            truncated, info

@@ -61,7 +61,7 @@ def FEATURES(M: int) -> int:
 SCENARIO = 3
 
 
-def observe_general(inst, max_users: int, last_score=None, last_effective=None) -> np.ndarray:
+def observe_general(inst, max_users: int, last_score=None, last_effective=None, directions: bool = False) -> np.ndarray:
     """The observation of the scenario-general agent: ``max_users`` rows of ``FEATURES(M) + SCENARIO``.
 
     Row ``k < K`` is user ``k``'s :func:`observe` features followed by the
@@ -82,10 +82,22 @@ def observe_general(inst, max_users: int, last_score=None, last_effective=None) 
     if K > max_users:
         from ...errors import InputError
         raise InputError("agent", f"the agent covers at most {max_users} users; the slot has {K}", "sbq")
-    rows = np.zeros((max_users, FEATURES(inst.M) + SCENARIO), dtype=np.float32)
-    rows[:K, :-SCENARIO] = observe(inst, last_score, last_effective).reshape(K, -1)
+    own = observe(inst, last_score, last_effective).reshape(K, -1)
+    if directions:                                  # the users' spatial correlation, which ZF pairing needs
+        own = np.hstack([own, correlation(inst)])
+    rows = np.zeros((max_users, own.shape[1] + SCENARIO), dtype=np.float32)
+    rows[:K, :-SCENARIO] = own
     rows[:K, -SCENARIO:] = (K / max_users, np.log10(inst.power_max_w) / 2.0, 1.0)
     return rows.ravel()
+
+
+def correlation(inst) -> np.ndarray:
+    """(K, M): for each user and subchannel, the largest ``|h_km^H h_jm| / (||h_km|| ||h_jm||)`` over the
+    other users j: how far zero-forcing with its most aligned neighbour would cost it."""
+    u = inst.h / np.maximum(np.linalg.norm(inst.h, axis=2, keepdims=True), 1e-300)       # (K, M, Nt)
+    c = np.abs(np.einsum("kmn,jmn->mkj", u.conj(), u))                                    # (M, K, K)
+    c[:, np.arange(inst.K), np.arange(inst.K)] = 0.0
+    return c.max(axis=2).T if inst.K > 1 else np.zeros((inst.K, inst.M))
 
 
 def observe(inst, last_score=None, last_effective=None) -> np.ndarray:
