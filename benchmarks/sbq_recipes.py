@@ -1,6 +1,6 @@
 """Why the shipped sbq agent stays below 0.95 x ``best``: the gap taken apart, and training recipes tried.
 
-A script, not a test (about 40 minutes on one core with ``--train``; a few minutes without).
+A script, not a test (about an hour on one core with ``--train``; a few minutes without).
 
 1. **Where the gap is** (``diagnose``): at the default scenario, Pmax = 0.01 W and K = 12, 40 slots each,
    the agent's own allocation, then the agent's subchannels and bits with ``best``'s power and bandwidth
@@ -9,7 +9,10 @@ A script, not a test (about 40 minutes on one core with ``--train``; a few minut
    PPO for 102 400 more steps (learning rate 3e-4, annealed; ``more``), the same with the Gaussian's spread
    fixed at 0.1 (``std01``), the same with per-user credit (``credit=user``; ``user``); and from scratch,
    behaviour cloning of ``best`` on 6000 slots of the training distribution (60 epochs; ``bc``), then
-   PPO 102 400 steps from it (``bc-ppo``). Every file is scored against ``best`` on 30 slots of six points.
+   PPO 102 400 steps from it (``bc-ppo``); and the shipped recipe from scratch at this code (``ctrl``: 307 200
+   steps, seed 0) and the same with each user's largest channel cosine to another user per subchannel
+   added to the observation (``dirs``: ``ScenarioEnv(directions=True)``), to test whether the missing
+   channel directions limit the assignment. Every file is scored against ``best`` on 30 slots of six points.
 3. **Calibration** (``none_shift``): the shipped agent with its "none" subchannel logit lowered by 0-3,
    on other seeds (50000..), to see whether a bias towards serving more users closes the gap.
 
@@ -100,7 +103,12 @@ def train_recipes(folder: Path, steps: int = 102_400, demos: int = 6000) -> list
         net.log_std.data[:] = np.log(0.22)
         return net.eval()
 
+    def scratch(directions: bool):
+        net, _ = train_hybrid(lambda: ScenarioEnv(slots=25, max_users=12, directions=directions), 307_200, seed=0)
+        return net
+
     recipes = {"more": lambda: _ppo(shipped(), steps, lr=3e-4), "std01": std01,
+               "ctrl": lambda: scratch(False), "dirs": lambda: scratch(True),
                "user": lambda: _ppo(shipped(), steps, lr=3e-4, credit="user"), "bc": bc,
                "bc-ppo": lambda: _ppo(load(folder / "bc.pt").model, steps, lr=3e-4)}
     paths = []
@@ -108,7 +116,10 @@ def train_recipes(folder: Path, steps: int = 102_400, demos: int = 6000) -> list
         path = folder / f"{name}.pt"
         if not path.is_file():
             t0 = time.perf_counter()
-            _general(make(), steps).save(path)
+            agent = _general(make(), steps)
+            if name == "dirs":                               # the observation with the correlation features
+                agent.general["directions"] = True
+            agent.save(path)
             print(f"trained {name} in {time.perf_counter() - t0:.0f} s", flush=True)
         paths.append(path)
     return paths
