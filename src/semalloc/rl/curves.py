@@ -101,13 +101,15 @@ def curve_groups(paths, window: int = 20) -> list[Group]:
     return groups
 
 
-def draw_curves(paths, output, window: int = 20, title: str = "sbq: training curves") -> Path:
-    """Figure ``sbq-training``: mean reward per slot against steps and against wall-clock time."""
+def draw_curves(paths, output, window: int = 20, title: str = "sbq: training curves",
+                groups: list[Group] | None = None) -> Path:
+    """Figure ``sbq-training``: mean reward per slot against steps and against wall-clock time
+    (``groups``: :func:`curve_groups` of ``paths`` already read)."""
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    groups = curve_groups(paths, window)
+    groups = groups if groups is not None else curve_groups(paths, window)
     fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
     for g in groups:
         label = g.label + (f" ({g.seeds} seeds, 95 % CI)" if g.seeds > 1 else "")
@@ -139,9 +141,10 @@ def figure3(out, quick: bool = False, progress: bool = True):
         raise InputError("--figure", f"no training curves in {SHIPPED_CURVES}; `make curves` writes them", "sbq")
     title = ("sbq-training: per-scenario agents at the default scenario (K = 6, Pmax = 1 W); "
              "wall-clock on a shared 2-core CPU")
-    image = draw_curves(paths, Path(out) / "sbq-training.png", title=title)
+    groups = curve_groups(paths)
+    image = draw_curves(paths, Path(out) / "sbq-training.png", title=title, groups=groups)
     summary = [{"point": {"steps": int(g.steps[-1])}, "algorithm": g.label, "n": g.seeds, "feasible": g.seeds,
                 "infeasible": 0, "mean": float(g.mean[-1]), "ci95": float(g.half[-1]), "min": float("nan"),
                 "max": float("nan"), "gap": float("nan"), "time_s": float(g.seconds[-1])}
-               for g in curve_groups(paths)]
+               for g in groups]
     return image, title, summary

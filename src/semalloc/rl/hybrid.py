@@ -143,7 +143,7 @@ class HybridPolicy(nn.Module):
                   "z": z}
         if per_user:
             user, shares, _ = self._logp(obs, e, c, sub_logits, bit_logits, s, b, z, per_user=True)
-            return {**action, "user_logp": user, "share_logp": shares, "user_value": value, "mask": m}
+            return {**action, "user_logp": user, "share_logp": shares, "user_value": value}
         return {**action, "logp": self._logp(obs, e, c, sub_logits, bit_logits, s, b, z)[0], "value": value}
 
     def act_one(self, obs: np.ndarray, samples: int = 0, rng: np.random.Generator | None = None):
@@ -281,7 +281,7 @@ def train_hybrid(env_fn, steps: int, seed: int = 0, device: str = "cpu", progres
             step = {"obs": o, "discrete": torch.as_tensor(a["discrete"], device=device),
                     "reward": torch.as_tensor(reward, dtype=torch.float32, device=device),
                     "end": torch.as_tensor(term | trunc, dtype=torch.float32, device=device),
-                    **{k: a[k] for k in (("z", "user_logp", "share_logp", "user_value", "mask") if per_user
+                    **{k: a[k] for k in (("z", "user_logp", "share_logp", "user_value") if per_user
                                          else ("z", "logp", "value"))}}
             if per_user:
                 step["user_reward"] = torch.as_tensor(_user_rewards(info, N, K), dtype=torch.float32, device=device)
@@ -362,7 +362,7 @@ def _user_loss(net, flat: dict, adv, ret, idx, cfg: dict):
     own advantage, the shares' with the slot's (the users' sum), per-user values."""
     user, shares, ent, value = net.evaluate_actions(flat["obs"][idx], flat["discrete"][idx], flat["z"][idx],
                                                     per_user=True)
-    m, a = flat["mask"][idx], adv[idx]
+    m, a = net.mask(flat["obs"][idx]), adv[idx]
     count = m.sum().clamp(min=1)
     mu = (a * m).sum() / count
     sd = (((a - mu) ** 2 * m).sum() / count).sqrt()

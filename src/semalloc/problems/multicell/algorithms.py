@@ -265,7 +265,7 @@ def _heuristic(inst, tab, deadline: float, start: str = "auto"):
 
 def _association_value(util: np.ndarray, K: np.ndarray, bs: np.ndarray) -> float:
     """Total utility of association ``bs`` with each BS's RBs split exactly (per-BS DP, eq. 18)."""
-    return sum(_BsState(util[:, m, :], K[m], np.nonzero(bs == m)[0]).value for m in range(len(K)))
+    return float(sum(dp_value_function(util[bs == m, m, : K[m] + 1], K[m])[K[m]] for m in range(len(K))))
 
 
 #: The paper's algorithm and its baselines (Sec. V): Stage-1 scheme, Stage-2
