@@ -6,17 +6,17 @@ For the notes' default scenario (K = 6, Nt = 4, M = 3, Pmax = 1 W, B = 1.8 MHz) 
 
 - ``drl``: the shipped agent (``semalloc/rl/data/sbq-hybrid.pt``, or ``--agent``) over episodes, its
   state carrying the last slot's outcome; ``drl (1st)``: the same slots each decided alone (last outcome
-  zero, as in a figure's single slot);
+  zero, as in a figure's single slot); ``drl-sampled``: the same agent over episodes with policy sampling
+  (``--samples`` actions drawn, the best by the model kept; :func:`semalloc.rl.sbq_drl.drl_sampled`);
 - ``mapping`` (fair: best's search on the S-SE-perceived QoS), ``mapping-drl`` (the shipped agent of the same
   recipe trained on the S-SE-perceived reward, each slot decided alone), ``mapping-equal``, ``equal``, ``best``.
 
-Columns: mean effective SC-QoS per slot, drl / best, drl / mapping, drl / mapping-drl, drl / mapping-equal,
-and the median
-decision time per slot of drl and best. ``--baselines DIR``: also, at the default scenario, per-scenario
+Columns: mean effective SC-QoS per slot, drl / best, drl-sampled / best, drl / mapping, drl / mapping-drl,
+drl / mapping-equal, and the median decision time per slot of drl, drl-sampled and best. ``--baselines DIR``: also, at the default scenario, per-scenario
 agents from DIR (``hybrid-<steps>.pt``, ``dqn-<steps>.zip``, ``td3-<steps>.zip``; trained if missing).
 
 Run: ``.venv/bin/python benchmarks/sbq.py [--episodes 50] [--slots 4] [--default-slots 10] [--agent PATH]
-[--points all|default] [--baselines DIR --steps 300000 --dqn-steps 20000 --sb3-steps 30000]``
+[--points all|default] [--samples 32] [--baselines DIR --steps 300000 --dqn-steps 20000 --sb3-steps 30000]``
 """
 from __future__ import annotations
 
@@ -30,6 +30,7 @@ import semalloc
 from semalloc.rl.checkpoint import SHIPPED, load
 from semalloc.rl.cli import format_rows
 from semalloc.rl.evaluation import compare, run_episodes
+from semalloc.rl.sbq_drl import SAMPLES
 from semalloc.rl.training import train
 
 #: The points of sbq-fig1 (K, at Pmax = 1 W) and sbq-fig2 (Pmax, at K = 6); the default (6, 1 W) is in both.
@@ -38,11 +39,12 @@ POINTS = ([{"users": k} for k in (2, 4, 6, 8, 10, 12)] +
 ALGOS = ["mapping", "mapping-drl", "mapping-equal", "equal", "best"]
 
 
-def _point(agent, settings: dict, episodes: int, slots: int) -> dict:
+def _point(agent, settings: dict, episodes: int, slots: int, samples: int) -> dict:
     """Mean per slot of every row, the ratios and the median decision times at one scenario."""
     out = {}
     for name, decide in (("drl", lambda i, s, e: agent.decide(i, s, e)[0]),
                          ("drl (1st)", lambda i, s, e: agent.decide(i)[0]),
+                         ("drl-sampled", lambda i, s, e: agent.decide(i, s, e, samples=samples)[0]),
                          *[(a, lambda i, s, e, a=a: semalloc.solve(i, a).variables) for a in ALGOS]):
         r = run_episodes(decide, settings, episodes, slots)
         out[name] = float(r["rewards"].mean())
@@ -52,15 +54,17 @@ def _point(agent, settings: dict, episodes: int, slots: int) -> dict:
 
 
 def _table(rows: list[tuple[str, dict]]) -> str:
-    head = (f"{'point':<14} {'drl':>6} {'drl 1st':>7} {'mapping':>7} {'map-drl':>7} {'map-eq':>6} {'equal':>6} "
-            f"{'best':>6} {'drl/best':>8} {'drl/map':>7} {'drl/m-drl':>9} {'drl/m-eq':>8} {'drl ms':>6} {'best ms':>7}")
+    head = (f"{'point':<14} {'drl':>6} {'drl 1st':>7} {'drl-s':>6} {'mapping':>7} {'map-drl':>7} {'map-eq':>6} "
+            f"{'equal':>6} {'best':>6} {'drl/best':>8} {'drl-s/best':>10} {'drl/map':>7} {'drl/m-drl':>9} "
+            f"{'drl/m-eq':>8} {'drl ms':>6} {'drl-s ms':>8} {'best ms':>7}")
     lines = [head]
     for label, r in rows:
-        lines.append(f"{label:<14} {r['drl']:>6.3f} {r['drl (1st)']:>7.3f} {r['mapping']:>7.3f} "
-                     f"{r['mapping-drl']:>7.3f} {r['mapping-equal']:>6.3f} {r['equal']:>6.3f} {r['best']:>6.3f} "
-                     f"{r['drl'] / r['best']:>8.3f} {r['drl'] / r['mapping']:>7.3f} "
-                     f"{r['drl'] / max(r['mapping-drl'], 1e-12):>9.3f} "
-                     f"{r['drl'] / max(r['mapping-equal'], 1e-12):>8.2f} {r['drl ms']:>6.3f} {r['best ms']:>7.1f}")
+        lines.append(f"{label:<14} {r['drl']:>6.3f} {r['drl (1st)']:>7.3f} {r['drl-sampled']:>6.3f} "
+                     f"{r['mapping']:>7.3f} {r['mapping-drl']:>7.3f} {r['mapping-equal']:>6.3f} {r['equal']:>6.3f} "
+                     f"{r['best']:>6.3f} {r['drl'] / r['best']:>8.3f} {r['drl-sampled'] / r['best']:>10.3f} "
+                     f"{r['drl'] / r['mapping']:>7.3f} {r['drl'] / max(r['mapping-drl'], 1e-12):>9.3f} "
+                     f"{r['drl'] / max(r['mapping-equal'], 1e-12):>8.2f} {r['drl ms']:>6.3f} "
+                     f"{r['drl-sampled ms']:>8.3f} {r['best ms']:>7.1f}")
     return "\n".join(lines)
 
 
@@ -71,6 +75,7 @@ def main() -> None:
     ap.add_argument("--slots", type=int, default=4, help="slots per episode at the figure points")
     ap.add_argument("--default-slots", type=int, default=10, help="slots per episode at the default scenario")
     ap.add_argument("--points", choices=["all", "default"], default="all")
+    ap.add_argument("--samples", type=int, default=SAMPLES, help="drl-sampled's policy samples")
     ap.add_argument("--baselines", type=Path, default=None, help="per-scenario agents' folder (default scenario)")
     ap.add_argument("--steps", type=int, default=307_200, help="per-scenario hybrid agent's steps")
     ap.add_argument("--dqn-steps", type=int, default=20_000)
@@ -79,12 +84,12 @@ def main() -> None:
     torch.set_num_threads(1)
     agent = load(args.agent)
     t0 = time.perf_counter()
-    rows = [("default K6 1W", _point(agent, {}, args.episodes, args.default_slots))]
+    rows = [("default K6 1W", _point(agent, {}, args.episodes, args.default_slots, args.samples))]
     print(_table(rows), flush=True)
     if args.points == "all":
         for p in POINTS:
             label = f"K={p['users']}" if "users" in p else f"Pmax={p['power_max_w']:g} W"
-            rows.append((label, _point(agent, p, args.episodes, args.slots)))
+            rows.append((label, _point(agent, p, args.episodes, args.slots, args.samples)))
             print(_table(rows[-1:]).splitlines()[1], flush=True)
     print()
     print(f"sbq, shipped agent {args.agent.name} ({agent.stats.get('steps')} steps): default scenario "
@@ -92,7 +97,8 @@ def main() -> None:
           f"decision times are medians per slot; {time.perf_counter() - t0:.0f} s")
     print(_table(rows))
     worst = min(r["drl"] / r["best"] for _, r in rows)
-    print(f"min drl/best {worst:.3f}; drl >= equal at {sum(r['drl'] >= r['equal'] for _, r in rows)}/{len(rows)} "
+    print(f"min drl/best {worst:.3f}; min drl-sampled/best {min(r['drl-sampled'] / r['best'] for _, r in rows):.3f} "
+          f"({args.samples} samples); drl >= equal at {sum(r['drl'] >= r['equal'] for _, r in rows)}/{len(rows)} "
           f"points; drl/mapping {min(r['drl'] / r['mapping'] for _, r in rows):.3f}.."
           f"{max(r['drl'] / r['mapping'] for _, r in rows):.3f}; drl/mapping-drl "
           f"{min(r['drl'] / r['mapping-drl'] for _, r in rows):.3f}..{max(r['drl'] / r['mapping-drl'] for _, r in rows):.3f}"

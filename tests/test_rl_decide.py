@@ -92,6 +92,30 @@ def test_allocation_equals_the_reference_implementation(seed):
     assert K <= Nt or moved > 0                          # the cap was exercised when it can bind
 
 
+@pytest.mark.parametrize("seed", range(12))
+def test_a_batch_of_actions_maps_and_scores_as_each_action_alone(seed):
+    """allocation and outcome over a leading batch axis (drl's policy samples) = one action at a time."""
+    from semalloc.problems.sbq.evaluate import outcome
+    rng = np.random.default_rng(100 + seed)
+    K, M, Nt = int(rng.integers(1, 13)), int(rng.integers(1, 4)), int(rng.integers(1, 5))
+    inst = semalloc.generate("sbq", seed=seed, users=K, antennas=Nt, subchannels=M)
+    if seed % 3 == 0 and K > 1:
+        inst.h[1] = inst.h[0]                            # a singular Gram in some actions: the pinv fallback
+    actions = [_random_action(rng, K, M, t) for t in range(23)]
+    batch, moved = allocation(inst, *(np.array(part) for part in zip(*actions)))
+    scores = outcome(inst, batch).score
+    assert moved.shape == (23,) and batch["beam_re"].shape == (23, K, Nt) and scores.shape == (23, K)
+    for i, action in enumerate(actions):
+        one, one_moved = allocation(inst, *action)
+        assert one_moved == moved[i]
+        for key in ("subchannel", "bits", "bandwidth_hz"):
+            assert np.array_equal(batch[key][i], one[key]), key
+        for key in ("beam_re", "beam_im"):
+            np.testing.assert_allclose(batch[key][i], one[key], rtol=0, atol=1e-12 * np.sqrt(inst.power_max_w))
+        np.testing.assert_allclose(scores[i], outcome(inst, one).score, rtol=1e-9, atol=0)
+        assert np.isclose(scores[i].sum(), semalloc.evaluate(inst, one).objective, rtol=1e-9, atol=0)
+
+
 @pytest.mark.parametrize("K,M,hidden", [(6, 3, 128), (3, 1, 16), (8, 2, 32)])
 def test_numpy_forward_pass_equals_torch_act(K, M, hidden):
     torch.manual_seed(K + M)
@@ -142,8 +166,10 @@ def test_sampled_actions_follow_the_policy_distribution():
     net = HybridPolicy(users=K, subchannels=M, features=FEATURES(M), hidden=32).eval()
     obs = np.random.default_rng(1).normal(0.0, 2.0, K * FEATURES(M)).astype(np.float32)
     n = 4000
-    det, *draws = net.act_one(obs, n, np.random.default_rng(0))
+    batch = net.act_one(obs, n, np.random.default_rng(0))
+    det, draws = {k: x[0] for k, x in batch.items()}, [{k: x[i] for k, x in batch.items()} for i in range(1, n + 1)]
     assert np.array_equal(det["discrete"], net.act_one(obs)["discrete"])
+    np.testing.assert_array_equal(det["continuous"], net.act_one(obs)["continuous"])
     with torch.no_grad():
         _, _, sub_logits, bit_logits, _ = net.heads(torch.as_tensor(obs)[None])
     sub_p, bit_p = torch.softmax(sub_logits[0], -1).numpy(), torch.softmax(bit_logits[0], -1).numpy()

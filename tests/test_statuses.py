@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import semalloc
+from semalloc.rl.sbq_drl import AGENTS
 
 
 def test_an_algorithm_that_raises_is_an_error_result_and_a_time_limit_a_time_limit(monkeypatch):
@@ -93,7 +94,7 @@ def test_every_built_in_algorithm_returns_a_known_status(key):
     from semalloc.solve import _allocation
     prob = semalloc.get_problem(key)
     inst = semalloc.generate(key, seed=1, **TINY[key])
-    names = [a for a in prob.algorithms if a not in ("drl", "mapping-drl")]   # trained agents: tests/test_rl_*.py
+    names = [a for a in prob.algorithms if a not in AGENTS]   # trained agents: tests/test_rl_*.py
     assert len(names) >= 4
     for name in names:
         out = _allocation(prob.algorithms[name].run(inst, **OPTIONS.get((key, name), {})), name)

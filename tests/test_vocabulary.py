@@ -20,6 +20,7 @@ import yaml
 import semalloc
 from semalloc.errors import InputError, RenamedWarning
 from semalloc.result import STATUSES
+from semalloc.rl.sbq_drl import AGENTS
 from semalloc.solve import _MODULES, RENAMED, _option_types, get_problem
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "vocabulary.md"
@@ -68,7 +69,7 @@ def stats_of(key: str) -> dict[str, set[str]]:
     inst = semalloc.generate(key, seed=1, **SMALL[key])
     out = {}
     for name in get_problem(key).algorithms:
-        agent = name in ("drl", "mapping-drl")
+        agent = name in AGENTS
         if agent and importlib.util.find_spec("torch") is None:        # the rl extra is not installed
             continue
         one = semalloc.generate("sbq", seed=1, users=2) if agent else inst   # the shipped agents' M

@@ -96,7 +96,8 @@ class Agent:
         (seeded by the observation, so reproducible), each mapped to its
         allocation and scored by the model (``evaluate``'s objective on this
         slot); the best one is returned (ties: the earliest, so the
-        deterministic action first). Costs about ``1 + samples`` decisions.
+        deterministic action first). The samples go through the network, the
+        map to an allocation and the model's score as one batch.
         """
         if (inst.M, inst.Nt) != (self.M, self.Nt) or (inst.K > self.K if self.general else inst.K != self.K):
             raise InputError("agent", f"trained for {'up to ' if self.general else ''}{self.K} users, {self.M} "
@@ -113,13 +114,9 @@ class Agent:
         if int(samples) < 0:
             raise InputError("samples", f"must be >= 0, got {samples!r}", "sbq")
         rng = np.random.default_rng(zlib.crc32(obs.tobytes()))
-        best, best_value = None, -np.inf
-        for action in self.model.act_one(obs, int(samples), rng):
-            v, moved = to_allocation(inst, action, self.perception)
-            value = float(outcome(inst, v).score.sum())                 # evaluate's objective
-            if best is None or value > best_value:
-                best, best_value = (v, moved), value
-        return best
+        v, moved = to_allocation(inst, self.model.act_one(obs, int(samples), rng), self.perception)   # a batch
+        best = int(np.argmax(outcome(inst, v).score.sum(axis=-1)))          # evaluate's objective; first of equals
+        return {k: x[best] for k, x in v.items()}, int(moved[best])
 
     def save(self, path) -> Path:
         """Write the checkpoint (``.pt`` for hybrid, ``.zip`` for the stable-baselines3 agents)."""

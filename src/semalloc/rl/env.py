@@ -81,14 +81,16 @@ def _perception(perception: str) -> str:
 
 
 def split_action(K: int, M: int, action: dict) -> tuple:
-    """``(sub_choice, bits_choice, power, mix, shares)`` from a hybrid action dict."""
+    """``(sub_choice, bits_choice, power, mix, shares)`` from a hybrid action dict (or a batch of them:
+    a leading axis on both entries)."""
     d, c = np.asarray(action["discrete"]), np.asarray(action["continuous"], dtype=float)
-    return d[:K], d[K:], c[:K], c[K:2 * K], c[2 * K:2 * K + M]
+    return d[..., :K], d[..., K:], c[..., :K], c[..., K:2 * K], c[..., 2 * K:2 * K + M]
 
 
 def to_allocation(inst, action: dict, perception: str = "sbq", width: int | None = None) -> tuple[dict, int]:
     """``(variables, moved)`` of a hybrid action on slot ``inst``
-    (:func:`~semalloc.problems.sbq.mdp.allocation` of its first ``inst.K`` of ``width`` users).
+    (:func:`~semalloc.problems.sbq.mdp.allocation` of its first ``inst.K`` of ``width`` users; a batch of
+    actions gives a batch of variables).
 
     ``perception="mapping"``: every user sends the mapping paradigm's one
     number of bits (:func:`~semalloc.problems.sbq.algorithms.mapping_bits`,
@@ -97,8 +99,9 @@ def to_allocation(inst, action: dict, perception: str = "sbq", width: int | None
     """
     K = inst.K
     sub, bits, power, mix, shares = split_action(width or K, inst.M, action)
-    bits = np.full(K, mapping_bits(inst) - 1) if perception == "mapping" else bits[:K]
-    return allocation(inst, sub[:K], bits, power[:K], mix[:K], shares)
+    sub, power, mix = sub[..., :K], power[..., :K], mix[..., :K]
+    bits = np.full(sub.shape, mapping_bits(inst) - 1) if perception == "mapping" else bits[..., :K]
+    return allocation(inst, sub, bits, power, mix, shares)
 
 
 class SBQEnv(gym.Env):

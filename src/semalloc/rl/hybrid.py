@@ -157,10 +157,11 @@ class HybridPolicy(nn.Module):
         once, and again whenever a parameter changes in place (optimiser
         step, ``load_state_dict``).
 
-        ``samples > 0``: a list of ``1 + samples`` actions, the deterministic
-        one first, then ``samples`` drawn from the policy's distribution with
-        ``rng`` (Gumbel-max for the categorical heads, the Gaussian for the
-        continuous ones), sharing the encoder and the user head."""
+        ``samples > 0``: a batch of ``1 + samples`` actions (each entry with a
+        leading axis), the deterministic one first, then ``samples`` drawn
+        from the policy's distribution with ``rng`` (Gumbel-max for the
+        categorical heads, the Gaussian for the continuous ones), sharing the
+        encoder and the user head."""
         params = self.__dict__.get("_np_params")
         if params is None:
             params = self.__dict__["_np_params"] = list(self.parameters())
@@ -182,24 +183,26 @@ class HybridPolicy(nn.Module):
         sub_logits, bit_logits = out[:, :M + 1], out[:, M + 1:M + 1 + Q_MAX]
         pc, sc = c @ pc + pb0, c @ sc + sb0
         e_pe = e @ pe
-        actions = []
-        for i in range(1 + int(samples)):
-            if i == 0:
-                s, b = sub_logits.argmax(-1), bit_logits.argmax(-1)
-            else:                                       # Gumbel-max: a draw of the categorical distribution
-                s = (sub_logits - np.log(-np.log(rng.random(sub_logits.shape)))).argmax(-1)
-                b = (bit_logits - np.log(-np.log(rng.random(bit_logits.shape)))).argmax(-1)
-            onehot = (s[None, :] == np.arange(M + 1)[:, None]).astype(np.float32)     # (M+1, K)
-            count = onehot.sum(axis=1)
-            group = onehot @ e / np.maximum(count, 1)[:, None]                       # (M+1, H)
-            user = np.tanh(e_pe + (group @ pg)[s] + pc) @ p2 + pb2                    # (K, 2)
-            share = np.tanh(group[1:] @ sg + (count[1:, None] / K).astype(np.float32) * sn + sc) @ s2 + sb2
-            z = np.concatenate([user[:, 0], user[:, 1], share[:, 0]])
-            if i > 0:
-                z = z + std * rng.standard_normal(z.shape)
-            actions.append({"discrete": np.concatenate([s, b]),
-                            "continuous": (1.0 / (1.0 + np.exp(-z))).astype(np.float32)})
-        return actions if samples else actions[0]
+        S = 1 + int(samples)
+        s, b = np.empty((S, K), dtype=np.int64), np.empty((S, K), dtype=np.int64)
+        s[0], b[0] = sub_logits.argmax(-1), bit_logits.argmax(-1)
+        if samples:                                     # Gumbel-max: draws of the categorical distributions
+            s[1:] = (sub_logits - np.log(-np.log(rng.random((S - 1, *sub_logits.shape))))).argmax(-1)
+            b[1:] = (bit_logits - np.log(-np.log(rng.random((S - 1, *bit_logits.shape))))).argmax(-1)
+        onehot = (s[:, :, None] == np.arange(M + 1)).astype(np.float32)                  # (S, K, M+1)
+        count = onehot.sum(axis=1)                                                       # (S, M+1)
+        H = e.shape[1]                               # 2-D products over the whole batch: one BLAS call each
+        group = (np.swapaxes(onehot, 1, 2).reshape(-1, K) @ e).reshape(S, M + 1, H) / np.maximum(count, 1)[..., None]
+        mine = (group.reshape(-1, H) @ pg).reshape(S, M + 1, -1)[np.arange(S)[:, None], s]   # (S, K, H')
+        user = (np.tanh(e_pe + mine + pc).reshape(S * K, -1) @ p2 + pb2).reshape(S, K, 2)
+        share = np.tanh((group[:, 1:].reshape(-1, H) @ sg).reshape(S, M, -1)
+                        + (count[:, 1:, None] / K).astype(np.float32) * sn + sc) @ s2 + sb2
+        z = np.concatenate([user[..., 0], user[..., 1], share[..., 0]], axis=-1)
+        if samples:
+            z[1:] = z[1:] + std * rng.standard_normal((S - 1, z.shape[1]))
+        actions = {"discrete": np.concatenate([s, b], axis=-1),
+                   "continuous": (1.0 / (1.0 + np.exp(-z))).astype(np.float32)}
+        return actions if samples else {k: x[0] for k, x in actions.items()}
 
     def _numpy_layers(self) -> tuple:
         """Transposed float32 weights for :meth:`act_one`, first layers split by input block."""

@@ -58,20 +58,24 @@ def qos(inst, xi, bits_per_symbol, latency_s) -> np.ndarray:
 
 
 def outcome(inst, v: dict) -> Table:
-    """Per-user outcome: ``sinr``, ``rate_bps``, ``xi``, ``sqe``, ``latency_s``, ``qos``, ``effective``, ``score``."""
+    """Per-user outcome: ``sinr``, ``rate_bps``, ``xi``, ``sqe``, ``latency_s``, ``qos``, ``effective``, ``score``.
+
+    Variables with a leading batch axis (S solutions of the slot, as :func:`~semalloc.problems.sbq.mdp.allocation`
+    maps a batch of actions) give every entry that leading axis."""
     sub, q = v["subchannel"], v["bits"]
     served = sub >= 0
     m = np.maximum(sub, 0)
     w = v["beam_re"] + 1j * v["beam_im"]
     hk = inst.h[np.arange(inst.K), m]                           # (K, Nt), channel on own subchannel
-    gain = np.abs(np.conj(hk) @ w.T) ** 2                       # |h_km^H w_j|^2, (K, K)
-    same = served[:, None] & served[None, :] & (sub[:, None] == sub[None, :])
-    signal = np.diag(gain)
-    interference = (gain * same).sum(axis=1) - signal * served
-    noise = inst.noise_psd_w_hz * v["bandwidth_hz"][m]
+    gain = np.abs(np.conj(hk) @ np.swapaxes(w, -1, -2)) ** 2    # |h_km^H w_j|^2, (K, K)
+    same = served[..., :, None] & served[..., None, :] & (sub[..., :, None] == sub[..., None, :])
+    signal = np.diagonal(gain, axis1=-2, axis2=-1)
+    interference = (gain * same).sum(axis=-1) - signal * served
+    band = np.take_along_axis(v["bandwidth_hz"], m, -1)
+    noise = inst.noise_psd_w_hz * band
     with np.errstate(divide="ignore", invalid="ignore"):
         sinr = np.where(served, signal / (interference + noise), 0.0)
-        rate = np.where(served & (noise > 0), v["bandwidth_hz"][m] * np.log2(1.0 + sinr), 0.0)
+        rate = np.where(served & (noise > 0), band * np.log2(1.0 + sinr), 0.0)
         bits = inst.symbols * q
         latency = np.where(rate > 0, bits / rate, np.inf)
     xi = similarity(inst.users.symbols_per_word, sqnr_db(q))

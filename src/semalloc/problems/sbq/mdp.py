@@ -122,46 +122,90 @@ def allocation(inst, sub_choice, bits_choice, power, mix, shares) -> tuple[dict,
 
     ``sub_choice`` in ``0..M`` (0 = none), ``bits_choice`` in ``0..Q_MAX - 1``
     (``q = choice + 1``); ``power`` (K), ``mix`` (K), ``shares`` (M) in [0, 1].
+    A batch of actions (a leading axis of length S on every argument) gives
+    variables with that leading axis and ``moved`` of shape (S,): the map of
+    each action alone, at once (``drl`` with ``policy_samples`` scores its
+    samples this way).
     """
+    batch = np.ndim(sub_choice) == 2
+    if not batch:
+        sub_choice, bits_choice, power, mix, shares = (np.asarray(x)[None] for x in
+                                                       (sub_choice, bits_choice, power, mix, shares))
     K, M, Nt = inst.K, inst.M, inst.Nt
     h = inst.h
     want = np.minimum(np.maximum(np.asarray(sub_choice, dtype=np.int64), 0), M) - 1   # np.clip, without its overhead
     q = np.minimum(np.maximum(np.asarray(bits_choice, dtype=np.int64), 0), Q_MAX - 1) + 1
     weight = _unit(power)
-    # the Nt cap, heaviest power weights first (K is small: plain Python beats numpy per user)
-    wanted, load, chosen, slot, norm = want.tolist(), [0] * M, [-1] * K, [0] * K, None
-    for k in np.argsort(-weight, kind="stable").tolist():
+    sub, slot, load = _cap(h, want, weight, Nt)
+    moved = np.sum(sub != want, axis=-1)
+    served = sub >= 0
+    w = np.where(served, weight, 0.0)
+    w = np.where(w.sum(axis=-1, keepdims=True) > 0, w, served)
+    p = inst.power_max_w * (1 - SAFETY) * w / np.maximum(w.sum(axis=-1, keepdims=True), 1e-300)
+    used = load > 0
+    s = np.where(used, _unit(shares), 0.0)
+    s = np.where(s.sum(axis=-1, keepdims=True) > 0, s, used)
+    band = inst.bandwidth_hz * (1 - SAFETY) * s / np.maximum(s.sum(axis=-1, keepdims=True), 1e-300)
+    u_zf = _zf_directions(h, sub, slot, load, Nt)
+    hk = h[np.arange(K), np.maximum(sub, 0)]                                # (S, K, Nt)
+    u_mrt = hk / np.maximum(_norm(hk, keepdims=True), 1e-300)
+    a = _unit(mix)[..., None]
+    d = (1 - a) * u_mrt + a * u_zf
+    norm = _norm(d, keepdims=True)
+    d = np.where(norm > 1e-12, d / np.maximum(norm, 1e-300), u_mrt)
+    beam = d * np.sqrt(np.where(served, p, 0.0))[..., None]
+    v = {"subchannel": sub, "bits": q, "bandwidth_hz": band, "beam_re": beam.real, "beam_im": beam.imag}
+    if batch:
+        return v, moved
+    return {k: x[0] for k, x in v.items()}, int(moved[0])
+
+
+def _cap(h, want, weight, Nt) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(sub, slot, load)`` of a batch (S, K) of wanted subchannels under the ``Nt`` cap.
+
+    Users in decreasing order of power weight (stable) keep their choice
+    while it has room; a user who finds it full moves to its strongest
+    subchannel with room (first of equals, as argmax), or is dropped when
+    every subchannel is full. ``slot`` is a user's row on its subchannel (its
+    rank there in that order), ``load`` (S, M) the users per subchannel.
+    Actions with no subchannel over the cap are done at once, the others one
+    by one (:func:`_cap_one`).
+    """
+    S, K = want.shape
+    M = h.shape[1]
+    order = np.argsort(-weight, axis=-1, kind="stable")
+    rows = np.arange(S)[:, None]
+    wo = want[rows, order]                                                  # wanted subchannel, in that order
+    hit = wo[..., None] == np.arange(M)                                     # (S, K, M)
+    rank = np.cumsum(hit, axis=1)[rows, np.arange(K), np.maximum(wo, 0)] - 1
+    slot = np.zeros((S, K), dtype=np.int64)
+    slot[rows, order] = np.where(wo >= 0, rank, 0)
+    sub, load = want.copy(), hit.sum(axis=1)
+    for i in np.nonzero((load > Nt).any(axis=-1))[0]:
+        sub[i], slot[i], load[i] = _cap_one(h, want[i].tolist(), order[i].tolist(), M, Nt)
+    return sub, slot, load
+
+
+def _cap_one(h, wanted: list, order: list, M: int, Nt: int) -> tuple[list, list, list]:
+    """The cap's sequential rule for one action (``wanted`` subchannels, users in power-weight ``order``).
+    K is small: plain Python beats numpy per user, and beats a numpy loop over user positions for the
+    whole batch up to a few dozen actions over the cap."""
+    K = len(wanted)
+    load, chosen, slot, norm = [0] * M, [-1] * K, [0] * K, None
+    for k in order:
         m = wanted[k]
         if m < 0:
             continue
-        if load[m] >= Nt:                                                   # full: strongest subchannel with room
+        if load[m] >= Nt:
             room = [j for j in range(M) if load[j] < Nt]
             if not room:
                 continue
             if norm is None:
-                norm = _norm(h, 2).tolist()                                  # ||h_km||, (K, M)
+                norm = _norm(h).tolist()                                      # ||h_km||, (K, M)
             m = max(room, key=norm[k].__getitem__)                          # first of equals, as argmax
         chosen[k], slot[k] = m, load[m]
         load[m] += 1
-    sub = np.array(chosen, dtype=np.int64)
-    moved = int(np.sum(sub != want))
-    served = sub >= 0
-    w = np.where(served, weight, 0.0)
-    w = w if w.sum() > 0 else served.astype(float)
-    p = inst.power_max_w * (1 - SAFETY) * w / max(w.sum(), 1e-300)
-    used = np.array(load) > 0
-    s = np.where(used, _unit(shares), 0.0)
-    s = s if s.sum() > 0 else used.astype(float)
-    band = inst.bandwidth_hz * (1 - SAFETY) * s / max(s.sum(), 1e-300)
-    u_zf = _zf_directions(h, sub, np.array(slot), load, Nt)
-    hk = h[np.arange(K), np.maximum(sub, 0)]
-    u_mrt = hk / np.maximum(_norm(hk, 1), 1e-300)
-    a = _unit(mix)[:, None]
-    d = (1 - a) * u_mrt + a * u_zf
-    norm = _norm(d, 1)
-    d = np.where(norm > 1e-12, d / np.maximum(norm, 1e-300), u_mrt)
-    beam = d * np.sqrt(np.where(served, p, 0.0))[:, None]
-    return {"subchannel": sub, "bits": q, "bandwidth_hz": band, "beam_re": beam.real, "beam_im": beam.imag}, moved
+    return chosen, slot, load
 
 
 def _unit(x) -> np.ndarray:
@@ -169,13 +213,14 @@ def _unit(x) -> np.ndarray:
     return np.minimum(np.maximum(np.asarray(x, dtype=float), 0.0), 1.0)
 
 
-def _norm(x, axis: int) -> np.ndarray:
-    """``np.linalg.norm(x, axis=axis)`` (keepdims for ``axis=1``) of complex ``x``: the same arithmetic, bit for bit."""
-    return np.sqrt((x.conj() * x).real.sum(axis=axis, keepdims=axis == 1))
+def _norm(x, keepdims: bool = False) -> np.ndarray:
+    """``np.linalg.norm(x, axis=-1, keepdims=keepdims)`` of complex ``x``: the same arithmetic, bit for bit."""
+    return np.sqrt((x.conj() * x).real.sum(axis=-1, keepdims=keepdims))
 
 
 def _zf_directions(h, sub, slot, load, Nt) -> np.ndarray:
-    """Unit ZF directions (K, Nt) of :func:`~semalloc.problems.sbq.beams.zf_directions`, all subchannels at once.
+    """Unit ZF directions (S, K, Nt) of :func:`~semalloc.problems.sbq.beams.zf_directions`, for a batch (S, K)
+    of assignments, all subchannels at once.
 
     User ``k`` is row ``slot[k]`` of its subchannel's ``H_m`` (rows ``h_k^H``,
     zero-padded to ``Nt x Nt``); for full row rank, ``pinv(H_m) = H_m^H G_m^-1``
@@ -184,33 +229,33 @@ def _zf_directions(h, sub, slot, load, Nt) -> np.ndarray:
     column is ``conj(row slot[k] of G_m^-1 H_m)``. A subchannel whose ``G_m`` is
     singular or whose beams miss ``H W = I`` falls back to ``beams.zf_directions``.
     """
-    K = len(sub)
-    u = np.zeros((K, Nt), dtype=complex)
-    users = np.nonzero(sub >= 0)[0]
-    if users.size == 0:
+    S, K = sub.shape
+    M = load.shape[-1]
+    u = np.zeros((S, K, Nt), dtype=complex)
+    si, ki = np.nonzero(sub >= 0)
+    if si.size == 0:
         return u
-    ms, rows = sub[users], slot[users]
-    M = len(load)
-    H = np.zeros((M, Nt, Nt), dtype=complex)
-    H[ms, rows] = np.conj(h[users, ms])
-    G = H @ np.conj(np.swapaxes(H, 1, 2))
-    pad = np.arange(Nt)[None, :] >= np.array(load)[:, None]                 # (M, Nt) padded rows
-    G[:, np.arange(Nt), np.arange(Nt)] += pad
-    bad = np.zeros(M, dtype=bool)
+    ms, rows = sub[si, ki], slot[si, ki]
+    H = np.zeros((S, M, Nt, Nt), dtype=complex)
+    H[si, ms, rows] = np.conj(h[ki, ms])
+    G = H @ np.conj(np.swapaxes(H, -1, -2))
+    pad = np.arange(Nt) >= load[..., None]                                  # (S, M, Nt) padded rows
+    G[..., np.arange(Nt), np.arange(Nt)] += pad
+    bad = np.zeros((S, M), dtype=bool)
     try:
         with np.errstate(all="ignore"):
             X = np.linalg.solve(G, H)                                       # rows: conj of the ZF columns
-            eye = H @ np.conj(np.swapaxes(X, 1, 2))                          # H W, (M, Nt, Nt)
-            target = np.eye(Nt) * ~pad[:, None, :]
-            bad = ~np.all(np.abs(eye - target) <= 1e-9, axis=(1, 2))
+            eye = H @ np.conj(np.swapaxes(X, -1, -2))                        # H W, (S, M, Nt, Nt)
+            target = np.eye(Nt) * ~pad[..., None, :]
+            bad = ~np.all(np.abs(eye - target) <= 1e-9, axis=(-2, -1))
     except np.linalg.LinAlgError:
-        X, bad = None, np.ones(M, dtype=bool)
+        X, bad = None, np.ones((S, M), dtype=bool)
     if X is not None:
-        x = np.conj(X[ms, rows])
+        x = np.conj(X[si, ms, rows])
         with np.errstate(all="ignore"):                                     # NaN rows are redone below
-            u[users] = x / _norm(x, 1)
-    for m in np.nonzero(bad & (np.array(load) > 0))[0]:                       # the exact old path
-        idx = np.nonzero(sub == m)[0]
+            u[si, ki] = x / _norm(x, keepdims=True)
+    for i, m in zip(*np.nonzero(bad & (load > 0))):                          # the exact old path
+        idx = np.nonzero(sub[i] == m)[0]
         W = np.linalg.pinv(np.conj(h[idx, m]))
-        u[idx] = (W / np.linalg.norm(W, axis=0)).T
+        u[i, idx] = (W / np.linalg.norm(W, axis=0)).T
     return u
