@@ -19,7 +19,6 @@ from ..errors import InputError
 from ..problems.sbq import PROBLEM
 from ..result import FEASIBLE
 
-
 #: The sbq algorithms that run a trained agent (they need the ``rl`` extra and decide for the shipped agents'
 #: dimensions: M = 3, Nt = 4, K <= 12).
 AGENTS = ("drl", "drl-sampled", "mapping-drl")
