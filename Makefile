@@ -41,14 +41,16 @@ docs: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[docs]'
 	MPLBACKEND=Agg $(BIN)/python -m pdoc -d numpy -o docs/api $(API_MODULES)
 
-# the shipped sbq agent (src/semalloc/rl/data/sbq-hybrid.pt) from scratch, about an hour on one core;
-# prints whether the result is bit-identical to the shipped file (SHA-256 in its sidecar); the shipped file
-# was trained at commit 859df5e, before the generators' per-entity random streams: a later commit differs
+# the shipped sbq agents (src/semalloc/rl/data: sbq-hybrid.pt, sbq-mapping-drl.pt, sbq-dqn.pt, sbq-td3.pt) from
+# scratch, a few hours on one core; prints whether each is bit-identical to the shipped file (SHA-256 in its
+# sidecar); sbq-hybrid.pt was trained at commit 859df5e, before the generators' per-entity random streams:
+# a later commit differs
 agents: $(STAMP)
-	$(BIN)/semalloc rl train sbq --preset paper -o out/agents/sbq-hybrid.pt
-	$(BIN)/python -c "import json, sys; a, b = (json.load(open(p))['sha256'] for p in sys.argv[1:]); \
-	print('identical to the shipped agent' if a == b else f'differs from the shipped agent: {a} != {b}')" \
-	out/agents/sbq-hybrid.json src/semalloc/rl/data/sbq-hybrid.json
+	for p in paper mapping dqn td3; do \
+	  $(BIN)/semalloc rl train sbq --preset $$p -o out/agents/$$p.pt --no-progress || exit 1; done
+	$(BIN)/python -c "import json; from semalloc.rl.checkpoint import SHIPPED_BY_PRESET as S; \
+	[print(p, 'identical to the shipped agent' if json.load(open(f'out/agents/{p}.json'))['sha256'] == \
+	json.load(open(S[p].with_suffix('.json')))['sha256'] else 'differs from the shipped agent') for p in S]"
 
 # the training curves of figure sbq-training (src/semalloc/rl/data/curves): per-scenario hybrid, DQN and
 # TD3 agents at the default scenario, 30720 steps each, seeds 0-2 (hours on one core: DQN and TD3 are slow)

@@ -9,7 +9,9 @@ For the notes' default scenario (K = 6, Nt = 4, M = 3, Pmax = 1 W, B = 1.8 MHz) 
   zero, as in a figure's single slot); ``drl-sampled``: the same agent over episodes with policy sampling
   (``--samples`` actions drawn, the best by the model kept; :func:`semalloc.rl.sbq_drl.drl_sampled`);
 - ``mapping`` (fair: best's search on the S-SE-perceived QoS), ``mapping-drl`` (the shipped agent of the same
-  recipe trained on the S-SE-perceived reward, each slot decided alone), ``mapping-equal``, ``equal``, ``best``.
+  recipe trained on the S-SE-perceived reward, each slot decided alone), ``mapping-equal``, ``equal``, ``best``;
+- ``dqn`` and ``td3``: the shipped scenario-general single-type DRL baselines over episodes (a second table;
+  DQN at K <= 6 only, where its joint discrete action exists).
 
 Columns: mean effective SC-QoS per slot, drl / best, drl-sampled / best, drl / mapping, drl / mapping-drl,
 drl / mapping-equal, and the median decision time per slot of drl, drl-sampled and best. ``--baselines DIR``: also, at the default scenario, per-scenario
@@ -27,7 +29,7 @@ from pathlib import Path
 import torch
 
 import semalloc
-from semalloc.rl.checkpoint import SHIPPED, load
+from semalloc.rl.checkpoint import SHIPPED, SHIPPED_BY_PRESET, load
 from semalloc.rl.cli import format_rows
 from semalloc.rl.evaluation import compare, run_episodes
 from semalloc.rl.sbq_drl import SAMPLES
@@ -37,15 +39,19 @@ from semalloc.rl.training import train
 POINTS = ([{"users": k} for k in (2, 4, 6, 8, 10, 12)] +
           [{"power_max_w": p} for p in (0.01, 0.03, 0.1, 0.3, 3.0, 10.0)])
 ALGOS = ["mapping", "mapping-drl", "mapping-equal", "equal", "best"]
+#: The shipped single-type DRL baselines (DQN only where its joint action exists: K <= 6).
+BASELINES = ["dqn", "td3"]
 
 
-def _point(agent, settings: dict, episodes: int, slots: int, samples: int) -> dict:
+def _point(agent, agents: dict, settings: dict, episodes: int, slots: int, samples: int) -> dict:
     """Mean per slot of every row, the ratios and the median decision times at one scenario."""
     out = {}
     for name, decide in (("drl", lambda i, s, e: agent.decide(i, s, e)[0]),
                          ("drl (1st)", lambda i, s, e: agent.decide(i)[0]),
                          ("drl-sampled", lambda i, s, e: agent.decide(i, s, e, samples=samples)[0]),
-                         *[(a, lambda i, s, e, a=a: semalloc.solve(i, a).variables) for a in ALGOS]):
+                         *[(a, lambda i, s, e, a=a: semalloc.solve(i, a).variables) for a in ALGOS],
+                         *[(a, lambda i, s, e, a=a: agents[a].decide(i, s, e)[0]) for a in BASELINES
+                           if settings.get("users", 6) <= agents[a].K]):
         r = run_episodes(decide, settings, episodes, slots)
         out[name] = float(r["rewards"].mean())
         out[f"{name} ms"] = 1e3 * r["decide_median_s"]
@@ -83,19 +89,30 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     agent = load(args.agent)
+    baselines = {a: load(SHIPPED_BY_PRESET[a]) for a in BASELINES}
     t0 = time.perf_counter()
-    rows = [("default K6 1W", _point(agent, {}, args.episodes, args.default_slots, args.samples))]
+    rows = [("default K6 1W", _point(agent, baselines, {}, args.episodes, args.default_slots, args.samples))]
     print(_table(rows), flush=True)
     if args.points == "all":
         for p in POINTS:
             label = f"K={p['users']}" if "users" in p else f"Pmax={p['power_max_w']:g} W"
-            rows.append((label, _point(agent, p, args.episodes, args.slots, args.samples)))
+            rows.append((label, _point(agent, baselines, p, args.episodes, args.slots, args.samples)))
             print(_table(rows[-1:]).splitlines()[1], flush=True)
     print()
     print(f"sbq, shipped agent {args.agent.name} ({agent.stats.get('steps')} steps): default scenario "
           f"{args.episodes} episodes x {args.default_slots} slots, figure points {args.episodes} x {args.slots}; "
           f"decision times are medians per slot; {time.perf_counter() - t0:.0f} s")
     print(_table(rows))
+    print()
+    print(f"{'point':<14} {'drl':>6} {'dqn':>6} {'td3':>6} {'drl/dqn':>7} {'drl/td3':>7} {'dqn ms':>6} {'td3 ms':>6}"
+          "   (single-type DRL baselines, the same episodes; dqn: K <= 6)")
+    for label, r in rows:
+        dqn = (f"{r['dqn']:>6.3f}", f"{r['drl'] / max(r['dqn'], 1e-12):>7.2f}", f"{r['dqn ms']:>6.3f}") if "dqn" in r \
+            else (f"{'-':>6}", f"{'-':>7}", f"{'-':>6}")
+        print(f"{label:<14} {r['drl']:>6.3f} {dqn[0]} {r['td3']:>6.3f} {dqn[1]} {r['drl'] / max(r['td3'], 1e-12):>7.2f} "
+              f"{dqn[2]} {r['td3 ms']:>6.3f}")
+    beaten = sum(all(r["drl"] >= r[a] for a in BASELINES if a in r) for _, r in rows)
+    print(f"drl >= every single-type DRL baseline at {beaten}/{len(rows)} points")
     worst = min(r["drl"] / r["best"] for _, r in rows)
     print(f"min drl/best {worst:.3f}; min drl-sampled/best {min(r['drl-sampled'] / r['best'] for _, r in rows):.3f} "
           f"({args.samples} samples); drl >= equal at {sum(r['drl'] >= r['equal'] for _, r in rows)}/{len(rows)} "

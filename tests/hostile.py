@@ -41,6 +41,18 @@ class Run:
     seconds: float
 
 
+def valid_instance(key: str, seed: int):
+    """A valid instance of ``key`` with every optional table present, so that each field is attacked: for a
+    problem with episodes, its second slot carrying the outcome of ``FAST``'s decision on the first."""
+    import semalloc
+    from semalloc.solve import get_problem
+    prob = get_problem(key)
+    if prob.carry is None:
+        return semalloc.generate(key, seed=seed, **SMALL[key])
+    first, second = prob.episode(seed=seed, slots=2, **SMALL[key])
+    return prob.carry(second, first, semalloc.solve(first, FAST[key]).variables)
+
+
 def cli(*args) -> Run:
     """``semalloc ARGS`` in this process: exit code, stdout, stderr, wall time."""
     out, err = io.StringIO(), io.StringIO()

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 import semalloc
-from hostile import FAST, PROBLEMS, SMALL, Run, cli, field_cases, file_cases
+from hostile import FAST, PROBLEMS, Run, cli, field_cases, file_cases, valid_instance
 from semalloc.solve import get_problem
 
 LIMIT_S = 10.0
@@ -40,7 +40,7 @@ def base(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile")
     out = {}
     for key in PROBLEMS:
-        inst = semalloc.generate(key, seed=1, **SMALL[key])
+        inst = valid_instance(key, seed=1)
         res = semalloc.solve(inst, FAST[key])
         assert res.feasible
         ipath, spath = root / f"{key}.json", root / f"{key}-sol.json"

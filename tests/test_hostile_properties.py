@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import semalloc
-from hostile import FAST, PROBLEMS, SMALL, fields, set_field
+from hostile import FAST, PROBLEMS, fields, set_field, valid_instance
 from semalloc.errors import InputError
 from semalloc.solve import get_problem
 
@@ -38,7 +38,7 @@ _DOCS = {}
 
 def doc(key):
     if key not in _DOCS:
-        inst = semalloc.generate(key, seed=4, **SMALL[key])
+        inst = valid_instance(key, seed=4)
         res = semalloc.solve(inst, FAST[key])
         _DOCS[key] = (inst, inst.to_dict(), res.to_dict())
     return _DOCS[key]

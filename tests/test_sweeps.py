@@ -380,3 +380,38 @@ def test_traces_are_stored_and_drawn_per_iteration(tmp_path, reference):
         plot_sweep([r for r in reference if r["point"] == {"devices": 3}], tmp_path / "x.png", kind="trace")
     res = runner.invoke(app, ["plot", str(db), "--kind", "pie", "-o", str(tmp_path / "p.png")])
     assert res.exit_code == 2 and "--kind" in res.stderr and not (tmp_path / "p.png").exists()
+
+
+def test_a_spec_with_slots_scores_each_algorithm_over_its_own_episode(tmp_path):
+    """`slots`: each seed an episode decided in turn, an agent seeing the outcome of its own last decision;
+    the row is the mean per slot that the independent episode loop (rl.evaluation.run_episodes) gives."""
+    pytest.importorskip("torch")
+    from semalloc.rl.checkpoint import SHIPPED, load
+    from semalloc.rl.evaluation import run_episodes
+    spec = parse_spec({"problem": "sbq", "vary": {"users": [3]}, "seeds": [5, 6], "slots": 4,
+                       "algorithms": ["drl", "equal"]})
+    run_sweep(spec, tmp_path / "s.db", progress=False)
+    with ResultsStore.open(tmp_path / "s.db") as store:
+        rows = {(r["algorithm"], r["seed"]): r for r in store.rows()}
+    agent = load(SHIPPED)
+    for seed in (5, 6):
+        for name, decide in (("drl", lambda i, s, e: agent.decide(i, s, e)[0]),
+                             ("equal", lambda i, s, e: semalloc.solve(i, "equal").variables)):
+            want = run_episodes(decide, {"users": 3}, 1, 4, seed=seed)["rewards"].mean()
+            assert rows[(name, seed)]["feasible"] and rows[(name, seed)]["objective"] == pytest.approx(want, rel=1e-12)
+    # the last outcome is what drl saw: deciding every slot alone gives another mean
+    alone = run_episodes(lambda i, s, e: agent.decide(i)[0], {"users": 3}, 1, 4, seed=5)["rewards"].mean()
+    assert rows[("drl", 5)]["objective"] != pytest.approx(alone, rel=1e-12)
+    one = parse_spec({"problem": "sbq", "vary": {"users": [3]}, "seeds": [5], "algorithms": ["drl"]})
+    assert one.task_key({"users": 3}, 5, "drl") != spec.task_key({"users": 3}, 5, "drl")
+    assert "slots" not in one.to_dict() and one.hash != spec.hash
+
+
+@pytest.mark.parametrize("raw,message", [
+    ({"problem": "multicell", "algorithms": ["prop"], "slots": 3}, "spec.slots: multicell has no episodes"),
+    ({"problem": "sbq", "algorithms": ["equal"], "slots": 0}, "spec.slots: must be a positive integer, got 0"),
+    ({"problem": "sbq", "algorithms": ["equal"], "slots": 2.5}, "spec.slots: must be a positive integer, got 2.5"),
+])
+def test_a_bad_slots_field_names_it(raw, message):
+    with pytest.raises(semalloc.errors.InputError, match=message):
+        parse_spec(raw)

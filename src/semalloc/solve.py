@@ -112,6 +112,12 @@ class Problem:
     #: Schema dimension -> the generator setting that fixes it (``{"N": "devices"}``),
     #: for the memory estimate of :func:`instance_bytes`.
     sizes: dict[str, str] = field(default_factory=dict)
+    #: Problems whose instances are slots of a time-correlated episode (sbq):
+    #: ``episode(seed, slots, **settings)`` yields them (its first slot is ``generate(seed, **settings)``)
+    #: and ``carry(slot, previous, variables)`` is ``slot`` knowing the outcome of ``variables`` on
+    #: ``previous`` (an agent's state). A spec's ``slots`` scores algorithms over such episodes.
+    episode: Callable[..., Any] | None = None
+    carry: Callable[[Any, Any, dict], Any] | None = None
 
     @property
     def defaults(self) -> dict | None:

@@ -47,8 +47,8 @@ import numpy as np
 from .. import __version__
 from ..errors import InputError
 from ..plugins import imported, load_plugin
-from ..result import ERROR
-from ..solve import solve
+from ..result import ERROR, FEASIBLE
+from ..solve import get_problem, solve
 from .spec import SweepSpec, make_instance, point_key, split_point
 from .store import ResultsStore
 
@@ -68,9 +68,14 @@ def _trace(stats: dict) -> list[float]:
 
 
 def run_task(problem: str, settings: dict, point: dict, seed: int, algorithms: list[str],
-             options: dict, plugins: tuple[str, ...] = ()) -> list[dict]:
+             options: dict, plugins: tuple[str, ...] = (), slots: int = 1) -> list[dict]:
     """Import ``plugins``, draw the instance of ``(point, seed)`` and solve it
     with every algorithm: one row each.
+
+    ``slots > 1`` (problems with episodes, :attr:`~semalloc.solve.Problem.episode`): the seed's
+    episode of that many slots instead, each algorithm deciding them in turn, each slot carrying the
+    outcome of the algorithm's own last decision (:attr:`~semalloc.solve.Problem.carry`); the row is
+    the episode's (:func:`_episode_row`).
 
     An algorithm that raises is recorded as a row with status ``error`` and
     the exception in ``message``, so that one failure does not stop a sweep.
@@ -78,13 +83,23 @@ def run_task(problem: str, settings: dict, point: dict, seed: int, algorithms: l
     for i, module in enumerate(plugins):
         load_plugin(module, f"plugins[{i}] (on a worker)")
     varied, options = split_point(point, options)              # ALGORITHM.OPTION entries are options
-    inst = make_instance(problem, seed, {**settings, **varied})   # a spec's user generator, or the problem's
+    settings = {**settings, **varied}
+    if slots > 1:
+        prob = get_problem(problem)
+        episode = list(prob.episode(seed=seed, slots=slots, **settings))
+    else:
+        inst = make_instance(problem, seed, settings)           # a spec's user generator, or the problem's
     rows = []
     for name in algorithms:
         row = {"point": point_key(point), "seed": seed, "algorithm": name, "version": __version__}
         t0 = time.perf_counter()
         try:
-            res = solve(inst, name, **options.get(name, {}))
+            opts = options.get(name, {})
+            if slots > 1:
+                row.update(_episode_row(prob, episode, name, opts))
+                rows.append(row)
+                continue
+            res = solve(inst, name, **opts)
             ok = bool(np.isfinite(res.objective))
             row.update(status=res.status, objective=float(res.objective) if ok else None, feasible=ok,
                        time_s=float(res.stats["time_s"]), message=res.message,
@@ -95,6 +110,32 @@ def run_task(problem: str, settings: dict, point: dict, seed: int, algorithms: l
                        message=f"{type(e).__name__}: {e}", metrics={}, trace=[])
         rows.append(row)
     return rows
+
+
+def _episode_row(prob, episode: list, name: str, options: dict) -> dict:
+    """Algorithm ``name`` deciding the slots of ``episode`` in turn: the mean objective per slot, feasible
+    if every slot is; the status shared by every slot (``feasible`` when solutions of different
+    statuses), else the first slot's without a solution; ``time_s`` the episode's; metrics their means
+    per slot."""
+    results, previous = [], None
+    for slot in episode:
+        if previous is not None:
+            slot = prob.carry(slot, *previous)
+        res = solve(slot, name, **options)
+        results.append(res)
+        if not np.isfinite(res.objective):
+            break
+        previous = (slot, res.variables)
+    bad = [r for r in results if not np.isfinite(r.objective)]
+    statuses = {r.status for r in results}
+    status = bad[0].status if bad else statuses.pop() if len(statuses) == 1 else FEASIBLE
+    ok = not bad
+    keys = set.intersection(*(set(r.stats.get("metrics", {})) for r in results)) if ok else set()
+    return {"status": status, "objective": float(np.mean([r.objective for r in results])) if ok else None,
+            "feasible": ok, "time_s": float(sum(r.stats["time_s"] for r in results)),
+            "message": bad[0].message if bad else next((r.message for r in results if r.message), ""),
+            "metrics": {k: float(np.mean([r.stats["metrics"][k] for r in results])) for k in sorted(keys)},
+            "trace": []}
 
 
 @dataclass
@@ -128,7 +169,7 @@ def _jobs(spec: SweepSpec, todo: set[str]) -> list[tuple[dict, int, list[str]]]:
 
 
 def _local(jobs, spec: SweepSpec, workers: int) -> Iterator[list[dict]]:
-    args = lambda t: (spec.problem, spec.settings, t[0], t[1], t[2], spec.options, _plugins(spec))
+    args = lambda t: (spec.problem, spec.settings, t[0], t[1], t[2], spec.options, _plugins(spec), spec.slots)
     if workers <= 1:
         for t in jobs:
             yield run_task(*args(t))
@@ -157,7 +198,7 @@ def _dask(jobs, spec: SweepSpec, scheduler) -> Iterator[list[dict]]:
         raise InputError("--scheduler", f"cannot reach {scheduler}: {e}", "sweep") from None
     try:
         futures = [client.submit(run_task, spec.problem, spec.settings, t[0], t[1], t[2], spec.options,
-                                 _plugins(spec), pure=False) for t in jobs]
+                                 _plugins(spec), spec.slots, pure=False) for t in jobs]
         try:
             for fut in dask_completed(futures):
                 yield fut.result()

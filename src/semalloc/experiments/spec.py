@@ -16,6 +16,7 @@ on any error (:class:`~semalloc.errors.InputError`)::
     quick: {seeds: 2, vary: {devices: [10, 30]}}   # `--quick` overrides
     plugins: [mypkg.algorithms]        # modules every worker imports first (docs/plugins.md)
     generator: mypkg.scenarios:dense_urban   # a user generator (settings, seed) -> instance
+    slots: 10                          # sbq: each seed an episode of 10 slots, the mean per slot
 
 Examples
 --------
@@ -66,6 +67,8 @@ FIELDS = {
     "plugins": "modules that register algorithms or problems, imported first (and by every worker)",
     "generator": "a user generator `module:function` taking (settings, seed) and returning an instance "
                  "of the problem; kept as the setting `generator` (docs/models.md, Scenarios)",
+    "slots": "problems with episodes (sbq): each seed is an episode of this many time-correlated slots, "
+             "decided in turn (an agent sees its own last outcome); a row's objective is the mean per slot",
 }
 #: The setting that names a user generator (``spec.generator`` is stored as it).
 GENERATOR = "generator"
@@ -99,6 +102,8 @@ class SweepSpec:
     title: str = ""
     plot: dict = field(default_factory=dict)
     plugins: list[str] = field(default_factory=list)
+    #: Slots per seed's episode (problems with episodes; 1: one slot, the generator's instance).
+    slots: int = 1
 
     @property
     def hash(self) -> str:
@@ -106,7 +111,8 @@ class SweepSpec:
         (where the code comes from; the algorithms' names are in the hash). It names
         a store of ``reproduce``; a row is identified by its :meth:`task_key`."""
         core = {"problem": self.problem, "points": self.points, "seeds": self.seeds,
-                "algorithms": self.algorithms, "settings": self.settings, "options": self.options}
+                "algorithms": self.algorithms, "settings": self.settings, "options": self.options,
+                **({"slots": self.slots} if self.slots != 1 else {})}
         return hashlib.sha256(json.dumps(core, sort_keys=True).encode()).hexdigest()[:16]
 
     def tasks(self) -> list[tuple[str, dict, int]]:
@@ -150,6 +156,7 @@ class SweepSpec:
     def to_dict(self) -> dict:
         return {"problem": self.problem, "title": self.title, "settings": self.settings, "points": self.points,
                 "seeds": self.seeds, "algorithms": self.algorithms, "options": self.options, "plot": self.plot,
+                **({"slots": self.slots} if self.slots != 1 else {}),
                 **({"plugins": self.plugins} if self.plugins else {})}
 
 
@@ -323,10 +330,18 @@ def parse_spec(raw: Any, quick: bool = False, check_generator: bool = True, stor
         _need(k in PLOT_FIELDS, f"spec.plot.{k}", f"unknown field; known: {', '.join(PLOT_FIELDS)}")
     title = raw.get("title", "")
     _need(isinstance(title, str), "spec.title", "must be a string")
+    slots = raw.get("slots", 1)
+    _need(isinstance(slots, int) and not isinstance(slots, bool) and slots >= 1, "spec.slots",
+          f"must be a positive integer, got {slots!r}")
+    if slots > 1 and not stored:
+        _need(prob.episode is not None, "spec.slots", f"{prob.key} has no episodes (its instances are not slots)")
+        _need(GENERATOR not in (raw.get("settings") or {}), "spec.slots", "episodes come from the problem's "
+              "own generator, not a user generator")
     spec = SweepSpec(problem=raw["problem"], points=_points(raw, "spec."),
                      seeds=_seeds(raw.get("seeds", 1), "spec.seeds"), algorithms=list(algos),
                      settings=_settings(raw.get("settings", {}), "spec.settings"),
-                     options={a: dict(o) for a, o in options.items()}, title=title, plot=dict(plot), plugins=plugins)
+                     options={a: dict(o) for a, o in options.items()}, title=title, plot=dict(plot), plugins=plugins,
+                     slots=slots)
     for p in spec.points:
         clash = set(p) & set(spec.settings)
         _need(not clash, f"spec.settings.{sorted(clash)[0]}" if clash else "spec", "is also varied")

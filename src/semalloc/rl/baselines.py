@@ -27,7 +27,8 @@ from gymnasium import spaces
 from ..errors import InputError
 from ..problems.sbq.instance import Q_MAX
 
-__all__ = ["DiscreteActions", "RelaxedActions", "decode_discrete", "decode_relaxed", "MAX_DISCRETE", "SB3"]
+__all__ = ["DiscreteActions", "RelaxedActions", "decode_discrete", "decode_relaxed", "MAX_DISCRETE", "SB3",
+           "Exported", "export", "EXPORTABLE"]
 
 #: Largest discretised action space DQN is given.
 MAX_DISCRETE = 2**16
@@ -49,12 +50,17 @@ def decode_relaxed(K: int, M: int, a: np.ndarray) -> dict:
     return {"discrete": np.concatenate([sub, bits]).astype(np.int64), "continuous": x[2 * K:].astype(np.float32)}
 
 
+def _width(env) -> tuple[int, int]:
+    """``(K, M)``: the users the hybrid action of ``env`` covers (``max_users`` for a scenario-general one)."""
+    return len(env.unwrapped.action_space["discrete"].nvec) // 2, env.unwrapped.M
+
+
 class DiscreteActions(gym.ActionWrapper):
-    """``SBQ-v0`` with DQN's discretised action (:func:`decode_discrete`)."""
+    """``SBQ-v0`` (or the scenario-general environment) with DQN's discretised action (:func:`decode_discrete`)."""
 
     def __init__(self, env):
         super().__init__(env)
-        self.K, self.M = env.unwrapped.K, env.unwrapped.M
+        self.K, self.M = _width(env)
         n = (self.M + 1) ** self.K * Q_MAX
         if n > MAX_DISCRETE:
             raise InputError("agent", f"dqn: the discretised action has {n} values for {self.K} users and "
@@ -66,15 +72,64 @@ class DiscreteActions(gym.ActionWrapper):
 
 
 class RelaxedActions(gym.ActionWrapper):
-    """``SBQ-v0`` with a relaxed continuous action (:func:`decode_relaxed`)."""
+    """``SBQ-v0`` (or the scenario-general environment) with a relaxed continuous action (:func:`decode_relaxed`)."""
 
     def __init__(self, env):
         super().__init__(env)
-        self.K, self.M = env.unwrapped.K, env.unwrapped.M
+        self.K, self.M = _width(env)
         self.action_space = spaces.Box(-1.0, 1.0, (4 * self.K + self.M,), np.float32)
 
     def action(self, action):
         return decode_relaxed(self.K, self.M, action)
+
+
+class Exported:
+    """The deterministic policy of a trained DQN or DDPG/TD3 agent alone, in numpy: its MLP
+    (ReLU between layers; ``tanh`` after the last for DDPG/TD3's actor, ``argmax`` of the Q-values for DQN).
+
+    What ships for the baselines (:func:`export`): a few arrays instead of the
+    stable-baselines3 archive with its critics, target networks and optimiser
+    state, loaded with ``torch.load(weights_only=True)``. Weights are stored
+    as float16 (DQN's last layer has ``(M + 1)^K * Q_MAX`` rows) and computed
+    in float32: the stored file is the agent, and every reported number is its.
+    """
+
+    def __init__(self, kind: str, layers: list):
+        if kind not in EXPORTABLE:
+            raise InputError("agent", f"only {', '.join(EXPORTABLE)} export their policy alone, not {kind}", "sbq")
+        self.kind = kind
+        self.layers = [(np.asarray(w, dtype=np.float32), np.asarray(b, dtype=np.float32)) for w, b in layers]
+
+    def predict(self, obs, deterministic: bool = True):
+        """stable-baselines3's ``predict`` for one observation: ``(action, None)``."""
+        x = np.asarray(obs, dtype=np.float32).ravel()
+        for i, (w, b) in enumerate(self.layers):
+            x = x @ w.T + b
+            if i < len(self.layers) - 1:
+                x = np.maximum(x, 0.0)
+        return (int(np.argmax(x)) if self.kind == "dqn" else np.tanh(x)), None
+
+    def state(self) -> dict:
+        """What :func:`semalloc.rl.checkpoint.load` reads back (torch tensors, float16)."""
+        import torch
+        return {"layers": [[torch.from_numpy(w.astype(np.float16)), torch.from_numpy(b.astype(np.float16))]
+                           for w, b in self.layers]}
+
+
+#: Baselines whose deterministic policy is one MLP (exported by :func:`export`).
+EXPORTABLE = ("dqn", "ddpg", "td3")
+
+
+def export(model, kind: str) -> Exported:
+    """The deterministic policy of a trained stable-baselines3 ``model`` of ``kind`` (:class:`Exported`),
+    read back through float16 as it is stored."""
+    import torch
+    if kind not in EXPORTABLE:
+        raise InputError("agent", f"only {', '.join(EXPORTABLE)} export their policy alone, not {kind}", "sbq")
+    net = model.q_net.q_net if kind == "dqn" else model.actor.mu
+    linear = [m for m in net if isinstance(m, torch.nn.Linear)]
+    return Exported(kind, [(m.weight.detach().cpu().numpy().astype(np.float16),
+                            m.bias.detach().cpu().numpy().astype(np.float16)) for m in linear])
 
 
 def _sb3():

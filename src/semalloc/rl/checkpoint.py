@@ -4,7 +4,9 @@ Checkpoints: ``hybrid`` is a ``torch.save`` dict (format tag, kind,
 environment settings, network sizes, weights, training stats) read back with
 ``torch.load(weights_only=True)``; the stable-baselines3 agents are their own
 ``.zip`` with one more member, ``semalloc.json`` (format tag, kind, settings,
-stats). :func:`load` refuses any other file with an
+stats), or, for DQN and DDPG/TD3, a ``.pt`` dict like the hybrid one holding
+their deterministic policy alone (:class:`semalloc.rl.baselines.Exported`).
+:func:`load` refuses any other file with an
 :class:`~semalloc.errors.InputError` naming ``agent``. A checkpoint's sidecar
 ``<name>.json`` (:func:`write_sidecar`) records how it was made and its SHA-256,
 which :func:`load` checks (the shipped agents must have one).
@@ -39,7 +41,8 @@ from ..problems.sbq.evaluate import outcome
 from ..problems.sbq.instance import _settings
 from ..problems.sbq.mdp import observe, observe_general
 
-__all__ = ["KINDS", "FORMAT", "Agent", "load", "write_sidecar", "SHIPPED", "SHIPPED_MAPPING", "SHIPPED_BY_PRESET"]
+__all__ = ["KINDS", "FORMAT", "Agent", "load", "write_sidecar", "SHIPPED", "SHIPPED_MAPPING", "SHIPPED_DQN",
+           "SHIPPED_TD3", "SHIPPED_BY_PRESET"]
 
 #: Agent kinds a checkpoint may hold: ours, then the stable-baselines3 baselines (:mod:`semalloc.rl.baselines`).
 KINDS = ("hybrid", "dqn", "ddpg", "td3", "sac")
@@ -52,8 +55,13 @@ SHIPPED = Path(__file__).parent / "data" / "sbq-hybrid.pt"
 #: The shipped mapping-guided agent (``mapping-drl``): the ``paper`` recipe on the reward the S-SE map
 #: perceives (``semalloc rl train sbq --preset mapping``).
 SHIPPED_MAPPING = Path(__file__).parent / "data" / "sbq-mapping-drl.pt"
+#: The shipped single-type DRL baselines (presets ``dqn`` and ``td3``): scenario-general DQN on the discretised
+#: action (K <= 6) and TD3 on the relaxed one (K <= 12), their deterministic policies alone
+#: (:class:`semalloc.rl.baselines.Exported`).
+SHIPPED_DQN = Path(__file__).parent / "data" / "sbq-dqn.pt"
+SHIPPED_TD3 = Path(__file__).parent / "data" / "sbq-td3.pt"
 #: The shipped agent of each preset.
-SHIPPED_BY_PRESET = {"paper": SHIPPED, "mapping": SHIPPED_MAPPING}
+SHIPPED_BY_PRESET = {"paper": SHIPPED, "mapping": SHIPPED_MAPPING, "dqn": SHIPPED_DQN, "td3": SHIPPED_TD3}
 
 
 def _device(device: str):
@@ -103,12 +111,12 @@ class Agent:
             raise InputError("agent", f"trained for {'up to ' if self.general else ''}{self.K} users, {self.M} "
                              f"subchannels, {self.Nt} antennas; the slot has {inst.K}, {inst.M}, {inst.Nt}", "sbq")
         from .env import to_allocation
-        if self.general:                                 # the policy acts for the present users only
+        if self.general:                                 # the hybrid policy acts for the present users only
             obs = observe_general(inst, self.K, last_score, last_effective, self.general.get("directions", False))
         else:
             obs = observe(inst, last_score, last_effective)
-        if not samples:
-            return to_allocation(inst, self.act(obs), self.perception)
+        if not samples:                                  # a baseline's action covers all K it was trained for
+            return to_allocation(inst, self.act(obs), self.perception, None if self.kind == "hybrid" else self.K)
         if self.kind != "hybrid":
             raise InputError("samples", f"only the hybrid agent samples actions, not {self.kind}", "sbq")
         if int(samples) < 0:
@@ -119,23 +127,31 @@ class Agent:
         return {k: x[best] for k, x in v.items()}, int(moved[best])
 
     def save(self, path) -> Path:
-        """Write the checkpoint (``.pt`` for hybrid, ``.zip`` for the stable-baselines3 agents)."""
+        """Write the checkpoint (``.pt`` for hybrid; for the stable-baselines3 agents ``.zip``, the whole
+        model, or ``.pt``, the deterministic policy alone: :func:`semalloc.rl.baselines.export`)."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         meta = {"format": FORMAT, "version": _VERSION, "kind": self.kind, "settings": self.settings,
                 "slots": self.slots, "stats": {k: v for k, v in self.stats.items() if k not in ("config", "curve")},
                 **({"general": self.general} if self.general else {}),
                 **({"perception": self.perception} if self.perception != "sbq" else {})}
-        if self.kind == "hybrid":
+        if self.kind == "hybrid" or path.suffix == ".pt":
             import torch
             m = self.model
             meta["stats"].pop("seconds", None)                 # wall-clock: in the sidecar, not in the weights file
+            if self.kind == "hybrid":
+                body = {"arch": {"users": m.K, "subchannels": m.M, "features": m.F,
+                                 "hidden": m.encoder[0].out_features, "masked": m.masked},
+                        "state_dict": {k: v.cpu() for k, v in m.state_dict().items()}}
+            else:
+                from .baselines import Exported, export
+                body = {"exported": (m if isinstance(m, Exported) else export(m, self.kind)).state()}
             buf = io.BytesIO()                                   # a file object: the archive's inner name is fixed,
-            torch.save({**meta, "arch": {"users": m.K, "subchannels": m.M, "features": m.F,     # not the file's
-                                         "hidden": m.encoder[0].out_features, "masked": m.masked},
-                        "state_dict": {k: v.cpu() for k, v in m.state_dict().items()}}, buf)
+            torch.save({**meta, **body}, buf)                    # not the file's
             path.write_bytes(buf.getvalue())
             return path
+        if not hasattr(self.model, "save"):
+            raise InputError("agent", f"{path}: an exported {self.kind} policy saves as .pt only", "sbq")
         self.model.save(path)                            # stable-baselines3 appends .zip if missing
         path = path if path.suffix == ".zip" else path.with_name(path.name + ".zip")
         with zipfile.ZipFile(path, "a") as z:
@@ -212,10 +228,13 @@ def load(path, device: str = "cpu") -> Agent:
             model = HybridPolicy(**meta["arch"]).to(device)
             model.load_state_dict(meta["state_dict"])
             model.eval()
+        elif "exported" in meta:                                 # a baseline's policy alone
+            from .baselines import Exported
+            model = Exported(kind, [(w.float().numpy(), b.float().numpy()) for w, b in meta["exported"]["layers"]])
         else:
             from .baselines import _sb3
             model = _sb3()[kind].load(path, device=device)
-    except (KeyError, TypeError, RuntimeError, ValueError) as e:
+    except (KeyError, TypeError, RuntimeError, ValueError, AttributeError, InputError) as e:
         raise _not_ours(path, f"damaged: {type(e).__name__}") from None
     return Agent(kind, meta["settings"], model, meta.get("stats", {}), int(meta.get("slots", 100)), meta.get("general"),
                  meta.get("perception", "sbq"))

@@ -68,7 +68,8 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
                                          help="reward: sbq (the model) or mapping (as the S-SE map perceives it: "
                                               "the mapping-drl agent)"),
           preset: Optional[str] = typer.Option(None, "--preset",
-                                               help="paper: the shipped drl agent's recipe; mapping: mapping-drl's"),
+                                               help="paper: the shipped drl agent's recipe; mapping: mapping-drl's; "
+                                                    "dqn, td3: the figures' single-type DRL baselines'"),
           stop_after: Optional[int] = typer.Option(None, "--stop-after",
                                                    help="stop after this many steps, on the --steps schedule"),
           device: str = typer.Option("auto", "--device", help="torch device: auto (cuda when available; cpu with "

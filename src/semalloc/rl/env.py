@@ -41,7 +41,8 @@ from ..problems.sbq.evaluate import outcome
 from ..problems.sbq.instance import Q_MAX, _settings, episode
 from ..problems.sbq.mdp import FEATURES, OBS_CLIP, SCENARIO, allocation, observe, observe_general
 
-__all__ = ["SBQEnv", "ScenarioEnv", "split_action", "to_allocation", "scored", "RANGES", "PERCEPTIONS"]
+__all__ = ["SBQEnv", "ScenarioEnv", "split_action", "to_allocation", "scored", "scenario_ranges", "RANGES",
+           "PERCEPTIONS"]
 
 #: How an environment scores a slot: by the SBQ model (``sbq``) or as the S-SE map perceives it (``mapping``).
 PERCEPTIONS = ("sbq", "mapping")
@@ -49,6 +50,17 @@ PERCEPTIONS = ("sbq", "mapping")
 #: Domain randomisation of the scenario-general agent: the range the sbq figures sweep
 #: (sbq-fig1: K in 2..12; sbq-fig2: Pmax in 0.01..10 W, log-uniform).
 RANGES = {"users": [2, 12], "power_max_w": [0.01, 10.0]}
+
+
+def scenario_ranges(max_users: int, ranges: dict | None = None) -> dict:
+    """The ranges a scenario-general environment draws from: :data:`RANGES` (users capped at ``max_users``)
+    updated by ``ranges``.
+
+    >>> scenario_ranges(6)
+    {'users': [2, 6], 'power_max_w': [0.01, 10.0]}
+    """
+    (lo, hi), top = RANGES["users"], int(max_users)
+    return {**RANGES, "users": [min(lo, top), min(hi, top)], **(ranges or {})}
 
 
 def scored(inst, v: dict, perception: str = "sbq"):
@@ -160,7 +172,7 @@ class ScenarioEnv(gym.Env):
     """SBQ episodes whose scenario is drawn at every reset (domain randomisation).
 
     ``users`` is drawn uniformly from ``ranges["users"]`` (integers, both ends
-    included) and ``power_max_w`` log-uniformly from ``ranges["power_max_w"]``;
+    included; :func:`scenario_ranges`) and ``power_max_w`` log-uniformly from ``ranges["power_max_w"]``;
     the other settings are fixed (``settings``, generator defaults otherwise).
     The observation is :func:`~semalloc.problems.sbq.mdp.observe_general`
     (``max_users`` rows, absent users zero with presence flag 0); the action
@@ -180,7 +192,7 @@ class ScenarioEnv(gym.Env):
                  directions: bool = False, **settings):
         self.perception = _perception(perception)
         self.directions = bool(directions)
-        self.ranges = {**RANGES, **(ranges or {})}
+        self.ranges = scenario_ranges(max_users, ranges)
         if set(self.ranges) - set(RANGES):
             raise InputError("ranges", f"only {', '.join(RANGES)} are randomised, got {sorted(self.ranges)}", "sbq")
         (k_lo, k_hi), (p_lo, p_hi) = self.ranges["users"], self.ranges["power_max_w"]

@@ -21,7 +21,7 @@ from ..result import FEASIBLE
 
 #: The sbq algorithms that run a trained agent (they need the ``rl`` extra and decide for the shipped agents'
 #: dimensions: M = 3, Nt = 4, K <= 12).
-AGENTS = ("drl", "drl-sampled", "mapping-drl")
+AGENTS = ("drl", "drl-sampled", "mapping-drl", "dqn", "td3")
 
 
 def _agent(inst, agent, steps: int, seed: int, device: str, shipped: str):
@@ -42,11 +42,7 @@ def drl(inst, agent: str | None = None, steps: int = 30000, seed: int = 0, devic
     semalloc.rl.cache.agent_for). Needs the ``rl`` extra.
     ``policy_samples > 0``: also draw that many actions from the hybrid policy and keep the best allocation
     by the model's objective (Agent.decide; the time counts in ``decide_s``)."""
-    a = _agent(inst, agent, steps, seed, device, "SHIPPED")
-    t0 = time.perf_counter()
-    variables, moved = a.decide(inst, samples=int(policy_samples))
-    return variables, FEASIBLE, {"agent": a.kind, "decide_s": time.perf_counter() - t0,
-                                   "moved": moved, "policy_samples": int(policy_samples)}, ""
+    return _decided(_agent(inst, agent, steps, seed, device, "SHIPPED"), inst, int(policy_samples))
 
 
 #: Actions ``drl-sampled`` draws from the policy by default: the fewest of 8, 16, 32 with which the shipped agent
@@ -79,6 +75,38 @@ def mapping_drl(inst, agent: str | None = None, device: str = "cpu"):
     if a.perception != "mapping":
         raise InputError("agent", f"mapping-drl needs an agent trained on the mapping-perceived reward "
                          f"(rl train --perception mapping); this one learned from {a.perception!r}", "sbq")
+    return _decided(a, inst)
+
+
+@PROBLEM.algorithm("dqn", "single-type DRL baseline: DQN on the discretised action (shipped, scenario-general, "
+                          "K <= 6)")
+def dqn(inst, agent: str | None = None, device: str = "cpu"):
+    """The DQN baseline (:mod:`semalloc.rl.baselines`: one joint discrete action, ``(M + 1)^K * Q_MAX``
+    values, equal powers and bandwidth shares). ``agent``: none (the shipped scenario-general one,
+    semalloc/rl/data/sbq-dqn.pt, preset ``dqn``: K in 2..6, Pmax in 0.01..10 W) or a dqn checkpoint."""
+    return _baseline(inst, agent, device, "dqn", "SHIPPED_DQN")
+
+
+@PROBLEM.algorithm("td3", "single-type DRL baseline: TD3 on the relaxed continuous action (shipped, "
+                          "scenario-general)")
+def td3(inst, agent: str | None = None, device: str = "cpu"):
+    """The TD3 baseline (:mod:`semalloc.rl.baselines`: every discrete choice relaxed into [-1, 1] and rounded).
+    ``agent``: none (the shipped scenario-general one, semalloc/rl/data/sbq-td3.pt, preset ``td3``: K in
+    2..12, Pmax in 0.01..10 W) or a td3 checkpoint."""
+    return _baseline(inst, agent, device, "td3", "SHIPPED_TD3")
+
+
+def _baseline(inst, agent, device: str, kind: str, shipped: str):
+    a = _agent(inst, agent, 0, 0, device, shipped)
+    if a.kind != kind:
+        raise InputError("agent", f"{kind} needs a {kind} checkpoint; this one holds a {a.kind} agent", "sbq")
+    return _decided(a, inst)
+
+
+def _decided(a, inst, samples: int | None = None):
+    """A trained agent's decision on slot ``inst`` as an algorithm's return, its time in ``decide_s``
+    (``samples``: drl's ``policy_samples``, also a stat)."""
     t0 = time.perf_counter()
-    variables, moved = a.decide(inst)
-    return variables, FEASIBLE, {"agent": a.kind, "decide_s": time.perf_counter() - t0, "moved": moved}, ""
+    variables, moved = a.decide(inst, samples=samples or 0)
+    stats = {"agent": a.kind, "decide_s": time.perf_counter() - t0, "moved": moved}
+    return variables, FEASIBLE, stats if samples is None else {**stats, "policy_samples": samples}, ""

@@ -28,7 +28,12 @@ __all__ = ["PRESETS", "train", "train_recorded", "retrained"]
 #: sbq figures: K in 2..12, Pmax in 0.01..10 W; M = 3, Nt = 4; 25-slot training episodes, each a new scenario).
 PRESETS = {"paper": {"agent": "hybrid", "steps": 307_200, "seed": 0, "slots": 25, "general": True, "max_users": 12},
            "mapping": {"agent": "hybrid", "steps": 307_200, "seed": 0, "slots": 25, "general": True, "max_users": 12,
-                       "perception": "mapping"}}
+                       "perception": "mapping"},
+           # the single-type DRL baselines of the figures, scenario-general like it: half its steps (each a
+           # gradient step: about 3x its wall-clock); DQN's joint action (M + 1)^K * Q_MAX stops at K = 6
+           "dqn": {"agent": "dqn", "steps": 153_600, "seed": 0, "slots": 25, "general": True, "max_users": 6,
+                   "ranges": {"users": [2, 6]}},
+           "td3": {"agent": "td3", "steps": 153_600, "seed": 0, "slots": 25, "general": True, "max_users": 12}}
 
 
 def _make_env(settings: dict, slots: int, kind: str = "hybrid", general: dict | None = None, perception: str = "sbq"):
@@ -66,9 +71,9 @@ def train(kind: str, steps: int, settings: dict | None = None, seed: int = 0, de
     """Train agent ``kind`` for ``steps`` environment steps on ``SBQ-v0(**settings)``.
 
     ``progress``: True for a progress bar, False for none, or a callable
-    ``(done_steps, mean_reward)``. ``general`` (hybrid only): ``{"max_users": K, "ranges": {...}}``
+    ``(done_steps, mean_reward)``. ``general``: ``{"max_users": K, "ranges": {...}}``
     trains one scenario-general agent on :class:`~semalloc.rl.env.ScenarioEnv` (users and Pmax drawn
-    per episode, ``settings`` fixed). ``perception="mapping"``: the reward as the S-SE map perceives it
+    per episode, ``settings`` fixed; the baselines' actions then cover ``max_users`` users). ``perception="mapping"``: the reward as the S-SE map perceives it
     (the ``mapping-drl`` agent; :func:`semalloc.rl.env.scored`). ``options`` go to the trainer (PPO settings
     of :data:`semalloc.rl.hybrid.PPO_DEFAULTS`, or stable-baselines3 keywords).
     """
@@ -89,16 +94,16 @@ def train(kind: str, steps: int, settings: dict | None = None, seed: int = 0, de
             model, stats = train_hybrid(lambda: _make_env(settings, slots, general=general, perception=perception),
                                         int(steps), seed=seed,
                                         device=device, progress=report, **options)
-        elif general:
-            raise InputError("agent", f"only the hybrid agent is scenario-general, not {kind}", "sbq")
         else:
-            model, stats = _train_sb3(kind, settings, int(steps), seed, device, report, slots, options, perception)
+            model, stats = _train_sb3(kind, settings, int(steps), seed, device, report, slots, options, perception,
+                                      general)
     finally:
         if bar:
             bar.stop()
     if general:
-        from .env import RANGES
-        general = {"max_users": int(general.get("max_users", 12)), "ranges": {**RANGES, **general.get("ranges", {})}}
+        from .env import scenario_ranges
+        top = int(general.get("max_users", 12))
+        general = {"max_users": top, "ranges": scenario_ranges(top, general.get("ranges"))}
     return Agent(kind, settings, model, {**stats, "seed": seed}, slots, general, perception)
 
 
@@ -112,14 +117,17 @@ def train_recorded(cfg: dict, settings: dict, output, command: str, preset: str 
     output = Path(output)
     version = _code_version()                        # the code as training starts
     torch.set_num_threads(1)                         # one thread: the same bits on every run of one machine
-    gen = {"max_users": cfg["max_users"]} if cfg["general"] else None
+    gen = {"max_users": cfg["max_users"], "ranges": cfg.get("ranges", {})} if cfg["general"] else None
+    if stop_after and cfg["agent"] != "hybrid":
+        raise InputError("--stop-after", f"only the hybrid agent stops on its schedule, not {cfg['agent']}", "sbq")
     extra = {"stop_after": stop_after} if stop_after else {}
     if cfg["agent"] == "hybrid":
-        from .env import RANGES
+        from .env import scenario_ranges
 
         def snapshot(net, done):
             if done % 102_400 == 0:
-                Agent("hybrid", settings, net, {"steps": done}, cfg["slots"], gen and {**gen, "ranges": dict(RANGES)},
+                Agent("hybrid", settings, net, {"steps": done}, cfg["slots"],
+                      gen and {**gen, "ranges": scenario_ranges(gen["max_users"], gen["ranges"])},
                       cfg.get("perception", "sbq")).save(output.with_suffix(".partial.pt"))
         extra["snapshot"] = snapshot
     a = train(cfg["agent"], cfg["steps"], settings, seed=cfg["seed"], device=device, progress=progress,
@@ -144,13 +152,13 @@ def retrained(out, preset: str = "paper") -> Path:
     return path
 
 
-def _train_sb3(kind, settings, steps, seed, device, report, slots, options, perception="sbq"):
+def _train_sb3(kind, settings, steps, seed, device, report, slots, options, perception="sbq", general=None):
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.noise import NormalActionNoise
 
     from .baselines import SB3, _sb3
 
-    env = _make_env(settings, slots, kind, perception=perception)
+    env = _make_env(settings, slots, kind, general, perception)
     env.reset(seed=seed)
     kw = {**SB3[kind][2], "learning_starts": min(1000, max(steps // 10, 1)), "buffer_size": min(steps, 200_000),
           **options}

@@ -67,6 +67,11 @@ SCHEMA: dict = {
     "channel_re": Field(("K", "M", "Nt"), unit="sqrt(W/W)", doc="Re h_km, channel of user k on subchannel m"),
     "channel_im": Field(("K", "M", "Nt"), unit="sqrt(W/W)", doc="Im h_km"),
     "scenario": SCENARIO_SCHEMA,
+    "last": {
+        "score": Field(("K",), lo=0, doc="the previous slot's effective SC-QoS of user k (an agent's state; "
+                                         "absent: zeros, a first slot)"),
+        "effective": Field(("K",), "int", lo=0, hi=1, doc="1 if user k was effective in the previous slot"),
+    },
 }
 
 
@@ -75,7 +80,7 @@ class SBQInstance(SchemaInstance):
 
     problem = "sbq"
     SCHEMA = SCHEMA
-    OPTIONAL = ("scenario",)
+    OPTIONAL = ("scenario", "last")
 
     @property
     def K(self) -> int:

@@ -45,7 +45,7 @@ from ...units import SAFETY
 from .beams import min_bits
 from .instance import Q_MAX
 
-__all__ = ["observe", "observe_general", "allocation", "FEATURES", "SCENARIO", "OBS_CLIP"]
+__all__ = ["observe", "observe_general", "allocation", "carry", "FEATURES", "SCENARIO", "OBS_CLIP"]
 
 #: Observation entries are clipped to this magnitude.
 OBS_CLIP = 10.0
@@ -101,7 +101,10 @@ def correlation(inst) -> np.ndarray:
 
 
 def observe(inst, last_score=None, last_effective=None) -> np.ndarray:
-    """The observation of slot ``inst`` (float32, ``K * FEATURES(M)``); last outcome zeros if not given."""
+    """The observation of slot ``inst`` (float32, ``K * FEATURES(M)``); the last outcome given, else the
+    slot's ``last`` table (:func:`carry`), else zeros (a first slot)."""
+    if last_score is None and "last" in inst.data:
+        last_score, last_effective = inst.last.score, inst.last.effective
     K, M = inst.K, inst.M
     share = inst.bandwidth_hz / M
     gain = np.sum(np.abs(inst.h) ** 2, axis=2)                               # ||h_km||^2, (K, M)
@@ -115,6 +118,26 @@ def observe(inst, last_score=None, last_effective=None) -> np.ndarray:
         need / 8.0, zeros if last_score is None else last_score,
         zeros if last_effective is None else np.asarray(last_effective, dtype=float)])
     return np.clip(np.nan_to_num(feats, neginf=-OBS_CLIP), -OBS_CLIP, OBS_CLIP).astype(np.float32).ravel()
+
+
+def carry(slot, previous, variables: dict):
+    """``slot`` (the next slot of an episode) with the ``last`` table: the per-user outcome of ``variables``
+    on ``previous`` (effective SC-QoS and whether effective), what an agent's observation carries.
+
+    Examples
+    --------
+    >>> import semalloc
+    >>> from semalloc.problems.sbq.instance import episode
+    >>> first, second = episode(seed=1, slots=2)
+    >>> v = semalloc.solve(first, "equal").variables
+    >>> nxt = carry(second, first, v)
+    >>> bool(abs(nxt.last.score.sum() - semalloc.evaluate(first, v).objective) < 1e-12), "last" in second.data
+    (True, False)
+    """
+    from ...schema import Table
+    from .evaluate import outcome
+    o = outcome(previous, variables)
+    return type(slot)(Table({**slot.data, "last": Table(score=o.score, effective=o.effective.astype(np.int64))}))
 
 
 def allocation(inst, sub_choice, bits_choice, power, mix, shares) -> tuple[dict, int]:
