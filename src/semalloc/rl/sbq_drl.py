@@ -45,8 +45,9 @@ def drl(inst, agent: str | None = None, steps: int = 30000, seed: int = 0, devic
     return _decided(_agent(inst, agent, steps, seed, device, "SHIPPED"), inst, int(policy_samples))
 
 
-#: Actions ``drl-sampled`` draws from the policy by default: the fewest of 8, 16, 32 with which the shipped agent
-#: reaches 0.95 x ``best`` at every point of the sbq figures (benchmarks/sbq.py; chosen for that, docs/models.md).
+#: Actions ``drl-sampled`` draws from the policy by default: chosen to make 0.95 x ``best`` hold (the fewest of
+#: 8, 16, 32 that reached it at every figure point on a first look); on benchmarks/sbq.py's episodes it
+#: misses at Pmax <= 0.03 W (docs/models.md, issue 16, third session).
 SAMPLES = 32
 
 
