@@ -30,7 +30,7 @@ PRESETS = {"paper": {"agent": "hybrid", "steps": 307_200, "seed": 0, "slots": 25
            "mapping": {"agent": "hybrid", "steps": 307_200, "seed": 0, "slots": 25, "general": True, "max_users": 12,
                        "perception": "mapping"},
            # the single-type DRL baselines of the figures, scenario-general like it: half its steps (each a
-           # gradient step: about 3x its wall-clock); DQN's joint action (M + 1)^K * Q_MAX stops at K = 6
+           # gradient step: 4-8x its wall-clock here); DQN's joint action (M + 1)^K * Q_MAX stops at K = 6
            "dqn": {"agent": "dqn", "steps": 153_600, "seed": 0, "slots": 25, "general": True, "max_users": 6,
                    "ranges": {"users": [2, 6]}},
            "td3": {"agent": "td3", "steps": 153_600, "seed": 0, "slots": 25, "general": True, "max_users": 12}}
@@ -73,8 +73,9 @@ def train(kind: str, steps: int, settings: dict | None = None, seed: int = 0, de
     ``progress``: True for a progress bar, False for none, or a callable
     ``(done_steps, mean_reward)``. ``general``: ``{"max_users": K, "ranges": {...}}``
     trains one scenario-general agent on :class:`~semalloc.rl.env.ScenarioEnv` (users and Pmax drawn
-    per episode, ``settings`` fixed; the baselines' actions then cover ``max_users`` users). ``perception="mapping"``: the reward as the S-SE map perceives it
-    (the ``mapping-drl`` agent; :func:`semalloc.rl.env.scored`). ``options`` go to the trainer (PPO settings
+    per episode, ``settings`` fixed; the baselines' actions then cover ``max_users`` users).
+    ``perception="mapping"``: the reward as the S-SE map perceives it (the ``mapping-drl`` agent;
+    :func:`semalloc.rl.env.scored`). ``options`` go to the trainer (PPO settings
     of :data:`semalloc.rl.hybrid.PPO_DEFAULTS`, or stable-baselines3 keywords).
     """
     if kind not in KINDS:
