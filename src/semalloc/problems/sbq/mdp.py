@@ -204,17 +204,20 @@ def _cap(h, want, weight, Nt) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     slot = np.zeros((S, K), dtype=np.int64)
     slot[rows, order] = np.where(wo >= 0, rank, 0)
     sub, load = want.copy(), hit.sum(axis=1)
-    for i in np.nonzero((load > Nt).any(axis=-1))[0]:
-        sub[i], slot[i], load[i] = _cap_one(h, want[i].tolist(), order[i].tolist(), M, Nt)
+    over = np.nonzero((load > Nt).any(axis=-1))[0]
+    if over.size:
+        norm = _norm(h).tolist()                                            # ||h_km||, (K, M), once a batch
+        for i in over:
+            sub[i], slot[i], load[i] = _cap_one(norm, want[i].tolist(), order[i].tolist(), M, Nt)
     return sub, slot, load
 
 
-def _cap_one(h, wanted: list, order: list, M: int, Nt: int) -> tuple[list, list, list]:
-    """The cap's sequential rule for one action (``wanted`` subchannels, users in power-weight ``order``).
-    K is small: plain Python beats numpy per user, and beats a numpy loop over user positions for the
-    whole batch up to a few dozen actions over the cap."""
+def _cap_one(norm: list, wanted: list, order: list, M: int, Nt: int) -> tuple[list, list, list]:
+    """The cap's sequential rule for one action (``wanted`` subchannels, users in power-weight ``order``;
+    ``norm[k][m] = ||h_km||``). K is small: plain Python beats numpy per user, and beats a numpy loop over
+    user positions for the whole batch up to a few dozen actions over the cap."""
     K = len(wanted)
-    load, chosen, slot, norm = [0] * M, [-1] * K, [0] * K, None
+    load, chosen, slot = [0] * M, [-1] * K, [0] * K
     for k in order:
         m = wanted[k]
         if m < 0:
@@ -223,8 +226,6 @@ def _cap_one(h, wanted: list, order: list, M: int, Nt: int) -> tuple[list, list,
             room = [j for j in range(M) if load[j] < Nt]
             if not room:
                 continue
-            if norm is None:
-                norm = _norm(h).tolist()                                      # ||h_km||, (K, M)
             m = max(room, key=norm[k].__getitem__)                          # first of equals, as argmax
         chosen[k], slot[k] = m, load[m]
         load[m] += 1
