@@ -95,21 +95,20 @@ def run_task(problem: str, settings: dict, point: dict, seed: int, algorithms: l
         t0 = time.perf_counter()
         try:
             opts = options.get(name, {})
-            if slots > 1:
-                row.update(_episode_row(prob, episode, name, opts))
-                rows.append(row)
-                continue
-            res = solve(inst, name, **opts)
-            ok = bool(np.isfinite(res.objective))
-            row.update(status=res.status, objective=float(res.objective) if ok else None, feasible=ok,
-                       time_s=float(res.stats["time_s"]), message=res.message,
-                       metrics=res.stats.get("metrics", {}) if ok else {},
-                       trace=_trace(res.stats) if ok else [])
+            row.update(_episode_row(prob, episode, name, opts) if slots > 1 else _row(solve(inst, name, **opts)))
         except Exception as e:                      # noqa: BLE001 -- recorded, not lost
             row.update(status=ERROR, objective=None, feasible=False, time_s=time.perf_counter() - t0,
                        message=f"{type(e).__name__}: {e}", metrics={}, trace=[])
         rows.append(row)
     return rows
+
+
+def _row(res) -> dict:
+    """The stored fields of one result."""
+    ok = bool(np.isfinite(res.objective))
+    return {"status": res.status, "objective": float(res.objective) if ok else None, "feasible": ok,
+            "time_s": float(res.stats["time_s"]), "message": res.message,
+            "metrics": res.stats.get("metrics", {}) if ok else {}, "trace": _trace(res.stats) if ok else []}
 
 
 def _episode_row(prob, episode: list, name: str, options: dict) -> dict:
@@ -126,14 +125,14 @@ def _episode_row(prob, episode: list, name: str, options: dict) -> dict:
         if not np.isfinite(res.objective):
             break
         previous = (slot, res.variables)
-    bad = [r for r in results if not np.isfinite(r.objective)]
+    last = results[-1]
+    ok = bool(np.isfinite(last.objective))                # the loop stops at the first slot without a solution
     statuses = {r.status for r in results}
-    status = bad[0].status if bad else statuses.pop() if len(statuses) == 1 else FEASIBLE
-    ok = not bad
+    status = (statuses.pop() if len(statuses) == 1 else FEASIBLE) if ok else last.status
     keys = set.intersection(*(set(r.stats.get("metrics", {})) for r in results)) if ok else set()
     return {"status": status, "objective": float(np.mean([r.objective for r in results])) if ok else None,
             "feasible": ok, "time_s": float(sum(r.stats["time_s"] for r in results)),
-            "message": bad[0].message if bad else next((r.message for r in results if r.message), ""),
+            "message": next((r.message for r in results if r.message), "") if ok else last.message,
             "metrics": {k: float(np.mean([r.stats["metrics"][k] for r in results])) for k in sorted(keys)},
             "trace": []}
 

@@ -41,8 +41,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from ...schema import Table
 from ...units import SAFETY
 from .beams import min_bits
+from .evaluate import outcome
 from .instance import Q_MAX
 
 __all__ = ["observe", "observe_general", "allocation", "carry", "FEATURES", "SCENARIO", "OBS_CLIP"]
@@ -134,8 +136,6 @@ def carry(slot, previous, variables: dict):
     >>> bool(abs(nxt.last.score.sum() - semalloc.evaluate(first, v).objective) < 1e-12), "last" in second.data
     (True, False)
     """
-    from ...schema import Table
-    from .evaluate import outcome
     o = outcome(previous, variables)
     return type(slot)(Table({**slot.data, "last": Table(score=o.score, effective=o.effective.astype(np.int64))}))
 
