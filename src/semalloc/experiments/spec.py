@@ -110,9 +110,7 @@ class SweepSpec:
         """Identity of the whole spec: everything but ``title``, ``plot`` and ``plugins``
         (where the code comes from; the algorithms' names are in the hash). It names
         a store of ``reproduce``; a row is identified by its :meth:`task_key`."""
-        core = {"problem": self.problem, "points": self.points, "seeds": self.seeds,
-                "algorithms": self.algorithms, "settings": self.settings, "options": self.options,
-                **({"slots": self.slots} if self.slots != 1 else {})}
+        core = {k: v for k, v in self.to_dict().items() if k not in ("title", "plot", "plugins")}
         return hashlib.sha256(json.dumps(core, sort_keys=True).encode()).hexdigest()[:16]
 
     def tasks(self) -> list[tuple[str, dict, int]]:
