@@ -43,8 +43,7 @@ docs: $(STAMP)
 
 # the shipped sbq agents (src/semalloc/rl/data: sbq-hybrid.pt, sbq-mapping-drl.pt, sbq-dqn.pt, sbq-td3.pt) from
 # scratch, a few hours on one core; prints whether each is bit-identical to the shipped file (SHA-256 in its
-# sidecar); sbq-hybrid.pt was trained at commit 859df5e, before the generators' per-entity random streams:
-# a later commit differs
+# sidecar; bit-identical needs the recorded torch and numpy builds and one torch thread, which the presets use)
 agents: $(STAMP)
 	for p in paper mapping dqn td3; do \
 	  $(BIN)/semalloc rl train sbq --preset $$p -o out/agents/$$p.pt --no-progress || exit 1; done
