@@ -229,3 +229,21 @@ def test_errors_name_the_option_or_the_spec_field_that_gave_it(tmp_path):
     with pytest.raises(InputError, match="^kind: must be one of"):                # an override keeps its name
         plot_spec(spec, rows, tmp_path / "f.png", x="devices", kind="pie")
     assert not list(tmp_path.iterdir())
+
+
+def test_an_algorithm_keeps_its_line_style_in_every_figure_of_its_problem():
+    """sbq Fig. 1 has no `dqn` (K > 6) and Fig. 2 has it: the lines after it kept their styles anyway."""
+    from semalloc.experiments.reproduce import figures, highlighted
+    from semalloc.experiments.spec import load_spec
+    from semalloc.experiments.style import line_styles
+    for problem in ("sbq", "compression", "offloading"):
+        styles = {}
+        for path in figures(problem).values():
+            spec = load_spec(path)
+            proposed = highlighted(spec)
+            for a, style in line_styles(spec.algorithms, proposed, problem).items():
+                if a != proposed:
+                    assert styles.setdefault(a, style) == style, (problem, path.name, a)
+        others = [a for a in styles if a not in ("best", "exact")]
+        pairs = {(styles[a]["color"], styles[a]["marker"], styles[a]["linestyle"]) for a in others}
+        assert len(pairs) == len(others), problem                   # still distinct within the problem

@@ -323,7 +323,7 @@ def plot_request(rows: list[dict], x: str | None = None, y: str | list[str] = "o
     legend = kind in ("line", "trace") or grouped or len({_label(r["point"], skip=(panels,)) for r in rows}) > 1
     return PlotRequest(kind=kind, rows=rows, drawn=drawn, x=x, xaxis=xaxis, algorithms=tuple(algos),
                        labels={a: display_name(a, problem, names) for a in algos},
-                       styles=line_styles(algos, proposed), proposed=proposed, points=points, panels=panels,
+                       styles=line_styles(algos, proposed, problem), proposed=proposed, points=points, panels=panels,
                        cells=cells, bounds=bounds, grouped=grouped, legend=legend, logx=bool(logx),
                        logy=bool(logy), title=title, problem=problem)
 

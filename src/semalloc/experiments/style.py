@@ -156,13 +156,26 @@ _DASHES = ("-", "--", "-.", ":")
 _COLOURS = ("tab:blue", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan", "tab:gray")
 
 
-def line_styles(algorithms: list[str], proposed: str | None = None) -> dict[str, dict]:
+def line_styles(algorithms: list[str], proposed: str | None = None, problem: str | None = None) -> dict[str, dict]:
     """Matplotlib keyword arguments per algorithm: the proposed algorithm red, solid,
     thickest and on top (small filled markers); ``best`` green; ``exact`` a thin dashed
     black reference; the others distinct (marker, linestyle) pairs with larger hollow
-    markers, so a black-and-white print reads and a line under the proposed one shows."""
-    out, others = {}, [a for a in algorithms if a not in (proposed, "best", "exact")]
-    for i, a in enumerate(others):
+    markers, so a black-and-white print reads and a line under the proposed one shows.
+
+    ``problem``: an algorithm of :data:`NAMES` for it keeps its style in every figure of the problem
+    (indexed by its place there, not in this figure), the others follow.
+
+    >>> one = line_styles(["drl", "td3", "equal"], "drl", "sbq")
+    >>> two = line_styles(["drl", "dqn", "td3", "equal"], "drl", "sbq")
+    >>> one["td3"] == two["td3"] and one["equal"] == two["equal"]
+    True
+    """
+    others = [a for a in algorithms if a not in (proposed, "best", "exact")]
+    known = [a for a in NAMES.get(problem or "", {}) if a not in (proposed, "best", "exact")]
+    out = {}
+    for i, a in enumerate(known + [a for a in others if a not in known]):
+        if a not in others:
+            continue
         out[a] = {"color": _COLOURS[i % len(_COLOURS)], "marker": _MARKERS[(i + 1) % len(_MARKERS)],
                   "linestyle": _DASHES[(i + 1 + i // len(_MARKERS)) % len(_DASHES)], "linewidth": 1.3, "zorder": 3,
                   "markersize": 6.5, "markerfacecolor": "none", "markeredgewidth": 1.2}   # hollow: rings a
