@@ -14,7 +14,9 @@ For the notes' default scenario (K = 6, Nt = 4, M = 3, Pmax = 1 W, B = 1.8 MHz) 
   DQN at K <= 6 only, where its joint discrete action exists).
 
 Columns: mean effective SC-QoS per slot, drl / best, drl-sampled / best, drl / mapping, drl / mapping-drl,
-drl / mapping-equal, and the median decision time per slot of drl, drl-sampled and best. ``--baselines DIR``: also, at the default scenario, per-scenario
+drl / mapping-equal, and the median decision time per slot of drl, drl-sampled and best, on one torch
+thread and one BLAS thread (OpenBLAS's threads spinning against another job on the machine multiplied
+the small products of ``drl-sampled`` several times over). ``--baselines DIR``: also, at the default scenario, per-scenario
 agents from DIR (``hybrid-<steps>.pt``, ``dqn-<steps>.zip``, ``td3-<steps>.zip``; trained if missing).
 
 Run: ``.venv/bin/python benchmarks/sbq.py [--episodes 50] [--slots 4] [--default-slots 10] [--agent PATH]
@@ -27,6 +29,7 @@ import time
 from pathlib import Path
 
 import torch
+from threadpoolctl import threadpool_limits
 
 import semalloc
 from semalloc.rl.checkpoint import SHIPPED, SHIPPED_BY_PRESET, load
@@ -88,6 +91,7 @@ def main() -> None:
     ap.add_argument("--sb3-steps", type=int, default=30_000)
     args = ap.parse_args()
     torch.set_num_threads(1)
+    threadpool_limits(1)                             # numpy's BLAS on one thread too: a decision is one core's work
     agent = load(args.agent)
     baselines = {a: load(SHIPPED_BY_PRESET[a]) for a in BASELINES}
     t0 = time.perf_counter()
