@@ -110,7 +110,7 @@ def test_imitation_lowers_its_loss():
     assert loss[-1] < 0.5 * loss[0], loss
 
 
-@pytest.mark.parametrize("preset", list(PRESETS))
+@pytest.mark.parametrize("preset", list(SHIPPED_BY_PRESET))
 def test_each_shipped_agent_matches_its_record(preset):
     import hashlib
     path = SHIPPED_BY_PRESET[preset]

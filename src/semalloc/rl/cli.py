@@ -67,9 +67,18 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
           perception: str = typer.Option("sbq", "--perception",
                                          help="reward: sbq (the model) or mapping (as the S-SE map perceives it: "
                                               "the mapping-drl agent)"),
+          pathwise: Optional[float] = typer.Option(None, "--pathwise",
+                                                   help="hybrid: weight of the reward's own gradient in the continuous "
+                                                        "action (semalloc.rl.pathwise; 0 = PPO alone) [0]"),
+          kappa: Optional[float] = typer.Option(None, "--kappa", help="with --pathwise: sharpness of the smoothed "
+                                                                      "deadline gate [50]"),
+          median: Optional[bool] = typer.Option(None, "--median/--sampled-continuous",
+                                                help="with --pathwise: roll out the continuous action's median and "
+                                                     "learn it by the pathwise gradient alone [sampled]"),
           preset: Optional[str] = typer.Option(None, "--preset",
                                                help="paper: the shipped drl agent's recipe; mapping: mapping-drl's; "
-                                                    "dqn, td3: the figures' single-type DRL baselines'"),
+                                                    "dqn, td3: the figures' single-type DRL baselines'; ppo: the "
+                                                    "paper recipe without the pathwise gradient"),
           stop_after: Optional[int] = typer.Option(None, "--stop-after",
                                                    help="stop after this many steps, on the --steps schedule"),
           device: str = typer.Option("auto", "--device", help="torch device: auto (cuda when available; cpu with "
@@ -80,7 +89,7 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
     (command, seed, steps, code version, SHA-256) and its training curve (CSV: steps, seconds, reward)."""
     _problem(problem)
     output = out or output
-    from .training import PRESETS
+    from .training import PATHWISE, PRESETS
     cfg = {"agent": agent, "steps": 200_000, "seed": 0, "slots": 100, "general": general, "max_users": max_users,
            "perception": perception}
     if preset is not None:
@@ -88,9 +97,13 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
             raise InputError("--preset", f"unknown preset {preset!r}; known: {', '.join(PRESETS)}", "sbq")
         cfg.update(PRESETS[preset])
         from .checkpoint import SHIPPED_BY_PRESET
-        output = output or Path(SHIPPED_BY_PRESET[preset].name)
+        output = output or Path(SHIPPED_BY_PRESET[preset].name if preset in SHIPPED_BY_PRESET else f"sbq-{preset}.pt")
         device = "cpu" if device == "auto" else device
-    cfg.update({k: v for k, v in (("steps", steps), ("seed", seed), ("slots", slots)) if v is not None})
+    cfg.update({k: v for k, v in (("steps", steps), ("seed", seed), ("slots", slots), ("pathwise", pathwise),
+                                  ("kappa", kappa), ("median", median)) if v is not None})
+    if any(k in cfg for k in PATHWISE) and cfg["agent"] != "hybrid":
+        raise InputError("--pathwise", f"only the hybrid agent learns by the pathwise gradient, not {cfg['agent']}",
+                         "sbq")
     if output is None:
         raise InputError("--out", "missing: -o PATH (or --preset)", "sbq")
     from .training import train_recorded
@@ -98,6 +111,9 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
                         "--steps", str(cfg["steps"]), "--seed", str(cfg["seed"]), "--slots", str(cfg["slots"]),
                         *(["--general", "--max-users", str(cfg["max_users"])] if cfg["general"] else []),
                         *(["--perception", cfg["perception"]] if cfg["perception"] != "sbq" else []),
+                        *(["--pathwise", f"{cfg['pathwise']:g}"] if "pathwise" in cfg else []),
+                        *(["--kappa", f"{cfg['kappa']:g}"] if "kappa" in cfg else []),
+                        *(["--median"] if cfg.get("median") else []),
                         *[f"--set {x}" for x in sets], *(["--stop-after", str(stop_after)] if stop_after else []),
                         "-o", output.name])
     a, path = train_recorded(cfg, parse_sets(sets), output, command, preset=preset, device=device,

@@ -19,6 +19,14 @@ own advantage ``r_k - V_k`` (``r_k`` its effective SC-QoS, ``info["user_reward"]
 with a per-user clipped ratio, and the subchannel shares by the slot's; it
 ignores what a user's power costs the others (docs/models.md, sbq).
 
+``pathwise > 0`` adds the reward's own gradient (:mod:`semalloc.rl.pathwise`): the slot's
+effective SC-QoS is a known function of the continuous action once the discrete part is drawn,
+so each minibatch also ascends ``pathwise x`` the smoothed score of the policy's median
+continuous action for the stored slots and assignments (deadline gate ``sigmoid(kappa log(R / r_min))``);
+``median=True`` rolls out that median (no Gaussian draw) and learns the continuous heads by this
+gradient alone, PPO then scores the assignment and the bits only. The ``paper`` preset uses both
+(docs/models.md, issue 16, fifth session); ``pathwise=0`` is the plain PPO above (preset ``ppo``).
+
 By default the discount is 0: the action does not change the next slot's
 channels or tasks (docs/models.md, sbq, "Discount"), so maximising each slot's reward is
 optimal and the advantage is ``r - V(s)``; ``gamma > 0`` uses GAE.
@@ -43,13 +51,19 @@ from torch import nn
 from torch.distributions import Categorical, Normal
 
 from ..problems.sbq.instance import Q_MAX
+from .pathwise import slot_terms, smoothed_score, stack_terms
 
-__all__ = ["HybridPolicy", "train_hybrid", "PPO_DEFAULTS"]
+__all__ = ["HybridPolicy", "train_hybrid", "PPO_DEFAULTS", "MEDIAN_LOG_STD"]
+
+#: ``median=True``: the log spread of the continuous part, fixed (the median is what it sends, also when
+#: ``drl-sampled`` draws actions from it).
+MEDIAN_LOG_STD = -30.0
 
 #: PPO settings of ``train_hybrid`` (keyword overrides accepted).
 PPO_DEFAULTS = {"n_envs": 16, "n_steps": 16, "epochs": 4, "minibatch": 64, "lr": 1e-3, "clip": 0.2,
                 "entropy": 0.003, "value_coef": 0.5, "max_grad_norm": 0.5, "gamma": 0.0, "gae_lambda": 0.95,
-                "hidden": 128, "anneal": True, "credit": "slot"}
+                "hidden": 128, "anneal": True, "credit": "slot", "pathwise": 0.0, "kappa": 50.0,
+                "median": False}
 
 
 class HybridPolicy(nn.Module):
@@ -86,8 +100,9 @@ class HybridPolicy(nn.Module):
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         return self.heads(obs)[-1]
 
-    def _logp(self, obs, e, c, sub_logits, bit_logits, s, b, z, per_user: bool = False):
-        """Log-probability of ``(s, b, z)`` and entropy of the discrete heads, over present users only.
+    def _logp(self, obs, e, c, sub_logits, bit_logits, s, b, z, per_user: bool = False, continuous: bool = True):
+        """Log-probability of ``(s, b, z)`` and entropy of the discrete heads, over present users only
+        (``continuous=False``: of ``(s, b)`` alone, for a policy whose continuous part is its median).
 
         ``per_user``: ``(user (B,K), shares (B,M), entropy)``, each user's part
         (its subchannel, bits, power and mix) and each subchannel share's, which sum to the log-probability."""
@@ -100,7 +115,7 @@ class HybridPolicy(nn.Module):
             K = self.K
             return (ds.log_prob(s) + db.log_prob(b) + lz[..., :K] + lz[..., K:2 * K]) * m, lz[..., 2 * K:], entropy
         mz = torch.cat([m, m, torch.ones_like(m[:, :self.M])], dim=-1)
-        logp = ((ds.log_prob(s) + db.log_prob(b)) * m).sum(-1) + (lz * mz).sum(-1)
+        logp = ((ds.log_prob(s) + db.log_prob(b)) * m).sum(-1) + ((lz * mz).sum(-1) if continuous else 0.0)
         return logp, entropy
 
     def continuous(self, e, c, sub, m=None):
@@ -126,9 +141,12 @@ class HybridPolicy(nn.Module):
         return mean, std
 
     @torch.no_grad()
-    def act(self, obs: torch.Tensor, deterministic: bool = False, per_user: bool = False) -> dict:
+    def act(self, obs: torch.Tensor, deterministic: bool = False, per_user: bool = False,
+            continuous: bool = True) -> dict:
         """Env actions (numpy) for a batch of observations; sampled ones carry the internals PPO stores
-        (``per_user``: also each user's log-probability, value, and the shares' log-probabilities)."""
+        (``per_user``: also each user's log-probability, value, and the shares' log-probabilities;
+        ``continuous=False``: the discrete part sampled, the continuous part the median, and the
+        log-probability of the discrete part)."""
         e, c, sub_logits, bit_logits, value = self.heads(obs, per_user)
         m = self.mask(obs)
         if deterministic:                               # argmax and median; no distributions (fast path)
@@ -138,13 +156,15 @@ class HybridPolicy(nn.Module):
                     "continuous": torch.sigmoid(z).cpu().numpy()}
         ds, db = Categorical(logits=sub_logits, validate_args=False), Categorical(logits=bit_logits, validate_args=False)
         s, b = ds.sample(), db.sample()
-        z = Normal(*self.continuous(e, c, s, m), validate_args=False).sample()
+        mean, std = self.continuous(e, c, s, m)
+        z = Normal(mean, std, validate_args=False).sample() if continuous else mean
         action = {"discrete": torch.cat([s, b], dim=-1).cpu().numpy(), "continuous": torch.sigmoid(z).cpu().numpy(),
                   "z": z}
         if per_user:
             user, shares, _ = self._logp(obs, e, c, sub_logits, bit_logits, s, b, z, per_user=True)
             return {**action, "user_logp": user, "share_logp": shares, "user_value": value}
-        return {**action, "logp": self._logp(obs, e, c, sub_logits, bit_logits, s, b, z)[0], "value": value}
+        return {**action, "logp": self._logp(obs, e, c, sub_logits, bit_logits, s, b, z, continuous=continuous)[0],
+                "value": value}
 
     def act_one(self, obs: np.ndarray, samples: int = 0, rng: np.random.Generator | None = None):
         """The deterministic action of :meth:`act` for one observation, computed in numpy (float32).
@@ -223,7 +243,13 @@ class HybridPolicy(nn.Module):
                 s0[:H].copy(), s0[H:2 * H].copy(), s0[2 * H:].copy(), sb0, s2, sb2,
                 np.exp(self.log_std.detach().cpu().numpy().astype(float)))
 
-    def evaluate_actions(self, obs, discrete, z, per_user: bool = False):
+    def median(self, obs: torch.Tensor, sub: torch.Tensor) -> torch.Tensor:
+        """The continuous action ``sigmoid(mean)`` (B, 2K + M) given the subchannel choices ``sub`` (B, K):
+        what the deterministic policy sends for that assignment (differentiable)."""
+        e, c = self.heads(obs)[:2]
+        return torch.sigmoid(self.continuous(e, c, sub, self.mask(obs))[0])
+
+    def evaluate_actions(self, obs, discrete, z, per_user: bool = False, continuous: bool = True):
         """Log-probability, entropy of the discrete heads and value of stored actions (for the PPO loss);
         ``per_user``: ``(user logp (B,K), share logp (B,M), entropy, user values (B,K))``.
 
@@ -234,7 +260,7 @@ class HybridPolicy(nn.Module):
         s, b = discrete[..., :self.K], discrete[..., self.K:]
         if per_user:
             return (*self._logp(obs, e, c, sub_logits, bit_logits, s, b, z, per_user=True), value)
-        logp, ent = self._logp(obs, e, c, sub_logits, bit_logits, s, b, z)
+        logp, ent = self._logp(obs, e, c, sub_logits, bit_logits, s, b, z, continuous=continuous)
         return logp, ent, value
 
 
@@ -257,6 +283,14 @@ def train_hybrid(env_fn, steps: int, seed: int = 0, device: str = "cpu", progres
     import gymnasium as gym
 
     cfg = {**PPO_DEFAULTS, **overrides}
+    per_user = cfg["credit"] == "user"
+    pathwise, median = cfg["pathwise"] > 0, bool(cfg["median"])
+    if median and not pathwise:
+        raise ValueError("median (a continuous part learned by the pathwise gradient alone) needs pathwise > 0")
+    if pathwise and per_user:
+        raise ValueError("pathwise needs credit='slot'")
+    if cfg["credit"] not in ("slot", "user"):
+        raise ValueError(f"credit must be slot or user, got {cfg['credit']!r}")
     torch.manual_seed(seed)
     envs = gym.vector.SyncVectorEnv([env_fn for _ in range(cfg["n_envs"])],
                                     autoreset_mode=gym.vector.AutoresetMode.SAME_STEP)
@@ -264,14 +298,14 @@ def train_hybrid(env_fn, steps: int, seed: int = 0, device: str = "cpu", progres
     K = getattr(one, "max_users", None) or one.K                            # ScenarioEnv: padded, masked users
     net = policy.to(device).train() if policy is not None else HybridPolicy(
         K, one.M, one.observation_space.shape[0] // K, cfg["hidden"], masked=hasattr(one, "max_users")).to(device)
+    if median:                                  # the policy's continuous part is its median: a spread of exp(-30)
+        with torch.no_grad():
+            net.log_std.fill_(MEDIAN_LOG_STD)
     opt = torch.optim.Adam(net.parameters(), lr=cfg["lr"])
     obs, _ = envs.reset(seed=seed)
     N, T = cfg["n_envs"], cfg["n_steps"]
     rollouts = max(1, int(np.ceil(steps / (N * T))))
     t0, recent, curve, done = time.perf_counter(), [], [], 0
-    per_user = cfg["credit"] == "user"
-    if cfg["credit"] not in ("slot", "user"):
-        raise ValueError(f"credit must be slot or user, got {cfg['credit']!r}")
     for it in range(rollouts):
         if cfg["anneal"]:                                                     # learning rate linearly to 0
             for group in opt.param_groups:
@@ -279,7 +313,9 @@ def train_hybrid(env_fn, steps: int, seed: int = 0, device: str = "cpu", progres
         buf: dict[str, list] = {}
         for _ in range(T):
             o = torch.as_tensor(obs, device=device)
-            a = net.act(o, per_user=per_user)
+            a = net.act(o, per_user=per_user, continuous=not median)
+            if pathwise:
+                buf.setdefault("terms", []).extend(_terms(envs, a, K, one.perception))
             obs, reward, term, trunc, info = envs.step({"discrete": a["discrete"], "continuous": a["continuous"]})
             step = {"obs": o, "discrete": torch.as_tensor(a["discrete"], device=device),
                     "reward": torch.as_tensor(reward, dtype=torch.float32, device=device),
@@ -290,6 +326,7 @@ def train_hybrid(env_fn, steps: int, seed: int = 0, device: str = "cpu", progres
                 step["user_reward"] = torch.as_tensor(_user_rewards(info, N, K), dtype=torch.float32, device=device)
             for k, v in step.items():
                 buf.setdefault(k, []).append(v)
+        terms = stack_terms(buf.pop("terms"), device) if pathwise else None   # (T * N, ...), step-major
         b = {k: torch.stack(v) for k, v in buf.items()}                       # (T, N, ...)
         with torch.no_grad():
             last = net.heads(torch.as_tensor(obs, device=device), per_user)[-1]
@@ -306,10 +343,15 @@ def train_hybrid(env_fn, steps: int, seed: int = 0, device: str = "cpu", progres
                 if per_user:
                     loss = _user_loss(net, flat, adv, ret, idx, cfg)
                 else:
-                    logp, ent, value = net.evaluate_actions(flat["obs"][idx], flat["discrete"][idx], flat["z"][idx])
+                    logp, ent, value = net.evaluate_actions(flat["obs"][idx], flat["discrete"][idx], flat["z"][idx],
+                                                            continuous=not median)
                     a_n = (adv[idx] - adv[idx].mean()) / (adv[idx].std() + 1e-8)
                     pg = _clipped(logp - flat["logp"][idx], a_n, cfg["clip"]).mean()
                     loss = pg + cfg["value_coef"] * (value - ret[idx]).pow(2).mean() - cfg["entropy"] * ent.mean()
+                    if pathwise:                                                # the reward's own gradient
+                        cont = net.median(flat["obs"][idx], flat["discrete"][idx][:, :K])
+                        score = smoothed_score({k: v[idx] for k, v in terms.items()}, cont, cfg["kappa"])
+                        loss = loss - cfg["pathwise"] * score.sum(-1).mean()
                 opt.zero_grad()
                 loss.backward()
                 nn.utils.clip_grad_norm_(net.parameters(), cfg["max_grad_norm"])
@@ -327,6 +369,16 @@ def train_hybrid(env_fn, steps: int, seed: int = 0, device: str = "cpu", progres
     tail = recent[-max(1, len(recent) // 4):]
     return net.eval(), {"steps": done, "seconds": time.perf_counter() - t0, "mean_reward": float(np.mean(tail)),
                         "config": cfg, "curve": curve}
+
+
+def _terms(envs, action: dict, K: int, perception: str) -> list[dict]:
+    """:func:`~semalloc.rl.pathwise.slot_terms` of each env's current slot under its drawn action."""
+    out = []
+    for i, env in enumerate(envs.envs):
+        inst = env.unwrapped.inst
+        k, d, c = inst.K, action["discrete"][i], action["continuous"][i]
+        out.append(slot_terms(inst, d[:k], d[K:K + k], c[:k], K, perception))
+    return out
 
 
 def _user_rewards(info: dict, n: int, k: int) -> np.ndarray:

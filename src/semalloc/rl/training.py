@@ -22,13 +22,22 @@ from ..errors import InputError
 from ..problems.sbq.instance import _settings
 from .checkpoint import KINDS, SHIPPED_BY_PRESET, Agent, _device, write_sidecar
 
-__all__ = ["PRESETS", "train", "train_recorded", "retrained"]
+__all__ = ["PRESETS", "PATHWISE", "train", "train_recorded", "retrained"]
+
+#: The recipe keys that go to :func:`~semalloc.rl.hybrid.train_hybrid` (the pathwise gradient, :mod:`semalloc.rl.pathwise`).
+PATHWISE = ("pathwise", "kappa", "median")
 
 #: ``semalloc rl train sbq --preset paper``: the recipe of :data:`~semalloc.rl.checkpoint.SHIPPED` (one agent for every point of the
-#: sbq figures: K in 2..12, Pmax in 0.01..10 W; M = 3, Nt = 4; 25-slot training episodes, each a new scenario).
-PRESETS = {"paper": {"agent": "hybrid", "steps": 307_200, "seed": 0, "slots": 25, "general": True, "max_users": 12},
-           "mapping": {"agent": "hybrid", "steps": 307_200, "seed": 0, "slots": 25, "general": True, "max_users": 12,
-                       "perception": "mapping"},
+#: sbq figures: K in 2..12, Pmax in 0.01..10 W; M = 3, Nt = 4; 25-slot training episodes, each a new scenario): PPO
+#: for the assignment and bits, the reward's pathwise gradient for the continuous action (weight 3, gate sharpness
+#: 50, the median rolled out: the best of six settings, docs/models.md, issue 16, fifth session). ``ppo``: the same
+#: without the pathwise gradient (PPO alone; the shipped recipe until then). ``mapping``: ``paper`` on the
+#: S-SE-perceived reward.
+_PAPER = {"agent": "hybrid", "steps": 307_200, "seed": 0, "slots": 25, "general": True, "max_users": 12}
+_PATHWISE = {"pathwise": 3.0, "kappa": 50.0, "median": True}
+PRESETS = {"paper": {**_PAPER, **_PATHWISE},
+           "mapping": {**_PAPER, **_PATHWISE, "perception": "mapping"},
+           "ppo": _PAPER,
            # the single-type DRL baselines of the figures, scenario-general like it: half its steps (each a
            # gradient step: 4-8x its wall-clock here); DQN's joint action (M + 1)^K * Q_MAX stops at K = 6
            "dqn": {"agent": "dqn", "steps": 153_600, "seed": 0, "slots": 25, "general": True, "max_users": 6,
@@ -119,6 +128,7 @@ def train_recorded(cfg: dict, settings: dict, output, command: str, preset: str 
     version = _code_version()                        # the code as training starts
     torch.set_num_threads(1)                         # one thread: the same bits on every run of one machine
     gen = {"max_users": cfg["max_users"], "ranges": cfg.get("ranges", {})} if cfg["general"] else None
+    options = {k: cfg[k] for k in PATHWISE if k in cfg}
     if stop_after and cfg["agent"] != "hybrid":
         raise InputError("--stop-after", f"only the hybrid agent stops on its schedule, not {cfg['agent']}", "sbq")
     extra = {"stop_after": stop_after} if stop_after else {}
@@ -132,7 +142,7 @@ def train_recorded(cfg: dict, settings: dict, output, command: str, preset: str 
                       cfg.get("perception", "sbq")).save(output.with_suffix(".partial.pt"))
         extra["snapshot"] = snapshot
     a = train(cfg["agent"], cfg["steps"], settings, seed=cfg["seed"], device=device, progress=progress,
-              slots=cfg["slots"], general=gen, perception=cfg.get("perception", "sbq"), **extra)
+              slots=cfg["slots"], general=gen, perception=cfg.get("perception", "sbq"), **options, **extra)
     path = a.save(output)
     output.with_suffix(".partial.pt").unlink(missing_ok=True)
     curve = path.with_suffix(".csv")
