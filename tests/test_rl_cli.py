@@ -48,6 +48,11 @@ def test_train_eval_and_solve_with_drl(tmp_path, monkeypatch):
     (["rl", "train", "sbq", "--agent", "hybrid", "--set", "users=0", "-o", "{out}"], "users"),
     (["rl", "train", "sbq", "--device", "tpu", "-o", "{out}"], "device"),
     (["rl", "train", "multicell", "-o", "{out}"], "problem"),
+    (["rl", "train", "sbq", "--agent", "td3", "--pathwise", "1", "-o", "{out}"], "--pathwise"),
+    (["rl", "train", "sbq", "--pathwise", "-1", "-o", "{out}"], "pathwise"),
+    (["rl", "train", "sbq", "--pathwise", "nan", "-o", "{out}"], "pathwise"),
+    (["rl", "train", "sbq", "--pathwise", "1", "--kappa", "0", "-o", "{out}"], "kappa"),
+    (["rl", "train", "sbq", "--median", "-o", "{out}"], "median"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, args, field):
     cell, bad = tmp_path / "cell.json", tmp_path / "bad.pt"

@@ -9,6 +9,7 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("gymnasium")
 
 import semalloc  # noqa: E402
+from semalloc.errors import InputError  # noqa: E402
 from semalloc.problems.sbq.mdp import observe  # noqa: E402
 from semalloc.rl.env import scored, to_allocation  # noqa: E402
 from semalloc.rl.pathwise import slot_terms, smoothed_score, stack_terms  # noqa: E402
@@ -82,5 +83,5 @@ def test_pathwise_training_runs_and_refuses_what_it_cannot_differentiate(percept
     assert same.sum() > 1 and np.abs(drawn["continuous"][same] - drawn["continuous"][0]).max() < 1e-6
     with pytest.raises(ValueError, match="pathwise"):
         train("hybrid", 256, tiny, pathwise=1.0, credit="user", **fast)
-    with pytest.raises(ValueError, match="pathwise"):
+    with pytest.raises(InputError, match="median"):
         train("hybrid", 256, tiny, median=True, **fast)

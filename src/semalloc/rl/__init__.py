@@ -3,7 +3,8 @@
 Needs the optional ``rl`` extra (gymnasium, stable-baselines3, torch);
 ``import semalloc`` never does. Importing this package registers the
 gymnasium environment ``semalloc/SBQ-v0`` (:mod:`semalloc.rl.env`) when
-gymnasium is installed. Agents: :mod:`semalloc.rl.hybrid` (ours, hybrid PPO),
+gymnasium is installed. Agents: :mod:`semalloc.rl.hybrid` (ours, hybrid PPO; the reward's gradient in
+its continuous action: :mod:`semalloc.rl.pathwise`),
 :mod:`semalloc.rl.baselines` (stable-baselines3 DQN on a discretised action,
 DDPG/TD3/SAC on a relaxed continuous action), :mod:`semalloc.rl.checkpoint`
 (the agent file format, the shipped agents), :mod:`semalloc.rl.training`,

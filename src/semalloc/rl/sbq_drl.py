@@ -34,7 +34,8 @@ def _agent(inst, agent, steps: int, seed: int, device: str, shipped: str):
                      device=str(device), shipped=getattr(checkpoint, shipped))
 
 
-@PROBLEM.algorithm("drl", "a trained agent: ours hybrid PPO (shipped, scenario-general), or a dqn/ddpg/td3/sac baseline")
+@PROBLEM.algorithm("drl", "a trained agent: ours hybrid PPO with the reward's pathwise gradient (shipped, "
+                          "scenario-general), or a dqn/ddpg/td3/sac baseline")
 def drl(inst, agent: str | None = None, steps: int = 30000, seed: int = 0, device: str = "cpu",
         policy_samples: int = 0):
     """``agent``: none (the shipped scenario-general agent, semalloc/rl/data/sbq-hybrid.pt), a checkpoint

@@ -30,7 +30,7 @@ PATHWISE = ("pathwise", "kappa", "median")
 #: ``semalloc rl train sbq --preset paper``: the recipe of :data:`~semalloc.rl.checkpoint.SHIPPED` (one agent for every point of the
 #: sbq figures: K in 2..12, Pmax in 0.01..10 W; M = 3, Nt = 4; 25-slot training episodes, each a new scenario): PPO
 #: for the assignment and bits, the reward's pathwise gradient for the continuous action (weight 3, gate sharpness
-#: 50, the median rolled out: the best of six settings, docs/models.md, issue 16, fifth session). ``ppo``: the same
+#: 50, the median rolled out: the best of eight settings, docs/models.md, issue 16, fifth session). ``ppo``: the same
 #: without the pathwise gradient (PPO alone; the shipped recipe until then). ``mapping``: ``paper`` on the
 #: S-SE-perceived reward.
 _PAPER = {"agent": "hybrid", "steps": 307_200, "seed": 0, "slots": 25, "general": True, "max_users": 12}
@@ -91,6 +91,14 @@ def train(kind: str, steps: int, settings: dict | None = None, seed: int = 0, de
         raise InputError("agent", f"unknown agent {kind!r}; known: {', '.join(KINDS)}", "sbq")
     if int(steps) < 1:
         raise InputError("steps", f"must be >= 1, got {steps!r}", "sbq")
+    pathwise, kappa = float(options.get("pathwise", 0.0)), float(options.get("kappa", 1.0))
+    if not (np.isfinite(pathwise) and pathwise >= 0):
+        raise InputError("pathwise", f"must be >= 0 and finite, got {options['pathwise']!r}", "sbq")
+    if not (np.isfinite(kappa) and kappa > 0):
+        raise InputError("kappa", f"must be > 0 and finite, got {options['kappa']!r}", "sbq")
+    if options.get("median") and pathwise == 0:
+        raise InputError("median", "rolls out the median of a continuous action learned by the pathwise gradient: "
+                         "needs pathwise > 0", "sbq")
     settings = dict(settings or {})
     _settings(settings)
     device = _device(device)
