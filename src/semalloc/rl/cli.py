@@ -113,7 +113,7 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
                         *(["--perception", cfg["perception"]] if cfg["perception"] != "sbq" else []),
                         *(["--pathwise", f"{cfg['pathwise']:g}"] if "pathwise" in cfg else []),
                         *(["--kappa", f"{cfg['kappa']:g}"] if "kappa" in cfg else []),
-                        *(["--median"] if cfg.get("median") else []),
+                        *([f"--{'median' if cfg['median'] else 'sampled-continuous'}"] if "median" in cfg else []),
                         *[f"--set {x}" for x in sets], *(["--stop-after", str(stop_after)] if stop_after else []),
                         "-o", output.name])
     a, path = train_recorded(cfg, parse_sets(sets), output, command, preset=preset, device=device,

@@ -15,7 +15,10 @@ action (after the ``Nt`` cap, which uses the drawn power weights); the torch
 function :func:`smoothed_score` maps the continuous action (the policy's
 median) onto the slot exactly as :func:`~semalloc.problems.sbq.mdp.allocation`
 does and returns each user's smoothed effective SC-QoS. With ``kappa``
-large it is the environment's reward (tests/test_rl_pathwise.py).
+large it is the environment's reward (tests/test_rl_pathwise.py). Under the
+mapping-guided perception (``perception="mapping"``, the ``mapping-drl`` agent's reward,
+:func:`~semalloc.rl.env.scored`) the similarity is read off the S-SE map at the SINR,
+``Xi(n_k, SINR_k)`` interpolated in torch, and its gate ``xi_k >= xi_th`` is smoothed the same way.
 
 The directions: user j's beam is ``d_j = ((1 - a_j) u_j + a_j z_j) / ||.||``
 (``u_j`` MRT, ``z_j`` ZF, unit vectors), so with ``A_kj = h_k^H u_j``,

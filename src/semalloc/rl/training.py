@@ -37,7 +37,7 @@ _PAPER = {"agent": "hybrid", "steps": 307_200, "seed": 0, "slots": 25, "general"
 _PATHWISE = {"pathwise": 3.0, "kappa": 50.0, "median": True}
 PRESETS = {"paper": {**_PAPER, **_PATHWISE},
            "mapping": {**_PAPER, **_PATHWISE, "perception": "mapping"},
-           "ppo": _PAPER,
+           "ppo": {**_PAPER},
            # the single-type DRL baselines of the figures, scenario-general like it: half its steps (each a
            # gradient step: 4-8x its wall-clock here); DQN's joint action (M + 1)^K * Q_MAX stops at K = 6
            "dqn": {"agent": "dqn", "steps": 153_600, "seed": 0, "slots": 25, "general": True, "max_users": 6,
