@@ -112,9 +112,9 @@ def test_preset_command_trains_bit_identically_and_records_its_hash(tmp_path):
 
 @pytest.mark.slow
 def test_the_paper_preset_trained_in_full_is_the_shipped_file(tmp_path):
-    """`make agents`' first step, the whole 307 200 steps (about 10 minutes on one core): the same bytes as
+    """`make agents`' first step, the whole 307 200 steps (12-15 minutes on one core): the same bytes as
     the shipped agent. Bit-identical needs the torch and numpy builds of the record (CPU kernels differ
-    between builds); measured identical on the 2-core AMD EPYC at three commits (docs/models.md)."""
+    between builds); measured identical on the 2-core AMD EPYC (docs/models.md)."""
     record = json.loads(SHIPPED.with_suffix(".json").read_text())
     if (record["torch"], record["numpy"]) != (torch.__version__, np.__version__):
         pytest.skip(f"the record is of torch {record['torch']}, numpy {record['numpy']}")
