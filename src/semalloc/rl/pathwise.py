@@ -32,8 +32,7 @@ import torch
 
 from ..perf.sbq import SNR_DB, TABLE, similarity, sqnr_db
 from ..problems.sbq.algorithms import mapping_bits
-from ..problems.sbq.instance import Q_MAX
-from ..problems.sbq.mdp import _cap, _norm, _unit, _zf_directions
+from ..problems.sbq.mdp import _cap, _choices, _mrt, _unit, _zf_directions
 from ..units import SAFETY
 
 __all__ = ["slot_terms", "smoothed_score", "stack_terms"]
@@ -60,15 +59,14 @@ def slot_terms(inst, sub_choice, bits_choice, power_weight, width: int, percepti
     """
     K, M, Nt, h = inst.K, inst.M, inst.Nt, inst.h
     mapped = perception == "mapping"
-    want = np.minimum(np.maximum(np.asarray(sub_choice, dtype=np.int64), 0), M)[None] - 1
-    q = (np.full(K, mapping_bits(inst)) if mapped
-         else np.minimum(np.maximum(np.asarray(bits_choice, dtype=np.int64), 0), Q_MAX - 1) + 1)
-    sub, slot, load = _cap(h, want, _unit(power_weight)[None], Nt)
+    want, q = _choices(sub_choice, bits_choice, M)
+    if mapped:
+        q = np.full(K, mapping_bits(inst))
+    sub, slot, load = _cap(h, want[None], _unit(power_weight)[None], Nt)
     u_zf = _zf_directions(h, sub, slot, load, Nt)[0]
     sub = sub[0]
     served = sub >= 0
-    hk = h[np.arange(K), np.maximum(sub, 0)]                                 # (K, Nt)
-    u_mrt = hk / np.maximum(_norm(hk, keepdims=True), 1e-300)
+    hk, u_mrt = _mrt(h, sub)                                                 # (K, Nt) each
     same = served[:, None] & served[None, :] & (sub[:, None] == sub[None, :])
     A = np.where(same, np.conj(hk) @ u_mrt.T, 0.0)                          # h_k^H u_j, users sharing a subchannel
     Z = np.where(same, np.conj(hk) @ u_zf.T, 0.0)

@@ -154,10 +154,9 @@ def allocation(inst, sub_choice, bits_choice, power, mix, shares) -> tuple[dict,
     if not batch:
         sub_choice, bits_choice, power, mix, shares = (np.asarray(x)[None] for x in
                                                        (sub_choice, bits_choice, power, mix, shares))
-    K, M, Nt = inst.K, inst.M, inst.Nt
+    M, Nt = inst.M, inst.Nt
     h = inst.h
-    want = np.minimum(np.maximum(np.asarray(sub_choice, dtype=np.int64), 0), M) - 1   # np.clip, without its overhead
-    q = np.minimum(np.maximum(np.asarray(bits_choice, dtype=np.int64), 0), Q_MAX - 1) + 1
+    want, q = _choices(sub_choice, bits_choice, M)
     weight = _unit(power)
     sub, slot, load = _cap(h, want, weight, Nt)
     moved = np.sum(sub != want, axis=-1)
@@ -170,8 +169,7 @@ def allocation(inst, sub_choice, bits_choice, power, mix, shares) -> tuple[dict,
     s = np.where(s.sum(axis=-1, keepdims=True) > 0, s, used)
     band = inst.bandwidth_hz * (1 - SAFETY) * s / np.maximum(s.sum(axis=-1, keepdims=True), 1e-300)
     u_zf = _zf_directions(h, sub, slot, load, Nt)
-    hk = h[np.arange(K), np.maximum(sub, 0)]                                # (S, K, Nt)
-    u_mrt = hk / np.maximum(_norm(hk, keepdims=True), 1e-300)
+    u_mrt = _mrt(h, sub)[1]
     a = _unit(mix)[..., None]
     d = (1 - a) * u_mrt + a * u_zf
     norm = _norm(d, keepdims=True)
@@ -181,6 +179,21 @@ def allocation(inst, sub_choice, bits_choice, power, mix, shares) -> tuple[dict,
     if batch:
         return v, moved
     return {k: x[0] for k, x in v.items()}, int(moved[0])
+
+
+def _choices(sub_choice, bits_choice, M: int) -> tuple[np.ndarray, np.ndarray]:
+    """``(want, q)``: the wanted subchannel (-1 = none) and the bits of the discrete action's choices,
+    each clipped to its range (``np.clip``, without its overhead)."""
+    want = np.minimum(np.maximum(np.asarray(sub_choice, dtype=np.int64), 0), M) - 1
+    q = np.minimum(np.maximum(np.asarray(bits_choice, dtype=np.int64), 0), Q_MAX - 1) + 1
+    return want, q
+
+
+def _mrt(h, sub) -> tuple[np.ndarray, np.ndarray]:
+    """``(hk, u)``: each user's channel on its subchannel (..., K, Nt; subchannel 0 if unserved) and its unit
+    MRT direction."""
+    hk = h[np.arange(h.shape[0]), np.maximum(sub, 0)]
+    return hk, hk / np.maximum(_norm(hk, keepdims=True), 1e-300)
 
 
 def _cap(h, want, weight, Nt) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
