@@ -53,6 +53,9 @@ def test_train_eval_and_solve_with_drl(tmp_path, monkeypatch):
     (["rl", "train", "sbq", "--pathwise", "nan", "-o", "{out}"], "pathwise"),
     (["rl", "train", "sbq", "--pathwise", "1", "--kappa", "0", "-o", "{out}"], "kappa"),
     (["rl", "train", "sbq", "--median", "-o", "{out}"], "median"),
+    (["rl", "train", "sbq", "--agent", "dqn", "--counterfactual", "1", "-o", "{out}"], "--counterfactual"),
+    (["rl", "train", "sbq", "--counterfactual", "-1", "-o", "{out}"], "counterfactual"),
+    (["rl", "train", "sbq", "--counterfactual", "inf", "-o", "{out}"], "counterfactual"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, args, field):
     cell, bad = tmp_path / "cell.json", tmp_path / "bad.pt"

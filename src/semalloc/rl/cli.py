@@ -75,6 +75,10 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
           median: Optional[bool] = typer.Option(None, "--median/--sampled-continuous",
                                                 help="with --pathwise: roll out the continuous action's median and "
                                                      "learn it by the pathwise gradient alone [sampled]"),
+          counterfactual: Optional[float] = typer.Option(None, "--counterfactual",
+                                                         help="hybrid: weight of the counterfactual gradient of the "
+                                                              "subchannel heads (every user's every subchannel "
+                                                              "scored by the model; 0 = PPO alone) [0]"),
           preset: Optional[str] = typer.Option(None, "--preset",
                                                help="paper: the shipped drl agent's recipe; mapping: mapping-drl's; "
                                                     "dqn, td3: the figures' single-type DRL baselines'; ppo: the "
@@ -89,7 +93,7 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
     (command, seed, steps, code version, SHA-256) and its training curve (CSV: steps, seconds, reward)."""
     _problem(problem)
     output = out or output
-    from .training import PATHWISE, PRESETS
+    from .training import GRADIENTS, PRESETS
     cfg = {"agent": agent, "steps": 200_000, "seed": 0, "slots": 100, "general": general, "max_users": max_users,
            "perception": perception}
     if preset is not None:
@@ -100,10 +104,12 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
         output = output or Path(SHIPPED_BY_PRESET[preset].name if preset in SHIPPED_BY_PRESET else f"sbq-{preset}.pt")
         device = "cpu" if device == "auto" else device
     cfg.update({k: v for k, v in (("steps", steps), ("seed", seed), ("slots", slots), ("pathwise", pathwise),
-                                  ("kappa", kappa), ("median", median)) if v is not None})
-    if any(k in cfg for k in PATHWISE) and cfg["agent"] != "hybrid":
-        raise InputError("--pathwise", f"only the hybrid agent learns by the pathwise gradient, not {cfg['agent']}",
-                         "sbq")
+                                  ("kappa", kappa), ("median", median), ("counterfactual", counterfactual))
+                if v is not None})
+    for k in GRADIENTS:
+        if k in cfg and cfg["agent"] != "hybrid":
+            raise InputError(f"--{k}", f"only the hybrid agent learns by the model's gradients, not {cfg['agent']}",
+                             "sbq")
     if output is None:
         raise InputError("--out", "missing: -o PATH (or --preset)", "sbq")
     from .training import train_recorded
@@ -114,6 +120,7 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
                         *(["--pathwise", f"{cfg['pathwise']:g}"] if "pathwise" in cfg else []),
                         *(["--kappa", f"{cfg['kappa']:g}"] if "kappa" in cfg else []),
                         *([f"--{'median' if cfg['median'] else 'sampled-continuous'}"] if "median" in cfg else []),
+                        *(["--counterfactual", f"{cfg['counterfactual']:g}"] if "counterfactual" in cfg else []),
                         *[f"--set {x}" for x in sets], *(["--stop-after", str(stop_after)] if stop_after else []),
                         "-o", output.name])
     a, path = train_recorded(cfg, parse_sets(sets), output, command, preset=preset, device=device,

@@ -65,7 +65,8 @@ def scenario_ranges(max_users: int, ranges: dict | None = None) -> dict:
 
 def scored(inst, v: dict, perception: str = "sbq"):
     """``(outcome, reward, score, effective)`` of variables ``v``: the SBQ :func:`outcome` and the reward
-    and per-user score the agent learns from, as ``perception`` sees them.
+    and per-user score the agent learns from, as ``perception`` sees them (variables with a leading batch
+    axis, as :func:`to_allocation` maps a batch of actions: every entry with it, the reward an array).
 
     Examples
     --------
@@ -79,11 +80,14 @@ def scored(inst, v: dict, perception: str = "sbq"):
     """
     o = outcome(inst, v)
     if perception == "sbq":
-        return o, float(o.score.sum()), o.score, o.effective
-    sub = v["subchannel"]
-    band = np.where(sub >= 0, v["bandwidth_hz"][np.maximum(sub, 0)], 0.0)
-    score = perceived_value(inst, v["bits"], o.rate_bps, band)
-    return o, float(score.sum()), score, score > 0
+        score, effective = o.score, o.effective
+    else:
+        sub = v["subchannel"]
+        band = np.where(sub >= 0, np.take_along_axis(v["bandwidth_hz"], np.maximum(sub, 0), axis=-1), 0.0)
+        score = perceived_value(inst, v["bits"], o.rate_bps, band)
+        effective = score > 0
+    reward = score.sum(axis=-1)
+    return o, float(reward) if reward.ndim == 0 else reward, score, effective
 
 
 def _perception(perception: str) -> str:

@@ -27,6 +27,15 @@ continuous action for the stored slots and assignments (deadline gate ``sigmoid(
 gradient alone, PPO then scores the assignment and the bits only. The ``paper`` preset uses both
 (docs/models.md, issue 16, fifth session); ``pathwise=0`` is the plain PPO above (preset ``ppo``).
 
+``counterfactual > 0`` adds a gradient of ours for the subchannel heads, from the same model: for every
+stored slot, each present user's every subchannel choice (incl. "none") is scored by the model with the
+rest of the drawn action as it was and the continuous action the policy's median for that assignment
+(``Q_km``, all of a slot's ``K (M + 1)`` assignments mapped and scored as one batch), and each user's
+subchannel distribution ascends ``counterfactual x sum_m pi_k(m) (Q_km - sum_m' pi_k(m') Q_km')``
+(``Q`` scaled by its minibatch spread): the exact expectation over the user's own choice, which the
+score-function estimate samples once, with the slot's other users as the only noise (a difference
+reward, as in counterfactual multi-agent policy gradients). PPO's ratio still covers the subchannels.
+
 By default the discount is 0: the action does not change the next slot's
 channels or tasks (docs/models.md, sbq, "Discount"), so maximising each slot's reward is
 optimal and the advantage is ``r - V(s)``; ``gamma > 0`` uses GAE.
@@ -63,7 +72,7 @@ MEDIAN_LOG_STD = -30.0
 PPO_DEFAULTS = {"n_envs": 16, "n_steps": 16, "epochs": 4, "minibatch": 64, "lr": 1e-3, "clip": 0.2,
                 "entropy": 0.003, "value_coef": 0.5, "max_grad_norm": 0.5, "gamma": 0.0, "gae_lambda": 0.95,
                 "hidden": 128, "anneal": True, "credit": "slot", "pathwise": 0.0, "kappa": 50.0,
-                "median": False}
+                "median": False, "counterfactual": 0.0}
 
 
 class HybridPolicy(nn.Module):
@@ -146,7 +155,8 @@ class HybridPolicy(nn.Module):
         """Env actions (numpy) for a batch of observations; sampled ones carry the internals PPO stores
         (``per_user``: also each user's log-probability, value, and the shares' log-probabilities;
         ``continuous=False``: the discrete part sampled, the continuous part the median, and the
-        log-probability of the discrete part)."""
+        log-probability of the discrete part). Sampled actions also carry the users' embeddings ``e`` and
+        the context ``c`` (for :meth:`medians`)."""
         e, c, sub_logits, bit_logits, value = self.heads(obs, per_user)
         m = self.mask(obs)
         if deterministic:                               # argmax and median; no distributions (fast path)
@@ -164,7 +174,7 @@ class HybridPolicy(nn.Module):
             user, shares, _ = self._logp(obs, e, c, sub_logits, bit_logits, s, b, z, per_user=True)
             return {**action, "user_logp": user, "share_logp": shares, "user_value": value}
         return {**action, "logp": self._logp(obs, e, c, sub_logits, bit_logits, s, b, z, continuous=continuous)[0],
-                "value": value}
+                "value": value, "e": e, "c": c}
 
     def act_one(self, obs: np.ndarray, samples: int = 0, rng: np.random.Generator | None = None):
         """The deterministic action of :meth:`act` for one observation, computed in numpy (float32).
@@ -263,6 +273,34 @@ class HybridPolicy(nn.Module):
         logp, ent = self._logp(obs, e, c, sub_logits, bit_logits, s, b, z, continuous=continuous)
         return logp, ent, value
 
+    def medians(self, e, c, m, subs: torch.Tensor) -> torch.Tensor:
+        """The continuous action ``sigmoid(mean)`` (B, S, 2K + M) for S assignments ``subs`` (B, S, K) of each
+        slot, from its embeddings ``e`` (B, K, H), context ``c`` (B, H) and presence ``m`` (B, K): what
+        :meth:`median` gives for each (up to float rounding), the parts that do not depend on the
+        assignment computed once."""
+        H, M = e.shape[-1], self.M
+        p0, s0 = self.param_head[0], self.share_head[0]          # first layers split by input block, as act_one
+        onehot = nn.functional.one_hot(subs, M + 1).to(e.dtype) * m[:, None, :, None]     # (B, S, K, M+1)
+        count = onehot.sum(dim=2)                                                          # (B, S, M+1)
+        users = count.sum(dim=-1, keepdim=True).clamp(min=1)
+        group = onehot.transpose(-1, -2) @ e[:, None] / count.clamp(min=1).unsqueeze(-1)  # (B, S, M+1, H)
+        mine = torch.gather(group @ p0.weight[:, 2 * H:].T, 2, subs.unsqueeze(-1).expand(-1, -1, -1, H))
+        own = e @ p0.weight[:, :H].T + (c @ p0.weight[:, H:2 * H].T + p0.bias)[:, None]    # (B, K, H)
+        user = self.param_head[2](torch.tanh(own[:, None] + mine))                         # (B, S, K, 2)
+        share = self.share_head[2](torch.tanh(group[:, :, 1:] @ s0.weight[:, :H].T
+                                              + (c @ s0.weight[:, H:2 * H].T + s0.bias)[:, None, None]
+                                              + (count[..., 1:] / users)[..., None] * s0.weight[:, 2 * H]))
+        return torch.sigmoid(torch.cat([user[..., 0], user[..., 1], share[..., 0]], dim=-1))
+
+    def counterfactual_objective(self, obs, q: torch.Tensor) -> torch.Tensor:
+        """``sum_k sum_m pi_k(m) A_km`` (B,): each present user's expected counterfactual advantage under its
+        subchannel distribution, ``A_km = Q_km - sum_m' pi_k(m') Q_km'`` (``pi`` held fixed in ``A``), for
+        ``q`` (B, K, M + 1) the slot's reward with user k's subchannel choice set to m (the others as drawn)."""
+        sub_logits, m = self.heads(obs)[2], self.mask(obs)
+        p = torch.softmax(sub_logits, dim=-1)
+        adv = q - (p.detach() * q).sum(-1, keepdim=True)
+        return ((p * adv).sum(-1) * m).sum(-1)
+
 
 def train_hybrid(env_fn, steps: int, seed: int = 0, device: str = "cpu", progress=None, stop_after: int | None = None,
                  snapshot=None, policy: HybridPolicy | None = None, **overrides):
@@ -285,10 +323,11 @@ def train_hybrid(env_fn, steps: int, seed: int = 0, device: str = "cpu", progres
     cfg = {**PPO_DEFAULTS, **overrides}
     per_user = cfg["credit"] == "user"
     pathwise, median = cfg["pathwise"] > 0, bool(cfg["median"])
+    cf = cfg["counterfactual"] > 0
     if median and not pathwise:
         raise ValueError("median (a continuous part learned by the pathwise gradient alone) needs pathwise > 0")
-    if pathwise and per_user:
-        raise ValueError("pathwise needs credit='slot'")
+    if (pathwise or cf) and per_user:
+        raise ValueError("pathwise and counterfactual need credit='slot'")
     if cfg["credit"] not in ("slot", "user"):
         raise ValueError(f"credit must be slot or user, got {cfg['credit']!r}")
     torch.manual_seed(seed)
@@ -316,6 +355,8 @@ def train_hybrid(env_fn, steps: int, seed: int = 0, device: str = "cpu", progres
             a = net.act(o, per_user=per_user, continuous=not median)
             if pathwise:
                 buf.setdefault("terms", []).extend(_terms(envs, a, K, one.perception))
+            if cf:
+                buf.setdefault("q", []).append(_counterfactual(envs, net, o, a, K, one.perception))
             obs, reward, term, trunc, info = envs.step({"discrete": a["discrete"], "continuous": a["continuous"]})
             step = {"obs": o, "discrete": torch.as_tensor(a["discrete"], device=device),
                     "reward": torch.as_tensor(reward, dtype=torch.float32, device=device),
@@ -352,6 +393,11 @@ def train_hybrid(env_fn, steps: int, seed: int = 0, device: str = "cpu", progres
                         cont = net.median(flat["obs"][idx], flat["discrete"][idx][:, :K])
                         score = smoothed_score({k: v[idx] for k, v in terms.items()}, cont, cfg["kappa"])
                         loss = loss - cfg["pathwise"] * score.sum(-1).mean()
+                    if cf:                                                      # each user's every subchannel
+                        q, m = flat["q"][idx], net.mask(flat["obs"][idx])
+                        spread = (q - q.mean(-1, keepdim=True))[m > 0].std() + 1e-8
+                        loss = loss - cfg["counterfactual"] * net.counterfactual_objective(
+                            flat["obs"][idx], q / spread).mean()
                 opt.zero_grad()
                 loss.backward()
                 nn.utils.clip_grad_norm_(net.parameters(), cfg["max_grad_norm"])
@@ -379,6 +425,32 @@ def _terms(envs, action: dict, K: int, perception: str) -> list[dict]:
         k, d, c = inst.K, action["discrete"][i], action["continuous"][i]
         out.append(slot_terms(inst, d[:k], d[K:K + k], c[:k], K, perception))
     return out
+
+
+def _counterfactual(envs, net, obs, action: dict, K: int, perception: str) -> torch.Tensor:
+    """(N, K, M + 1): each env's slot reward with user k's subchannel choice set to m and the rest of the
+    discrete action as drawn, the continuous action the policy's median for that assignment (0 for absent
+    users). All of a slot's K (M + 1) assignments are mapped and scored as one batch."""
+    from .env import scored, to_allocation
+    M = net.M
+    N = obs.shape[0]
+    d = torch.as_tensor(action["discrete"], device=obs.device)
+    subs = d[:, None, None, :K].repeat(1, K, M + 1, 1)                        # (N, K, M + 1, K)
+    users = torch.arange(K, device=obs.device)
+    subs[:, users, :, users] = torch.arange(M + 1, device=obs.device)
+    with torch.no_grad():
+        cont = net.medians(action["e"], action["c"], net.mask(obs), subs.view(N, K * (M + 1), K)).cpu().numpy()
+    subs = subs.view(N, K * (M + 1), K).cpu().numpy()
+    bits = action["discrete"][:, None, K:]
+    q = np.zeros((N, K, M + 1), dtype=np.float32)
+    for i, env in enumerate(envs.envs):
+        inst = env.unwrapped.inst
+        k = inst.K
+        rows = slice(0, k * (M + 1))                                          # present users come first
+        disc = np.concatenate([subs[i, rows], np.broadcast_to(bits[i], (k * (M + 1), K))], axis=-1)
+        v, _ = to_allocation(inst, {"discrete": disc, "continuous": cont[i, rows]}, perception, K)
+        q[i, :k] = scored(inst, v, perception)[1].reshape(k, M + 1)
+    return torch.as_tensor(q, device=obs.device)
 
 
 def _user_rewards(info: dict, n: int, k: int) -> np.ndarray:

@@ -22,10 +22,11 @@ from ..errors import InputError
 from ..problems.sbq.instance import _settings
 from .checkpoint import KINDS, SHIPPED_BY_PRESET, Agent, _device, write_sidecar
 
-__all__ = ["PRESETS", "PATHWISE", "train", "train_recorded", "retrained"]
+__all__ = ["PRESETS", "GRADIENTS", "train", "train_recorded", "retrained"]
 
-#: The recipe keys that go to :func:`~semalloc.rl.hybrid.train_hybrid` (the pathwise gradient, :mod:`semalloc.rl.pathwise`).
-PATHWISE = ("pathwise", "kappa", "median")
+#: The recipe keys that go to :func:`~semalloc.rl.hybrid.train_hybrid`: the model's own gradients (the pathwise
+#: gradient of the continuous action, :mod:`semalloc.rl.pathwise`; the counterfactual one of the subchannels).
+GRADIENTS = ("pathwise", "kappa", "median", "counterfactual")
 
 #: ``semalloc rl train sbq --preset paper``: the recipe of :data:`~semalloc.rl.checkpoint.SHIPPED` (one agent for every point of the
 #: sbq figures: K in 2..12, Pmax in 0.01..10 W; M = 3, Nt = 4; 25-slot training episodes, each a new scenario): PPO
@@ -96,6 +97,9 @@ def train(kind: str, steps: int, settings: dict | None = None, seed: int = 0, de
         raise InputError("pathwise", f"must be >= 0 and finite, got {options['pathwise']!r}", "sbq")
     if not (np.isfinite(kappa) and kappa > 0):
         raise InputError("kappa", f"must be > 0 and finite, got {options['kappa']!r}", "sbq")
+    counterfactual = float(options.get("counterfactual", 0.0))
+    if not (np.isfinite(counterfactual) and counterfactual >= 0):
+        raise InputError("counterfactual", f"must be >= 0 and finite, got {options['counterfactual']!r}", "sbq")
     if options.get("median") and pathwise == 0:
         raise InputError("median", "rolls out the median of a continuous action learned by the pathwise gradient: "
                          "needs pathwise > 0", "sbq")
@@ -136,7 +140,7 @@ def train_recorded(cfg: dict, settings: dict, output, command: str, preset: str 
     version = _code_version()                        # the code as training starts
     torch.set_num_threads(1)                         # one thread: the same bits on every run of one machine
     gen = {"max_users": cfg["max_users"], "ranges": cfg.get("ranges", {})} if cfg["general"] else None
-    options = {k: cfg[k] for k in PATHWISE if k in cfg}
+    options = {k: cfg[k] for k in GRADIENTS if k in cfg}
     if stop_after and cfg["agent"] != "hybrid":
         raise InputError("--stop-after", f"only the hybrid agent stops on its schedule, not {cfg['agent']}", "sbq")
     extra = {"stop_after": stop_after} if stop_after else {}
