@@ -209,3 +209,51 @@ def test_drl_with_samples_is_reproducible_and_never_worse_than_the_deterministic
     inst = semalloc.generate("sbq", seed=0, users=4, antennas=2, subchannels=2)
     with pytest.raises(InputError, match="samples"):
         semalloc.solve(inst, "drl", agent=str(path), policy_samples=-1)
+
+
+def _one_opt_gain(agent, inst, variables) -> float:
+    """The largest gain of changing one user's subchannel of ``variables`` (the rest, its bits and the agent's
+    median continuous action for each assignment as drl-local maps them), scored by ``evaluate``."""
+    from semalloc.problems.sbq.mdp import observe_general
+    from semalloc.rl.env import to_allocation
+    K, M, W = inst.K, inst.M, agent.K
+    obs = torch.as_tensor(observe_general(inst, W) if agent.general else observe(inst))[None]
+    s, bits = np.asarray(variables["subchannel"]) + 1, np.asarray(variables["bits"]) - 1
+    base = semalloc.evaluate(inst, variables).objective
+    gain = -np.inf
+    for k in range(K):
+        for m in range(M + 1):
+            sub = torch.zeros(1, W, dtype=torch.long)
+            sub[0, :K] = torch.as_tensor(s)
+            sub[0, k] = m
+            with torch.no_grad():
+                z = agent.model.median(obs, sub)[0].numpy()
+            c = np.concatenate([z[:K], z[W:W + K], z[2 * W:]])
+            v, _ = to_allocation(inst, {"discrete": np.concatenate([sub[0, :K].numpy(), bits]), "continuous": c})
+            gain = max(gain, semalloc.evaluate(inst, v).objective - base)
+    return gain
+
+
+def test_drl_local_is_feasible_never_below_drl_and_one_user_changes_no_longer_gain():
+    """The shipped agent at small Pmax, where its mode leaves users unserved: the local search gains on
+    some slots, never loses, and ends where no single user's subchannel change gains (1e-6: float32 medians)."""
+    gains = []
+    for seed in range(6):
+        inst = semalloc.generate("sbq", seed=seed, power_max_w=0.01)
+        plain, local = semalloc.solve(inst, "drl"), semalloc.solve(inst, "drl-local")
+        assert local.status == "feasible" and semalloc.evaluate(inst, local.variables).feasible
+        assert local.objective >= plain.objective - 1e-12
+        from semalloc.rl.checkpoint import SHIPPED, load
+        assert _one_opt_gain(load(SHIPPED), inst, local.variables) <= 1e-6
+        gains.append(local.objective - plain.objective)
+    assert max(gains) > 0.05
+
+
+def test_drl_local_refuses_agents_that_cannot_search():
+    from semalloc.errors import InputError
+    from semalloc.rl.checkpoint import SHIPPED_BY_PRESET, load
+    inst = semalloc.generate("sbq", seed=0)
+    with pytest.raises(InputError, match="drl-local needs a hybrid agent"):
+        semalloc.solve(inst, "drl-local", agent=str(SHIPPED_BY_PRESET["td3"]))
+    with pytest.raises(InputError, match="local"):
+        load(SHIPPED_BY_PRESET["td3"]).decide(inst, local=True)

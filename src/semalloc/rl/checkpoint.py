@@ -96,7 +96,8 @@ class Agent:
         raw, _ = self.model.predict(obs, deterministic=True)
         return SB3[self.kind][1](self.K, self.M, raw)
 
-    def decide(self, inst, last_score=None, last_effective=None, samples: int = 0) -> tuple[dict, int]:
+    def decide(self, inst, last_score=None, last_effective=None, samples: int = 0,
+               local: bool = False) -> tuple[dict, int]:
         """Variables (feasible by construction) for slot ``inst``; refuses a slot of other dimensions.
 
         ``samples > 0`` (hybrid only): a policy with sampling -- the
@@ -106,6 +107,9 @@ class Agent:
         slot); the best one is returned (ties: the earliest, so the
         deterministic action first). The samples go through the network, the
         map to an allocation and the model's score as one batch.
+
+        ``local`` (hybrid only): the deterministic action's assignment improved
+        by single-user subchannel changes scored by the model (:meth:`_local`).
         """
         if (inst.M, inst.Nt) != (self.M, self.Nt) or (inst.K > self.K if self.general else inst.K != self.K):
             raise InputError("agent", f"trained for {'up to ' if self.general else ''}{self.K} users, {self.M} "
@@ -115,6 +119,11 @@ class Agent:
             obs = observe_general(inst, self.K, last_score, last_effective, self.general.get("directions", False))
         else:
             obs = observe(inst, last_score, last_effective)
+        if local:
+            if self.kind != "hybrid" or samples:
+                raise InputError("local", f"only the hybrid agent acting with its mode searches locally, not "
+                                 f"{self.kind}{' with samples' if samples else ''}", "sbq")
+            return self._local(inst, obs)
         if not samples:                                  # a baseline's action covers all K it was trained for
             return to_allocation(inst, self.act(obs), self.perception, None if self.kind == "hybrid" else self.K)
         if self.kind != "hybrid":
@@ -125,6 +134,48 @@ class Agent:
         v, moved = to_allocation(inst, self.model.act_one(obs, int(samples), rng), self.perception)   # a batch
         best = int(np.argmax(outcome(inst, v).score.sum(axis=-1)))          # evaluate's objective; first of equals
         return {k: x[best] for k, x in v.items()}, int(moved[best])
+
+    def _local(self, inst, obs: np.ndarray, moves: int | None = None) -> tuple[dict, int]:
+        """The mode's assignment improved by single-user subchannel changes, each scored by the model.
+
+        From the deterministic action, every change of one user's subchannel
+        choice (incl. none: K (M + 1) assignments, the current one among them)
+        is mapped with its bits and the policy's median continuous action for
+        that assignment (:meth:`~semalloc.rl.hybrid.HybridPolicy.medians`) and
+        scored as one batch; the best change is taken while it beats the
+        current assignment's score in the same batch by more than 1e-9, at most
+        ``moves`` times (default 2K). A 1-opt local search through the agent's
+        own action map; the mode itself when no change gains (never below it)."""
+        import torch
+
+        from .env import scored, to_allocation
+        net, K, M, W = self.model, inst.K, self.M, self.K
+        o = torch.as_tensor(obs)[None]
+        with torch.no_grad():
+            e, c = net.heads(o)[:2]
+        mode = net.act_one(obs)                                             # the K present users' choices
+        s, bits = mode["discrete"][:K].copy(), mode["discrete"][K:]
+        for _ in range(2 * K if moves is None else moves):
+            cand = np.repeat(s[None], K * (M + 1), axis=0).reshape(K, M + 1, K)
+            cand[np.arange(K), :, np.arange(K)] = np.arange(M + 1)
+            cand = cand.reshape(K * (M + 1), K)
+            padded = torch.zeros(1, len(cand), W, dtype=torch.long)             # absent users: masked rows
+            padded[0, :, :K] = torch.as_tensor(cand)
+            with torch.no_grad():
+                z = net.medians(e, c, net.mask(o), padded)[0].numpy()
+            cont = np.concatenate([z[:, :K], z[:, W:W + K], z[:, 2 * W:]], axis=-1)
+            v, moved = to_allocation(inst, {"discrete": np.concatenate([cand, np.broadcast_to(bits, cand.shape)], -1),
+                                            "continuous": cont}, self.perception)
+            score = scored(inst, v, self.perception)[1]
+            j, now = int(np.argmax(score)), int(s[0])                       # row s[0]: user 0 keeps its choice
+            pick = j if score[j] > score[now] + 1e-9 else now
+            if pick == now:
+                break
+            s = cand[j]
+        v0, moved0 = to_allocation(inst, mode, self.perception)
+        if score[pick] <= scored(inst, v0, self.perception)[1]:           # no gain: the mode itself, bit for bit
+            return v0, moved0
+        return {k: x[pick] for k, x in v.items()}, int(moved[pick])
 
     def save(self, path) -> Path:
         """Write the checkpoint (``.pt`` for hybrid; for the stable-baselines3 agents ``.zip``, the whole

@@ -21,7 +21,7 @@ from ..result import FEASIBLE
 
 #: The sbq algorithms that run a trained agent (they need the ``rl`` extra and decide for the shipped agents'
 #: dimensions: M = 3, Nt = 4, K <= 12).
-AGENTS = ("drl", "drl-sampled", "mapping-drl", "dqn", "td3")
+AGENTS = ("drl", "drl-sampled", "drl-local", "mapping-drl", "dqn", "td3")
 
 
 def _agent(inst, agent, steps: int, seed: int, device: str, shipped: str):
@@ -64,6 +64,21 @@ def drl_sampled(inst, agent: str | None = None, steps: int = 30000, seed: int = 
         raise InputError("policy_samples", f"must be >= 1 for drl-sampled (drl is the agent without sampling), "
                          f"got {policy_samples!r}", "sbq")
     return drl(inst, agent, steps, seed, device, policy_samples)
+
+
+@PROBLEM.algorithm("drl-local", "ours: the shipped hybrid agent's assignment improved by single-user subchannel "
+                                "changes, each scored by the model with the agent's own powers, mixes and shares")
+def drl_local(inst, agent: str | None = None, device: str = "cpu"):
+    """``drl`` then a 1-opt local search over the subchannels (Agent.decide(local=True)): every change of one
+    user's subchannel (incl. none) is mapped through the agent's own continuous heads and scored by the SBQ
+    model as one batch, the best taken while it gains; never below ``drl``. A decision rule of ours on top of
+    the paper's agent (docs/models.md, issue 16, sixth session)."""
+    a = _agent(inst, agent, 0, 0, device, "SHIPPED")
+    if a.kind != "hybrid":
+        raise InputError("agent", f"drl-local needs a hybrid agent; this one is {a.kind}", "sbq")
+    t0 = time.perf_counter()
+    variables, moved = a.decide(inst, local=True)
+    return variables, FEASIBLE, {"agent": a.kind, "decide_s": time.perf_counter() - t0, "moved": moved}, ""
 
 
 @PROBLEM.algorithm("mapping-drl", "mapping-guided DRL: the hybrid agent trained on the S-SE-perceived reward "
