@@ -135,7 +135,7 @@ class Agent:
         best = int(np.argmax(outcome(inst, v).score.sum(axis=-1)))          # evaluate's objective; first of equals
         return {k: x[best] for k, x in v.items()}, int(moved[best])
 
-    def _local(self, inst, obs: np.ndarray, moves: int | None = None) -> tuple[dict, int]:
+    def _local(self, inst, obs: np.ndarray) -> tuple[dict, int]:
         """The mode's assignment improved by single-user subchannel changes, each scored by the model.
 
         From the deterministic action, every change of one user's subchannel
@@ -144,7 +144,7 @@ class Agent:
         that assignment (:meth:`~semalloc.rl.hybrid.HybridPolicy.medians`) and
         scored as one batch; the best change is taken while it beats the
         current assignment's score in the same batch by more than 1e-9, at most
-        ``moves`` times (default 2K). A 1-opt local search through the agent's
+        2K times. A 1-opt local search through the agent's
         own action map; the mode itself when no change gains (never below it)."""
         import torch
 
@@ -155,7 +155,7 @@ class Agent:
             e, c = net.heads(o)[:2]
         mode = net.act_one(obs)                                             # the K present users' choices
         s, bits = mode["discrete"][:K].copy(), mode["discrete"][K:]
-        for _ in range(2 * K if moves is None else moves):
+        for _ in range(2 * K):
             cand = np.repeat(s[None], K * (M + 1), axis=0).reshape(K, M + 1, K)
             cand[np.arange(K), :, np.arange(K)] = np.arange(M + 1)
             cand = cand.reshape(K * (M + 1), K)

@@ -76,9 +76,7 @@ def drl_local(inst, agent: str | None = None, device: str = "cpu"):
     a = _agent(inst, agent, 0, 0, device, "SHIPPED")
     if a.kind != "hybrid":
         raise InputError("agent", f"drl-local needs a hybrid agent; this one is {a.kind}", "sbq")
-    t0 = time.perf_counter()
-    variables, moved = a.decide(inst, local=True)
-    return variables, FEASIBLE, {"agent": a.kind, "decide_s": time.perf_counter() - t0, "moved": moved}, ""
+    return _decided(a, inst, local=True)
 
 
 @PROBLEM.algorithm("mapping-drl", "mapping-guided DRL: the hybrid agent trained on the S-SE-perceived reward "
@@ -120,10 +118,10 @@ def _baseline(inst, agent, device: str, kind: str, shipped: str):
     return _decided(a, inst)
 
 
-def _decided(a, inst, samples: int | None = None):
+def _decided(a, inst, samples: int | None = None, local: bool = False):
     """A trained agent's decision on slot ``inst`` as an algorithm's return, its time in ``decide_s``
-    (``samples``: drl's ``policy_samples``, also a stat)."""
+    (``samples``: drl's ``policy_samples``, also a stat; ``local``: drl-local's search)."""
     t0 = time.perf_counter()
-    variables, moved = a.decide(inst, samples=samples or 0)
+    variables, moved = a.decide(inst, samples=samples or 0, local=local)
     stats = {"agent": a.kind, "decide_s": time.perf_counter() - t0, "moved": moved}
     return variables, FEASIBLE, stats if samples is None else {**stats, "policy_samples": samples}, ""
