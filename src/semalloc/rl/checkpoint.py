@@ -141,37 +141,26 @@ class Agent:
         From the deterministic action, every change of one user's subchannel
         choice (incl. none: K (M + 1) assignments, the current one among them)
         is mapped with its bits and the policy's median continuous action for
-        that assignment (:meth:`~semalloc.rl.hybrid.HybridPolicy.medians`) and
+        that assignment (:meth:`~semalloc.rl.hybrid.HybridPolicy.act_one` with ``assignments``) and
         scored as one batch; the best change is taken while it beats the
         current assignment's score in the same batch by more than 1e-9, at most
         2K times. A 1-opt local search through the agent's
         own action map; the mode itself when no change gains (never below it)."""
-        import torch
-
         from .env import scored, to_allocation
-        net, K, M, W = self.model, inst.K, self.M, self.K
-        o = torch.as_tensor(obs)[None]
-        with torch.no_grad():
-            e, c = net.heads(o)[:2]
+        net, K, M = self.model, inst.K, self.M
         mode = net.act_one(obs)                                             # the K present users' choices
-        s, bits = mode["discrete"][:K].copy(), mode["discrete"][K:]
+        s = mode["discrete"][:K].copy()
         for _ in range(2 * K):
             cand = np.repeat(s[None], K * (M + 1), axis=0).reshape(K, M + 1, K)
             cand[np.arange(K), :, np.arange(K)] = np.arange(M + 1)
-            cand = cand.reshape(K * (M + 1), K)
-            padded = torch.zeros(1, len(cand), W, dtype=torch.long)             # absent users: masked rows
-            padded[0, :, :K] = torch.as_tensor(cand)
-            with torch.no_grad():
-                z = net.medians(e, c, net.mask(o), padded)[0].numpy()
-            cont = np.concatenate([z[:, :K], z[:, W:W + K], z[:, 2 * W:]], axis=-1)
-            v, moved = to_allocation(inst, {"discrete": np.concatenate([cand, np.broadcast_to(bits, cand.shape)], -1),
-                                            "continuous": cont}, self.perception)
+            v, moved = to_allocation(inst, net.act_one(obs, assignments=cand.reshape(K * (M + 1), K)),
+                                     self.perception)
             score = scored(inst, v, self.perception)[1]
             j, now = int(np.argmax(score)), int(s[0])                       # row s[0]: user 0 keeps its choice
             pick = j if score[j] > score[now] + 1e-9 else now
             if pick == now:
                 break
-            s = cand[j]
+            s = cand.reshape(K * (M + 1), K)[j]
         v0, moved0 = to_allocation(inst, mode, self.perception)
         if score[pick] <= scored(inst, v0, self.perception)[1]:           # no gain: the mode itself, bit for bit
             return v0, moved0

@@ -176,7 +176,8 @@ class HybridPolicy(nn.Module):
         return {**action, "logp": self._logp(obs, e, c, sub_logits, bit_logits, s, b, z, continuous=continuous)[0],
                 "value": value, "e": e, "c": c}
 
-    def act_one(self, obs: np.ndarray, samples: int = 0, rng: np.random.Generator | None = None):
+    def act_one(self, obs: np.ndarray, samples: int = 0, rng: np.random.Generator | None = None,
+                assignments: np.ndarray | None = None):
         """The deterministic action of :meth:`act` for one observation, computed in numpy (float32).
 
         The same network as :meth:`act` on a batch of one, without torch's
@@ -191,7 +192,11 @@ class HybridPolicy(nn.Module):
         leading axis), the deterministic one first, then ``samples`` drawn
         from the policy's distribution with ``rng`` (Gumbel-max for the
         categorical heads, the Gaussian for the continuous ones), sharing the
-        encoder and the user head."""
+        encoder and the user head.
+
+        ``assignments`` (S, K present users' subchannel choices): a batch of S
+        actions with those choices, the mode's bits and the median continuous
+        action for each assignment (``drl-local`` scores its moves this way)."""
         params = self.__dict__.get("_np_params")
         if params is None:
             params = self.__dict__["_np_params"] = list(self.parameters())
@@ -213,9 +218,14 @@ class HybridPolicy(nn.Module):
         sub_logits, bit_logits = out[:, :M + 1], out[:, M + 1:M + 1 + Q_MAX]
         pc, sc = c @ pc + pb0, c @ sc + sb0
         e_pe = e @ pe
-        S = 1 + int(samples)
-        s, b = np.empty((S, K), dtype=np.int64), np.empty((S, K), dtype=np.int64)
-        s[0], b[0] = sub_logits.argmax(-1), bit_logits.argmax(-1)
+        if assignments is not None:
+            s = np.asarray(assignments, dtype=np.int64)
+            S, samples = len(s), 0
+            b = np.broadcast_to(bit_logits.argmax(-1), s.shape)
+        else:
+            S = 1 + int(samples)
+            s, b = np.empty((S, K), dtype=np.int64), np.empty((S, K), dtype=np.int64)
+            s[0], b[0] = sub_logits.argmax(-1), bit_logits.argmax(-1)
         if samples:                                     # Gumbel-max: draws of the categorical distributions
             s[1:] = (sub_logits - np.log(-np.log(rng.random((S - 1, *sub_logits.shape))))).argmax(-1)
             b[1:] = (bit_logits - np.log(-np.log(rng.random((S - 1, *bit_logits.shape))))).argmax(-1)
@@ -232,7 +242,7 @@ class HybridPolicy(nn.Module):
             z[1:] = z[1:] + std * rng.standard_normal((S - 1, z.shape[1]))
         actions = {"discrete": np.concatenate([s, b], axis=-1),
                    "continuous": (1.0 / (1.0 + np.exp(-z))).astype(np.float32)}
-        return actions if samples else {k: x[0] for k, x in actions.items()}
+        return actions if samples or assignments is not None else {k: x[0] for k, x in actions.items()}
 
     def _numpy_layers(self) -> tuple:
         """Transposed float32 weights for :meth:`act_one`, first layers split by input block."""
