@@ -151,16 +151,15 @@ class Agent:
         mode = net.act_one(obs)                                             # the K present users' choices
         s = mode["discrete"][:K].copy()
         for _ in range(2 * K):
-            cand = np.repeat(s[None], K * (M + 1), axis=0).reshape(K, M + 1, K)
-            cand[np.arange(K), :, np.arange(K)] = np.arange(M + 1)
-            v, moved = to_allocation(inst, net.act_one(obs, assignments=cand.reshape(K * (M + 1), K)),
-                                     self.perception)
+            cand = np.repeat(s[None], K * (M + 1), axis=0)                  # row k (M + 1) + m: user k on m
+            cand.reshape(K, M + 1, K)[np.arange(K), :, np.arange(K)] = np.arange(M + 1)
+            v, moved = to_allocation(inst, net.act_one(obs, assignments=cand), self.perception)
             score = scored(inst, v, self.perception)[1]
             j, now = int(np.argmax(score)), int(s[0])                       # row s[0]: user 0 keeps its choice
             pick = j if score[j] > score[now] + 1e-9 else now
             if pick == now:
                 break
-            s = cand.reshape(K * (M + 1), K)[j]
+            s = cand[j]
         v0, moved0 = to_allocation(inst, mode, self.perception)
         if score[pick] <= scored(inst, v0, self.perception)[1]:           # no gain: the mode itself, bit for bit
             return v0, moved0

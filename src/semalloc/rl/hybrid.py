@@ -286,21 +286,10 @@ class HybridPolicy(nn.Module):
     def medians(self, e, c, m, subs: torch.Tensor) -> torch.Tensor:
         """The continuous action ``sigmoid(mean)`` (B, S, 2K + M) for S assignments ``subs`` (B, S, K) of each
         slot, from its embeddings ``e`` (B, K, H), context ``c`` (B, H) and presence ``m`` (B, K): what
-        :meth:`median` gives for each (up to float rounding), the parts that do not depend on the
-        assignment computed once."""
-        H, M = e.shape[-1], self.M
-        p0, s0 = self.param_head[0], self.share_head[0]          # first layers split by input block, as act_one
-        onehot = nn.functional.one_hot(subs, M + 1).to(e.dtype) * m[:, None, :, None]     # (B, S, K, M+1)
-        count = onehot.sum(dim=2)                                                          # (B, S, M+1)
-        users = count.sum(dim=-1, keepdim=True).clamp(min=1)
-        group = onehot.transpose(-1, -2) @ e[:, None] / count.clamp(min=1).unsqueeze(-1)  # (B, S, M+1, H)
-        mine = torch.gather(group @ p0.weight[:, 2 * H:].T, 2, subs.unsqueeze(-1).expand(-1, -1, -1, H))
-        own = e @ p0.weight[:, :H].T + (c @ p0.weight[:, H:2 * H].T + p0.bias)[:, None]    # (B, K, H)
-        user = self.param_head[2](torch.tanh(own[:, None] + mine))                         # (B, S, K, 2)
-        share = self.share_head[2](torch.tanh(group[:, :, 1:] @ s0.weight[:, :H].T
-                                              + (c @ s0.weight[:, H:2 * H].T + s0.bias)[:, None, None]
-                                              + (count[..., 1:] / users)[..., None] * s0.weight[:, 2 * H]))
-        return torch.sigmoid(torch.cat([user[..., 0], user[..., 1], share[..., 0]], dim=-1))
+        :meth:`median` gives for each, without running the encoder again."""
+        B, S, K = subs.shape
+        rep = lambda x: x.repeat_interleave(S, dim=0)                                      # noqa: E731
+        return torch.sigmoid(self.continuous(rep(e), rep(c), subs.reshape(B * S, K), rep(m))[0]).view(B, S, -1)
 
     def counterfactual_objective(self, obs, q: torch.Tensor) -> torch.Tensor:
         """``sum_k sum_m pi_k(m) A_km`` (B,): each present user's expected counterfactual advantage under its
