@@ -247,3 +247,16 @@ def test_an_algorithm_keeps_its_line_style_in_every_figure_of_its_problem():
         others = [a for a in styles if a not in ("best", "exact")]
         pairs = {(styles[a]["color"], styles[a]["marker"], styles[a]["linestyle"]) for a in others}
         assert len(pairs) == len(others), problem                   # still distinct within the problem
+
+
+def test_every_line_of_every_figure_has_a_colour_of_its_own():
+    """sbq Fig. 2 draws 12 algorithms: more than the 8 colours the palette once had, so two lines shared one."""
+    from semalloc.experiments.reproduce import figures, highlighted
+    from semalloc.experiments.spec import load_spec
+    from semalloc.experiments.style import line_styles
+    from semalloc.solve import list_problems
+    for problem in list_problems():
+        for path in figures(problem).values():
+            spec = load_spec(path)
+            colours = [s["color"] for s in line_styles(spec.algorithms, highlighted(spec), problem).values()]
+            assert len(set(colours)) == len(colours), (problem, path.name, colours)

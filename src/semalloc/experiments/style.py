@@ -154,7 +154,10 @@ def display_name(code: str, problem: str | None = None, names: dict | None = Non
 #: Markers and dash patterns, cycled so that (marker, linestyle) pairs stay distinct for 8 x 4 algorithms.
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
 _DASHES = ("-", "--", "-.", ":")
-_COLOURS = ("tab:blue", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan", "tab:gray")
+#: Line colours of the non-highlighted algorithms: tab10 without red (the proposed one) and green (``best``),
+#: then four more, so that a problem's every algorithm has its own (sbq draws 10 besides those two).
+_COLOURS = ("tab:blue", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan", "tab:gray",
+            "navy", "goldenrod", "teal", "magenta")
 
 
 def line_styles(algorithms: list[str], proposed: str | None = None, problem: str | None = None) -> dict[str, dict]:
