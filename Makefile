@@ -51,12 +51,16 @@ agents: $(STAMP)
 	[print(p, 'identical to the shipped agent' if json.load(open(f'out/agents/{p}.json'))['sha256'] == \
 	json.load(open(S[p].with_suffix('.json')))['sha256'] else 'differs from the shipped agent') for p in S]"
 
-# the training curves of figure sbq-training (src/semalloc/rl/data/curves): per-scenario hybrid, DQN and
-# TD3 agents at the default scenario, 30720 steps each, seeds 0-2 (hours on one core: DQN and TD3 are slow)
+# the training curves of figure sbq-training (src/semalloc/rl/data/curves): per-scenario hybrid agents (drl's
+# recipe: PPO + the pathwise gradient; and PPO alone), DQN and TD3 at the default scenario, 30720 steps each,
+# seeds 0-2 (hours on one core: DQN and TD3 are slow)
 curves: $(STAMP)
-	for s in 0 1 2; do for a in hybrid dqn td3; do ext=zip; [ $$a = hybrid ] && ext=pt; \
-	  $(BIN)/semalloc rl train sbq --agent $$a --steps 30720 --seed $$s --slots 25 --device cpu \
-	  -o out/curves/$$a-s$$s.$$ext --no-progress || exit 1; done; done
+	for s in 0 1 2; do \
+	  $(BIN)/semalloc rl train sbq --agent hybrid --steps 30720 --seed $$s --slots 25 --pathwise 3 --kappa 50 \
+	    --median --device cpu -o out/curves/hybrid-s$$s.pt --no-progress || exit 1; \
+	  for a in ppo dqn td3; do ext=zip; k=$$a; [ $$a = ppo ] && ext=pt && k=hybrid; \
+	    $(BIN)/semalloc rl train sbq --agent $$k --steps 30720 --seed $$s --slots 25 --device cpu \
+	    -o out/curves/$$a-s$$s.$$ext --no-progress || exit 1; done; done
 	cp out/curves/*.csv out/curves/*.json src/semalloc/rl/data/curves/
 
 clean:

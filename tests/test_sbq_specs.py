@@ -35,5 +35,6 @@ def test_figure_3_draws_the_shipped_training_curves_with_their_records(tmp_path)
     (rep,) = reproduce("sbq", figure=3, out=tmp_path, progress=False)
     assert rep.image == tmp_path / "sbq-training.png" and rep.image.stat().st_size > 10_000
     rows = {r["algorithm"]: r for r in rep.summary}
-    hybrid = rows["hybrid PPO (ours)"]
+    hybrid = rows["hybrid, PPO + pathwise gradient (drl's recipe)"]          # the recipe drl ships with,
     assert hybrid["n"] == len([p for p in csvs if p.name.startswith("hybrid")]) >= 2 and hybrid["ci95"] > 0
+    assert rows["hybrid, PPO alone"]["n"] == len([p for p in csvs if p.name.startswith("ppo")]) >= 2  # and without

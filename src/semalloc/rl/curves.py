@@ -8,9 +8,10 @@ t-interval over seeds (the seeds' spread, not the within-run noise); against
 wall-clock time, each seed's time at that step is averaged too.
 
 ``reproduce sbq --figure 3`` draws the curves that ship with the package
-(:data:`SHIPPED_CURVES`: our hybrid agent, DQN and TD3 trained per scenario at
-the default scenario, three seeds each, 30 720 steps; ``make curves``
-retrains them), so no agent is trained by ``make run``.
+(:data:`SHIPPED_CURVES`: the hybrid agent with ``drl``'s recipe, PPO with the
+reward's pathwise gradient, the hybrid agent with PPO alone, DQN and TD3, trained
+per scenario at the default scenario, three seeds each, 30 720 steps; ``make
+curves`` retrains them), so no agent is trained by ``make run``.
 
 Examples
 --------
@@ -40,8 +41,10 @@ __all__ = ["read_curve", "curve_groups", "draw_curves", "figure3", "SHIPPED_CURV
 #: The curves ``reproduce sbq --figure 3`` draws (``make curves`` writes them).
 SHIPPED_CURVES = Path(__file__).parent / "data" / "curves"
 #: Display names of the agent kinds.
-_NAMES = {"hybrid": "hybrid PPO (ours)", "dqn": "DQN (discrete only)", "ddpg": "DDPG (continuous only)",
-          "td3": "TD3 (continuous only)", "sac": "SAC (continuous only)"}
+_NAMES = {"dqn": "DQN (discrete only)", "ddpg": "DDPG (continuous only)", "td3": "TD3 (continuous only)",
+          "sac": "SAC (continuous only)"}
+#: The hybrid agent's name by its recipe: without / with the reward's pathwise gradient (``--pathwise``).
+_HYBRID = {False: "hybrid, PPO alone", True: "hybrid, PPO + pathwise gradient (drl's recipe)"}
 
 
 def read_curve(path) -> tuple[np.ndarray, str]:
@@ -61,7 +64,8 @@ def read_curve(path) -> tuple[np.ndarray, str]:
         except ValueError:
             raise InputError("csv", f"{side}: unreadable record", "sbq") from None
         kind = rec.get("agent", label)
-        label = f"{_NAMES.get(kind, kind)}{', general' if rec.get('general') else ''}" + \
+        name = _NAMES.get(kind, kind) if kind != "hybrid" else _HYBRID[float(rec.get("pathwise", 0)) > 0]
+        label = f"{name}{', general' if rec.get('general') else ''}" + \
                 (f", {rec['perception']} reward" if rec.get("perception", "sbq") != "sbq" else "")
     return data, label
 
@@ -109,12 +113,18 @@ def draw_curves(paths, output, window: int = 20, title: str = "sbq: training cur
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from ..experiments.style import line_styles
+
     groups = groups if groups is not None else curve_groups(paths, window)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+    styles = line_styles(["drl", "dqn", "td3"], "drl", "sbq")          # the colours of figures 1-2
+    colour = {_HYBRID[True]: styles["drl"]["color"], _HYBRID[False]: "tab:blue",
+              _NAMES["dqn"]: styles["dqn"]["color"], _NAMES["td3"]: styles["td3"]["color"]}
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4.6), sharey=True)
     for g in groups:
         label = g.label + (f" ({g.seeds} seeds, 95 % CI)" if g.seeds > 1 else "")
         for ax, x in ((axes[0], g.steps), (axes[1], g.seconds / 60)):
-            line, = ax.plot(x, g.mean, label=label, lw=2.2 if g.label.startswith("hybrid") else 1.4)
+            line, = ax.plot(x, g.mean, label=label, lw=2.2 if g.label.startswith(_HYBRID[True]) else 1.4,
+                            color=colour.get(g.label))
             if g.seeds > 1:
                 ax.fill_between(x, g.mean - g.half, g.mean + g.half, color=line.get_color(), alpha=0.2, lw=0)
     if all(np.all(g.mean >= 0) for g in groups):          # rewards >= 0: an interval below 0 is not drawn
@@ -122,9 +132,9 @@ def draw_curves(paths, output, window: int = 20, title: str = "sbq: training cur
     axes[0].set_xlabel("environment steps (slots)")
     axes[1].set_xlabel("wall-clock training time (min)")
     axes[0].set_ylabel(f"mean reward per slot\n(moving average of {window} rollouts)")
-    axes[0].legend(fontsize=8)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=8, frameon=False)
     fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.03 + 0.045 * ((len(groups) + 1) // 2), 1, 1))   # room for the legend below
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(output, dpi=130)
