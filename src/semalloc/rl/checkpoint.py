@@ -139,23 +139,26 @@ class Agent:
         """The mode's assignment improved by single-user subchannel changes, each scored by the model.
 
         From the deterministic action, every change of one user's subchannel
-        choice (incl. none: K (M + 1) assignments, the current one among them)
+        choice (incl. none: the current assignment and its K M neighbours)
         is mapped with its bits and the policy's median continuous action for
         that assignment (:meth:`~semalloc.rl.hybrid.HybridPolicy.act_one` with ``assignments``) and
-        scored as one batch; the best change is taken while it beats the
-        current assignment's score in the same batch by more than 1e-9, at most
-        2K times. A 1-opt local search through the agent's
-        own action map; the mode itself when no change gains (never below it)."""
+        scored as one batch; the best change (the first of equals, users in
+        order, then subchannels) is taken while it beats the current
+        assignment's score in the same batch by more than 1e-9, at most 2K
+        times. A 1-opt local search through the agent's own action map; the
+        mode itself when no change gains (never below it)."""
         from .env import scored, to_allocation
         net, K, M = self.model, inst.K, self.M
         mode = net.act_one(obs)                                             # the K present users' choices
         s = mode["discrete"][:K].copy()
-        for _ in range(2 * K):
-            cand = np.repeat(s[None], K * (M + 1), axis=0)                  # row k (M + 1) + m: user k on m
-            cand.reshape(K, M + 1, K)[np.arange(K), :, np.arange(K)] = np.arange(M + 1)
+        user = np.repeat(np.arange(K), M)                                   # neighbour k M + i: user k on the
+        for _ in range(2 * K):                                              # i-th choice other than its own
+            other = np.arange(M)[None] + (np.arange(M)[None] >= s[:, None])     # (K, M), in 0..M
+            cand = np.repeat(s[None], K * M + 1, axis=0)                    # row 0: the current assignment
+            cand[1 + np.arange(K * M), user] = other.ravel()
             v, moved = to_allocation(inst, net.act_one(obs, assignments=cand), self.perception)
             score = scored(inst, v, self.perception)[1]
-            j, now = int(np.argmax(score)), int(s[0])                       # row s[0]: user 0 keeps its choice
+            j, now = int(np.argmax(score)), 0
             pick = j if score[j] > score[now] + 1e-9 else now
             if pick == now:
                 break
