@@ -56,6 +56,8 @@ def test_train_eval_and_solve_with_drl(tmp_path, monkeypatch):
     (["rl", "train", "sbq", "--agent", "dqn", "--counterfactual", "1", "-o", "{out}"], "--counterfactual"),
     (["rl", "train", "sbq", "--counterfactual", "-1", "-o", "{out}"], "counterfactual"),
     (["rl", "train", "sbq", "--counterfactual", "inf", "-o", "{out}"], "counterfactual"),
+    (["rl", "train", "sbq", "--counterfactual", "1", "--around", "best", "-o", "{out}"], "around"),
+    (["rl", "train", "sbq", "--around", "mode", "-o", "{out}"], "around"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, args, field):
     cell, bad = tmp_path / "cell.json", tmp_path / "bad.pt"

@@ -63,6 +63,24 @@ def test_a_counterfactual_is_the_model_score_of_that_assignment_with_its_median(
     assert differ > 0
 
 
+@pytest.mark.parametrize("perception", ["sbq", "mapping"])
+def test_around_the_mode_each_user_is_scored_against_the_others_deterministic_choices(perception):
+    """around="mode": Q[k, m] has every other user at the mode's subchannel and bits; at the mode's own
+    choice it is the mode's reward (the slot the deterministic policy would get)."""
+    envs, net, o, a = _rollout(perception)
+    K = net.K
+    q = _counterfactual(envs, net, o, a, K, perception, around="mode").numpy()
+    mode = net.act(o, deterministic=True)
+    np.testing.assert_array_equal(a["mode"], mode["discrete"])
+    assert (a["mode"] != a["discrete"]).any()                           # the drawn action is another one
+    for i, env in enumerate(envs.envs):
+        inst = env.unwrapped.inst
+        v, _ = to_allocation(inst, {"discrete": mode["discrete"][i], "continuous": mode["continuous"][i]},
+                             perception, K)
+        at_mode = q[i, np.arange(inst.K), mode["discrete"][i, :inst.K]]
+        np.testing.assert_allclose(at_mode, scored(inst, v, perception)[1], atol=1e-5)
+
+
 def test_medians_of_many_assignments_are_the_median_of_each():
     torch.manual_seed(0)
     net = HybridPolicy(12, 3, 12, hidden=32, masked=True)
@@ -118,3 +136,10 @@ def test_counterfactual_training_runs_and_refuses_per_user_credit():
         train_hybrid(env, 64, counterfactual=1.0, credit="user", n_envs=2, n_steps=4)
     with pytest.raises(InputError, match="counterfactual"):
         train("hybrid", 64, counterfactual=-1.0, progress=False)
+    with pytest.raises(InputError, match="^sbq: around: must be drawn or mode"):
+        train("hybrid", 64, counterfactual=1.0, around="best", progress=False)
+    with pytest.raises(InputError, match="^sbq: around: .*needs counterfactual > 0"):
+        train("hybrid", 64, around="mode", progress=False)
+    net, stats = train_hybrid(env, 128, seed=0, n_envs=4, n_steps=8, minibatch=16, hidden=16,
+                              pathwise=3.0, median=True, counterfactual=1.0, around="mode")
+    assert stats["steps"] == 128 and np.isfinite(stats["mean_reward"])

@@ -79,6 +79,9 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
                                                          help="hybrid: weight of the counterfactual gradient of the "
                                                               "subchannel heads (every user's every subchannel "
                                                               "scored by the model; 0 = PPO alone) [0]"),
+          around: Optional[str] = typer.Option(None, "--around",
+                                               help="with --counterfactual: the other users as drawn or at the "
+                                                    "policy's mode [drawn]"),
           preset: Optional[str] = typer.Option(None, "--preset",
                                                help="paper: the shipped drl agent's recipe; mapping: mapping-drl's; "
                                                     "dqn, td3: the figures' single-type DRL baselines'; ppo: the "
@@ -104,7 +107,8 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
         output = output or Path(SHIPPED_BY_PRESET[preset].name if preset in SHIPPED_BY_PRESET else f"sbq-{preset}.pt")
         device = "cpu" if device == "auto" else device
     cfg.update({k: v for k, v in (("steps", steps), ("seed", seed), ("slots", slots), ("pathwise", pathwise),
-                                  ("kappa", kappa), ("median", median), ("counterfactual", counterfactual))
+                                  ("kappa", kappa), ("median", median), ("counterfactual", counterfactual),
+                                  ("around", around))
                 if v is not None})
     for k in GRADIENTS:
         if k in cfg and cfg["agent"] != "hybrid":
@@ -121,6 +125,7 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
                         *(["--kappa", f"{cfg['kappa']:g}"] if "kappa" in cfg else []),
                         *([f"--{'median' if cfg['median'] else 'sampled-continuous'}"] if "median" in cfg else []),
                         *(["--counterfactual", f"{cfg['counterfactual']:g}"] if "counterfactual" in cfg else []),
+                        *(["--around", cfg["around"]] if "around" in cfg else []),
                         *[f"--set {x}" for x in sets], *(["--stop-after", str(stop_after)] if stop_after else []),
                         "-o", output.name])
     a, path = train_recorded(cfg, parse_sets(sets), output, command, preset=preset, device=device,

@@ -35,6 +35,10 @@ subchannel distribution ascends ``counterfactual x sum_m pi_k(m) (Q_km - sum_m' 
 (``Q`` scaled by its minibatch spread): the exact expectation over the user's own choice, which the
 score-function estimate samples once, with the slot's other users as the only noise (a difference
 reward, as in counterfactual multi-agent policy gradients). PPO's ratio still covers the subchannels.
+``around="mode"`` scores each user's choices with the other users at the policy's mode (argmax
+subchannels and bits) instead of as drawn: each user's distribution then ascends its best response to
+the others' deterministic choices, whose fixed point is a mode no single-user change improves (what
+``drl-local`` searches for at decision time).
 
 By default the discount is 0: the action does not change the next slot's
 channels or tasks (docs/models.md, sbq, "Discount"), so maximising each slot's reward is
@@ -72,7 +76,7 @@ MEDIAN_LOG_STD = -30.0
 PPO_DEFAULTS = {"n_envs": 16, "n_steps": 16, "epochs": 4, "minibatch": 64, "lr": 1e-3, "clip": 0.2,
                 "entropy": 0.003, "value_coef": 0.5, "max_grad_norm": 0.5, "gamma": 0.0, "gae_lambda": 0.95,
                 "hidden": 128, "anneal": True, "credit": "slot", "pathwise": 0.0, "kappa": 50.0,
-                "median": False, "counterfactual": 0.0}
+                "median": False, "counterfactual": 0.0, "around": "drawn"}
 
 
 class HybridPolicy(nn.Module):
@@ -156,7 +160,7 @@ class HybridPolicy(nn.Module):
         (``per_user``: also each user's log-probability, value, and the shares' log-probabilities;
         ``continuous=False``: the discrete part sampled, the continuous part the median, and the
         log-probability of the discrete part). Sampled actions also carry the users' embeddings ``e`` and
-        the context ``c`` (for :meth:`medians`)."""
+        the context ``c`` (for :meth:`medians`) and the ``mode`` (argmax subchannels and bits)."""
         e, c, sub_logits, bit_logits, value = self.heads(obs, per_user)
         m = self.mask(obs)
         if deterministic:                               # argmax and median; no distributions (fast path)
@@ -174,7 +178,8 @@ class HybridPolicy(nn.Module):
             user, shares, _ = self._logp(obs, e, c, sub_logits, bit_logits, s, b, z, per_user=True)
             return {**action, "user_logp": user, "share_logp": shares, "user_value": value}
         return {**action, "logp": self._logp(obs, e, c, sub_logits, bit_logits, s, b, z, continuous=continuous)[0],
-                "value": value, "e": e, "c": c}
+                "value": value, "e": e, "c": c,
+                "mode": torch.cat([sub_logits.argmax(-1), bit_logits.argmax(-1)], dim=-1).cpu().numpy()}
 
     def act_one(self, obs: np.ndarray, samples: int = 0, rng: np.random.Generator | None = None,
                 assignments: np.ndarray | None = None):
@@ -323,6 +328,8 @@ def train_hybrid(env_fn, steps: int, seed: int = 0, device: str = "cpu", progres
     per_user = cfg["credit"] == "user"
     pathwise, median = cfg["pathwise"] > 0, bool(cfg["median"])
     cf = cfg["counterfactual"] > 0
+    if cfg["around"] not in ("drawn", "mode"):
+        raise ValueError(f"around must be drawn or mode, got {cfg['around']!r}")
     if median and not pathwise:
         raise ValueError("median (a continuous part learned by the pathwise gradient alone) needs pathwise > 0")
     if (pathwise or cf) and per_user:
@@ -355,7 +362,7 @@ def train_hybrid(env_fn, steps: int, seed: int = 0, device: str = "cpu", progres
             if pathwise:
                 buf.setdefault("terms", []).extend(_terms(envs, a, K, one.perception))
             if cf:
-                buf.setdefault("q", []).append(_counterfactual(envs, net, o, a, K, one.perception))
+                buf.setdefault("q", []).append(_counterfactual(envs, net, o, a, K, one.perception, cfg["around"]))
             obs, reward, term, trunc, info = envs.step({"discrete": a["discrete"], "continuous": a["continuous"]})
             step = {"obs": o, "discrete": torch.as_tensor(a["discrete"], device=device),
                     "reward": torch.as_tensor(reward, dtype=torch.float32, device=device),
@@ -426,21 +433,23 @@ def _terms(envs, action: dict, K: int, perception: str) -> list[dict]:
     return out
 
 
-def _counterfactual(envs, net, obs, action: dict, K: int, perception: str) -> torch.Tensor:
+def _counterfactual(envs, net, obs, action: dict, K: int, perception: str, around: str = "drawn") -> torch.Tensor:
     """(N, K, M + 1): each env's slot reward with user k's subchannel choice set to m and the rest of the
-    discrete action as drawn, the continuous action the policy's median for that assignment (0 for absent
-    users). All of a slot's K (M + 1) assignments are mapped and scored as one batch."""
+    discrete action as drawn (``around="mode"``: as the policy's mode), the continuous action the policy's
+    median for that assignment (0 for absent users). All of a slot's K (M + 1) assignments are mapped and
+    scored as one batch."""
     from .env import scored, to_allocation
     M = net.M
     N = obs.shape[0]
-    d = torch.as_tensor(action["discrete"], device=obs.device)
+    base = action["discrete"] if around == "drawn" else action["mode"]
+    d = torch.as_tensor(base, device=obs.device)
     subs = d[:, None, None, :K].repeat(1, K, M + 1, 1)                        # (N, K, M + 1, K)
     users = torch.arange(K, device=obs.device)
     subs[:, users, :, users] = torch.arange(M + 1, device=obs.device)
     with torch.no_grad():
         cont = net.medians(action["e"], action["c"], net.mask(obs), subs.view(N, K * (M + 1), K)).cpu().numpy()
     subs = subs.view(N, K * (M + 1), K).cpu().numpy()
-    bits = action["discrete"][:, None, K:]
+    bits = base[:, None, K:]
     q = np.zeros((N, K, M + 1), dtype=np.float32)
     for i, env in enumerate(envs.envs):
         inst = env.unwrapped.inst

@@ -26,7 +26,7 @@ __all__ = ["PRESETS", "GRADIENTS", "train", "train_recorded", "retrained"]
 
 #: The recipe keys that go to :func:`~semalloc.rl.hybrid.train_hybrid`: the model's own gradients (the pathwise
 #: gradient of the continuous action, :mod:`semalloc.rl.pathwise`; the counterfactual one of the subchannels).
-GRADIENTS = ("pathwise", "kappa", "median", "counterfactual")
+GRADIENTS = ("pathwise", "kappa", "median", "counterfactual", "around")
 
 #: ``semalloc rl train sbq --preset paper``: the recipe of :data:`~semalloc.rl.checkpoint.SHIPPED` (one agent for every point of the
 #: sbq figures: K in 2..12, Pmax in 0.01..10 W; M = 3, Nt = 4; 25-slot training episodes, each a new scenario): PPO
@@ -100,6 +100,11 @@ def train(kind: str, steps: int, settings: dict | None = None, seed: int = 0, de
     counterfactual = float(options.get("counterfactual", 0.0))
     if not (np.isfinite(counterfactual) and counterfactual >= 0):
         raise InputError("counterfactual", f"must be >= 0 and finite, got {options['counterfactual']!r}", "sbq")
+    if options.get("around", "drawn") not in ("drawn", "mode"):
+        raise InputError("around", f"must be drawn or mode, got {options['around']!r}", "sbq")
+    if "around" in options and counterfactual == 0:
+        raise InputError("around", "where the counterfactual gradient scores each user's choices: needs "
+                         "counterfactual > 0", "sbq")
     if options.get("median") and pathwise == 0:
         raise InputError("median", "rolls out the median of a continuous action learned by the pathwise gradient: "
                          "needs pathwise > 0", "sbq")
