@@ -103,7 +103,7 @@ def train(kind: str, steps: int, settings: dict | None = None, seed: int = 0, de
     if options.get("around", "drawn") not in ("drawn", "mode"):
         raise InputError("around", f"must be drawn or mode, got {options['around']!r}", "sbq")
     if "around" in options and counterfactual == 0:
-        raise InputError("around", "where the counterfactual gradient scores each user's choices: needs "
+        raise InputError("around", "sets the other users of the counterfactual gradient's scores: needs "
                          "counterfactual > 0", "sbq")
     if options.get("median") and pathwise == 0:
         raise InputError("median", "rolls out the median of a continuous action learned by the pathwise gradient: "
