@@ -9,7 +9,7 @@ For the notes' default scenario (K = 6, Nt = 4, M = 3, Pmax = 1 W, B = 1.8 MHz) 
   zero, as in a figure's single slot); ``drl-sampled``: the same agent over episodes with policy sampling
   (``--samples`` actions drawn, the best by the model kept; :func:`semalloc.rl.sbq_drl.drl_sampled`);
   ``drl-local``: the same agent's assignment improved by single-user subchannel changes scored by the model
-  (:func:`semalloc.rl.sbq_drl.drl_local`; a third table);
+  (:func:`semalloc.rl.sbq_drl.drl_local`; a third table, with ``changes=1``, the best single change, beside it);
 - ``mapping`` (fair: best's search on the S-SE-perceived QoS), ``mapping-drl`` (the shipped agent of the same
   recipe trained on the S-SE-perceived reward, each slot decided alone), ``mapping-equal``, ``equal``, ``best``;
 - ``dqn`` and ``td3``: the shipped scenario-general single-type DRL baselines over episodes (a second table;
@@ -55,6 +55,7 @@ def _point(agent, agents: dict, settings: dict, episodes: int, slots: int, sampl
                          ("drl (1st)", lambda i, s, e: agent.decide(i)[0]),
                          ("drl-sampled", lambda i, s, e: agent.decide(i, s, e, samples=samples)[0]),
                          ("drl-local", lambda i, s, e: agent.decide(i, s, e, local=True)[0]),
+                         ("drl-local 1", lambda i, s, e: agent.decide(i, s, e, local=True, changes=1)[0]),
                          *[(a, lambda i, s, e, a=a: semalloc.solve(i, a).variables) for a in ALGOS],
                          *[(a, lambda i, s, e, a=a: agents[a].decide(i, s, e)[0]) for a in BASELINES
                            if settings.get("users", 6) <= agents[a].K]):
@@ -119,14 +120,17 @@ def main() -> None:
         print(f"{label:<14} {r['drl']:>6.3f} {dqn[0]} {r['td3']:>6.3f} {dqn[1]} {r['drl'] / max(r['td3'], 1e-12):>7.2f} "
               f"{dqn[2]} {r['td3 ms']:>6.3f}")
     print()
-    print(f"{'point':<14} {'drl':>6} {'drl-local':>9} {'best':>6} {'drl/best':>8} {'local/best':>10} {'drl ms':>6} "
-          f"{'local ms':>8} {'best ms':>7}   (drl-local: drl's assignment, 1-opt over single-user subchannel changes)")
+    print(f"{'point':<14} {'drl':>6} {'drl-local':>9} {'best':>6} {'drl/best':>8} {'local/best':>10} "
+          f"{'local1/best':>11} {'drl ms':>6} {'local ms':>8} {'local1 ms':>9} {'best ms':>7}   (drl-local: drl's "
+          f"assignment, 1-opt over single-user subchannel changes; local1: changes=1, the best single change)")
     for label, r in rows:
         print(f"{label:<14} {r['drl']:>6.3f} {r['drl-local']:>9.3f} {r['best']:>6.3f} {r['drl'] / r['best']:>8.3f} "
-              f"{r['drl-local'] / r['best']:>10.3f} {r['drl ms']:>6.3f} {r['drl-local ms']:>8.3f} {r['best ms']:>7.1f}")
-    local = [r["drl-local"] / r["best"] for _, r in rows]
-    print(f"drl-local / best {min(local):.3f}..{max(local):.3f}, >= 0.95 at {sum(x >= 0.95 for x in local)}/{len(rows)} "
-          f"points; drl-local >= drl at {sum(r['drl-local'] >= r['drl'] for _, r in rows)}/{len(rows)}")
+              f"{r['drl-local'] / r['best']:>10.3f} {r['drl-local 1'] / r['best']:>11.3f} {r['drl ms']:>6.3f} "
+              f"{r['drl-local ms']:>8.3f} {r['drl-local 1 ms']:>9.3f} {r['best ms']:>7.1f}")
+    for key in ("drl-local", "drl-local 1"):
+        local = [r[key] / r["best"] for _, r in rows]
+        print(f"{key} / best {min(local):.3f}..{max(local):.3f}, >= 0.95 at {sum(x >= 0.95 for x in local)}/"
+              f"{len(rows)} points; {key} >= drl at {sum(r[key] >= r['drl'] for _, r in rows)}/{len(rows)}")
     beaten = sum(all(r["drl"] >= r[a] for a in BASELINES if a in r) for _, r in rows)
     print(f"drl >= every single-type DRL baseline at {beaten}/{len(rows)} points")
     worst = min(r["drl"] / r["best"] for _, r in rows)

@@ -249,6 +249,24 @@ def test_drl_local_is_feasible_never_below_drl_and_one_user_changes_no_longer_ga
     assert max(gains) > 0.05
 
 
+def test_drl_local_with_one_change_moves_one_user_and_is_the_full_searchs_first_step():
+    """changes=1: the best single change (or none), so the assignment differs from drl's in at most one
+    user; the full search starts with the same change and only gains after it."""
+    moved = 0
+    for seed in range(4):
+        inst = semalloc.generate("sbq", seed=seed, power_max_w=0.01)
+        plain, one, full = (semalloc.solve(inst, a, **kw) for a, kw in
+                            (("drl", {}), ("drl-local", {"changes": 1}), ("drl-local", {})))
+        assert one.status == "feasible" and semalloc.evaluate(inst, one.variables).feasible
+        assert plain.objective - 1e-12 <= one.objective <= full.objective + 1e-12
+        differ = int(np.sum(one.variables["subchannel"] != plain.variables["subchannel"]))
+        assert differ <= 1 + plain.stats["moved"] + one.stats["moved"]     # the Nt cap may move others
+        moved += differ
+    assert moved > 0
+    with pytest.raises(semalloc.InputError, match="^sbq: changes: must be an integer >= 1, got 0"):
+        semalloc.solve(inst, "drl-local", changes=0)
+
+
 def test_drl_local_refuses_agents_that_cannot_search():
     from semalloc.errors import InputError
     from semalloc.rl.checkpoint import SHIPPED_BY_PRESET, load

@@ -97,7 +97,7 @@ class Agent:
         return SB3[self.kind][1](self.K, self.M, raw)
 
     def decide(self, inst, last_score=None, last_effective=None, samples: int = 0,
-               local: bool = False) -> tuple[dict, int]:
+               local: bool = False, changes: int | None = None) -> tuple[dict, int]:
         """Variables (feasible by construction) for slot ``inst``; refuses a slot of other dimensions.
 
         ``samples > 0`` (hybrid only): a policy with sampling -- the
@@ -109,7 +109,8 @@ class Agent:
         map to an allocation and the model's score as one batch.
 
         ``local`` (hybrid only): the deterministic action's assignment improved
-        by single-user subchannel changes scored by the model (:meth:`_local`).
+        by single-user subchannel changes scored by the model (:meth:`_local`;
+        ``changes``: at most that many, default 2K).
         """
         if (inst.M, inst.Nt) != (self.M, self.Nt) or (inst.K > self.K if self.general else inst.K != self.K):
             raise InputError("agent", f"trained for {'up to ' if self.general else ''}{self.K} users, {self.M} "
@@ -123,7 +124,7 @@ class Agent:
             if self.kind != "hybrid" or samples:
                 raise InputError("local", f"only the hybrid agent acting with its mode searches locally, not "
                                  f"{self.kind}{' with samples' if samples else ''}", "sbq")
-            return self._local(inst, obs)
+            return self._local(inst, obs, 2 * inst.K if changes is None else changes)
         if not samples:                                  # a baseline's action covers all K it was trained for
             return to_allocation(inst, self.act(obs), self.perception, None if self.kind == "hybrid" else self.K)
         if self.kind != "hybrid":
@@ -135,7 +136,7 @@ class Agent:
         best = int(np.argmax(outcome(inst, v).score.sum(axis=-1)))          # evaluate's objective; first of equals
         return {k: x[best] for k, x in v.items()}, int(moved[best])
 
-    def _local(self, inst, obs: np.ndarray) -> tuple[dict, int]:
+    def _local(self, inst, obs: np.ndarray, changes: int) -> tuple[dict, int]:
         """The mode's assignment improved by single-user subchannel changes, each scored by the model.
 
         From the deterministic action, every change of one user's subchannel
@@ -144,15 +145,17 @@ class Agent:
         that assignment (:meth:`~semalloc.rl.hybrid.HybridPolicy.act_one` with ``assignments``) and
         scored as one batch; the best change (the first of equals, users in
         order, then subchannels) is taken while it beats the current
-        assignment's score in the same batch by more than 1e-9, at most 2K
-        times. A 1-opt local search through the agent's own action map; the
-        mode itself when no change gains (never below it)."""
+        assignment's score in the same batch by more than 1e-9, at most
+        ``changes`` times (then one pass fewer: the last change is not
+        confirmed). A 1-opt local search through the agent's own action map
+        when it stops on its own; the mode itself when no change gains (never
+        below it)."""
         from .env import scored, to_allocation
         net, K, M = self.model, inst.K, self.M
         mode = net.act_one(obs)                                             # the K present users' choices
         s = mode["discrete"][:K].copy()
         user = np.repeat(np.arange(K), M)                                   # neighbour k M + i: user k on the
-        for _ in range(2 * K):                                              # i-th choice other than its own
+        for _ in range(changes):                                            # i-th choice other than its own
             other = np.arange(M)[None] + (np.arange(M)[None] >= s[:, None])     # (K, M), in 0..M
             cand = np.repeat(s[None], K * M + 1, axis=0)                    # row 0: the current assignment
             cand[1 + np.arange(K * M), user] = other.ravel()

@@ -68,15 +68,19 @@ def drl_sampled(inst, agent: str | None = None, steps: int = 30000, seed: int = 
 
 @PROBLEM.algorithm("drl-local", "ours: the shipped hybrid agent's assignment improved by single-user subchannel "
                                 "changes, each scored by the model with the agent's own powers, mixes and shares")
-def drl_local(inst, agent: str | None = None, device: str = "cpu"):
+def drl_local(inst, agent: str | None = None, device: str = "cpu", changes: int | None = None):
     """``drl`` then a 1-opt local search over the subchannels (Agent.decide(local=True)): every change of one
     user's subchannel (incl. none) is mapped through the agent's own continuous heads and scored by the SBQ
     model as one batch, the best taken while it gains; never below ``drl``. A decision rule of ours on top of
-    the paper's agent (docs/models.md, issue 16, sixth session)."""
+    the paper's agent (docs/models.md, issue 16, sixth session). ``changes``: at most that many changes
+    (default 2K, which it does not reach on the figures' slots; 1: the best single change, one pass, in
+    about half the time)."""
+    if changes is not None and not (isinstance(changes, int) and not isinstance(changes, bool) and changes >= 1):
+        raise InputError("changes", f"must be an integer >= 1, got {changes!r}", "sbq")
     a = _agent(inst, agent, 0, 0, device, "SHIPPED")
     if a.kind != "hybrid":
         raise InputError("agent", f"drl-local needs a hybrid agent; this one is {a.kind}", "sbq")
-    return _decided(a, inst, local=True)
+    return _decided(a, inst, local=True, changes=changes)
 
 
 @PROBLEM.algorithm("mapping-drl", "mapping-guided DRL: the hybrid agent trained on the S-SE-perceived reward "
@@ -118,10 +122,10 @@ def _baseline(inst, agent, device: str, kind: str, shipped: str):
     return _decided(a, inst)
 
 
-def _decided(a, inst, samples: int | None = None, local: bool = False):
+def _decided(a, inst, samples: int | None = None, local: bool = False, changes: int | None = None):
     """A trained agent's decision on slot ``inst`` as an algorithm's return, its time in ``decide_s``
-    (``samples``: drl's ``policy_samples``, also a stat; ``local``: drl-local's search)."""
+    (``samples``: drl's ``policy_samples``, also a stat; ``local``, ``changes``: drl-local's search)."""
     t0 = time.perf_counter()
-    variables, moved = a.decide(inst, samples=samples or 0, local=local)
+    variables, moved = a.decide(inst, samples=samples or 0, local=local, changes=changes)
     stats = {"agent": a.kind, "decide_s": time.perf_counter() - t0, "moved": moved}
     return variables, FEASIBLE, stats if samples is None else {**stats, "policy_samples": samples}, ""
