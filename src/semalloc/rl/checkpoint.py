@@ -120,6 +120,11 @@ class Agent:
             obs = observe_general(inst, self.K, last_score, last_effective, self.general.get("directions", False))
         else:
             obs = observe(inst, last_score, last_effective)
+        if changes is not None:                          # the local search's bound: with local only
+            if not local:
+                raise InputError("changes", "bounds the local search: needs local=True", "sbq")
+            if isinstance(changes, bool) or not isinstance(changes, (int, np.integer)) or changes < 1:
+                raise InputError("changes", f"must be an integer >= 1, got {changes!r}", "sbq")
         if local:
             if self.kind != "hybrid" or samples:
                 raise InputError("local", f"only the hybrid agent acting with its mode searches locally, not "
