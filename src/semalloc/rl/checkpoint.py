@@ -145,35 +145,35 @@ class Agent:
         """The mode's assignment improved by single-user subchannel changes, each scored by the model.
 
         From the deterministic action, every change of one user's subchannel
-        choice (incl. none: the current assignment and its K M neighbours)
-        is mapped with its bits and the policy's median continuous action for
-        that assignment (:meth:`~semalloc.rl.hybrid.HybridPolicy.act_one` with ``assignments``) and
-        scored as one batch; the best change (the first of equals, users in
-        order, then subchannels) is taken while it beats the current
-        assignment's score in the same batch by more than 1e-9, at most
-        ``changes`` times (then one pass fewer: the last change is not
-        confirmed). A 1-opt local search through the agent's own action map
-        when it stops on its own; the mode itself when no change gains (never
-        below it)."""
+        choice (incl. none: the K M neighbours of the current assignment) is
+        mapped with its bits and the policy's median continuous action for
+        that assignment (:meth:`~semalloc.rl.hybrid.HybridPolicy.act_one` with
+        ``assignments``) and scored as one batch whose row 0 is the current
+        action itself (the mode in the first pass, mapped as ``drl`` maps it
+        alone: the map and the score treat rows independently, to 1e-12 and in
+        practice bit for bit); the
+        best change (the first of equals, users in order, then subchannels)
+        is taken while it beats row 0 by more than 1e-9, at most ``changes``
+        times (then one pass fewer: the last change is not confirmed). A
+        1-opt local search through the agent's own action map when it stops
+        on its own; the mode itself when no change gains (never below it)."""
         from .env import scored, to_allocation
         net, K, M = self.model, inst.K, self.M
-        mode = net.act_one(obs)                                             # the K present users' choices
-        s = mode["discrete"][:K].copy()
+        now = net.act_one(obs)                                              # the mode: row 0 of the first pass
+        s = now["discrete"][:K].copy()                                      # the K present users' choices
         user = np.repeat(np.arange(K), M)                                   # neighbour k M + i: user k on the
         for _ in range(changes):                                            # i-th choice other than its own
             other = np.arange(M)[None] + (np.arange(M)[None] >= s[:, None])     # (K, M), in 0..M
-            cand = np.repeat(s[None], K * M + 1, axis=0)                    # row 0: the current assignment
-            cand[1 + np.arange(K * M), user] = other.ravel()
-            v, moved = to_allocation(inst, net.act_one(obs, assignments=cand), self.perception)
-            score = scored(inst, v, self.perception)[1]
-            j, now = int(np.argmax(score)), 0
-            pick = j if score[j] > score[now] + 1e-9 else now
-            if pick == now:
+            cand = np.repeat(s[None], K * M, axis=0)
+            cand[np.arange(K * M), user] = other.ravel()
+            act = {k: np.concatenate([now[k][None], x]) for k, x in net.act_one(obs, assignments=cand).items()}
+            v, moved = to_allocation(inst, act, self.perception)            # row 0: the current action itself,
+            score = scored(inst, v, self.perception)[1]                     # mapped as alone (rows independent)
+            pick = int(np.argmax(score))
+            if score[pick] <= score[0] + 1e-9:
+                pick = 0
                 break
-            s = cand[j]
-        v0, moved0 = to_allocation(inst, mode, self.perception)
-        if score[pick] <= scored(inst, v0, self.perception)[1]:           # no gain: the mode itself, bit for bit
-            return v0, moved0
+            s, now = cand[pick - 1], {k: x[pick] for k, x in act.items()}
         return {k: x[pick] for k, x in v.items()}, int(moved[pick])
 
     def save(self, path) -> Path:
