@@ -27,6 +27,7 @@ semalloc.errors.InputError: sbq: agent: ... is not a semalloc sbq agent (...)
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -75,6 +76,29 @@ def _device(device: str):
     return device
 
 
+@functools.cache
+def _blas():
+    """numpy's BLAS libraries (found once; ``threadpoolctl``)."""
+    from threadpoolctl import ThreadpoolController
+    return ThreadpoolController().select(user_api="blas")
+
+
+def _one_blas_thread(decide):
+    """Run a decision with numpy's BLAS on one thread (about 15 us to switch and back).
+
+    A decision's products are small ((K M + 1) K x 128 at most): split over
+    OpenBLAS's threads they gain nothing on an idle machine, and while
+    another job holds a core the threads wait for each other; on the 2-core
+    machine `drl-local --set changes=1` then took 10-24 ms a slot instead of
+    1.4-1.6 ms, `drl-sampled` 23-24 ms instead of 1.2-1.6 ms (measured beside a
+    training run)."""
+    @functools.wraps(decide)
+    def one(*args, **kwargs):
+        with _blas().limit(limits=1):
+            return decide(*args, **kwargs)
+    return one
+
+
 class Agent:
     """A trained agent: ``decide(inst, last) -> (variables, moved)`` on one slot."""
 
@@ -96,6 +120,7 @@ class Agent:
         raw, _ = self.model.predict(obs, deterministic=True)
         return SB3[self.kind][1](self.K, self.M, raw)
 
+    @_one_blas_thread
     def decide(self, inst, last_score=None, last_effective=None, samples: int = 0,
                local: bool = False, changes: int | None = None) -> tuple[dict, int]:
         """Variables (feasible by construction) for slot ``inst``; refuses a slot of other dimensions.
