@@ -6,7 +6,7 @@ import pytest
 
 import semalloc
 from semalloc.errors import InputError
-from semalloc.perf.sbq import SNR_DB, TABLE, similarity, sqnr_db
+from semalloc.perf.sbq import SNR_DB, TABLE, bits_similarity, similarity, sqnr_db
 from semalloc.problems.sbq.evaluate import RTOL, outcome, parse_variables
 from semalloc.problems.sbq.instance import SBQInstance, episode, generate
 
@@ -17,6 +17,16 @@ def test_similarity_reproduces_every_table_point():
     assert similarity(5, -40.0) == TABLE[4, 0] and similarity(5, 60.0) == TABLE[4, -1]
     mid = similarity(3, 0.5)
     assert mid == pytest.approx((TABLE[2, 10] + TABLE[2, 11]) / 2, abs=1e-15)
+
+
+def test_bits_similarity_is_the_similarity_at_the_bits_sqnr_bit_for_bit():
+    """The table lookup the model evaluates with gives similarity(n, sqnr_db(q)) exactly, past the table's last
+    column too (clamped), broadcasting as similarity does; fractional or negative q are interpolated."""
+    n, q = np.arange(1, 21)[:, None, None], np.arange(0, 40)[None, :, None]
+    assert np.array_equal(bits_similarity(n, q), similarity(n, sqnr_db(q)))
+    assert bits_similarity(n, q).shape == (20, 40, 1)
+    for frac in (np.array([0.5, 2.25]), np.array([-3, 2])):
+        assert np.array_equal(bits_similarity(np.array([4, 16]), frac), similarity(np.array([4, 16]), sqnr_db(frac)))
 
 
 def test_table_is_shipped_with_its_source_line():

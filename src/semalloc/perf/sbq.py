@@ -17,6 +17,8 @@ True
 True
 >>> round(float(sqnr_db(2)), 2)
 13.8
+>>> float(bits_similarity(4, 2)) == float(similarity(4, sqnr_db(2)))
+True
 >>> float(logistic(0.0, 3.0, 0.0))
 0.5
 """
@@ -26,7 +28,7 @@ from importlib import resources
 
 import numpy as np
 
-__all__ = ["TABLE", "SNR_DB", "N_MAX", "similarity", "sqnr_db", "logistic", "load_table"]
+__all__ = ["TABLE", "SNR_DB", "N_MAX", "similarity", "bits_similarity", "sqnr_db", "logistic", "load_table"]
 
 _FILE = "deepsc-sentence-similarity.csv"
 
@@ -65,6 +67,28 @@ def similarity(n, snr_db) -> np.ndarray:
 def sqnr_db(q) -> np.ndarray:
     """Quantization SNR of a uniform ``q``-bit quantizer: ``6.02 q + 1.76`` dB."""
     return 6.02 * np.asarray(q, dtype=float) + 1.76
+
+
+#: ``bits_similarity``'s table: :func:`similarity` at ``sqnr_db(q)`` for n = 1..N_MAX (rows) and q = 0..Q_END
+#: (columns), where ``sqnr_db(Q_END)`` is the first past the table's last column (larger q: the same, clamped).
+_Q_END = int(np.ceil((SNR_DB[-1] - 1.76) / 6.02))
+_BITS = similarity(np.arange(1, N_MAX + 1)[:, None], sqnr_db(np.arange(_Q_END + 1))[None, :])
+_BITS.flags.writeable = False
+
+
+def bits_similarity(n, q) -> np.ndarray:
+    """``Xi(n, sqnr_db(q))``: the similarity ``q`` bits per symbol leave (a uniform quantizer's SQNR).
+
+    The same values as :func:`similarity` (bit for bit), looked up in a table
+    of every ``n`` and integer ``q >= 0`` made once, since a user's bits take a
+    handful of values and the interpolation's cost per call dominated the
+    model's evaluation (a quarter of ``best``'s time on sbq); other ``q``
+    (fractional, negative) are interpolated as before.
+    """
+    q = np.asarray(q)
+    if q.dtype.kind not in "iu" or (q.size and q.min() < 0):
+        return similarity(n, sqnr_db(q))
+    return _BITS[np.asarray(n) - 1, np.minimum(q, _Q_END)]
 
 
 def logistic(x, a, c) -> np.ndarray:

@@ -30,7 +30,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..perf.sbq import SNR_DB, TABLE, similarity, sqnr_db
+from ..perf.sbq import SNR_DB, TABLE, bits_similarity
 from ..problems.sbq.algorithms import mapping_bits
 from ..problems.sbq.mdp import _cap, _choices, _mrt, _unit, _zf_directions
 from ..units import SAFETY
@@ -71,7 +71,7 @@ def slot_terms(inst, sub_choice, bits_choice, power_weight, width: int, percepti
     A = np.where(same, np.conj(hk) @ u_mrt.T, 0.0)                          # h_k^H u_j, users sharing a subchannel
     Z = np.where(same, np.conj(hk) @ u_zf.T, 0.0)
     n = inst.users.symbols_per_word
-    xi = similarity(n, sqnr_db(q))
+    xi = bits_similarity(n, q)
     bits = inst.symbols * q
     out = {"A": np.zeros((width, width), np.complex64), "Z": np.zeros((width, width), np.complex64),
            **{k: np.zeros(width, np.float32) for k in ("rho", "served", "ok", "sqe_per_xi")},

@@ -25,7 +25,7 @@ import functools
 
 import numpy as np
 
-from ...perf.sbq import N_MAX, similarity, sqnr_db
+from ...perf.sbq import N_MAX, bits_similarity
 from .evaluate import qos
 from .instance import Q_MAX
 
@@ -78,7 +78,7 @@ def _min_bits_table(xi_threshold: float) -> np.ndarray:
     """:func:`min_bits` for ``n = 0..N_MAX`` (index ``n``) at threshold ``xi_threshold``, computed once."""
     n = np.arange(N_MAX + 1)
     q = np.arange(1, Q_MAX + 1)
-    ok = similarity(np.maximum(n, 1)[:, None], sqnr_db(q)[None, :]) >= xi_threshold
+    ok = bits_similarity(np.maximum(n, 1)[:, None], q[None, :]) >= xi_threshold
     table = np.where(ok.any(axis=1), np.argmax(ok, axis=1) + 1, Q_MAX + 1)
     table.flags.writeable = False
     return table
@@ -87,7 +87,7 @@ def _min_bits_table(xi_threshold: float) -> np.ndarray:
 def user_value(inst, q: np.ndarray, rate: np.ndarray) -> np.ndarray:
     """Effective SC-QoS of each user (last axis) at ``rate`` with ``q`` bits; non-decreasing in rate."""
     qq = np.minimum(q, Q_MAX)
-    xi = similarity(inst.users.symbols_per_word, sqnr_db(qq))
+    xi = bits_similarity(inst.users.symbols_per_word, qq)
     bits = inst.symbols * qq
     need = bits / inst.deadline_s * (1 + MARGIN)
     with np.errstate(divide="ignore"):

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ...perf.sbq import logistic, similarity, sqnr_db
+from ...perf.sbq import bits_similarity, logistic
 from ...result import RTOL, Evaluation
 from ...schema import Field, Table, check_index, validate
 from .instance import Q_MAX
@@ -78,7 +78,7 @@ def outcome(inst, v: dict) -> Table:
         rate = np.where(served & (noise > 0), band * np.log2(1.0 + sinr), 0.0)
         bits = inst.symbols * q
         latency = np.where(rate > 0, bits / rate, np.inf)
-    xi = similarity(inst.users.symbols_per_word, sqnr_db(q))
+    xi = bits_similarity(inst.users.symbols_per_word, q)
     sqe = inst.units_per_sentence * xi / (inst.words_per_sentence * inst.users.symbols_per_word * q)
     qk = qos(inst, xi, q, latency)
     effective = served & (bits > 0) & (xi >= inst.xi_threshold) & (latency <= inst.deadline_s * (1 + RTOL))
