@@ -86,11 +86,12 @@ def _blas():
 def _one_blas_thread(decide):
     """Run a decision with numpy's BLAS on one thread (about 15 us to switch and back).
 
-    A decision's products are small ((K M + 1) K x 128 at most): split over
+    A decision's products are small (a few hundred rows of 128: (K M + 1) K
+    for ``drl-local``, (samples + 1) K for ``drl-sampled``): split over
     OpenBLAS's threads they gain nothing on an idle machine, and while
     another job holds a core the threads wait for each other; on the 2-core
-    machine `drl-local --set changes=1` then took 10-24 ms a slot instead of
-    1.4-1.6 ms, `drl-sampled` 23-24 ms instead of 1.2-1.6 ms (measured beside a
+    machine ``drl-local --set changes=1`` then took 10-24 ms a slot instead of
+    1.4-1.6 ms, ``drl-sampled`` 23-24 ms instead of 1.2-1.6 ms (measured beside a
     training run)."""
     @functools.wraps(decide)
     def one(*args, **kwargs):
