@@ -277,12 +277,17 @@ def test_drl_local_refuses_agents_that_cannot_search():
         load(SHIPPED_BY_PRESET["td3"]).decide(inst, local=True)
 
 
-def test_a_decision_runs_numpys_blas_on_one_thread_and_gives_the_callers_setting_back():
+def test_a_decision_runs_numpys_blas_on_one_thread_and_gives_the_callers_setting_back(monkeypatch):
     """OpenBLAS's threads on the batched small products of drl-local and drl-sampled wait for each other
-    when another job holds a core (10-24 ms a slot instead of 1.4 ms): every decision runs on one."""
+    when another job holds a core (10-24 ms a slot instead of 1.4 ms): every decision in the main thread runs on
+    one; in other threads it is left alone (the limit is process-wide: overlapping ones restore out of order)."""
+    import threading
+    import time
+
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    from semalloc.rl.checkpoint import SHIPPED, load
+    from semalloc.rl import checkpoint
+    from semalloc.rl.checkpoint import SHIPPED, _one_blas_thread, load
     agent = load(SHIPPED)
     inst = semalloc.generate("sbq", seed=3, power_max_w=0.01)
     seen, act_one = [], agent.model.act_one
@@ -299,3 +304,18 @@ def test_a_decision_runs_numpys_blas_on_one_thread_and_gives_the_callers_setting
     assert semalloc.evaluate(inst, v).feasible
     assert len(seen) >= 2 and all(s == {1} for s in seen)             # the mode and every pass of the search
     assert after == before
+    calls = []          # threadpoolctl's limit is process-wide: decisions overlapping in threads (a Dask worker's)
+                        # would restore each other's settings out of order, so only the main thread limits
+
+    class Recorder:
+        def limit(self, limits):
+            calls.append((threading.current_thread().name, limits))
+            return threadpool_limits(limits, user_api="blas")
+
+    monkeypatch.setattr(checkpoint, "_blas", Recorder)
+    decide = _one_blas_thread(lambda: time.sleep(0))
+    decide()
+    worker = threading.Thread(target=decide, name="worker")
+    worker.start()
+    worker.join()
+    assert calls == [(threading.main_thread().name, 1)]

@@ -31,6 +31,7 @@ import functools
 import hashlib
 import io
 import json
+import threading
 import zipfile
 import zlib
 from pathlib import Path
@@ -92,9 +93,14 @@ def _one_blas_thread(decide):
     another job holds a core the threads wait for each other; on the 2-core
     machine ``drl-local --set changes=1`` then took 10-24 ms a slot instead of
     1.4-1.6 ms, ``drl-sampled`` 23-24 ms instead of 1.2-1.6 ms (measured beside a
-    training run)."""
+    training run). In the main thread only: the limit is process-wide, so
+    decisions overlapping in threads (a Dask worker's) would restore each
+    other's settings out of order and leave one thread behind them (Dask's
+    worker processes start with one BLAS thread anyway)."""
     @functools.wraps(decide)
     def one(*args, **kwargs):
+        if threading.current_thread() is not threading.main_thread():
+            return decide(*args, **kwargs)
         with _blas().limit(limits=1):
             return decide(*args, **kwargs)
     return one
