@@ -282,7 +282,6 @@ def test_a_decision_runs_numpys_blas_on_one_thread_and_gives_the_callers_setting
     when another job holds a core (10-24 ms a slot instead of 1.4 ms): every decision in the main thread runs on
     one; in other threads it is left alone (the limit is process-wide: overlapping ones restore out of order)."""
     import threading
-    import time
 
     from threadpoolctl import threadpool_info, threadpool_limits
 
@@ -292,15 +291,18 @@ def test_a_decision_runs_numpys_blas_on_one_thread_and_gives_the_callers_setting
     inst = semalloc.generate("sbq", seed=3, power_max_w=0.01)
     seen, act_one = [], agent.model.act_one
 
+    def blas_threads():
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
     def spy(*args, **kwargs):
-        seen.append({lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"})
+        seen.append(blas_threads())
         return act_one(*args, **kwargs)
 
     agent.model.act_one = spy
     with threadpool_limits(2, user_api="blas"):
-        before = {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+        before = blas_threads()
         v, _ = agent.decide(inst, local=True)
-        after = {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+        after = blas_threads()
     assert semalloc.evaluate(inst, v).feasible
     assert len(seen) >= 2 and all(s == {1} for s in seen)             # the mode and every pass of the search
     assert after == before
@@ -313,7 +315,7 @@ def test_a_decision_runs_numpys_blas_on_one_thread_and_gives_the_callers_setting
             return threadpool_limits(limits, user_api="blas")
 
     monkeypatch.setattr(checkpoint, "_blas", Recorder)
-    decide = _one_blas_thread(lambda: time.sleep(0))
+    decide = _one_blas_thread(lambda: None)
     decide()
     worker = threading.Thread(target=decide, name="worker")
     worker.start()

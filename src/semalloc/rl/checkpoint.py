@@ -143,6 +143,8 @@ class Agent:
         ``local`` (hybrid only): the deterministic action's assignment improved
         by single-user subchannel changes scored by the model (:meth:`_local`;
         ``changes``: at most that many, default 2K).
+
+        In the main thread, numpy's BLAS runs on one thread meanwhile (:func:`_one_blas_thread`).
         """
         if (inst.M, inst.Nt) != (self.M, self.Nt) or (inst.K > self.K if self.general else inst.K != self.K):
             raise InputError("agent", f"trained for {'up to ' if self.general else ''}{self.K} users, {self.M} "
