@@ -197,43 +197,30 @@ class HybridPolicy(nn.Module):
         leading axis), the deterministic one first, then ``samples`` drawn
         from the policy's distribution with ``rng`` (Gumbel-max for the
         categorical heads, the Gaussian for the continuous ones), sharing the
-        encoder and the user head.
+        encoder and the user head. The first is computed as a call without
+        samples computes it, so it equals that call bit for bit (the BLAS
+        products of a batch may round differently from a single row's on
+        some CPUs, e.g. with AVX-512 kernels).
 
         ``assignments`` (S, K present users' subchannel choices): a batch of S
         actions with those choices, the mode's bits and the median continuous
-        action for each assignment (``drl-local`` scores its moves this way)."""
-        params = self.__dict__.get("_np_params")
-        if params is None:
-            params = self.__dict__["_np_params"] = list(self.parameters())
-        stamp = tuple(p._version for p in params)
-        if self.__dict__.get("_np_stamp") != stamp:
-            self.__dict__["_np_layers"] = self._numpy_layers()
-            self.__dict__["_np_stamp"] = stamp
-        (enc0, be0, enc2, be2, ue, uc, ub0, u2, ub2,
-         pe, pc, pg, pb0, p2, pb2, sg, sc, sn, sb0, s2, sb2, std) = self.__dict__["_np_layers"]
-        M = self.M
-        x = np.asarray(obs, dtype=np.float32).reshape(self.K, self.F)
-        if self.masked:                                 # present users only: the same mean, groups and counts
-            x = x[x[:, -1] > 0.5]
-        K = len(x)
-        std = np.repeat(std, [K, K, M])
-        e = np.tanh(np.tanh(x @ enc0 + be0) @ enc2 + be2)
-        c = e.mean(axis=0, keepdims=True)
-        out = np.tanh(e @ ue + (c @ uc + ub0)) @ u2 + ub2
-        sub_logits, bit_logits = out[:, :M + 1], out[:, M + 1:M + 1 + Q_MAX]
-        pc, sc = c @ pc + pb0, c @ sc + sb0
-        e_pe = e @ pe
+        action for each assignment (``drl-local`` scores its moves this way).
+
+        What depends on the observation alone (the users' embeddings, the
+        context, the logits) is kept for the last observation, so calls on
+        the same observation (``drl-local``'s passes) run the encoder once."""
+        (pg, p2, pb2, sg, sn, s2, sb2, std), (e, sub_logits, bit_logits, pc, sc, e_pe) = self._encoded_one(obs)
+        M, K = self.M, len(e)
         if assignments is not None:
             s = np.asarray(assignments, dtype=np.int64)
             S, samples = len(s), 0
             b = np.broadcast_to(bit_logits.argmax(-1), s.shape)
+        elif samples:                                   # Gumbel-max: draws of the categorical distributions
+            S = int(samples)
+            s = (sub_logits - np.log(-np.log(rng.random((S, *sub_logits.shape))))).argmax(-1)
+            b = (bit_logits - np.log(-np.log(rng.random((S, *bit_logits.shape))))).argmax(-1)
         else:
-            S = 1 + int(samples)
-            s, b = np.empty((S, K), dtype=np.int64), np.empty((S, K), dtype=np.int64)
-            s[0], b[0] = sub_logits.argmax(-1), bit_logits.argmax(-1)
-        if samples:                                     # Gumbel-max: draws of the categorical distributions
-            s[1:] = (sub_logits - np.log(-np.log(rng.random((S - 1, *sub_logits.shape))))).argmax(-1)
-            b[1:] = (bit_logits - np.log(-np.log(rng.random((S - 1, *bit_logits.shape))))).argmax(-1)
+            S, s, b = 1, sub_logits.argmax(-1)[None], bit_logits.argmax(-1)[None]
         onehot = (s[:, :, None] == np.arange(M + 1)).astype(np.float32)                  # (S, K, M+1)
         count = onehot.sum(axis=1)                                                       # (S, M+1)
         H = e.shape[1]                               # 2-D products over the whole batch: one BLAS call each
@@ -244,10 +231,41 @@ class HybridPolicy(nn.Module):
                         + (count[:, 1:, None] / K).astype(np.float32) * sn + sc) @ s2 + sb2
         z = np.concatenate([user[..., 0], user[..., 1], share[..., 0]], axis=-1)
         if samples:
-            z[1:] = z[1:] + std * rng.standard_normal((S - 1, z.shape[1]))
+            z = z + np.repeat(std, [K, K, M]) * rng.standard_normal(z.shape)
         actions = {"discrete": np.concatenate([s, b], axis=-1),
                    "continuous": (1.0 / (1.0 + np.exp(-z))).astype(np.float32)}
-        return actions if samples or assignments is not None else {k: x[0] for k, x in actions.items()}
+        if samples:                                     # the deterministic action first, computed as alone
+            return {k: np.concatenate([x[None], actions[k]]) for k, x in self.act_one(obs).items()}
+        return actions if assignments is not None else {k: x[0] for k, x in actions.items()}
+
+    def _encoded_one(self, obs: np.ndarray) -> tuple:
+        """``(layers, encoded)`` for :meth:`act_one`: the numpy weights its batch part needs and the
+        observation's own terms, both recomputed only when the weights or the observation change."""
+        params = self.__dict__.get("_np_params")
+        if params is None:
+            params = self.__dict__["_np_params"] = list(self.parameters())
+        stamp = tuple(p._version for p in params)
+        if self.__dict__.get("_np_stamp") != stamp:
+            self.__dict__["_np_layers"] = self._numpy_layers()
+            self.__dict__["_np_stamp"] = stamp
+            self.__dict__["_np_last"] = None
+        (enc0, be0, enc2, be2, ue, uc, ub0, u2, ub2,
+         pe, pc, pg, pb0, p2, pb2, sg, sc, sn, sb0, s2, sb2, std) = self.__dict__["_np_layers"]
+        layers = (pg, p2, pb2, sg, sn, s2, sb2, std)
+        x = np.asarray(obs, dtype=np.float32).reshape(self.K, self.F)
+        key = x.tobytes()
+        last = self.__dict__.get("_np_last")
+        if last is not None and last[0] == key:
+            return layers, last[1]
+        M = self.M
+        if self.masked:                                 # present users only: the same mean, groups and counts
+            x = x[x[:, -1] > 0.5]
+        e = np.tanh(np.tanh(x @ enc0 + be0) @ enc2 + be2)
+        c = e.mean(axis=0, keepdims=True)
+        out = np.tanh(e @ ue + (c @ uc + ub0)) @ u2 + ub2
+        encoded = (e, out[:, :M + 1], out[:, M + 1:M + 1 + Q_MAX], c @ pc + pb0, c @ sc + sb0, e @ pe)
+        self.__dict__["_np_last"] = (key, encoded)
+        return layers, encoded
 
     def _numpy_layers(self) -> tuple:
         """Transposed float32 weights for :meth:`act_one`, first layers split by input block."""
