@@ -40,7 +40,7 @@ from .beams import MARGIN, min_bits, power_for_rate, rate_of_power, to_variables
 from .evaluate import evaluate, qos
 from .instance import Q_MAX
 
-__all__ = ["register", "ALGORITHMS", "allocate", "local_search", "greedy_subchannels", "branch_and_reduce",
+__all__ = ["register", "ALGORITHMS", "allocate", "local_search", "search", "greedy_subchannels", "branch_and_reduce",
            "perceived_value"]
 
 #: Power levels of the price search, as fractions of Pmax.
@@ -326,11 +326,29 @@ def random(inst, seed: int = 0):
     return to_variables(inst, sub, rng.integers(1, Q_MAX + 1, size=inst.K), power, band), "feasible", {}, ""
 
 
+def search(inst, q: np.ndarray, value=None):
+    """``best``'s search for bits ``q``: :func:`local_search` from the greedy assignment of the users whose
+    ``q`` reaches ``xi_th`` (``q_min <= q``), on ``value`` (as in :func:`allocate`).
+
+    ``benchmarks/sbq_mapping.py`` runs it with ``mapping``'s one q for all users, and on the perceived
+    quality with each user's ``q_min``, to take ``mapping``'s shortfall apart.
+
+    Examples
+    --------
+    >>> import semalloc
+    >>> inst = semalloc.generate("sbq", seed=1)
+    >>> sub, power, band, stats = search(inst, min_bits(inst))
+    >>> bool(stats["model_objective"] == semalloc.solve(inst, "best").stats["model_objective"])
+    True
+    """
+    users = np.nonzero(min_bits(inst) <= np.minimum(q, Q_MAX))[0]
+    return local_search(inst, q, greedy_subchannels(inst, users), value=value)
+
+
 def best(inst):
     """Ours: q_min bits, :func:`local_search` over subchannels from the greedy assignment, price search."""
     q = min_bits(inst)
-    users = np.nonzero(q <= Q_MAX)[0]
-    sub, power, band, stats = local_search(inst, q, greedy_subchannels(inst, users))
+    sub, power, band, stats = search(inst, q)
     return to_variables(inst, sub, q, power, band), "feasible", stats, ""
 
 
