@@ -4,12 +4,13 @@ The same recipe trained with several seeds (``semalloc rl train sbq --preset pap
 scenario-general agent; ``--agent hybrid --steps 307200 --seed S``: a per-scenario one for the default
 scenario), each scored on the same evaluation episodes as ``benchmarks/sbq.py`` (seeds 10000..), against
 ``best`` on those episodes: per point, every seed's ``drl / best`` (and with ``--samples N``
-``drl-sampled / best``), their mean and 95 % t-interval over the training seeds, and at the default
-scenario the per-scenario agents' the same way: the issue-16 question whether one agent for every
-scenario gives up anything against an agent of the same budget trained for the default one alone.
+``drl-sampled / best``, with ``--local`` ``drl-local / best``), their mean and 95 % t-interval over the
+training seeds, and at the default scenario the per-scenario agents' the same way and the difference of
+the means with Welch's t-test: the issue-16 question whether one agent for every scenario gives up
+anything against an agent of the same budget trained for the default one alone.
 
 Run: ``.venv/bin/python benchmarks/sbq_seeds.py --general A.pt B.pt C.pt [--per-scenario D.pt E.pt F.pt]
-[--episodes 50] [--slots 2] [--default-slots 10] [--samples 32] [--points all|default]``
+[--episodes 50] [--slots 2] [--default-slots 10] [--samples 32] [--local] [--points all|default]``
 """
 from __future__ import annotations
 
@@ -42,33 +43,41 @@ def main() -> None:
     ap.add_argument("--slots", type=int, default=2)
     ap.add_argument("--default-slots", type=int, default=10)
     ap.add_argument("--samples", type=int, default=0, help="also drl-sampled with this many policy samples")
+    ap.add_argument("--local", action="store_true", help="also drl-local (the mode and its local search)")
     ap.add_argument("--points", choices=["all", "default"], default="all")
     args = ap.parse_args()
     torch.set_num_threads(1)
     general, per = [load(p) for p in args.general], [load(p) for p in args.per_scenario]
     t0 = time.perf_counter()
-    head = f"{'point':<14} {'best':>6}  {'drl / best over seeds: mean +- 95 % [min, max]':<44}"
-    if args.samples:
-        head += f"  drl-sampled ({args.samples}) / best"
-    lines = [head]
+    columns = [("drl", {})] + ([(f"drl-sampled ({args.samples})", {"samples": args.samples})] if args.samples else []) \
+        + ([("drl-local", {"local": True})] if args.local else [])
+    head = f"{'point':<14} {'best':>6}  " + "  ".join(
+        f"{name + ' / best' + (' over seeds: mean +- 95 % [min, max]' if not i else ''):<44}"
+        for i, (name, _) in enumerate(columns))
+    lines = [head.rstrip()]
     for label, settings, slots in [("default K6 1W", {}, args.default_slots)] + [
             (f"K={p['users']}" if "users" in p else f"Pmax={p['power_max_w']:g} W", p, args.slots)
             for p in (POINTS if args.points == "all" else [])]:
         best = run_episodes(lambda i, s, e: semalloc.solve(i, "best").variables, settings, args.episodes,
                             slots)["rewards"].mean()
 
-        def ratios(agents, samples=0):
-            return [run_episodes(lambda i, s, e, a=a: a.decide(i, s, e, samples=samples)[0], settings,
-                                 args.episodes, slots)["rewards"].mean() / best for a in agents]
-        line = f"{label:<14} {best:>6.3f}  {_interval(ratios(general)):<44}"
-        if args.samples:
-            line += f"  {_interval(ratios(general, args.samples))}"
-        lines.append(line)
-        print(line, flush=True)
+        def ratios(agents) -> list[list[float]]:
+            """Every column's ratio to ``best`` for every agent (column-major)."""
+            return [[run_episodes(lambda i, s, e, a=a: a.decide(i, s, e, **how)[0], settings, args.episodes,
+                                  slots)["rewards"].mean() / best for a in agents] for _, how in columns]
+
+        gen = ratios(general)
+        lines.append((f"{label:<14} {best:>6.3f}  " + "  ".join(f"{_interval(x):<44}" for x in gen)).rstrip())
+        print(lines[-1], flush=True)
         if label.startswith("default") and per:
-            lines.append(f"{'  per-scenario':<14} {'':>6}  {_interval(ratios(per)):<44}"
-                         + (f"  {_interval(ratios(per, args.samples))}" if args.samples else ""))
+            ps = ratios(per)
+            lines.append((f"{'  per-scenario':<14} {'':>6}  " + "  ".join(f"{_interval(x):<44}" for x in ps)).rstrip())
             print(lines[-1], flush=True)
+            for (name, _), g, q in zip(columns, gen, ps):
+                welch = stats.ttest_ind(g, q, equal_var=False)
+                lines.append(f"  general - per-scenario, {name} / best: {np.mean(g) - np.mean(q):+.4f} (Welch t = "
+                             f"{welch.statistic:.2f}, p = {welch.pvalue:.3f}; {len(g)} and {len(q)} seeds)")
+                print(lines[-1], flush=True)
     print()
     print(f"sbq, {len(general)} scenario-general agents ({', '.join(p.name for p in args.general)})"
           + (f" and {len(per)} per-scenario ({', '.join(p.name for p in args.per_scenario)})" if per else "")
