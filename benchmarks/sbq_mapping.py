@@ -32,15 +32,13 @@ import torch
 from threadpoolctl import threadpool_limits
 
 import semalloc
+from sbq import POINTS
 from semalloc.problems.sbq.algorithms import allocate, mapping_bits, perceived_value, search
 from semalloc.problems.sbq.beams import min_bits, to_variables
 from semalloc.problems.sbq.evaluate import evaluate, parse_variables
 from semalloc.problems.sbq.instance import Q_MAX, episode
 from semalloc.rl.checkpoint import SHIPPED, load
 from semalloc.rl.evaluation import run_episodes
-
-POINTS = ([{}] + [{"users": k} for k in (2, 4, 6, 8, 10, 12)] +
-          [{"power_max_w": p} for p in (0.01, 0.03, 0.1, 0.3, 3.0, 10.0)])
 
 
 def _searched(inst, q: np.ndarray, value=None) -> dict:
@@ -80,9 +78,9 @@ def main() -> None:
     names = ["best", "best 1q", "map qmin", "mapping", "map+alloc", "map q=1", "map q=2", "map oracle q"]
     t0 = time.perf_counter()
     print(f"{'point':<12} {'drl':>6} " + " ".join(f"{n:>12}" for n in names) +
-          f" {'best/1q':>7} {'1q/map':>7} {'best/mq':>7} {'drl/map':>7}   users served: best / best 1q / mapping",
+          f" {'best/1q':>7} {'1q/map':>7} {'best/mq':>7} {'drl/map':>7}   users assigned a subchannel: best / best 1q / mapping",
           flush=True)
-    for st in POINTS:
+    for st in [{}] + POINTS:                           # the default scenario, then the figures' points
         label = "default" if not st else (f"K={st['users']}" if "users" in st else f"Pmax={st['power_max_w']:g} W")
         score, served = {n: [] for n in names}, {n: [] for n in names}
         for e in range(args.episodes):                 # the algorithms decide each slot alone

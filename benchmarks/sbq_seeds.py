@@ -51,9 +51,8 @@ def main() -> None:
     t0 = time.perf_counter()
     columns = [("drl", {})] + ([(f"drl-sampled ({args.samples})", {"samples": args.samples})] if args.samples else []) \
         + ([("drl-local", {"local": True})] if args.local else [])
-    head = f"{'point':<14} {'best':>6}  " + "  ".join(
-        f"{name + ' / best' + (' over seeds: mean +- 95 % [min, max]' if not i else ''):<44}"
-        for i, (name, _) in enumerate(columns))
+    head = f"{'point':<14} {'best':>6}  " + "  ".join(f"{name + ' / best':<44}" for name, _ in columns) \
+        + "   (over training seeds: mean +- 95 % t-interval [min, max])"
     lines = [head.rstrip()]
     for label, settings, slots in [("default K6 1W", {}, args.default_slots)] + [
             (f"K={p['users']}" if "users" in p else f"Pmax={p['power_max_w']:g} W", p, args.slots)

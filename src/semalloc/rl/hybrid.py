@@ -197,10 +197,10 @@ class HybridPolicy(nn.Module):
         leading axis), the deterministic one first, then ``samples`` drawn
         from the policy's distribution with ``rng`` (Gumbel-max for the
         categorical heads, the Gaussian for the continuous ones), sharing the
-        encoder and the user head. The first is computed as a call without
-        samples computes it, so it equals that call bit for bit (the BLAS
-        products of a batch may round differently from a single row's on
-        some CPUs, e.g. with AVX-512 kernels).
+        encoder and the user head. The deterministic one is computed on its
+        own, as without samples, so it is that action bit for bit (OpenBLAS
+        may round a product's rows differently with the batch's size, as it
+        does with AVX-512).
 
         ``assignments`` (S, K present users' subchannel choices): a batch of S
         actions with those choices, the mode's bits and the median continuous
@@ -209,34 +209,40 @@ class HybridPolicy(nn.Module):
         What depends on the observation alone (the users' embeddings, the
         context, the logits) is kept for the last observation, so calls on
         the same observation (``drl-local``'s passes) run the encoder once."""
-        (pg, p2, pb2, sg, sn, s2, sb2, std), (e, sub_logits, bit_logits, pc, sc, e_pe) = self._encoded_one(obs)
-        M, K = self.M, len(e)
+        layers, encoded = self._encoded_one(obs)
+        sub_logits, bit_logits = encoded[1:3]
         if assignments is not None:
             s = np.asarray(assignments, dtype=np.int64)
-            S, samples = len(s), 0
-            b = np.broadcast_to(bit_logits.argmax(-1), s.shape)
-        elif samples:                                   # Gumbel-max: draws of the categorical distributions
-            S = int(samples)
-            s = (sub_logits - np.log(-np.log(rng.random((S, *sub_logits.shape))))).argmax(-1)
-            b = (bit_logits - np.log(-np.log(rng.random((S, *bit_logits.shape))))).argmax(-1)
-        else:
-            S, s, b = 1, sub_logits.argmax(-1)[None], bit_logits.argmax(-1)[None]
+            return self._actions(layers, encoded, s, np.broadcast_to(bit_logits.argmax(-1), s.shape))
+        mode = self._actions(layers, encoded, sub_logits.argmax(-1)[None], bit_logits.argmax(-1)[None])
+        if not samples:
+            return {k: x[0] for k, x in mode.items()}
+        shape = (int(samples), *sub_logits.shape)           # Gumbel-max: draws of the categorical distributions
+        s = (sub_logits - np.log(-np.log(rng.random(shape)))).argmax(-1)
+        b = (bit_logits - np.log(-np.log(rng.random((int(samples), *bit_logits.shape))))).argmax(-1)
+        drawn = self._actions(layers, encoded, s, b, rng)
+        return {k: np.concatenate([x, drawn[k]]) for k, x in mode.items()}
+
+    def _actions(self, layers: tuple, encoded: tuple, s: np.ndarray, b: np.ndarray,
+                 rng: np.random.Generator | None = None) -> dict:
+        """:meth:`act_one`'s batch of actions for subchannel choices ``s`` and bits ``b`` (S, K): the median
+        continuous action of each assignment, or with ``rng`` one drawn from the policy's Gaussian."""
+        pg, p2, pb2, sg, sn, s2, sb2, std = layers
+        e, _, _, pc, sc, e_pe = encoded
+        M, (S, K), H = self.M, s.shape, e.shape[1]
         onehot = (s[:, :, None] == np.arange(M + 1)).astype(np.float32)                  # (S, K, M+1)
         count = onehot.sum(axis=1)                                                       # (S, M+1)
-        H = e.shape[1]                               # 2-D products over the whole batch: one BLAS call each
+        # 2-D products over the whole batch: one BLAS call each
         group = (np.swapaxes(onehot, 1, 2).reshape(-1, K) @ e).reshape(S, M + 1, H) / np.maximum(count, 1)[..., None]
         mine = (group.reshape(-1, H) @ pg).reshape(S, M + 1, -1)[np.arange(S)[:, None], s]   # (S, K, H')
         user = (np.tanh(e_pe + mine + pc).reshape(S * K, -1) @ p2 + pb2).reshape(S, K, 2)
         share = np.tanh((group[:, 1:].reshape(-1, H) @ sg).reshape(S, M, -1)
                         + (count[:, 1:, None] / K).astype(np.float32) * sn + sc) @ s2 + sb2
         z = np.concatenate([user[..., 0], user[..., 1], share[..., 0]], axis=-1)
-        if samples:
-            z = z + np.repeat(std, [K, K, M]) * rng.standard_normal(z.shape)
-        actions = {"discrete": np.concatenate([s, b], axis=-1),
-                   "continuous": (1.0 / (1.0 + np.exp(-z))).astype(np.float32)}
-        if samples:                                     # the deterministic action first, computed as alone
-            return {k: np.concatenate([x[None], actions[k]]) for k, x in self.act_one(obs).items()}
-        return actions if assignments is not None else {k: x[0] for k, x in actions.items()}
+        if rng is not None:                                 # float32, as the median
+            z = (z + np.repeat(std, [K, K, M]) * rng.standard_normal(z.shape)).astype(np.float32)
+        return {"discrete": np.concatenate([s, b], axis=-1),
+                "continuous": (1.0 / (1.0 + np.exp(-z))).astype(np.float32)}
 
     def _encoded_one(self, obs: np.ndarray) -> tuple:
         """``(layers, encoded)`` for :meth:`act_one`: the numpy weights its batch part needs and the
@@ -248,13 +254,12 @@ class HybridPolicy(nn.Module):
         if self.__dict__.get("_np_stamp") != stamp:
             self.__dict__["_np_layers"] = self._numpy_layers()
             self.__dict__["_np_stamp"] = stamp
-            self.__dict__["_np_last"] = None
         (enc0, be0, enc2, be2, ue, uc, ub0, u2, ub2,
          pe, pc, pg, pb0, p2, pb2, sg, sc, sn, sb0, s2, sb2, std) = self.__dict__["_np_layers"]
         layers = (pg, p2, pb2, sg, sn, s2, sb2, std)
         x = np.asarray(obs, dtype=np.float32).reshape(self.K, self.F)
-        key = x.tobytes()
-        last = self.__dict__.get("_np_last")
+        key = (stamp, x.tobytes())                      # the weights too: an update in another thread
+        last = self.__dict__.get("_np_last")           # cannot leave a stale encoding behind
         if last is not None and last[0] == key:
             return layers, last[1]
         M = self.M
