@@ -43,6 +43,15 @@ from semalloc.rl.training import train
 #: The points of sbq-fig1 (K, at Pmax = 1 W) and sbq-fig2 (Pmax, at K = 6); the default (6, 1 W) is in both.
 POINTS = ([{"users": k} for k in (2, 4, 6, 8, 10, 12)] +
           [{"power_max_w": p} for p in (0.01, 0.03, 0.1, 0.3, 3.0, 10.0)])
+
+
+def point_label(point: dict) -> str:
+    """A point's row label: ``default`` (no setting), ``K=..`` or ``Pmax=.. W``."""
+    if not point:
+        return "default"
+    return f"K={point['users']}" if "users" in point else f"Pmax={point['power_max_w']:g} W"
+
+
 ALGOS = ["mapping", "mapping-drl", "mapping-equal", "equal", "best"]
 #: The shipped single-type DRL baselines (DQN only where its joint action exists: K <= 6).
 BASELINES = ["dqn", "td3"]
@@ -103,7 +112,7 @@ def main() -> None:
     print(_table(rows), flush=True)
     if args.points == "all":
         for p in POINTS:
-            label = f"K={p['users']}" if "users" in p else f"Pmax={p['power_max_w']:g} W"
+            label = point_label(p)
             rows.append((label, _point(agent, baselines, p, args.episodes, args.slots, args.samples)))
             print(_table(rows[-1:]).splitlines()[1], flush=True)
     print()

@@ -32,19 +32,13 @@ import torch
 from threadpoolctl import threadpool_limits
 
 import semalloc
-from sbq import POINTS
+from sbq import POINTS, point_label
 from semalloc.problems.sbq.algorithms import allocate, mapping_bits, perceived_value, search
 from semalloc.problems.sbq.beams import min_bits, to_variables
 from semalloc.problems.sbq.evaluate import evaluate, parse_variables
 from semalloc.problems.sbq.instance import Q_MAX, episode
 from semalloc.rl.checkpoint import SHIPPED, load
 from semalloc.rl.evaluation import run_episodes
-
-
-def _searched(inst, q: np.ndarray, value=None) -> dict:
-    """The variables of ``best``'s search with bits ``q`` on ``value`` (:func:`~semalloc.problems.sbq.algorithms.search`)."""
-    sub, power, band, _ = search(inst, q, value)
-    return to_variables(inst, sub, q, power, band)
 
 
 def _variants(inst) -> dict:
@@ -54,7 +48,7 @@ def _variants(inst) -> dict:
     fixed = {q: semalloc.solve(inst, "mapping", bits=q).variables for q in range(1, max(q_map, 2) + 1)}
     sub = fixed[q_map]["subchannel"]
     out = {"best": semalloc.solve(inst, "best").variables,
-           "best 1q": _searched(inst, one), "map qmin": _searched(inst, q_min, perceived_value),
+           "best 1q": search(inst, one)[0], "map qmin": search(inst, q_min, perceived_value)[0],
            "mapping": fixed[q_map], "map+alloc": to_variables(inst, sub, one, *allocate(inst, sub, one)[1:]),
            "map q=1": fixed[1], "map q=2": fixed[2]}
     out["map oracle q"] = max((fixed[q] for q in range(1, q_map + 1)), key=lambda v: _score(inst, v))
@@ -81,7 +75,7 @@ def main() -> None:
           f" {'best/1q':>7} {'1q/map':>7} {'best/mq':>7} {'drl/map':>7}   users assigned a subchannel: best / best 1q / mapping",
           flush=True)
     for st in [{}] + POINTS:                           # the default scenario, then the figures' points
-        label = "default" if not st else (f"K={st['users']}" if "users" in st else f"Pmax={st['power_max_w']:g} W")
+        label = point_label(st)
         score, served = {n: [] for n in names}, {n: [] for n in names}
         for e in range(args.episodes):                 # the algorithms decide each slot alone
             for inst in episode(seed=10_000 + e, slots=args.slots, **st):

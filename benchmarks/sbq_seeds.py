@@ -23,7 +23,7 @@ import torch
 from scipy import stats
 
 import semalloc
-from sbq import POINTS
+from sbq import POINTS, point_label
 from semalloc.rl.checkpoint import load
 from semalloc.rl.evaluation import run_episodes
 
@@ -55,7 +55,7 @@ def main() -> None:
         + "   (over training seeds: mean +- 95 % t-interval [min, max])"
     lines = [head.rstrip()]
     for label, settings, slots in [("default K6 1W", {}, args.default_slots)] + [
-            (f"K={p['users']}" if "users" in p else f"Pmax={p['power_max_w']:g} W", p, args.slots)
+            (point_label(p), p, args.slots)
             for p in (POINTS if args.points == "all" else [])]:
         best = run_episodes(lambda i, s, e: semalloc.solve(i, "best").variables, settings, args.episodes,
                             slots)["rewards"].mean()

@@ -105,11 +105,9 @@ def test_mappings_shortfall_is_its_one_q_and_its_q_beats_every_q_fixed_for_the_s
     average at least every q a designer could fix for the scenario, so the baseline is not weakened by
     its bits (on slots where its q varies: two users, where it is 1 in about half of them)."""
     from semalloc.problems.sbq.algorithms import mapping_bits, perceived_value, search
-    from semalloc.problems.sbq.beams import to_variables
 
     def score(inst, q, value=None):
-        sub, power, band, _ = search(inst, q, value)
-        return semalloc.evaluate(inst, to_variables(inst, sub, q, power, band)).objective
+        return semalloc.evaluate(inst, search(inst, q, value)[0]).objective
 
     rows = []
     for s in range(8):

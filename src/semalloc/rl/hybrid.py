@@ -217,9 +217,9 @@ class HybridPolicy(nn.Module):
         mode = self._actions(layers, encoded, sub_logits.argmax(-1)[None], bit_logits.argmax(-1)[None])
         if not samples:
             return {k: x[0] for k, x in mode.items()}
-        shape = (int(samples), *sub_logits.shape)           # Gumbel-max: draws of the categorical distributions
-        s = (sub_logits - np.log(-np.log(rng.random(shape)))).argmax(-1)
-        b = (bit_logits - np.log(-np.log(rng.random((int(samples), *bit_logits.shape))))).argmax(-1)
+        n = int(samples)                                    # Gumbel-max: draws of the categorical distributions
+        s = (sub_logits - np.log(-np.log(rng.random((n, *sub_logits.shape))))).argmax(-1)
+        b = (bit_logits - np.log(-np.log(rng.random((n, *bit_logits.shape))))).argmax(-1)
         drawn = self._actions(layers, encoded, s, b, rng)
         return {k: np.concatenate([x, drawn[k]]) for k, x in mode.items()}
 

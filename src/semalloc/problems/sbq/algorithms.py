@@ -326,9 +326,10 @@ def random(inst, seed: int = 0):
     return to_variables(inst, sub, rng.integers(1, Q_MAX + 1, size=inst.K), power, band), "feasible", {}, ""
 
 
-def search(inst, q: np.ndarray, value=None):
-    """``best``'s search for bits ``q``: :func:`local_search` from the greedy assignment of the users whose
-    ``q`` reaches ``xi_th`` (``q_min <= q``), on ``value`` (as in :func:`allocate`).
+def search(inst, q: np.ndarray, value=None) -> tuple[dict, dict]:
+    """``(variables, stats)`` of ``best``'s search for bits ``q``: :func:`local_search` from the greedy
+    assignment of the users whose ``q`` reaches ``xi_th`` (``q_min <= q``), on ``value`` (as in
+    :func:`allocate`).
 
     ``benchmarks/sbq_mapping.py`` runs it with ``mapping``'s one q for all users, and on the perceived
     quality with each user's ``q_min``, to take ``mapping``'s shortfall apart.
@@ -337,19 +338,19 @@ def search(inst, q: np.ndarray, value=None):
     --------
     >>> import semalloc
     >>> inst = semalloc.generate("sbq", seed=1)
-    >>> sub, power, band, stats = search(inst, min_bits(inst))
+    >>> v, stats = search(inst, min_bits(inst))
     >>> bool(stats["model_objective"] == semalloc.solve(inst, "best").stats["model_objective"])
     True
     """
     users = np.nonzero(min_bits(inst) <= np.minimum(q, Q_MAX))[0]
-    return local_search(inst, q, greedy_subchannels(inst, users), value=value)
+    sub, power, band, stats = local_search(inst, q, greedy_subchannels(inst, users), value=value)
+    return to_variables(inst, sub, q, power, band), stats
 
 
 def best(inst):
     """Ours: q_min bits, :func:`local_search` over subchannels from the greedy assignment, price search."""
-    q = min_bits(inst)
-    sub, power, band, stats = search(inst, q)
-    return to_variables(inst, sub, q, power, band), "feasible", stats, ""
+    v, stats = search(inst, min_bits(inst))
+    return v, "feasible", stats, ""
 
 
 def exact(inst, tol: float = 1e-4, max_users: int = 3, max_subchannels: int = 2, time_limit: float = 60.0):
