@@ -75,8 +75,9 @@ def test_best_beats_baselines_on_average():
 @pytest.mark.parametrize("power", [0.01, 1.0])
 def test_best_is_near_the_best_of_every_assignment_where_one_greedy_start_was_not(power):
     """``best`` against ``allocate`` on every assignment (5 users, 3 subchannels: 1024 of them), 6 slots:
-    within 1 % on average; the local search from the one greedy start it used before its starts were
-    subsets of subchannels stays more than 1.5 % below at P_max = 0.01 W (docs/models.md, "best's starts")."""
+    within 1 % on average; the same local search from the one greedy start over every subchannel (``best``
+    before its starts were the subsets of subchannels) stays more than 1.5 % below at P_max = 0.01 W
+    (docs/models.md, "best's starts")."""
     from semalloc.problems.sbq import algorithms as A
     from semalloc.problems.sbq.beams import min_bits
     rows = []
@@ -94,6 +95,33 @@ def test_best_is_near_the_best_of_every_assignment_where_one_greedy_start_was_no
     assert found >= 0.99 * every
     if power == 0.01:
         assert one < 0.985 * every
+
+
+@pytest.mark.parametrize("seed", range(2))
+def test_best_ends_where_no_single_move_and_no_swap_gains(seed):
+    """``best``'s assignment is a local optimum of both its neighbourhoods, checked by trying each of them
+    here: every user to every other subchannel with room or to none, and every swap of two users'
+    subchannels (the move a full subchannel needs: 12 users fill the 3 x 4 beams)."""
+    import itertools
+
+    from semalloc.problems.sbq import algorithms as A
+    from semalloc.problems.sbq.beams import min_bits
+    inst = semalloc.generate("sbq", seed=seed, users=12)
+    q = min_bits(inst)
+    res = semalloc.solve(inst, "best")
+    sub, value = np.asarray(res.variables["subchannel"]), res.stats["model_objective"]
+    assert res.feasible and np.isclose(res.objective, value, rtol=1e-9)
+    trials = []
+    for k, m in itertools.product(range(inst.K), range(-1, inst.M)):
+        if m != sub[k] and (m < 0 or np.sum(sub == m) < inst.Nt) and (m < 0 or q[k] <= 8):
+            trials.append(np.where(np.arange(inst.K) == k, m, sub))
+    for i, j in itertools.combinations(range(inst.K), 2):
+        if sub[i] != sub[j]:
+            t = sub.copy()
+            t[i], t[j] = sub[j], sub[i]
+            trials.append(t)
+    assert len(trials) > 40
+    assert max(A.allocate(inst, t, q)[0] for t in trials) <= value + 1e-9
 
 
 def test_perceived_value_is_the_s_se_map_and_non_decreasing_in_the_rate():

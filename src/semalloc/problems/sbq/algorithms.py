@@ -110,10 +110,13 @@ def greedy_subchannels(inst, users: np.ndarray, allowed=None) -> np.ndarray:
     return sub
 
 
-def local_search(inst, q: np.ndarray, start: np.ndarray, passes: int = 4, value=None, memo: dict | None = None):
-    """Move one user at a time to the subchannel (or none) that most raises ``allocate``'s value
-    (``value``: as in :func:`allocate`). ``memo`` (assignment bytes -> ``allocate``'s answer) is read and
-    filled, so that searches from several starts on one slot allocate each assignment once."""
+def local_search(inst, q: np.ndarray, start: np.ndarray, passes: int = 8, value=None, memo: dict | None = None):
+    """Improve an assignment by moves while one raises ``allocate``'s value (``value``: as in
+    :func:`allocate`): each pass tries every single-user move (to another subchannel with room, or
+    none), and when none of them gained, every swap of two users' subchannels (or of a served and an
+    unserved user), which a full subchannel needs; it stops after a pass with no gain. ``memo``
+    (assignment bytes -> ``allocate``'s answer) is read and filled, so that searches from several
+    starts on one slot allocate each assignment once."""
     perceive = value
     memo = {} if memo is None else memo
 
@@ -123,20 +126,37 @@ def local_search(inst, q: np.ndarray, start: np.ndarray, passes: int = 4, value=
             memo[key] = allocate(inst, sub, q, perceive)
         return memo[key]
 
+    def moved(sub, k, m):
+        if m == sub[k] or (m >= 0 and np.sum(sub == m) >= inst.Nt):
+            return None
+        trial = sub.copy()
+        trial[k] = m
+        return trial
+
+    def swapped(sub, i, j):
+        if sub[i] == sub[j]:
+            return None
+        trial = sub.copy()
+        trial[i], trial[j] = sub[j], sub[i]
+        return trial
+
+    neighbourhoods = ((moved, list(itertools.product(range(inst.K), range(-1, inst.M)))),
+                      (swapped, list(itertools.combinations(range(inst.K), 2))))
     sub = start.copy()
     value, power, band = allocated(sub)
     moves = 0
     for _ in range(passes):
         improved = False
-        for k in range(inst.K):
-            for m in range(-1, inst.M):
-                if m == sub[k] or (m >= 0 and np.sum(sub == m) >= inst.Nt):
+        for change, pairs in neighbourhoods:
+            for pair in pairs:
+                trial = change(sub, *pair)
+                if trial is None:
                     continue
-                trial = sub.copy()
-                trial[k] = m
                 v, p, b = allocated(trial)
                 if v > value + 1e-12:
                     sub, value, power, band, improved, moves = trial, v, p, b, True, moves + 1
+            if improved:
+                break
         if not improved:
             break
     return sub, power, band, {"moves": moves, "model_objective": value}
