@@ -1,17 +1,20 @@
-"""How far ``best``'s search is from the best assignment, and what its starts buy (a script, not a test).
+"""How far ``best``'s search is from the best assignment, and what its parts buy (a script, not a test).
 
-sbq ``best`` searches the subchannel assignment by single-user moves, each assignment's power and
-bandwidth set by ``allocate`` (the price search). Where every assignment can be tried (at most
-``--max-users`` users: ``(M + 1)^K`` of them, 4096 at K = 6), this script compares, on the first slots of
-the benchmark's episodes (seeds 10000.., as ``benchmarks/sbq.py``):
+sbq ``best`` searches the subchannel assignment by local moves, each assignment's power and bandwidth set
+by ``allocate`` (the price search). On the first slots of the benchmark's episodes (seeds 10000.., as
+``benchmarks/sbq.py``), at every point of the figures:
 
-- ``every``: ``allocate`` on every assignment, the largest value (the reference; ``exact``, which also
-  certifies the power and bandwidth, is limited to K <= 3, M <= 2);
-- ``best``: the search from a greedy start on every nonempty subset of subchannels (since 2026-12-07);
-- ``1 start``: the same search from the one greedy start over every subchannel (``best`` before);
+- ``every``: ``allocate`` on every assignment, the largest value, where they can all be tried (at most
+  ``--max-users`` users: ``(M + 1)^K`` assignments, 4096 at K = 6; ``exact``, which also certifies the
+  power and bandwidth, is limited to K <= 3, M <= 2);
+- ``best``: single-user moves, and swaps of two users' subchannels when no move gains, from a greedy start
+  on every nonempty subset of subchannels (since 2026-12-07);
+- ``no swaps``: the same starts, single moves only;
+- ``1 start``: moves and swaps from the one greedy start over every subchannel;
+- ``before``: single moves from that one start (``best`` until 2026-12-07);
 
-with ``best``'s median time per slot. Every value is ``allocate``'s, which ``evaluate`` reproduces on the
-returned variables (checked).
+each as a ratio to ``every`` (to ``best`` where ``every`` cannot be run), and ``best``'s median time per
+slot. Every value is ``allocate``'s, which ``evaluate`` reproduces on ``best``'s variables (checked).
 
 Run: ``.venv/bin/python benchmarks/sbq_best.py [--slots 12] [--max-users 6]``
 """
@@ -25,22 +28,29 @@ from threadpoolctl import threadpool_limits
 
 import semalloc
 from sbq import POINTS, point_label
-from semalloc.problems.sbq.algorithms import _assignments, allocate, greedy_subchannels, local_search
+from semalloc.problems.sbq.algorithms import _assignments, allocate, greedy_subchannels, local_search, start_sets
 from semalloc.problems.sbq.beams import min_bits
 from semalloc.problems.sbq.instance import Q_MAX
 
 
-def _row(inst) -> tuple[float, float, float, float]:
-    """``(every, best, 1 start, best's seconds)`` on one slot."""
+def _row(inst, max_users: int) -> list[float]:
+    """``[every (nan above max_users), best, no swaps, 1 start, before, best's seconds]`` on one slot."""
     q = min_bits(inst)
     users = np.nonzero(q <= Q_MAX)[0]
     t0 = time.perf_counter()
     res = semalloc.solve(inst, "best")
     seconds = time.perf_counter() - t0
     assert res.feasible and np.isclose(res.objective, res.stats["model_objective"], rtol=1e-9, atol=1e-12)
-    one = local_search(inst, q, greedy_subchannels(inst, users))[3]["model_objective"]
-    every = max(allocate(inst, sub, q)[0] for sub in _assignments(inst, users))
-    return every, res.objective, one, seconds
+
+    def searched(sets, **options):
+        return max(local_search(inst, q, greedy_subchannels(inst, users, allowed), **options)[3]["model_objective"]
+                   for allowed in sets)
+
+    every = (max(allocate(inst, sub, q)[0] for sub in _assignments(inst, users)) if inst.K <= max_users
+             else np.nan)
+    one = [tuple(range(inst.M))]
+    return [every, res.objective, searched(start_sets(inst.M), swaps=False), searched(one),
+            searched(one, swaps=False, passes=4), seconds]
 
 
 def main() -> None:
@@ -50,18 +60,19 @@ def main() -> None:
     args = ap.parse_args()
     t0 = time.perf_counter()
     lines = []
-    for point in [{}] + POINTS:
-        if point.get("users", 6) > args.max_users:
-            continue
-        rows = np.array([_row(semalloc.generate("sbq", seed=10_000 + e, **point)) for e in range(args.slots)])
-        every, found, one = rows[:, :3].mean(axis=0)
-        ratio = rows[:, 1] / rows[:, 0]
-        lines.append(f"{point_label(point):<14}{every:>8.3f}{found:>8.3f}{one:>9.3f}{found / every:>11.4f}"
-                     f"{ratio.min():>10.4f}{one / every:>14.4f}{1e3 * np.median(rows[:, 3]):>9.1f}")
-    print(f"sbq best against every assignment: first slots of {args.slots} episodes per point (K <= "
-          f"{args.max_users}); {time.perf_counter() - t0:.0f} s")
-    print(f"{'point':<14}{'every':>8}{'best':>8}{'1 start':>9}{'best/every':>11}{'min ratio':>10}"
-          f"{'1 start/every':>14}{'best ms':>9}")
+    for point in POINTS:                             # K = 6 is the default scenario
+        rows = np.array([_row(semalloc.generate("sbq", seed=10_000 + e, **point), args.max_users)
+                         for e in range(args.slots)])
+        mean = rows[:, :5].mean(axis=0)
+        ref = mean[0] if np.isfinite(mean[0]) else mean[1]
+        worst = f"{(rows[:, 1] / rows[:, 0]).min():>10.4f}" if np.isfinite(mean[0]) else f"{'-':>10}"
+        every = f"{mean[0]:>8.3f}" if np.isfinite(mean[0]) else f"{'-':>8}"
+        lines.append(f"{point_label(point):<14}{every}{mean[1]:>8.3f}" + "".join(f"{x / ref:>10.4f}" for x in mean[1:])
+                     + worst + f"{1e3 * np.median(rows[:, 5]):>9.1f}")
+    print(f"sbq best against every assignment: first slots of {args.slots} episodes a point; ratios to `every` "
+          f"(K <= {args.max_users}), else to `best`; {time.perf_counter() - t0:.0f} s")
+    print(f"{'point':<14}{'every':>8}{'best':>8}{'best':>10}{'no swaps':>10}{'1 start':>10}{'before':>10}"
+          f"{'min best':>10}{'best ms':>9}")
     print("\n".join(lines))
 
 

@@ -110,13 +110,14 @@ def greedy_subchannels(inst, users: np.ndarray, allowed=None) -> np.ndarray:
     return sub
 
 
-def local_search(inst, q: np.ndarray, start: np.ndarray, passes: int = 8, value=None, memo: dict | None = None):
+def local_search(inst, q: np.ndarray, start: np.ndarray, passes: int = 8, value=None, memo: dict | None = None,
+                 swaps: bool = True):
     """Improve an assignment by moves while one raises ``allocate``'s value (``value``: as in
     :func:`allocate`): each pass tries every single-user move (to another subchannel with room, or
     none), and when none of them gained, every swap of two users' subchannels (or of a served and an
-    unserved user), which a full subchannel needs; it stops after a pass with no gain. ``memo``
-    (assignment bytes -> ``allocate``'s answer) is read and filled, so that searches from several
-    starts on one slot allocate each assignment once."""
+    unserved user), which a full subchannel needs (``swaps=False``: single moves only, ``best`` before
+    2026-12-07); it stops after a pass with no gain. ``memo`` (assignment bytes -> ``allocate``'s answer)
+    is read and filled, so that searches from several starts on one slot allocate each assignment once."""
     perceive = value
     memo = {} if memo is None else memo
 
@@ -141,7 +142,7 @@ def local_search(inst, q: np.ndarray, start: np.ndarray, passes: int = 8, value=
         return trial
 
     neighbourhoods = ((moved, list(itertools.product(range(inst.K), range(-1, inst.M)))),
-                      (swapped, list(itertools.combinations(range(inst.K), 2))))
+                      (swapped, list(itertools.combinations(range(inst.K), 2)) if swaps else []))
     sub = start.copy()
     value, power, band = allocated(sub)
     moves = 0
