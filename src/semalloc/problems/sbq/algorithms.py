@@ -9,7 +9,7 @@ mapping-equal  fixed (4: SQNR > 20)   Hungarian on perceived S-SE  equal power, 
 fixed-bits     8                      search (as ``best``)         price search (as ``best``)
 equal          q_min                  greedy, strongest first      equal power, equal bandwidth
 random         uniform 1..8           random                       Dirichlet shares
-best           q_min (dominant)       search: local, 7 starts      price search over shares
+best           q_min (dominant)       moves + swaps, 7 starts      price search over shares
 exact          q_min (dominant)       every assignment             monotonic branch and reduce
 =============  =====================  ===========================  ===========================
 
@@ -40,8 +40,8 @@ from .beams import MARGIN, min_bits, power_for_rate, rate_of_power, to_variables
 from .evaluate import evaluate, qos
 from .instance import Q_MAX
 
-__all__ = ["register", "ALGORITHMS", "allocate", "local_search", "search", "start_sets", "greedy_subchannels", "branch_and_reduce",
-           "perceived_value"]
+__all__ = ["register", "ALGORITHMS", "allocate", "local_search", "search", "start_sets", "greedy_subchannels",
+           "branch_and_reduce", "perceived_value"]
 
 #: Power levels of the price search, as fractions of Pmax.
 _LEVELS = np.concatenate([[0.0], np.geomspace(1e-4, 1.0, 48)])
@@ -361,9 +361,10 @@ def start_sets(M: int) -> list[tuple[int, ...]]:
     """The subchannel sets :func:`search` starts from: every nonempty subset of the ``M`` subchannels
     (7 for M = 3) up to :data:`SUBSET_STARTS_MAX_M` subchannels, beyond it each subchannel alone and all.
 
-    One start (every subchannel, the greedy assignment) left ``best`` 2.5 % below the best assignment found
-    by trying all 4096 at the default scenario and 7 % below at P_max = 0.01 W: moving one user at a time
-    cannot leave a subchannel for the bandwidth that leaving it frees (docs/models.md, sbq, "best's starts").
+    From one start (every subchannel, the greedy assignment) and single moves, ``best`` was 2.3 % below the
+    best of all 4096 assignments at the default scenario and 6.6 % at P_max = 0.01 W: moving one user at a
+    time cannot leave a subchannel for the bandwidth that leaving it frees (``benchmarks/sbq_best.py``;
+    docs/models.md, sbq, "best's starts").
 
     >>> start_sets(2)
     [(0,), (1,), (0, 1)]
@@ -405,8 +406,8 @@ def search(inst, q: np.ndarray, value=None, users=None) -> tuple[dict, dict]:
 
 
 def best(inst):
-    """Ours: q_min bits, :func:`search` (local search over subchannels from several greedy starts), price
-    search for power and bandwidth."""
+    """Ours: q_min bits, :func:`search` (moves and swaps of subchannels from a greedy start on every subset
+    of subchannels), price search for power and bandwidth."""
     v, stats = search(inst, min_bits(inst))
     return v, "feasible", stats, ""
 
@@ -447,7 +448,7 @@ ALGORITHMS = {
     "fixed-bits": (fixed_bits, "q = 8 for every user; subchannels, power and bandwidth as in best"),
     "equal": (equal, "q_min bits, greedy subchannels, equal power and bandwidth, zero-forcing"),
     "random": (random, "random subchannels, bits, power and bandwidth shares (seeded)"),
-    "best": (best, "ours: q_min bits, local search over subchannels from 2^M - 1 starts, price search for power"),
+    "best": (best, "ours: q_min bits, moves and swaps of subchannels from 2^M - 1 greedy starts, price search for power"),
     "exact": (exact, "every assignment x monotonic branch and reduce over rates (ZF beams); K <= 3, M <= 2"),
 }
 
