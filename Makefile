@@ -34,7 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/offloading.py
 	$(BIN)/python benchmarks/sbq.py --episodes 50 --slots 2 --default-slots 10    # the shipped agent: ~4 min
 	$(BIN)/python benchmarks/sbq_mapping.py --episodes 50 --slots 2               # where drl's gain over mapping comes from: ~3 min
-	$(BIN)/python benchmarks/sbq_best.py --slots 12                               # best against every assignment (K <= 6): ~4 min
+	$(BIN)/python benchmarks/sbq_best.py --slots 12                               # best against every assignment (K <= 6): ~3 min
 
 # API reference from the docstrings (pdoc, offline) -> docs/api/index.html
 API_MODULES := semalloc semalloc.plugins semalloc.experiments semalloc.problems semalloc.solvers semalloc.perf \

@@ -9,7 +9,7 @@ mapping-equal  fixed (4: SQNR > 20)   Hungarian on perceived S-SE  equal power, 
 fixed-bits     8                      search (as ``best``)         price search (as ``best``)
 equal          q_min                  greedy, strongest first      equal power, equal bandwidth
 random         uniform 1..8           random                       Dirichlet shares
-best           q_min (dominant)       moves + swaps, 7 starts      price search over shares
+best           q_min (dominant)       moves + swaps, many starts   price search over shares
 exact          q_min (dominant)       every assignment             monotonic branch and reduce
 =============  =====================  ===========================  ===========================
 
@@ -110,14 +110,16 @@ def greedy_subchannels(inst, users: np.ndarray, allowed=None) -> np.ndarray:
     return sub
 
 
-def local_search(inst, q: np.ndarray, start: np.ndarray, passes: int = 8, value=None, memo: dict | None = None,
-                 swaps: bool = True):
+def local_search(inst, q: np.ndarray, start: np.ndarray, passes: int | None = None, value=None,
+                 memo: dict | None = None, swaps: bool = True):
     """Improve an assignment by moves while one raises ``allocate``'s value (``value``: as in
     :func:`allocate`): each pass tries every single-user move (to another subchannel with room, or
     none), and when none of them gained, every swap of two users' subchannels (or of a served and an
-    unserved user), which a full subchannel needs (``swaps=False``: single moves only, ``best`` before
-    2026-12-07); it stops after a pass with no gain. ``memo`` (assignment bytes -> ``allocate``'s answer)
-    is read and filled, so that searches from several starts on one slot allocate each assignment once."""
+    unserved user), which a full subchannel needs (``swaps=False``: single moves only); it stops after
+    a pass with no gain (every pass that gains raises the value, so it ends), or after ``passes``
+    passes (``best`` until 2026-12-07: ``swaps=False, passes=4``). ``memo`` (assignment bytes ->
+    ``allocate``'s answer) is read and filled, so that searches from several starts on one slot allocate
+    each assignment once."""
     perceive = value
     memo = {} if memo is None else memo
 
@@ -146,7 +148,7 @@ def local_search(inst, q: np.ndarray, start: np.ndarray, passes: int = 8, value=
     sub = start.copy()
     value, power, band = allocated(sub)
     moves = 0
-    for _ in range(passes):
+    for _ in itertools.count() if passes is None else range(passes):
         improved = False
         for change, pairs in neighbourhoods:
             for pair in pairs:
@@ -448,7 +450,7 @@ ALGORITHMS = {
     "fixed-bits": (fixed_bits, "q = 8 for every user; subchannels, power and bandwidth as in best"),
     "equal": (equal, "q_min bits, greedy subchannels, equal power and bandwidth, zero-forcing"),
     "random": (random, "random subchannels, bits, power and bandwidth shares (seeded)"),
-    "best": (best, "ours: q_min bits, moves and swaps of subchannels from 2^M - 1 greedy starts, price search for power"),
+    "best": (best, "ours: q_min bits, moves and swaps of subchannels from a greedy start on every subset of them, price search"),
     "exact": (exact, "every assignment x monotonic branch and reduce over rates (ZF beams); K <= 3, M <= 2"),
 }
 
