@@ -32,8 +32,8 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/compression.py
 	$(BIN)/python benchmarks/training.py
 	$(BIN)/python benchmarks/offloading.py
-	$(BIN)/python benchmarks/sbq.py --episodes 50 --slots 2 --default-slots 10    # the shipped agent: ~4 min
-	$(BIN)/python benchmarks/sbq_mapping.py --episodes 50 --slots 2               # where drl's gain over mapping comes from: ~3 min
+	$(BIN)/python benchmarks/sbq.py --episodes 50 --slots 2 --default-slots 10    # the shipped agent: ~10 min
+	$(BIN)/python benchmarks/sbq_mapping.py --episodes 50 --slots 2               # where drl's gain over mapping comes from: ~20 min
 	$(BIN)/python benchmarks/sbq_best.py --slots 12                               # best against every assignment (K <= 6): ~3 min
 
 # API reference from the docstrings (pdoc, offline) -> docs/api/index.html
