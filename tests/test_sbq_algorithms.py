@@ -124,6 +124,20 @@ def test_best_ends_where_no_single_move_and_no_swap_gains(seed):
     assert max(A.allocate(inst, t, q)[0] for t in trials) <= value + 1e-9
 
 
+@pytest.mark.parametrize("M, starts", [(1, 1), (3, 7), (4, 15), (5, 6)])
+def test_best_starts_from_every_subset_of_subchannels_up_to_four_then_each_alone_and_all(M, starts):
+    """``start_sets``: 2^M - 1 subsets for M <= 4, then each subchannel alone and all of them; ``best``
+    reports how many it tried and which won, and its answer is feasible."""
+    from semalloc.problems.sbq.algorithms import start_sets
+    sets = start_sets(M)
+    assert len(sets) == starts == len(set(sets))
+    assert tuple(range(M)) in sets and all((m,) in sets for m in range(M))
+    inst = semalloc.generate("sbq", seed=3, users=7, subchannels=M)
+    res = semalloc.solve(inst, "best")
+    assert res.feasible and res.stats["starts"] == starts
+    assert tuple(res.stats["start"]) in sets
+
+
 def test_perceived_value_is_the_s_se_map_and_non_decreasing_in_the_rate():
     """mapping perceives xi = Xi(n, SINR) with SINR = 2^(R/B) - 1; the rest is the model's QoS and gates."""
     from semalloc.perf.sbq import similarity
