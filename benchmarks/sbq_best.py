@@ -42,9 +42,11 @@ def _row(inst, max_users: int) -> list[float]:
     seconds = time.perf_counter() - t0
     assert res.feasible and np.isclose(res.objective, res.stats["model_objective"], rtol=1e-9, atol=1e-12)
 
+    memo: dict = {}                                  # allocate's answers, shared by every search of the slot
+
     def searched(sets, **options):
-        return max(local_search(inst, q, greedy_subchannels(inst, users, allowed), **options)[3]["model_objective"]
-                   for allowed in sets)
+        return max(local_search(inst, q, greedy_subchannels(inst, users, allowed), memo=memo, **options)[3]
+                   ["model_objective"] for allowed in sets)
 
     every = (max(allocate(inst, sub, q)[0] for sub in _assignments(inst, users)) if inst.K <= max_users
              else np.nan)

@@ -35,6 +35,11 @@ def _interval(x) -> str:
     return f"{x.mean():.3f} +- {half:.3f} [{x.min():.3f}, {x.max():.3f}]"
 
 
+def _cells(columns) -> str:
+    """One line's columns: each column's :func:`_interval` over the seeds, padded to 44 characters."""
+    return "  ".join(f"{_interval(x):<44}" for x in columns).rstrip()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--general", type=Path, nargs="+", required=True, help="scenario-general agents (one per seed)")
@@ -66,11 +71,11 @@ def main() -> None:
                                   slots)["rewards"].mean() / best for a in agents] for _, how in columns]
 
         gen = ratios(general)
-        lines.append((f"{label:<14} {best:>6.3f}  " + "  ".join(f"{_interval(x):<44}" for x in gen)).rstrip())
+        lines.append(f"{label:<14} {best:>6.3f}  {_cells(gen)}")
         print(lines[-1], flush=True)
         if label.startswith("default") and per:
             ps = ratios(per)
-            lines.append((f"{'  per-scenario':<14} {'':>6}  " + "  ".join(f"{_interval(x):<44}" for x in ps)).rstrip())
+            lines.append(f"{'  per-scenario':<14} {'':>6}  {_cells(ps)}")
             print(lines[-1], flush=True)
             for (name, _), g, q in zip(columns, gen, ps):
                 welch = stats.ttest_ind(g, q, equal_var=False)
