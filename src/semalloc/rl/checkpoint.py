@@ -151,7 +151,8 @@ class Agent:
                              f"subchannels, {self.Nt} antennas; the slot has {inst.K}, {inst.M}, {inst.Nt}", "sbq")
         from .env import to_allocation
         if self.general:                                 # the hybrid policy acts for the present users only
-            obs = observe_general(inst, self.K, last_score, last_effective, self.general.get("directions", False))
+            obs = observe_general(inst, self.K, last_score, last_effective, self.general.get("directions", False),
+                                  self.general.get("channels", False))
         else:
             obs = observe(inst, last_score, last_effective)
         if changes is not None:                          # the local search's bound: with local only
@@ -225,7 +226,9 @@ class Agent:
             meta["stats"].pop("seconds", None)                 # wall-clock: in the sidecar, not in the weights file
             if self.kind == "hybrid":
                 body = {"arch": {"users": m.K, "subchannels": m.M, "features": m.F,
-                                 "hidden": m.encoder[0].out_features, "masked": m.masked},
+                                 "hidden": m.encoder[0].out_features, "masked": m.masked,
+                                 **({"sequential": True} if m.sequential else {}),
+                                 **({"channels": m.channels} if m.channels else {})},
                         "state_dict": {k: v.cpu() for k, v in m.state_dict().items()}}
             else:
                 from .baselines import Exported, export

@@ -82,6 +82,13 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
           around: Optional[str] = typer.Option(None, "--around",
                                                help="with --counterfactual: the other users as drawn or at the "
                                                     "policy's mode [drawn]"),
+          sequential: Optional[bool] = typer.Option(None, "--sequential/--factorised",
+                                                    help="hybrid: subchannels decided user by user, each given the "
+                                                         "choices before it (autoregressive), or all at once [factorised]"),
+          channels: Optional[bool] = typer.Option(None, "--channels/--no-channels",
+                                                  help="with --sequential --general: the users' channel directions "
+                                                       "in the observation, each subchannel's zero-forcing residual "
+                                                       "in the sequential choices [no]"),
           preset: Optional[str] = typer.Option(None, "--preset",
                                                help="paper: the shipped drl agent's recipe; mapping: mapping-drl's; "
                                                     "dqn, td3: the figures' single-type DRL baselines'; ppo: the "
@@ -108,12 +115,11 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
         device = "cpu" if device == "auto" else device
     cfg.update({k: v for k, v in (("steps", steps), ("seed", seed), ("slots", slots), ("pathwise", pathwise),
                                   ("kappa", kappa), ("median", median), ("counterfactual", counterfactual),
-                                  ("around", around))
+                                  ("around", around), ("sequential", sequential), ("channels", channels))
                 if v is not None})
     for k in GRADIENTS:
         if k in cfg and cfg["agent"] != "hybrid":
-            raise InputError(f"--{k}", f"only the hybrid agent learns by the model's gradients, not {cfg['agent']}",
-                             "sbq")
+            raise InputError(f"--{k}", f"only the hybrid agent has this option, not {cfg['agent']}", "sbq")
     if output is None:
         raise InputError("--out", "missing: -o PATH (or --preset)", "sbq")
     from .training import train_recorded
@@ -126,6 +132,8 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
                         *([f"--{'median' if cfg['median'] else 'sampled-continuous'}"] if "median" in cfg else []),
                         *(["--counterfactual", f"{cfg['counterfactual']:g}"] if "counterfactual" in cfg else []),
                         *(["--around", cfg["around"]] if "around" in cfg else []),
+                        *([f"--{'sequential' if cfg['sequential'] else 'factorised'}"] if "sequential" in cfg else []),
+                        *([f"--{'channels' if cfg['channels'] else 'no-channels'}"] if "channels" in cfg else []),
                         *[f"--set {x}" for x in sets], *(["--stop-after", str(stop_after)] if stop_after else []),
                         "-o", output.name])
     a, path = train_recorded(cfg, parse_sets(sets), output, command, preset=preset, device=device,

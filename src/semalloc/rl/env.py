@@ -193,9 +193,9 @@ class ScenarioEnv(gym.Env):
     metadata = {"render_modes": []}
 
     def __init__(self, slots: int = 100, max_users: int = 12, ranges: dict | None = None, perception: str = "sbq",
-                 directions: bool = False, **settings):
+                 directions: bool = False, channels: bool = False, **settings):
         self.perception = _perception(perception)
-        self.directions = bool(directions)
+        self.directions, self.channels = bool(directions), bool(channels)
         self.ranges = scenario_ranges(max_users, ranges)
         if set(self.ranges) - set(RANGES):
             raise InputError("ranges", f"only {', '.join(RANGES)} are randomised, got {sorted(self.ranges)}", "sbq")
@@ -208,7 +208,7 @@ class ScenarioEnv(gym.Env):
         self.slots, self.max_users = int(slots), int(max_users)
         self.M, self.Nt = int(s["subchannels"]), int(s["antennas"])
         K = self.max_users
-        width = FEATURES(self.M) + self.M * self.directions + SCENARIO
+        width = FEATURES(self.M) + self.M * self.directions + 2 * self.M * self.Nt * self.channels + SCENARIO
         self.observation_space = spaces.Box(-OBS_CLIP, OBS_CLIP, (K * width,), np.float32)
         self.action_space = spaces.Dict({
             "discrete": spaces.MultiDiscrete([self.M + 1] * K + [Q_MAX] * K),
@@ -224,7 +224,7 @@ class ScenarioEnv(gym.Env):
                               **{**self.settings, "users": users, "power_max_w": power})
         self.t = 0
         self.inst = next(self._slots)
-        return observe_general(self.inst, self.max_users, directions=self.directions), {}
+        return observe_general(self.inst, self.max_users, directions=self.directions, channels=self.channels), {}
 
     def step(self, action):
         if self.inst is None:
@@ -237,5 +237,5 @@ class ScenarioEnv(gym.Env):
         info = {"moved": moved, "users": K, "user_reward": np.pad(score, (0, self.max_users - K))}
         if not truncated:
             self.inst = next(self._slots)
-        return observe_general(self.inst, self.max_users, score, effective, self.directions), reward, False, \
-            truncated, info
+        obs = observe_general(self.inst, self.max_users, score, effective, self.directions, self.channels)
+        return obs, reward, False, truncated, info

@@ -64,6 +64,7 @@ from torch import nn
 from torch.distributions import Categorical, Normal
 
 from ..problems.sbq.instance import Q_MAX
+from ..problems.sbq.mdp import SCENARIO
 from .pathwise import slot_terms, smoothed_score, stack_terms
 
 __all__ = ["HybridPolicy", "train_hybrid", "PPO_DEFAULTS", "MEDIAN_LOG_STD"]
@@ -72,22 +73,32 @@ __all__ = ["HybridPolicy", "train_hybrid", "PPO_DEFAULTS", "MEDIAN_LOG_STD"]
 #: ``drl-sampled`` draws actions from it).
 MEDIAN_LOG_STD = -30.0
 
+#: ``sequential``: a user's number of users placed before it on a subchannel enters its pair term also
+#: divided by this (the figures' N_t = 4, which the general agent's observation does not carry).
+PAIR_COUNT_SCALE = 4.0
+
 #: PPO settings of ``train_hybrid`` (keyword overrides accepted).
 PPO_DEFAULTS = {"n_envs": 16, "n_steps": 16, "epochs": 4, "minibatch": 64, "lr": 1e-3, "clip": 0.2,
                 "entropy": 0.003, "value_coef": 0.5, "max_grad_norm": 0.5, "gamma": 0.0, "gae_lambda": 0.95,
                 "hidden": 128, "anneal": True, "credit": "slot", "pathwise": 0.0, "kappa": 50.0,
-                "median": False, "counterfactual": 0.0, "around": "drawn"}
+                "median": False, "counterfactual": 0.0, "around": "drawn", "sequential": False}
 
 
 class HybridPolicy(nn.Module):
     """Per-user actor-critic: discrete heads first, then continuous parameters conditioned on the assignment."""
 
-    def __init__(self, users: int, subchannels: int, features: int, hidden: int = 128, masked: bool = False):
+    def __init__(self, users: int, subchannels: int, features: int, hidden: int = 128, masked: bool = False,
+                 sequential: bool = False, channels: int = 0):
         super().__init__()
-        self.K, self.M, self.F, self.masked = users, subchannels, features, bool(masked)
+        self.K, self.M, self.F, self.masked, self.sequential = users, subchannels, features, bool(masked), bool(sequential)
+        self.channels = int(channels)               # N_t when the observation carries channel directions
+        if self.channels and not (self.sequential and self.masked):
+            raise ValueError("channels (zero-forcing residuals) need a sequential, masked policy")
         H = hidden
         self.encoder = nn.Sequential(nn.Linear(features, H), nn.Tanh(), nn.Linear(H, H), nn.Tanh())
         self.user_head = nn.Sequential(nn.Linear(2 * H, H), nn.Tanh(), nn.Linear(H, subchannels + 1 + Q_MAX + 1))
+        if self.sequential:                         # user k's term for subchannel m given the users placed before
+            self.pair_head = nn.Sequential(nn.Linear(2 * H + 3 + 2 * bool(self.channels), H), nn.Tanh(), nn.Linear(H, 1))
         self.param_head = nn.Sequential(nn.Linear(3 * H, H), nn.Tanh(), nn.Linear(H, 2))
         self.share_head = nn.Sequential(nn.Linear(2 * H + 1, H), nn.Tanh(), nn.Linear(H, 1))
         self.log_std = nn.Parameter(torch.full((3,), -0.5))          # power, mix, shares
@@ -113,6 +124,88 @@ class HybridPolicy(nn.Module):
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         return self.heads(obs)[-1]
 
+    def order(self, obs: torch.Tensor) -> torch.Tensor:
+        """(B, K): the order in which ``sequential`` decides the users' subchannels: present users by
+        decreasing best SNR feature (first of equals first), absent users last."""
+        x = obs.view(obs.shape[0], self.K, self.F)[..., :self.M].amax(-1)
+        x = x.masked_fill(self.mask(obs) == 0, float("-inf"))
+        return torch.sort(x, dim=1, descending=True, stable=True).indices
+
+    def _pair(self, e, snr, group, count, users, residual=None):
+        """``sequential``'s logit terms (B, M) of subchannels 1..M for users of embedding ``e`` (B, H) and SNR
+        features ``snr`` (B, M), given the mean embedding ``group`` (B, M, H) and number ``count`` (B, M) of
+        the users placed on each before them, out of ``users`` (B,) present; with ``channels``, the share
+        ``residual`` (B, M) of the user's channel that zero-forcing to them leaves (0 on a full subchannel),
+        also as the SNR feature it makes (``snr + 10 log10(residual) / 15``)."""
+        parts = [e.unsqueeze(1).expand(-1, self.M, -1), group, (count / users.unsqueeze(-1))[..., None],
+                 (count / PAIR_COUNT_SCALE)[..., None], snr[..., None]]
+        if residual is not None:
+            parts += [residual[..., None], (snr + torch.log10(residual.clamp(min=1e-3)) * (10 / 15))[..., None]]
+        return self.pair_head(torch.cat(parts, dim=-1))[..., 0]
+
+    def _directions(self, obs: torch.Tensor) -> torch.Tensor:
+        """(B, K, M, N_t) complex: the unit channel directions a ``channels`` observation carries."""
+        B, K, M, N = obs.shape[0], self.K, self.M, self.channels
+        lo = self.F - SCENARIO - 2 * M * N
+        x = obs.view(B, K, self.F)[..., lo:lo + 2 * M * N].reshape(B, K, M, N, 2)
+        return torch.complex(x[..., 0], x[..., 1])
+
+    def sequential_choices(self, obs, e, base, s=None, sample: bool = False):
+        """``sequential``: the subchannel choices (B, K) and each user's logits (B, K, M + 1) given the
+        choices of the users before it in :meth:`order`: user k's logit of subchannel m is the user head's
+        (``base``) plus ``pair_head([e_k, mean e of the users on m before k, their number / K, their number
+        / 4, k's SNR feature on m(, the zero-forcing residual and the SNR it leaves)])``. ``s`` given: its
+        conditionals (teacher forcing; the probability of ``s`` is their product); else each user's choice
+        drawn (``sample``) or its argmax (the mode), user by user."""
+        B, K, M = obs.shape[0], self.K, self.M
+        m = self.mask(obs)
+        order = self.order(obs)
+        users = m.sum(1).clamp(min=1)
+        total = e.new_zeros(B, M, e.shape[-1])
+        count = e.new_zeros(B, M)
+        out = e.new_zeros(B, K, M + 1)
+        choices = torch.zeros(B, K, dtype=torch.long, device=e.device) if s is None else s
+        rows = torch.arange(B, device=e.device)
+        snr = obs.view(B, K, self.F)[..., :M]
+        if self.channels:
+            u = self._directions(obs)
+            basis = u.new_zeros(B, M, self.channels, self.channels)     # orthonormal rows: the users on m
+        for t in range(K):
+            k = order[:, t]
+            residual = None
+            if self.channels:
+                with torch.no_grad():
+                    proj = (basis.conj() @ u[rows, k].unsqueeze(-1))[..., 0]        # (B, M, N): q_j^H u
+                    residual = (1 - proj.abs().pow(2).sum(-1)).clamp(min=0)
+                    residual = residual.masked_fill(count >= self.channels, 0.0)
+            logits = base[rows, k] + nn.functional.pad(
+                self._pair(e[rows, k], snr[rows, k], total / count.clamp(min=1).unsqueeze(-1), count, users,
+                           residual), (1, 0))
+            out[rows, k] = logits
+            if s is None:
+                choices[rows, k] = (Categorical(logits=logits, validate_args=False).sample() if sample
+                                    else logits.argmax(-1))
+            choice = choices[rows, k]
+            oh = nn.functional.one_hot(choice, M + 1)[:, 1:].to(e.dtype) * m[rows, k].unsqueeze(-1)
+            if self.channels:                                            # Gram-Schmidt: k joins its subchannel
+                with torch.no_grad():
+                    on = (oh.sum(-1) > 0) & (choice > 0)
+                    j = (choice - 1).clamp(min=0)
+                    room = count[rows, j] < self.channels
+                    add = on & room & (residual[rows, j] > 1e-6)
+                    v = u[rows, k, j] - (proj[rows, j].unsqueeze(-1) * basis[rows, j]).sum(-2)
+                    v = v / residual[rows, j].clamp(min=1e-6).sqrt().unsqueeze(-1)
+                    slot = count[rows, j].long().clamp(max=self.channels - 1)
+                    basis[rows[add], j[add], slot[add]] = v[add]
+            count = count + oh
+            total = total + oh.unsqueeze(-1) * e[rows, k].unsqueeze(1)
+        return choices, out
+
+    def subchannel_logits(self, obs, e, base, s):
+        """Each user's subchannel logits (B, K, M + 1) given the choices ``s`` (B, K) (``base`` itself
+        without ``sequential``; with it :meth:`sequential_choices`' conditionals)."""
+        return self.sequential_choices(obs, e, base, s)[1] if self.sequential else base
+
     def _logp(self, obs, e, c, sub_logits, bit_logits, s, b, z, per_user: bool = False, continuous: bool = True):
         """Log-probability of ``(s, b, z)`` and entropy of the discrete heads, over present users only
         (``continuous=False``: of ``(s, b)`` alone, for a policy whose continuous part is its median).
@@ -120,7 +213,8 @@ class HybridPolicy(nn.Module):
         ``per_user``: ``(user (B,K), shares (B,M), entropy)``, each user's part
         (its subchannel, bits, power and mix) and each subchannel share's, which sum to the log-probability."""
         m = self.mask(obs)
-        ds, db = Categorical(logits=sub_logits, validate_args=False), Categorical(logits=bit_logits, validate_args=False)
+        ds = Categorical(logits=self.subchannel_logits(obs, e, sub_logits, s), validate_args=False)
+        db = Categorical(logits=bit_logits, validate_args=False)
         mean, std = self.continuous(e, c, s, m)
         lz = Normal(mean, std, validate_args=False).log_prob(z)
         entropy = ((ds.entropy() + db.entropy()) * m).sum(-1)
@@ -163,13 +257,15 @@ class HybridPolicy(nn.Module):
         the context ``c`` (for :meth:`medians`) and the ``mode`` (argmax subchannels and bits)."""
         e, c, sub_logits, bit_logits, value = self.heads(obs, per_user)
         m = self.mask(obs)
+        mode = self.sequential_choices(obs, e, sub_logits)[0] if self.sequential else sub_logits.argmax(-1)
         if deterministic:                               # argmax and median; no distributions (fast path)
-            s, b = sub_logits.argmax(-1), bit_logits.argmax(-1)
+            s, b = mode, bit_logits.argmax(-1)
             z = self.continuous(e, c, s, m)[0]
             return {"discrete": torch.cat([s, b], dim=-1).cpu().numpy(),
                     "continuous": torch.sigmoid(z).cpu().numpy()}
-        ds, db = Categorical(logits=sub_logits, validate_args=False), Categorical(logits=bit_logits, validate_args=False)
-        s, b = ds.sample(), db.sample()
+        s = (self.sequential_choices(obs, e, sub_logits, sample=True)[0] if self.sequential
+             else Categorical(logits=sub_logits, validate_args=False).sample())
+        b = Categorical(logits=bit_logits, validate_args=False).sample()
         mean, std = self.continuous(e, c, s, m)
         z = Normal(mean, std, validate_args=False).sample() if continuous else mean
         action = {"discrete": torch.cat([s, b], dim=-1).cpu().numpy(), "continuous": torch.sigmoid(z).cpu().numpy(),
@@ -179,7 +275,7 @@ class HybridPolicy(nn.Module):
             return {**action, "user_logp": user, "share_logp": shares, "user_value": value}
         return {**action, "logp": self._logp(obs, e, c, sub_logits, bit_logits, s, b, z, continuous=continuous)[0],
                 "value": value, "e": e, "c": c,
-                "mode": torch.cat([sub_logits.argmax(-1), bit_logits.argmax(-1)], dim=-1).cpu().numpy()}
+                "mode": torch.cat([mode, bit_logits.argmax(-1)], dim=-1).cpu().numpy()}
 
     def act_one(self, obs: np.ndarray, samples: int = 0, rng: np.random.Generator | None = None,
                 assignments: np.ndarray | None = None):
@@ -214,21 +310,60 @@ class HybridPolicy(nn.Module):
         if assignments is not None:
             s = np.asarray(assignments, dtype=np.int64)
             return self._actions(layers, encoded, s, np.broadcast_to(bit_logits.argmax(-1), s.shape))
-        mode = self._actions(layers, encoded, sub_logits.argmax(-1)[None], bit_logits.argmax(-1)[None])
+        mode = self._actions(layers, encoded, self._decode_one(layers, encoded, np.zeros((1, *sub_logits.shape))),
+                             bit_logits.argmax(-1)[None])
         if not samples:
             return {k: x[0] for k, x in mode.items()}
         n = int(samples)                                    # Gumbel-max: draws of the categorical distributions
-        s = (sub_logits - np.log(-np.log(rng.random((n, *sub_logits.shape))))).argmax(-1)
+        s = self._decode_one(layers, encoded, -np.log(-np.log(rng.random((n, *sub_logits.shape)))))
         b = (bit_logits - np.log(-np.log(rng.random((n, *bit_logits.shape))))).argmax(-1)
         drawn = self._actions(layers, encoded, s, b, rng)
         return {k: np.concatenate([x, drawn[k]]) for k, x in mode.items()}
+
+    def _decode_one(self, layers: tuple, encoded: tuple, noise: np.ndarray) -> np.ndarray:
+        """:meth:`act_one`'s subchannel choices (S, K) for Gumbel ``noise`` (S, K, M + 1) (zeros: the mode):
+        ``argmax(logits + noise)`` per user, with ``sequential`` user by user in :meth:`order`, each
+        user's logits given the choices before it (:meth:`subchannel_logits`)."""
+        base = encoded[1] + noise
+        if not self.sequential:
+            return base.argmax(-1)
+        qn, qb0, q2, qb2 = layers[8:]
+        order, own, proj, snr, u = encoded[6:]
+        (S, K, M1), M, N = base.shape, self.M, self.channels
+        total = np.zeros((S, M, own.shape[1]), dtype=np.float32)                 # sum of e_j W_g on each m
+        count = np.zeros((S, M), dtype=np.float32)
+        s = np.zeros((S, K), dtype=np.int64)
+        rows = np.arange(S)
+        if N:
+            basis = np.zeros((S, M, N, N), dtype=np.complex64)                   # orthonormal rows: users on m
+        for k in order:
+            pre = own[k] + total / np.maximum(count, 1)[..., None] + (count / K)[..., None] * qn[0] \
+                + (count / PAIR_COUNT_SCALE)[..., None] * qn[1] + snr[k][:, None] * qn[2] + qb0
+            if N:                                                                # the zero-forcing residuals
+                c = (basis.conj() @ u[k][:, :, None])[..., 0]                    # (S, M, N): q_j^H u
+                residual = np.where(count >= N, 0.0, np.maximum(1 - (np.abs(c) ** 2).sum(-1), 0)).astype(np.float32)
+                pre = pre + residual[..., None] * qn[3] + (
+                    snr[k] + np.log10(np.maximum(residual, 1e-3)) * np.float32(10 / 15))[..., None] * qn[4]
+            logits = base[:, k].copy()
+            logits[:, 1:] += np.tanh(pre) @ q2 + qb2
+            choice = s[:, k] = logits.argmax(-1)
+            on = choice > 0
+            j = choice[on] - 1
+            if N:
+                add = rows[on][(count[rows[on], j] < N) & (residual[rows[on], j] > 1e-6)]
+                ja = choice[add] - 1
+                v = u[k][ja] - (c[add, ja][..., None] * basis[add, ja]).sum(-2)
+                basis[add, ja, count[add, ja].astype(np.int64)] = v / np.sqrt(np.maximum(residual[add, ja], 1e-6))[:, None]
+            total[rows[on], j] += proj[k]
+            count[rows[on], j] += 1
+        return s
 
     def _actions(self, layers: tuple, encoded: tuple, s: np.ndarray, b: np.ndarray,
                  rng: np.random.Generator | None = None) -> dict:
         """:meth:`act_one`'s batch of actions for subchannel choices ``s`` and bits ``b`` (S, K): the median
         continuous action of each assignment, or with ``rng`` one drawn from the policy's Gaussian."""
-        pg, p2, pb2, sg, sn, s2, sb2, std = layers
-        e, _, _, pc, sc, e_pe = encoded
+        pg, p2, pb2, sg, sn, s2, sb2, std = layers[:8]
+        e, _, _, pc, sc, e_pe = encoded[:6]
         M, (S, K), H = self.M, s.shape, e.shape[1]
         onehot = (s[:, :, None] == np.arange(M + 1)).astype(np.float32)                  # (S, K, M+1)
         count = onehot.sum(axis=1)                                                       # (S, M+1)
@@ -255,8 +390,8 @@ class HybridPolicy(nn.Module):
             self.__dict__["_np_layers"] = self._numpy_layers()
             self.__dict__["_np_stamp"] = stamp
         (enc0, be0, enc2, be2, ue, uc, ub0, u2, ub2,
-         pe, pc, pg, pb0, p2, pb2, sg, sc, sn, sb0, s2, sb2, std) = self.__dict__["_np_layers"]
-        layers = (pg, p2, pb2, sg, sn, s2, sb2, std)
+         pe, pc, pg, pb0, p2, pb2, sg, sc, sn, sb0, s2, sb2, std, *pair) = self.__dict__["_np_layers"]
+        layers = (pg, p2, pb2, sg, sn, s2, sb2, std, *pair[2:])
         x = np.asarray(obs, dtype=np.float32).reshape(self.K, self.F)
         key = (stamp, x.tobytes())                      # the weights too: an update in another thread
         last = self.__dict__.get("_np_last")           # cannot leave a stale encoding behind
@@ -269,6 +404,12 @@ class HybridPolicy(nn.Module):
         c = e.mean(axis=0, keepdims=True)
         out = np.tanh(e @ ue + (c @ uc + ub0)) @ u2 + ub2
         encoded = (e, out[:, :M + 1], out[:, M + 1:M + 1 + Q_MAX], c @ pc + pb0, c @ sc + sb0, e @ pe)
+        if self.sequential:                             # the order and each user's pair-head terms
+            order = np.argsort(-x[:, :M].max(axis=1), kind="stable")
+            lo = self.F - SCENARIO - 2 * M * self.channels
+            u = (x[:, lo:lo + 2 * M * self.channels].reshape(-1, M, self.channels, 2) @ np.array([1, 1j])
+                 ).astype(np.complex64) if self.channels else None
+            encoded += (order, e @ pair[0], e @ pair[1], x[:, :M], u)
         self.__dict__["_np_last"] = (key, encoded)
         return layers, encoded
 
@@ -286,10 +427,15 @@ class HybridPolicy(nn.Module):
         p2, pb2 = wb(self.param_head[2])
         s0, sb0 = wb(self.share_head[0])
         s2, sb2 = wb(self.share_head[2])
+        pair = ()
+        if self.sequential:                             # [e_k, group, count / K, count / 4, snr, ...] by block
+            q0, qb0 = wb(self.pair_head[0])
+            q2, qb2 = wb(self.pair_head[2])
+            pair = (q0[:H].copy(), q0[H:2 * H].copy(), q0[2 * H:].copy(), qb0, q2[:, 0].copy(), qb2)
         return (enc0, be0, enc2, be2, u0[:H].copy(), u0[H:].copy(), ub0, u2, ub2,
                 p0[:H].copy(), p0[H:2 * H].copy(), p0[2 * H:].copy(), pb0, p2, pb2,
                 s0[:H].copy(), s0[H:2 * H].copy(), s0[2 * H:].copy(), sb0, s2, sb2,
-                np.exp(self.log_std.detach().cpu().numpy().astype(float)))
+                np.exp(self.log_std.detach().cpu().numpy().astype(float)), *pair)
 
     def median(self, obs: torch.Tensor, sub: torch.Tensor) -> torch.Tensor:
         """The continuous action ``sigmoid(mean)`` (B, 2K + M) given the subchannel choices ``sub`` (B, K):
@@ -355,6 +501,8 @@ def train_hybrid(env_fn, steps: int, seed: int = 0, device: str = "cpu", progres
         raise ValueError(f"around must be drawn or mode, got {cfg['around']!r}")
     if median and not pathwise:
         raise ValueError("median (a continuous part learned by the pathwise gradient alone) needs pathwise > 0")
+    if cf and cfg["sequential"]:
+        raise ValueError("counterfactual scores each user's choices with the others fixed: not with sequential")
     if (pathwise or cf) and per_user:
         raise ValueError("pathwise and counterfactual need credit='slot'")
     if cfg["credit"] not in ("slot", "user"):
@@ -365,7 +513,8 @@ def train_hybrid(env_fn, steps: int, seed: int = 0, device: str = "cpu", progres
     one = envs.envs[0].unwrapped
     K = getattr(one, "max_users", None) or one.K                            # ScenarioEnv: padded, masked users
     net = policy.to(device).train() if policy is not None else HybridPolicy(
-        K, one.M, one.observation_space.shape[0] // K, cfg["hidden"], masked=hasattr(one, "max_users")).to(device)
+        K, one.M, one.observation_space.shape[0] // K, cfg["hidden"], masked=hasattr(one, "max_users"),
+        sequential=cfg["sequential"], channels=one.Nt if getattr(one, "channels", False) else 0).to(device)
     if median:                                  # the policy's continuous part is its median: a spread of exp(-30)
         with torch.no_grad():
             net.log_std.fill_(MEDIAN_LOG_STD)

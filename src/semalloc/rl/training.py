@@ -24,9 +24,10 @@ from .checkpoint import KINDS, SHIPPED_BY_PRESET, Agent, _device, write_sidecar
 
 __all__ = ["PRESETS", "GRADIENTS", "train", "train_recorded", "retrained"]
 
-#: The recipe keys that go to :func:`~semalloc.rl.hybrid.train_hybrid`: the model's own gradients (the pathwise
-#: gradient of the continuous action, :mod:`semalloc.rl.pathwise`; the counterfactual one of the subchannels).
-GRADIENTS = ("pathwise", "kappa", "median", "counterfactual", "around")
+#: The recipe keys that go to :func:`~semalloc.rl.hybrid.train_hybrid` alone: the model's own gradients (the
+#: pathwise gradient of the continuous action, :mod:`semalloc.rl.pathwise`; the counterfactual one of the
+#: subchannels) and the subchannels decided user by user (``sequential``).
+GRADIENTS = ("pathwise", "kappa", "median", "counterfactual", "around", "sequential")
 
 #: ``semalloc rl train sbq --preset paper``: the recipe of :data:`~semalloc.rl.checkpoint.SHIPPED` (one agent for every point of the
 #: sbq figures: K in 2..12, Pmax in 0.01..10 W; M = 3, Nt = 4; 25-slot training episodes, each a new scenario): PPO
@@ -105,6 +106,9 @@ def train(kind: str, steps: int, settings: dict | None = None, seed: int = 0, de
     if "around" in options and counterfactual == 0:
         raise InputError("around", "sets the other users of the counterfactual gradient's scores: needs "
                          "counterfactual > 0", "sbq")
+    if options.get("sequential") and counterfactual > 0:
+        raise InputError("sequential", "the counterfactual gradient scores each user's choices with the others "
+                         "fixed: not with subchannels decided user by user", "sbq")
     if options.get("median") and pathwise == 0:
         raise InputError("median", "rolls out the median of a continuous action learned by the pathwise gradient: "
                          "needs pathwise > 0", "sbq")
@@ -130,7 +134,7 @@ def train(kind: str, steps: int, settings: dict | None = None, seed: int = 0, de
     if general:
         from .env import scenario_ranges
         top = int(general.get("max_users", 12))
-        general = {"max_users": top, "ranges": scenario_ranges(top, general.get("ranges"))}
+        general = {**general, "max_users": top, "ranges": scenario_ranges(top, general.get("ranges"))}
     return Agent(kind, settings, model, {**stats, "seed": seed}, slots, general, perception)
 
 
@@ -144,7 +148,11 @@ def train_recorded(cfg: dict, settings: dict, output, command: str, preset: str 
     output = Path(output)
     version = _code_version()                        # the code as training starts
     torch.set_num_threads(1)                         # one thread: the same bits on every run of one machine
-    gen = {"max_users": cfg["max_users"], "ranges": cfg.get("ranges", {})} if cfg["general"] else None
+    gen = {"max_users": cfg["max_users"], "ranges": cfg.get("ranges", {}),
+           **({"channels": True} if cfg.get("channels") else {})} if cfg["general"] else None
+    if cfg.get("channels") and not (cfg["general"] and cfg.get("sequential")):
+        raise InputError("--channels", "the channel directions feed the zero-forcing residuals of a sequential, "
+                         "general hybrid agent: needs --sequential --general", "sbq")
     options = {k: cfg[k] for k in GRADIENTS if k in cfg}
     if stop_after and cfg["agent"] != "hybrid":
         raise InputError("--stop-after", f"only the hybrid agent stops on its schedule, not {cfg['agent']}", "sbq")

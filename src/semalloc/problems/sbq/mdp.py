@@ -63,14 +63,18 @@ def FEATURES(M: int) -> int:
 SCENARIO = 3
 
 
-def observe_general(inst, max_users: int, last_score=None, last_effective=None, directions: bool = False) -> np.ndarray:
+def observe_general(inst, max_users: int, last_score=None, last_effective=None, directions: bool = False,
+                    channels: bool = False) -> np.ndarray:
     """The observation of the scenario-general agent: ``max_users`` rows of ``FEATURES(M) + SCENARIO``.
 
     Row ``k < K`` is user ``k``'s :func:`observe` features followed by the
     scenario (``K / max_users``, ``log10(Pmax / 1 W) / 2``) and a presence
     flag 1; rows ``K..max_users-1`` are zeros (absent users, masked by the
     policy). B, N0 and the deadline enter through the SNR and needed-rate
-    features. ``K > max_users`` is an ``InputError`` on ``agent``.
+    features. ``directions``: each user's :func:`correlation` after its features; ``channels``: then its
+    channel directions ``h_km / ||h_km||`` (``2 M N_t`` numbers: real and imaginary part per subchannel and
+    antenna), which a ``sequential`` policy turns into zero-forcing residuals (:mod:`semalloc.rl.hybrid`).
+    ``K > max_users`` is an ``InputError`` on ``agent``.
 
     Examples
     --------
@@ -87,6 +91,9 @@ def observe_general(inst, max_users: int, last_score=None, last_effective=None, 
     own = observe(inst, last_score, last_effective).reshape(K, -1)
     if directions:                                  # the users' spatial correlation, which ZF pairing needs
         own = np.hstack([own, correlation(inst)])
+    if channels:                                    # each channel's direction h_km / ||h_km||: (re, im) per antenna
+        u = inst.h / np.maximum(np.linalg.norm(inst.h, axis=2, keepdims=True), 1e-300)
+        own = np.hstack([own, np.stack([u.real, u.imag], axis=-1).reshape(K, -1)])
     rows = np.zeros((max_users, own.shape[1] + SCENARIO), dtype=np.float32)
     rows[:K, :-SCENARIO] = own
     rows[:K, -SCENARIO:] = (K / max_users, np.log10(inst.power_max_w) / 2.0, 1.0)

@@ -1,0 +1,125 @@
+"""The hybrid policy with its subchannels decided user by user (``sequential``, autoregressive): a proper
+joint distribution, the same in torch and numpy, blind to padding, and able to coordinate users."""
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+pytest.importorskip("gymnasium")
+
+import semalloc  # noqa: E402
+from semalloc.problems.sbq.mdp import observe_general  # noqa: E402
+from semalloc.rl.checkpoint import Agent, load  # noqa: E402
+from semalloc.rl.hybrid import HybridPolicy  # noqa: E402
+from semalloc.rl.training import train  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+def _net(K=6, M=3, hidden=32, seed=0, scale=4.0):
+    """A random sequential policy whose pair terms are large enough to change decisions."""
+    torch.manual_seed(seed)
+    net = HybridPolicy(K, M, observe_general(semalloc.generate("sbq", seed=0, users=2), K).size // K, hidden,
+                       masked=True, sequential=True).eval()
+    with torch.no_grad():
+        for p in net.pair_head.parameters():
+            p.mul_(scale)
+    return net
+
+
+def _obs(K_max, users, seed):
+    return observe_general(semalloc.generate("sbq", seed=seed, users=users), K_max)
+
+
+@torch.no_grad()
+def _joint(net, obs, K):
+    """Probability of every assignment of the K present users (product of the conditionals)."""
+    o = torch.as_tensor(obs[None])
+    e, _, base, _, _ = net.heads(o)
+    out = {}
+    for a in itertools.product(range(net.M + 1), repeat=K):
+        s = torch.zeros(1, net.K, dtype=torch.long)
+        s[0, :K] = torch.tensor(a)
+        lp = torch.log_softmax(net.subchannel_logits(o, e, base, s), -1)[0, torch.arange(K), s[0, :K]].sum()
+        out[a] = float(lp.exp())
+    return out
+
+
+def test_the_conditionals_make_a_distribution_and_both_samplers_draw_from_it():
+    net = _net(K=4, M=2)
+    obs = _obs(4, 3, seed=5)
+    p = _joint(net, obs, 3)
+    assert sum(p.values()) == pytest.approx(1.0, abs=1e-5)
+    n = 20000
+    torch.manual_seed(1)
+    drawn = net.act(torch.as_tensor(np.repeat(obs[None], n, axis=0)))["discrete"][:, :3]
+    fast = net.act_one(obs, n, np.random.default_rng(2))["discrete"][1:, :3]
+    for d in (drawn, fast):
+        freq = {a: np.mean(np.all(d == a, axis=1)) for a in p}
+        assert max(abs(freq[a] - p[a]) for a in p) < 0.015
+    # the deterministic action is each user's argmax given the users decided before it
+    mode = tuple(net.act_one(obs)["discrete"][:3])
+    o = torch.as_tensor(obs[None])
+    e, _, base, _, _ = net.heads(o)
+    s = torch.zeros(1, 4, dtype=torch.long)
+    s[0, :3] = torch.tensor(mode)
+    assert tuple(net.subchannel_logits(o, e, base, s)[0, :3].argmax(-1).tolist()) == mode
+
+
+def test_numpy_path_equals_torch_and_padding_changes_nothing():
+    net = _net(K=12)
+    for seed, users in enumerate((2, 5, 9, 12)):
+        obs = _obs(12, users, seed)
+        noisy = obs.reshape(12, -1).copy()
+        noisy[users:, :-1] = np.random.default_rng(seed).normal(size=noisy[users:, :-1].shape)
+        for o in (obs, noisy.ravel()):
+            ref = net.act(torch.as_tensor(o[None]), deterministic=True)
+            fast = net.act_one(o)
+            assert np.array_equal(fast["discrete"][:users], ref["discrete"][0, :users])
+            np.testing.assert_allclose(fast["continuous"][:users], ref["continuous"][0, :users], atol=1e-5)
+        a = net.act(torch.as_tensor(obs[None]))
+        d2 = torch.as_tensor(a["discrete"]).clone()
+        d2[0, users:12] = (d2[0, users:12] + 1) % 4
+        lp = [net.evaluate_actions(torch.as_tensor(obs[None]), d, a["z"])[0] for d in (torch.as_tensor(a["discrete"]), d2)]
+        assert torch.allclose(lp[0], lp[1]) and torch.allclose(lp[0], a["logp"], atol=1e-5)
+
+
+def test_a_sequential_policy_learns_to_send_two_users_apart_which_a_factorised_one_cannot():
+    """Two users on two subchannels, the target half (1, 2) and half (2, 1): a factorised policy's best
+    fit puts a quarter on each of (1, 1) and (2, 2); the sequential one learns the joint distribution."""
+    obs = torch.as_tensor(_obs(2, 2, seed=0)[None]).repeat(64, 1)
+    target = torch.tensor([[1, 2], [2, 1]]).repeat(32, 1)
+    together = {}
+    for sequential in (False, True):
+        torch.manual_seed(0)
+        net = HybridPolicy(2, 2, obs.shape[1] // 2, 32, masked=True, sequential=sequential)
+        opt = torch.optim.Adam(net.parameters(), lr=3e-3)
+        for _ in range(300):
+            e, _, base, _, _ = net.heads(obs)
+            lp = torch.log_softmax(net.subchannel_logits(obs, e, base, target), -1)
+            loss = -lp.gather(-1, target.unsqueeze(-1)).mean()
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+        p = _joint(net.eval(), obs[0].numpy(), 2)
+        together[sequential] = p[(1, 1)] + p[(2, 2)]
+    assert together[False] > 0.4 and together[True] < 0.05
+
+
+def test_a_sequential_agent_trains_saves_and_reloads_to_the_same_decisions(tmp_path):
+    agent = train("hybrid", 512, {}, progress=False, slots=5, general={"max_users": 4, "ranges": {"users": [1, 4]}},
+                  sequential=True, pathwise=1.0, median=True)
+    assert agent.model.sequential
+    path = agent.save(tmp_path / "seq.pt")
+    back = load(path)
+    assert back.model.sequential
+    for seed in range(6):
+        inst = semalloc.generate("sbq", seed=seed, users=1 + seed % 4)
+        a, b = agent.decide(inst)[0], back.decide(inst)[0]
+        assert all(np.array_equal(a[k], b[k]) for k in a)
+        assert semalloc.evaluate(inst, back.decide(inst, local=True)[0]).feasible
+    factorised = Agent("hybrid", {}, HybridPolicy(4, 3, 12, 16, masked=True), {}, general=agent.general)
+    assert "sequential" not in torch.load(factorised.save(tmp_path / "f.pt"), weights_only=True)["arch"]
