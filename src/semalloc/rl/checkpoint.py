@@ -62,8 +62,12 @@ SHIPPED_MAPPING = Path(__file__).parent / "data" / "sbq-mapping-drl.pt"
 #: (:class:`semalloc.rl.baselines.Exported`).
 SHIPPED_DQN = Path(__file__).parent / "data" / "sbq-dqn.pt"
 SHIPPED_TD3 = Path(__file__).parent / "data" / "sbq-td3.pt"
+#: Ours (``drl-zf``, preset ``zf``): the ``paper`` recipe seeing the channel directions, its subchannels decided
+#: user by user with each subchannel's zero-forcing residual (:class:`semalloc.rl.hybrid.HybridPolicy`).
+SHIPPED_ZF = Path(__file__).parent / "data" / "sbq-hybrid-zf.pt"
 #: The shipped agent of each preset.
-SHIPPED_BY_PRESET = {"paper": SHIPPED, "mapping": SHIPPED_MAPPING, "dqn": SHIPPED_DQN, "td3": SHIPPED_TD3}
+SHIPPED_BY_PRESET = {"paper": SHIPPED, "mapping": SHIPPED_MAPPING, "dqn": SHIPPED_DQN, "td3": SHIPPED_TD3,
+                     "zf": SHIPPED_ZF}
 
 
 def _device(device: str):

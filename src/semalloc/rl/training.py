@@ -40,6 +40,9 @@ _PATHWISE = {"pathwise": 3.0, "kappa": 50.0, "median": True}
 PRESETS = {"paper": {**_PAPER, **_PATHWISE},
            "mapping": {**_PAPER, **_PATHWISE, "perception": "mapping"},
            "ppo": {**_PAPER},
+           # ours (drl-zf): the paper recipe with the channel directions in the observation and the subchannels
+           # decided user by user, each with its zero-forcing residual given the users before it
+           "zf": {**_PAPER, **_PATHWISE, "sequential": True, "channels": True},
            # the single-type DRL baselines of the figures, scenario-general like it: half its steps (each a
            # gradient step: 4-8x its wall-clock here); DQN's joint action (M + 1)^K * Q_MAX stops at K = 6
            "dqn": {"agent": "dqn", "steps": 153_600, "seed": 0, "slots": 25, "general": True, "max_users": 6,
