@@ -43,11 +43,12 @@ docs: $(STAMP)
 	$(BIN)/python -m pip install -q -e '.[docs]'
 	MPLBACKEND=Agg $(BIN)/python -m pdoc -d numpy -o docs/api $(API_MODULES)
 
-# the shipped sbq agents (src/semalloc/rl/data: sbq-hybrid.pt, sbq-mapping-drl.pt, sbq-dqn.pt, sbq-td3.pt) from
+# the shipped sbq agents (src/semalloc/rl/data: sbq-hybrid.pt, sbq-mapping-drl.pt, sbq-dqn.pt, sbq-td3.pt,
+# sbq-hybrid-zf.pt) from
 # scratch, a few hours on one core; prints whether each is bit-identical to the shipped file (SHA-256 in its
 # sidecar; bit-identical needs the recorded torch and numpy builds and one torch thread, which the presets use)
 agents: $(STAMP)
-	for p in paper mapping dqn td3; do \
+	for p in paper mapping dqn td3 zf; do \
 	  $(BIN)/semalloc rl train sbq --preset $$p -o out/agents/$$p.pt --no-progress || exit 1; done
 	$(BIN)/python -c "import json; from semalloc.rl.checkpoint import SHIPPED_BY_PRESET as S; \
 	[print(p, 'identical to the shipped agent' if json.load(open(f'out/agents/{p}.json'))['sha256'] == \

@@ -10,6 +10,9 @@ For the notes' default scenario (K = 6, Nt = 4, M = 3, Pmax = 1 W, B = 1.8 MHz) 
   (``--samples`` actions drawn, the best by the model kept; :func:`semalloc.rl.sbq_drl.drl_sampled`);
   ``drl-local``: the same agent's assignment improved by single-user subchannel changes scored by the model
   (:func:`semalloc.rl.sbq_drl.drl_local`; a third table, with ``changes=1``, the best single change, beside it);
+- ``drl-zf`` (ours; a fourth table): the shipped agent that also sees the channel directions and places the
+  users one by one with each subchannel's zero-forcing residual (``semalloc/rl/data/sbq-hybrid-zf.pt``, or
+  ``--zf-agent``), over episodes, and its mode with the same local search (``zf-local``);
 - ``mapping`` (fair: best's search on the S-SE-perceived QoS), ``mapping-drl`` (the shipped agent of the same
   recipe trained on the S-SE-perceived reward, each slot decided alone), ``mapping-equal``, ``equal``, ``best``;
 - ``dqn`` and ``td3``: the shipped scenario-general single-type DRL baselines over episodes (a second table;
@@ -21,7 +24,7 @@ thread and one BLAS thread (OpenBLAS's threads spinning against another job on t
 the small products of ``drl-sampled`` several times over). ``--baselines DIR``: also, at the default scenario, per-scenario
 agents from DIR (``hybrid-<steps>.pt``, ``dqn-<steps>.zip``, ``td3-<steps>.zip``; trained if missing).
 
-Run: ``.venv/bin/python benchmarks/sbq.py [--episodes 50] [--slots 4] [--default-slots 10] [--agent PATH]
+Run: ``.venv/bin/python benchmarks/sbq.py [--episodes 50] [--slots 4] [--default-slots 10] [--agent PATH] [--zf-agent PATH]
 [--points all|default] [--samples 32] [--baselines DIR --steps 300000 --dqn-steps 20000 --sb3-steps 30000]``
 """
 from __future__ import annotations
@@ -34,7 +37,7 @@ import torch
 from threadpoolctl import threadpool_limits
 
 import semalloc
-from semalloc.rl.checkpoint import SHIPPED, SHIPPED_BY_PRESET, load
+from semalloc.rl.checkpoint import SHIPPED, SHIPPED_BY_PRESET, SHIPPED_ZF, load
 from semalloc.rl.cli import format_rows
 from semalloc.rl.evaluation import compare, run_episodes
 from semalloc.rl.sbq_drl import SAMPLES
@@ -57,10 +60,12 @@ ALGOS = ["mapping", "mapping-drl", "mapping-equal", "equal", "best"]
 BASELINES = ["dqn", "td3"]
 
 
-def _point(agent, agents: dict, settings: dict, episodes: int, slots: int, samples: int) -> dict:
+def _point(agent, zf, agents: dict, settings: dict, episodes: int, slots: int, samples: int) -> dict:
     """Mean per slot of every row, the ratios and the median decision times at one scenario."""
     out = {}
     for name, decide in (("drl", lambda i, s, e: agent.decide(i, s, e)[0]),
+                         ("drl-zf", lambda i, s, e: zf.decide(i, s, e)[0]),
+                         ("zf-local", lambda i, s, e: zf.decide(i, s, e, local=True)[0]),
                          ("drl (1st)", lambda i, s, e: agent.decide(i)[0]),
                          ("drl-sampled", lambda i, s, e: agent.decide(i, s, e, samples=samples)[0]),
                          ("drl-local", lambda i, s, e: agent.decide(i, s, e, local=True)[0]),
@@ -93,6 +98,7 @@ def _table(rows: list[tuple[str, dict]]) -> str:
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--agent", type=Path, default=SHIPPED)
+    ap.add_argument("--zf-agent", type=Path, default=SHIPPED_ZF, help="drl-zf's agent")
     ap.add_argument("--episodes", type=int, default=50)
     ap.add_argument("--slots", type=int, default=4, help="slots per episode at the figure points")
     ap.add_argument("--default-slots", type=int, default=10, help="slots per episode at the default scenario")
@@ -105,15 +111,15 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(1)
     threadpool_limits(1)                             # numpy's BLAS on one thread too: a decision is one core's work
-    agent = load(args.agent)
+    agent, zf = load(args.agent), load(args.zf_agent)
     baselines = {a: load(SHIPPED_BY_PRESET[a]) for a in BASELINES}
     t0 = time.perf_counter()
-    rows = [("default K6 1W", _point(agent, baselines, {}, args.episodes, args.default_slots, args.samples))]
+    rows = [("default K6 1W", _point(agent, zf, baselines, {}, args.episodes, args.default_slots, args.samples))]
     print(_table(rows), flush=True)
     if args.points == "all":
         for p in POINTS:
             label = point_label(p)
-            rows.append((label, _point(agent, baselines, p, args.episodes, args.slots, args.samples)))
+            rows.append((label, _point(agent, zf, baselines, p, args.episodes, args.slots, args.samples)))
             print(_table(rows[-1:]).splitlines()[1], flush=True)
     print()
     print(f"sbq, shipped agent {args.agent.name} ({agent.stats.get('steps')} steps): default scenario "
@@ -140,6 +146,19 @@ def main() -> None:
         local = [r[key] / r["best"] for _, r in rows]
         print(f"{key} / best {min(local):.3f}..{max(local):.3f}, >= 0.95 at {sum(x >= 0.95 for x in local)}/"
               f"{len(rows)} points; {key} >= drl at {sum(r[key] >= r['drl'] for _, r in rows)}/{len(rows)}")
+    print()
+    print(f"{'point':<14} {'drl-zf':>6} {'zf-local':>8} {'best':>6} {'zf/best':>7} {'zf-local/best':>13} {'zf/drl':>6} "
+          f"{'zf/map':>6} {'zf ms':>6} {'zf-local ms':>11}   (drl-zf: ours, the agent that sees the channel "
+          f"directions and places users in turn; zf-local: its mode and drl-local's search)")
+    for label, r in rows:
+        print(f"{label:<14} {r['drl-zf']:>6.3f} {r['zf-local']:>8.3f} {r['best']:>6.3f} {r['drl-zf'] / r['best']:>7.3f} "
+              f"{r['zf-local'] / r['best']:>13.3f} {r['drl-zf'] / r['drl']:>6.3f} {r['drl-zf'] / r['mapping']:>6.3f} "
+              f"{r['drl-zf ms']:>6.3f} {r['zf-local ms']:>11.3f}")
+    for key in ("drl-zf", "zf-local"):
+        ratio = [r[key] / r["best"] for _, r in rows]
+        print(f"{key} / best {min(ratio):.3f}..{max(ratio):.3f}, >= 0.95 at {sum(x >= 0.95 for x in ratio)}/"
+              f"{len(rows)} points; {key} >= every single-type DRL baseline and equal at "
+              f"{sum(all(r[key] >= r[a] for a in [*BASELINES, 'equal'] if a in r) for _, r in rows)}/{len(rows)}")
     beaten = sum(all(r["drl"] >= r[a] for a in BASELINES if a in r) for _, r in rows)
     print(f"drl >= every single-type DRL baseline at {beaten}/{len(rows)} points")
     worst = min(r["drl"] / r["best"] for _, r in rows)

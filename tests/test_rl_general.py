@@ -17,7 +17,7 @@ import semalloc  # noqa: E402
 from semalloc.cli import app  # noqa: E402
 from semalloc.errors import InputError  # noqa: E402
 from semalloc.problems.sbq.mdp import allocation, observe_general  # noqa: E402
-from semalloc.rl.checkpoint import SHIPPED, load  # noqa: E402
+from semalloc.rl.checkpoint import SHIPPED, SHIPPED_BY_PRESET, load  # noqa: E402
 from semalloc.rl.env import ScenarioEnv, split_action  # noqa: E402
 from semalloc.rl.hybrid import HybridPolicy  # noqa: E402
 from semalloc.rl.training import PRESETS, train  # noqa: E402
@@ -111,17 +111,19 @@ def test_preset_command_trains_bit_identically_and_records_its_hash(tmp_path):
 
 
 @pytest.mark.slow
-def test_the_paper_preset_trained_in_full_is_the_shipped_file(tmp_path):
-    """`make agents`' first step, the whole 307 200 steps (12-15 minutes on one core): the same bytes as
-    the shipped agent. Bit-identical needs the torch and numpy builds of the record (CPU kernels differ
-    between builds); measured identical on the 2-core AMD EPYC (docs/models.md)."""
-    record = json.loads(SHIPPED.with_suffix(".json").read_text())
+@pytest.mark.parametrize("preset", ["paper", "zf"])
+def test_the_paper_preset_trained_in_full_is_the_shipped_file(tmp_path, preset):
+    """`make agents`' first steps, the whole 307 200 steps (12-16 minutes on one core each): the same bytes
+    as the shipped agent (``drl``'s and ``drl-zf``'s). Bit-identical needs the torch and numpy builds of the
+    record (CPU kernels differ between builds); measured identical on the 2-core AMD EPYC (docs/models.md)."""
+    shipped = SHIPPED_BY_PRESET[preset]
+    record = json.loads(shipped.with_suffix(".json").read_text())
     if (record["torch"], record["numpy"]) != (torch.__version__, np.__version__):
         pytest.skip(f"the record is of torch {record['torch']}, numpy {record['numpy']}")
-    out = tmp_path / SHIPPED.name
-    r = runner.invoke(app, ["rl", "train", "sbq", "--preset", "paper", "-o", str(out), "--no-progress"])
+    out = tmp_path / shipped.name
+    r = runner.invoke(app, ["rl", "train", "sbq", "--preset", preset, "-o", str(out), "--no-progress"])
     assert r.exit_code == 0, r.output
-    assert _sha(out) == record["sha256"] == _sha(SHIPPED)
+    assert _sha(out) == record["sha256"] == _sha(shipped)
 
 
 def test_shipped_agent_matches_its_record_and_serves_drl_with_no_options():

@@ -11,8 +11,9 @@ torch = pytest.importorskip("torch")
 pytest.importorskip("gymnasium")
 
 import semalloc  # noqa: E402
+from semalloc.errors import InputError  # noqa: E402
 from semalloc.problems.sbq.mdp import observe_general  # noqa: E402
-from semalloc.rl.checkpoint import Agent, load  # noqa: E402
+from semalloc.rl.checkpoint import SHIPPED_ZF, Agent, load  # noqa: E402
 from semalloc.rl.hybrid import HybridPolicy  # noqa: E402
 from semalloc.rl.training import train  # noqa: E402
 
@@ -123,3 +124,44 @@ def test_a_sequential_agent_trains_saves_and_reloads_to_the_same_decisions(tmp_p
         assert semalloc.evaluate(inst, back.decide(inst, local=True)[0]).feasible
     factorised = Agent("hybrid", {}, HybridPolicy(4, 3, 12, 16, masked=True), {}, general=agent.general)
     assert "sequential" not in torch.load(factorised.save(tmp_path / "f.pt"), weights_only=True)["arch"]
+
+
+def test_drl_zf_runs_the_shipped_agent_and_refuses_one_without_channel_directions(tmp_path):
+    assert load(SHIPPED_ZF).model.channels == 4 and load(SHIPPED_ZF).model.sequential
+    for settings in ({}, {"users": 12}, {"users": 2, "power_max_w": 0.01}):
+        inst = semalloc.generate("sbq", seed=4, **settings)
+        r = semalloc.solve(inst, "drl-zf")
+        assert r.feasible and semalloc.evaluate(inst, r.variables).feasible
+    plain = Agent("hybrid", {}, HybridPolicy(12, 3, 12, 16, masked=True, sequential=True), {},
+                  general={"max_users": 12, "ranges": {}}).save(tmp_path / "plain.pt")
+    with pytest.raises(InputError, match="agent"):
+        semalloc.solve(semalloc.generate("sbq", seed=0), "drl-zf", agent=str(plain))
+
+
+def test_each_choice_sees_the_share_of_its_channel_that_zero_forcing_to_the_users_before_leaves():
+    inst = semalloc.generate("sbq", seed=7, users=12)
+    obs = torch.as_tensor(observe_general(inst, 12, channels=True)[None])
+    torch.manual_seed(0)
+    net = HybridPolicy(12, 3, obs.shape[1] // 12, 16, masked=True, sequential=True, channels=4)
+    seen, pair = [], net._pair
+    net._pair = lambda e, snr, group, count, users, residual=None: (seen.append(residual.clone()),
+                                                                     pair(e, snr, group, count, users, residual))[1]
+    s = torch.tensor([[1, 1, 1, 1, 1, 2, 2, 0, 3, 3, 1, 2]])    # six users want subchannel 1: two find it full
+    with torch.no_grad():
+        e, _, base, _, _ = net.heads(obs)
+        net.subchannel_logits(obs, e, base, s)
+    u = inst.h / np.linalg.norm(inst.h, axis=2, keepdims=True)
+    placed = {m: [] for m in range(3)}
+    for t, k in enumerate(net.order(obs)[0].tolist()):
+        for m in range(3):
+            if len(placed[m]) >= 4:
+                want = 0.0
+            elif placed[m]:
+                q, _ = np.linalg.qr(np.stack([u[j, m] for j in placed[m]], axis=1))
+                want = 1 - np.linalg.norm(q.conj().T @ u[k, m]) ** 2
+            else:
+                want = 1.0
+            assert seen[t][0, m].item() == pytest.approx(want, abs=1e-5)
+        if s[0, k] > 0:
+            placed[int(s[0, k]) - 1].append(k)
+    assert len(placed[0]) == 6

@@ -141,7 +141,8 @@ NAMES: dict[str, dict[str, str]] = {
             "drl-local": "Hybrid DRL + local search (ours)", "mapping": "Mapping-guided", "mapping-drl": "Mapping-guided DRL",
             "dqn": "DQN (discretised action)", "td3": "TD3 (relaxed action)",
             "mapping-equal": "Mapping-guided, equal split", "fixed-bits": "Fixed bits",
-            "equal": "Equal allocation", "random": "Random"},
+            "equal": "Equal allocation", "random": "Random",
+            "drl-zf": "Hybrid DRL, channel directions, users in turn (ours)"},
     "": {"best": "best (ours)", "exact": "optimum (exact)"},
 }
 
@@ -155,7 +156,7 @@ def display_name(code: str, problem: str | None = None, names: dict | None = Non
 _MARKERS = ("o", "s", "^", "D", "v", "P", "X", "<", ">", "h")
 _DASHES = ("-", "--", "-.", ":")
 #: Line colours of the non-highlighted algorithms: tab10 without red (the proposed one) and green (``best``),
-#: then four more, so that a problem's every algorithm has its own (sbq draws 10 besides those two).
+#: then four more, so that a problem's every algorithm has its own (sbq draws 11 besides those two).
 _COLOURS = ("tab:blue", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "tab:olive", "tab:cyan", "tab:gray",
             "navy", "goldenrod", "teal", "magenta")
 

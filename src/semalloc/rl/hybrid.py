@@ -329,7 +329,7 @@ class HybridPolicy(nn.Module):
             return base.argmax(-1)
         qn, qb0, q2, qb2 = layers[8:]
         order, own, proj, snr, u = encoded[6:]
-        (S, K, M1), M, N = base.shape, self.M, self.channels
+        (S, K, _), M, N = base.shape, self.M, self.channels
         total = np.zeros((S, M, own.shape[1]), dtype=np.float32)                 # sum of e_j W_g on each m
         count = np.zeros((S, M), dtype=np.float32)
         s = np.zeros((S, K), dtype=np.int64)

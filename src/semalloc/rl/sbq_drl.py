@@ -21,7 +21,7 @@ from ..result import FEASIBLE
 
 #: The sbq algorithms that run a trained agent (they need the ``rl`` extra and decide for the shipped agents'
 #: dimensions: M = 3, Nt = 4, K <= 12).
-AGENTS = ("drl", "drl-sampled", "drl-local", "mapping-drl", "dqn", "td3")
+AGENTS = ("drl", "drl-sampled", "drl-local", "drl-zf", "mapping-drl", "dqn", "td3")
 
 
 def _agent(inst, agent, steps: int, seed: int, device: str, shipped: str):
@@ -79,6 +79,25 @@ def drl_local(inst, agent: str | None = None, device: str = "cpu", changes: int 
     if a.kind != "hybrid":
         raise InputError("agent", f"drl-local needs a hybrid agent; this one is {a.kind}", "sbq")
     return _decided(a, inst, local=True, changes=changes)
+
+
+@PROBLEM.algorithm("drl-zf", "ours: a hybrid agent that also sees the channel directions and decides the users' "
+                             "subchannels one by one, each with the zero-forcing residual the users before it leave "
+                             "(shipped, scenario-general)")
+def drl_zf(inst, agent: str | None = None, device: str = "cpu"):
+    """Our hybrid agent (preset ``zf``, semalloc/rl/data/sbq-hybrid-zf.pt): ``drl``'s recipe with the users'
+    channel directions ``h_km / ||h_km||`` in its observation and its subchannel heads sequential: users in
+    decreasing order of their best SNR, each user's subchannel logits given the users already placed (their
+    mean embedding and number on each subchannel) and the share of its channel that zero-forcing to them
+    leaves on each subchannel (:class:`semalloc.rl.hybrid.HybridPolicy`, ``sequential``, ``channels``). The
+    notes' state has the gains only, so ``drl`` (the paper's agent) keeps that state; this is ours
+    (docs/models.md, issue 16, eleventh session). ``agent``: none (the shipped one) or a checkpoint trained
+    with ``--sequential --channels``."""
+    a = _agent(inst, agent, 0, 0, device, "SHIPPED_ZF")
+    if a.kind != "hybrid" or not getattr(a.model, "channels", 0):
+        raise InputError("agent", "drl-zf needs a hybrid agent trained with --sequential --channels (preset zf)",
+                         "sbq")
+    return _decided(a, inst)
 
 
 @PROBLEM.algorithm("mapping-drl", "mapping-guided DRL: the hybrid agent trained on the S-SE-perceived reward "
