@@ -95,6 +95,22 @@ def _table(rows: list[tuple[str, dict]]) -> str:
     return "\n".join(lines)
 
 
+def _columns(rows: list[tuple[str, dict]], columns: list[tuple], note: str) -> None:
+    """Print a table: a row per point, a column per ``(header, width, decimals, value of a row)``."""
+    print(f"{'point':<14} " + " ".join(f"{h:>{w}}" for h, w, _, _ in columns) + f"   ({note})")
+    for label, r in rows:
+        print(f"{label:<14} " + " ".join(f"{v(r):>{w}.{d}f}" for _, w, d, v in columns))
+
+
+def _summary(rows: list[tuple[str, dict]], key: str, others: list[str]) -> str:
+    """One line: ``key / best``'s range and how often it reaches 0.95, and the points where ``key`` is at or
+    above each of ``others`` (those a point has)."""
+    ratio = [r[key] / r["best"] for _, r in rows]
+    above = sum(all(r[key] >= r[a] for a in others if a in r) for _, r in rows)
+    return (f"{key} / best {min(ratio):.3f}..{max(ratio):.3f}, >= 0.95 at {sum(x >= 0.95 for x in ratio)}/{len(rows)} "
+            f"points; {key} >= {' and '.join(others)} at {above}/{len(rows)}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--agent", type=Path, default=SHIPPED)
@@ -135,30 +151,26 @@ def main() -> None:
         print(f"{label:<14} {r['drl']:>6.3f} {dqn[0]} {r['td3']:>6.3f} {dqn[1]} {r['drl'] / max(r['td3'], 1e-12):>7.2f} "
               f"{dqn[2]} {r['td3 ms']:>6.3f}")
     print()
-    print(f"{'point':<14} {'drl':>6} {'drl-local':>9} {'best':>6} {'drl/best':>8} {'local/best':>10} "
-          f"{'local1/best':>11} {'drl ms':>6} {'local ms':>8} {'local1 ms':>9} {'best ms':>7}   (drl-local: drl's "
-          f"assignment, 1-opt over single-user subchannel changes; local1: changes=1, the best single change)")
-    for label, r in rows:
-        print(f"{label:<14} {r['drl']:>6.3f} {r['drl-local']:>9.3f} {r['best']:>6.3f} {r['drl'] / r['best']:>8.3f} "
-              f"{r['drl-local'] / r['best']:>10.3f} {r['drl-local 1'] / r['best']:>11.3f} {r['drl ms']:>6.3f} "
-              f"{r['drl-local ms']:>8.3f} {r['drl-local 1 ms']:>9.3f} {r['best ms']:>7.1f}")
+    _columns(rows, [("drl", 6, 3, lambda r: r["drl"]), ("drl-local", 9, 3, lambda r: r["drl-local"]),
+                    ("best", 6, 3, lambda r: r["best"]), ("drl/best", 8, 3, lambda r: r["drl"] / r["best"]),
+                    ("local/best", 10, 3, lambda r: r["drl-local"] / r["best"]),
+                    ("local1/best", 11, 3, lambda r: r["drl-local 1"] / r["best"]), ("drl ms", 6, 3, lambda r: r["drl ms"]),
+                    ("local ms", 8, 3, lambda r: r["drl-local ms"]), ("local1 ms", 9, 3, lambda r: r["drl-local 1 ms"]),
+                    ("best ms", 7, 1, lambda r: r["best ms"])],
+             "drl-local: drl's assignment, 1-opt over single-user subchannel changes; local1: changes=1, the best "
+             "single change")
     for key in ("drl-local", "drl-local 1"):
-        local = [r[key] / r["best"] for _, r in rows]
-        print(f"{key} / best {min(local):.3f}..{max(local):.3f}, >= 0.95 at {sum(x >= 0.95 for x in local)}/"
-              f"{len(rows)} points; {key} >= drl at {sum(r[key] >= r['drl'] for _, r in rows)}/{len(rows)}")
+        print(_summary(rows, key, ["drl"]))
     print()
-    print(f"{'point':<14} {'drl-zf':>6} {'zf-local':>8} {'best':>6} {'zf/best':>7} {'zf-local/best':>13} {'zf/drl':>6} "
-          f"{'zf/map':>6} {'zf ms':>6} {'zf-local ms':>11}   (drl-zf: ours, the agent that sees the channel "
-          f"directions and places users in turn; zf-local: its mode and drl-local's search)")
-    for label, r in rows:
-        print(f"{label:<14} {r['drl-zf']:>6.3f} {r['zf-local']:>8.3f} {r['best']:>6.3f} {r['drl-zf'] / r['best']:>7.3f} "
-              f"{r['zf-local'] / r['best']:>13.3f} {r['drl-zf'] / r['drl']:>6.3f} {r['drl-zf'] / r['mapping']:>6.3f} "
-              f"{r['drl-zf ms']:>6.3f} {r['zf-local ms']:>11.3f}")
+    _columns(rows, [("drl-zf", 6, 3, lambda r: r["drl-zf"]), ("zf-local", 8, 3, lambda r: r["zf-local"]),
+                    ("best", 6, 3, lambda r: r["best"]), ("zf/best", 7, 3, lambda r: r["drl-zf"] / r["best"]),
+                    ("zf-local/best", 13, 3, lambda r: r["zf-local"] / r["best"]),
+                    ("zf/drl", 6, 3, lambda r: r["drl-zf"] / r["drl"]), ("zf/map", 6, 3, lambda r: r["drl-zf"] / r["mapping"]),
+                    ("zf ms", 6, 3, lambda r: r["drl-zf ms"]), ("zf-local ms", 11, 3, lambda r: r["zf-local ms"])],
+             "drl-zf: ours, the agent that sees the channel directions and places users in turn; zf-local: its mode "
+             "and drl-local's search")
     for key in ("drl-zf", "zf-local"):
-        ratio = [r[key] / r["best"] for _, r in rows]
-        print(f"{key} / best {min(ratio):.3f}..{max(ratio):.3f}, >= 0.95 at {sum(x >= 0.95 for x in ratio)}/"
-              f"{len(rows)} points; {key} >= every single-type DRL baseline and equal at "
-              f"{sum(all(r[key] >= r[a] for a in [*BASELINES, 'equal'] if a in r) for _, r in rows)}/{len(rows)}")
+        print(_summary(rows, key, ["drl", *BASELINES, "equal"]))
     beaten = sum(all(r["drl"] >= r[a] for a in BASELINES if a in r) for _, r in rows)
     print(f"drl >= every single-type DRL baseline at {beaten}/{len(rows)} points")
     worst = min(r["drl"] / r["best"] for _, r in rows)

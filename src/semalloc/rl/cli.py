@@ -92,7 +92,7 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
           preset: Optional[str] = typer.Option(None, "--preset",
                                                help="paper: the shipped drl agent's recipe; mapping: mapping-drl's; "
                                                     "dqn, td3: the figures' single-type DRL baselines'; ppo: the "
-                                                    "paper recipe without the pathwise gradient"),
+                                                    "paper recipe without the pathwise gradient; zf: drl-zf's"),
           stop_after: Optional[int] = typer.Option(None, "--stop-after",
                                                    help="stop after this many steps, on the --steps schedule"),
           device: str = typer.Option("auto", "--device", help="torch device: auto (cuda when available; cpu with "
