@@ -137,6 +137,7 @@ def imitate(net, demo: dict, epochs: int = 40, lr: float = 1e-3, minibatch: int 
         for idx in torch.randperm(len(obs), generator=gen).split(minibatch):
             o, s, b = obs[idx], disc[idx, :K], disc[idx, K:]
             e, c, sub_logits, bit_logits, _ = net.heads(o)
+            sub_logits = net.subchannel_logits(o, e, sub_logits, s)         # given the users before (sequential)
             m = net.mask(o)
             ce = (nn.functional.cross_entropy(sub_logits.reshape(-1, M + 1), s.reshape(-1), reduction="none") +
                   nn.functional.cross_entropy(bit_logits.reshape(-1, Q_MAX), b.reshape(-1), reduction="none"))

@@ -112,6 +112,9 @@ def train(kind: str, steps: int, settings: dict | None = None, seed: int = 0, de
     if options.get("sequential") and counterfactual > 0:
         raise InputError("sequential", "the counterfactual gradient scores each user's choices with the others "
                          "fixed: not with subchannels decided user by user", "sbq")
+    if (general or {}).get("channels") and not (kind == "hybrid" and options.get("sequential")):
+        raise InputError("channels", "the channel directions feed the zero-forcing residuals of a sequential hybrid "
+                         "agent: needs sequential=True", "sbq")
     if options.get("median") and pathwise == 0:
         raise InputError("median", "rolls out the median of a continuous action learned by the pathwise gradient: "
                          "needs pathwise > 0", "sbq")
