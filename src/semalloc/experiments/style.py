@@ -142,7 +142,7 @@ NAMES: dict[str, dict[str, str]] = {
             "dqn": "DQN (discretised action)", "td3": "TD3 (relaxed action)",
             "mapping-equal": "Mapping-guided, equal split", "fixed-bits": "Fixed bits",
             "equal": "Equal allocation", "random": "Random",
-            "drl-zf": "Hybrid DRL, channel directions, users in turn (ours)"},
+            "drl-zf": "Hybrid DRL, ZF-aware (ours)"},
     "": {"best": "best (ours)", "exact": "optimum (exact)"},
 }
 
