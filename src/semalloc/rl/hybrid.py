@@ -40,6 +40,15 @@ subchannels and bits) instead of as drawn: each user's distribution then ascends
 the others' deterministic choices, whose fixed point is a mode no single-user change improves (what
 ``drl-local`` searches for at decision time).
 
+``sequential=True`` (ours; ``rl train --sequential``) decides the subchannels user by user instead of all
+at once: users in decreasing order of their best SNR feature, each user's logits the user head's plus a
+``pair_head`` term per subchannel from the users already placed there (their mean embedding and number)
+and its own SNR feature on it; the assignment's probability is the product of these conditionals
+(teacher forcing in the loss). With ``channels`` (the observation carrying each user's channel directions,
+``rl train --channels``) the pair term also gets the share of the user's direction outside the span of the
+users already on the subchannel (zero-forcing's residual, Gram-Schmidt) and the SNR it leaves: preset
+``zf``, the ``drl-zf`` agent (docs/models.md, issue 16, eleventh session).
+
 By default the discount is 0: the action does not change the next slot's
 channels or tasks (docs/models.md, sbq, "Discount"), so maximising each slot's reward is
 optimal and the advantage is ``r - V(s)``; ``gamma > 0`` uses GAE.
