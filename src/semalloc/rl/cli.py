@@ -103,7 +103,7 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
     (command, seed, steps, code version, SHA-256) and its training curve (CSV: steps, seconds, reward)."""
     _problem(problem)
     output = out or output
-    from .training import GRADIENTS, PRESETS
+    from .training import HYBRID_OPTIONS, PRESETS
     cfg = {"agent": agent, "steps": 200_000, "seed": 0, "slots": 100, "general": general, "max_users": max_users,
            "perception": perception}
     if preset is not None:
@@ -117,7 +117,7 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
                                   ("kappa", kappa), ("median", median), ("counterfactual", counterfactual),
                                   ("around", around), ("sequential", sequential), ("channels", channels))
                 if v is not None})
-    for k in GRADIENTS:
+    for k in HYBRID_OPTIONS:
         if k in cfg and cfg["agent"] != "hybrid":
             raise InputError(f"--{k}", f"only the hybrid agent has this option, not {cfg['agent']}", "sbq")
     if output is None:

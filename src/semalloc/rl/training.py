@@ -22,12 +22,12 @@ from ..errors import InputError
 from ..problems.sbq.instance import _settings
 from .checkpoint import KINDS, SHIPPED_BY_PRESET, Agent, _device, write_sidecar
 
-__all__ = ["PRESETS", "GRADIENTS", "train", "train_recorded", "retrained"]
+__all__ = ["PRESETS", "HYBRID_OPTIONS", "train", "train_recorded", "retrained"]
 
-#: The recipe keys that go to :func:`~semalloc.rl.hybrid.train_hybrid` alone: the model's own gradients (the
-#: pathwise gradient of the continuous action, :mod:`semalloc.rl.pathwise`; the counterfactual one of the
-#: subchannels) and the subchannels decided user by user (``sequential``).
-GRADIENTS = ("pathwise", "kappa", "median", "counterfactual", "around", "sequential")
+#: The recipe keys of the hybrid agent alone, passed to :func:`~semalloc.rl.hybrid.train_hybrid`: the model's own
+#: gradients (the pathwise gradient of the continuous action, :mod:`semalloc.rl.pathwise`; the counterfactual one
+#: of the subchannels) and the subchannels decided user by user (``sequential``).
+HYBRID_OPTIONS = ("pathwise", "kappa", "median", "counterfactual", "around", "sequential")
 
 #: ``semalloc rl train sbq --preset paper``: the recipe of :data:`~semalloc.rl.checkpoint.SHIPPED` (one agent for every point of the
 #: sbq figures: K in 2..12, Pmax in 0.01..10 W; M = 3, Nt = 4; 25-slot training episodes, each a new scenario): PPO
@@ -159,7 +159,7 @@ def train_recorded(cfg: dict, settings: dict, output, command: str, preset: str 
     if cfg.get("channels") and not (cfg["general"] and cfg.get("sequential")):
         raise InputError("--channels", "the channel directions feed the zero-forcing residuals of a sequential, "
                          "general hybrid agent: needs --sequential --general", "sbq")
-    options = {k: cfg[k] for k in GRADIENTS if k in cfg}
+    options = {k: cfg[k] for k in HYBRID_OPTIONS if k in cfg}
     if stop_after and cfg["agent"] != "hybrid":
         raise InputError("--stop-after", f"only the hybrid agent stops on its schedule, not {cfg['agent']}", "sbq")
     extra = {"stop_after": stop_after} if stop_after else {}
