@@ -218,11 +218,13 @@ class HybridPolicy(nn.Module):
     def _logp(self, obs, e, c, sub_logits, bit_logits, s, b, z, per_user: bool = False, continuous: bool = True):
         """Log-probability of ``(s, b, z)`` and entropy of the discrete heads, over present users only
         (``continuous=False``: of ``(s, b)`` alone, for a policy whose continuous part is its median).
+        ``sub_logits``: each user's subchannel logits as ``s`` was drawn from (with ``sequential`` the
+        conditionals given the users before, :meth:`subchannel_logits`).
 
         ``per_user``: ``(user (B,K), shares (B,M), entropy)``, each user's part
         (its subchannel, bits, power and mix) and each subchannel share's, which sum to the log-probability."""
         m = self.mask(obs)
-        ds = Categorical(logits=self.subchannel_logits(obs, e, sub_logits, s), validate_args=False)
+        ds = Categorical(logits=sub_logits, validate_args=False)
         db = Categorical(logits=bit_logits, validate_args=False)
         mean, std = self.continuous(e, c, s, m)
         lz = Normal(mean, std, validate_args=False).log_prob(z)
@@ -272,8 +274,10 @@ class HybridPolicy(nn.Module):
             z = self.continuous(e, c, s, m)[0]
             return {"discrete": torch.cat([s, b], dim=-1).cpu().numpy(),
                     "continuous": torch.sigmoid(z).cpu().numpy()}
-        s = (self.sequential_choices(obs, e, sub_logits, sample=True)[0] if self.sequential
-             else Categorical(logits=sub_logits, validate_args=False).sample())
+        if self.sequential:                             # the conditionals it draws from serve the log-probability
+            s, sub_logits = self.sequential_choices(obs, e, sub_logits, sample=True)
+        else:
+            s = Categorical(logits=sub_logits, validate_args=False).sample()
         b = Categorical(logits=bit_logits, validate_args=False).sample()
         mean, std = self.continuous(e, c, s, m)
         z = Normal(mean, std, validate_args=False).sample() if continuous else mean
@@ -461,6 +465,7 @@ class HybridPolicy(nn.Module):
         ``sigmoid(mean)``) is what was learned."""
         e, c, sub_logits, bit_logits, value = self.heads(obs, per_user)
         s, b = discrete[..., :self.K], discrete[..., self.K:]
+        sub_logits = self.subchannel_logits(obs, e, sub_logits, s)
         if per_user:
             return (*self._logp(obs, e, c, sub_logits, bit_logits, s, b, z, per_user=True), value)
         logp, ent = self._logp(obs, e, c, sub_logits, bit_logits, s, b, z, continuous=continuous)

@@ -94,7 +94,7 @@ def drl_zf(inst, agent: str | None = None, device: str = "cpu"):
     (docs/models.md, issue 16, eleventh session). ``agent``: none (the shipped one) or a checkpoint trained
     with ``--sequential --channels``."""
     a = _agent(inst, agent, 0, 0, device, "SHIPPED_ZF")
-    if a.kind != "hybrid" or not getattr(a.model, "channels", 0):
+    if a.kind != "hybrid" or not a.model.channels:
         raise InputError("agent", "drl-zf needs a hybrid agent trained with --sequential --channels (preset zf)",
                          "sbq")
     return _decided(a, inst)
