@@ -265,12 +265,13 @@ class HybridPolicy(nn.Module):
         (``per_user``: also each user's log-probability, value, and the shares' log-probabilities;
         ``continuous=False``: the discrete part sampled, the continuous part the median, and the
         log-probability of the discrete part). Sampled actions also carry the users' embeddings ``e`` and
-        the context ``c`` (for :meth:`medians`) and the ``mode`` (argmax subchannels and bits)."""
+        the context ``c`` (for :meth:`medians`) and the ``mode`` (argmax subchannels and bits; ``None`` with
+        ``sequential``, whose mode only the counterfactual gradient would read, and it refuses ``sequential``)."""
         e, c, sub_logits, bit_logits, value = self.heads(obs, per_user)
         m = self.mask(obs)
-        mode = self.sequential_choices(obs, e, sub_logits)[0] if self.sequential else sub_logits.argmax(-1)
         if deterministic:                               # argmax and median; no distributions (fast path)
-            s, b = mode, bit_logits.argmax(-1)
+            s = self.sequential_choices(obs, e, sub_logits)[0] if self.sequential else sub_logits.argmax(-1)
+            b = bit_logits.argmax(-1)
             z = self.continuous(e, c, s, m)[0]
             return {"discrete": torch.cat([s, b], dim=-1).cpu().numpy(),
                     "continuous": torch.sigmoid(z).cpu().numpy()}
@@ -288,7 +289,8 @@ class HybridPolicy(nn.Module):
             return {**action, "user_logp": user, "share_logp": shares, "user_value": value}
         return {**action, "logp": self._logp(obs, e, c, sub_logits, bit_logits, s, b, z, continuous=continuous)[0],
                 "value": value, "e": e, "c": c,
-                "mode": torch.cat([mode, bit_logits.argmax(-1)], dim=-1).cpu().numpy()}
+                "mode": None if self.sequential else
+                torch.cat([sub_logits.argmax(-1), bit_logits.argmax(-1)], dim=-1).cpu().numpy()}
 
     def act_one(self, obs: np.ndarray, samples: int = 0, rng: np.random.Generator | None = None,
                 assignments: np.ndarray | None = None):
