@@ -60,9 +60,6 @@ def test_train_eval_and_solve_with_drl(tmp_path, monkeypatch):
     (["rl", "train", "sbq", "--around", "mode", "-o", "{out}"], "around"),
     (["rl", "train", "sbq", "--sequential", "--counterfactual", "1", "-o", "{out}"], "sequential"),
     (["rl", "train", "sbq", "--agent", "td3", "--sequential", "-o", "{out}"], "--sequential"),
-    (["rl", "train", "sbq", "--general", "--channels", "-o", "{out}"], "--channels"),
-    (["rl", "train", "sbq", "--general", "--sequential", "--budget", "-o", "{out}"], "budget"),
-    (["rl", "train", "sbq", "--agent", "td3", "--budget", "-o", "{out}"], "--budget"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, args, field):
     cell, bad = tmp_path / "cell.json", tmp_path / "bad.pt"

@@ -232,8 +232,7 @@ class Agent:
                 body = {"arch": {"users": m.K, "subchannels": m.M, "features": m.F,
                                  "hidden": m.encoder[0].out_features, "masked": m.masked,
                                  **({"sequential": True} if m.sequential else {}),
-                                 **({"channels": m.channels} if m.channels else {}),
-                                 **({"budget": True} if m.budget else {})},
+                                 **({"channels": m.channels} if m.channels else {})},
                         "state_dict": {k: v.cpu() for k, v in m.state_dict().items()}}
             else:
                 from .baselines import Exported, export

@@ -89,9 +89,6 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
                                                   help="with --sequential --general: the users' channel directions "
                                                        "in the observation, each subchannel's zero-forcing residual "
                                                        "in the sequential choices [no]"),
-          budget: Optional[bool] = typer.Option(None, "--budget/--no-budget",
-                                                help="with --channels: each sequential choice also sees the power its "
-                                                     "deadline takes there and the users before it took [no]"),
           preset: Optional[str] = typer.Option(None, "--preset",
                                                help="paper: the shipped drl agent's recipe; mapping: mapping-drl's; "
                                                     "dqn, td3: the figures' single-type DRL baselines'; ppo: the "
@@ -118,8 +115,7 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
         device = "cpu" if device == "auto" else device
     cfg.update({k: v for k, v in (("steps", steps), ("seed", seed), ("slots", slots), ("pathwise", pathwise),
                                   ("kappa", kappa), ("median", median), ("counterfactual", counterfactual),
-                                  ("around", around), ("sequential", sequential), ("channels", channels),
-                                  ("budget", budget))
+                                  ("around", around), ("sequential", sequential), ("channels", channels))
                 if v is not None})
     for k in HYBRID_OPTIONS:
         if k in cfg and cfg["agent"] != "hybrid":
@@ -138,7 +134,6 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
                         *(["--around", cfg["around"]] if "around" in cfg else []),
                         *([f"--{'sequential' if cfg['sequential'] else 'factorised'}"] if "sequential" in cfg else []),
                         *([f"--{'channels' if cfg['channels'] else 'no-channels'}"] if "channels" in cfg else []),
-                        *([f"--{'budget' if cfg['budget'] else 'no-budget'}"] if "budget" in cfg else []),
                         *[f"--set {x}" for x in sets], *(["--stop-after", str(stop_after)] if stop_after else []),
                         "-o", output.name])
     a, path = train_recorded(cfg, parse_sets(sets), output, command, preset=preset, device=device,

@@ -90,28 +90,24 @@ PAIR_COUNT_SCALE = 4.0
 PPO_DEFAULTS = {"n_envs": 16, "n_steps": 16, "epochs": 4, "minibatch": 64, "lr": 1e-3, "clip": 0.2,
                 "entropy": 0.003, "value_coef": 0.5, "max_grad_norm": 0.5, "gamma": 0.0, "gae_lambda": 0.95,
                 "hidden": 128, "anneal": True, "credit": "slot", "pathwise": 0.0, "kappa": 50.0,
-                "median": False, "counterfactual": 0.0, "around": "drawn", "sequential": False,
-                "budget": False}
+                "median": False, "counterfactual": 0.0, "around": "drawn", "sequential": False}
 
 
 class HybridPolicy(nn.Module):
     """Per-user actor-critic: discrete heads first, then continuous parameters conditioned on the assignment."""
 
     def __init__(self, users: int, subchannels: int, features: int, hidden: int = 128, masked: bool = False,
-                 sequential: bool = False, channels: int = 0, budget: bool = False):
+                 sequential: bool = False, channels: int = 0):
         super().__init__()
         self.K, self.M, self.F, self.masked, self.sequential = users, subchannels, features, bool(masked), bool(sequential)
         self.channels = int(channels)               # N_t when the observation carries channel directions
         if self.channels and not (self.sequential and self.masked):
             raise ValueError("channels (zero-forcing residuals) need a sequential, masked policy")
-        self.budget = bool(budget)                  # the deadline power of each choice and of the users before
-        if self.budget and not self.channels:
-            raise ValueError("budget (deadline powers after zero-forcing) needs channels")
         H = hidden
         self.encoder = nn.Sequential(nn.Linear(features, H), nn.Tanh(), nn.Linear(H, H), nn.Tanh())
         self.user_head = nn.Sequential(nn.Linear(2 * H, H), nn.Tanh(), nn.Linear(H, subchannels + 1 + Q_MAX + 1))
         if self.sequential:                         # user k's term for subchannel m given the users placed before
-            self.pair_head = nn.Sequential(nn.Linear(2 * H + 3 + 2 * bool(self.channels) + 2 * self.budget, H), nn.Tanh(), nn.Linear(H, 1))
+            self.pair_head = nn.Sequential(nn.Linear(2 * H + 3 + 2 * bool(self.channels), H), nn.Tanh(), nn.Linear(H, 1))
         self.param_head = nn.Sequential(nn.Linear(3 * H, H), nn.Tanh(), nn.Linear(H, 2))
         self.share_head = nn.Sequential(nn.Linear(2 * H + 1, H), nn.Tanh(), nn.Linear(H, 1))
         self.log_std = nn.Parameter(torch.full((3,), -0.5))          # power, mix, shares
@@ -144,19 +140,16 @@ class HybridPolicy(nn.Module):
         x = x.masked_fill(self.mask(obs) == 0, float("-inf"))
         return torch.sort(x, dim=1, descending=True, stable=True).indices
 
-    def _pair(self, e, snr, group, count, users, residual=None, budget=None):
+    def _pair(self, e, snr, group, count, users, residual=None):
         """``sequential``'s logit terms (B, M) of subchannels 1..M for users of embedding ``e`` (B, H) and SNR
         features ``snr`` (B, M), given the mean embedding ``group`` (B, M, H) and number ``count`` (B, M) of
         the users placed on each before them, out of ``users`` (B,) present; with ``channels``, the share
         ``residual`` (B, M) of the user's channel that zero-forcing to them leaves (0 on a full subchannel),
-        also as the SNR feature it makes (``snr + 10 log10(residual) / 15``); with ``budget``, the pair
-        (B, M, 2) of :func:`budget_features`."""
+        also as the SNR feature it makes (``snr + 10 log10(residual) / 15``)."""
         parts = [e.unsqueeze(1).expand(-1, self.M, -1), group, (count / users.unsqueeze(-1))[..., None],
                  (count / PAIR_COUNT_SCALE)[..., None], snr[..., None]]
         if residual is not None:
             parts += [residual[..., None], (snr + torch.log10(residual.clamp(min=1e-3)) * (10 / 15))[..., None]]
-        if budget is not None:
-            parts.append(budget)
         return self.pair_head(torch.cat(parts, dim=-1))[..., 0]
 
     def _directions(self, obs: torch.Tensor) -> torch.Tensor:
@@ -183,28 +176,20 @@ class HybridPolicy(nn.Module):
         choices = torch.zeros(B, K, dtype=torch.long, device=e.device) if s is None else s
         rows = torch.arange(B, device=e.device)
         snr = obs.view(B, K, self.F)[..., :M]
-        if self.budget:
-            se, gain = deadline_constants(obs.view(B, K, self.F), M)
-        spent = e.new_zeros(B)                                          # deadline power of the users placed
         if self.channels:
             u = self._directions(obs)
             basis = u.new_zeros(B, M, self.channels, self.channels)     # orthonormal rows: the users on m
         for t in range(K):
             k = order[:, t]
-            residual = terms = None
+            residual = None
             if self.channels:
                 with torch.no_grad():
                     proj = (basis.conj() @ u[rows, k].unsqueeze(-1))[..., 0]        # (B, M, N): q_j^H u
                     residual = (1 - proj.abs().pow(2).sum(-1)).clamp(min=0)
                     residual = residual.masked_fill(count >= self.channels, 0.0)
-                    if self.budget:
-                        used = (count > 0).sum(-1, keepdim=True) + (count == 0)
-                        share, *terms = deadline_terms(se[rows, k], gain[rows, k], residual, used.to(e.dtype),
-                                                       spent, torch.log10)
-                        terms = torch.stack(terms, dim=-1)
             logits = base[rows, k] + nn.functional.pad(
                 self._pair(e[rows, k], snr[rows, k], total / count.clamp(min=1).unsqueeze(-1), count, users,
-                           residual, terms), (1, 0))
+                           residual), (1, 0))
             out[rows, k] = logits
             if s is None:
                 choices[rows, k] = (Categorical(logits=logits, validate_args=False).sample() if sample
@@ -221,8 +206,6 @@ class HybridPolicy(nn.Module):
                     v = v / residual[rows, j].clamp(min=1e-6).sqrt().unsqueeze(-1)
                     slot = count[rows, j].long().clamp(max=self.channels - 1)
                     basis[rows[add], j[add], slot[add]] = v[add]
-                    if self.budget:
-                        spent = spent + torch.where(on, share[rows, j], 0.0)
             count = count + oh
             total = total + oh.unsqueeze(-1) * e[rows, k].unsqueeze(1)
         return choices, out
@@ -360,13 +343,12 @@ class HybridPolicy(nn.Module):
         if not self.sequential:
             return base.argmax(-1)
         qn, qb0, q2, qb2 = layers[8:]
-        order, own, proj, snr, u, se, gain = encoded[6:]
+        order, own, proj, snr, u = encoded[6:]
         (S, K, _), M, N = base.shape, self.M, self.channels
         total = np.zeros((S, M, own.shape[1]), dtype=np.float32)                 # sum of e_j W_g on each m
         count = np.zeros((S, M), dtype=np.float32)
         s = np.zeros((S, K), dtype=np.int64)
         rows = np.arange(S)
-        spent = np.zeros(S, dtype=np.float32)
         if N:
             basis = np.zeros((S, M, N, N), dtype=np.complex64)                   # orthonormal rows: users on m
         for k in order:
@@ -377,10 +359,6 @@ class HybridPolicy(nn.Module):
                 residual = np.where(count >= N, 0.0, np.maximum(1 - (np.abs(c) ** 2).sum(-1), 0)).astype(np.float32)
                 pre = pre + residual[..., None] * qn[3] + (
                     snr[k] + np.log10(np.maximum(residual, 1e-3)) * np.float32(10 / 15))[..., None] * qn[4]
-                if self.budget:
-                    used = ((count > 0).sum(-1, keepdims=True) + (count == 0)).astype(np.float32)
-                    share, f1, f2 = deadline_terms(se[k], gain[k], residual, used, spent, np.log10)
-                    pre = pre + f1[..., None] * qn[5] + f2[..., None] * qn[6]
             logits = base[:, k].copy()
             logits[:, 1:] += np.tanh(pre) @ q2 + qb2
             choice = s[:, k] = logits.argmax(-1)
@@ -391,8 +369,6 @@ class HybridPolicy(nn.Module):
                 ja = choice[add] - 1
                 v = u[k][ja] - (c[add, ja][..., None] * basis[add, ja]).sum(-2)
                 basis[add, ja, count[add, ja].astype(np.int64)] = v / np.sqrt(np.maximum(residual[add, ja], 1e-6))[:, None]
-                if self.budget:
-                    spent[rows[on]] += share[rows[on], j]
             total[rows[on], j] += proj[k]
             count[rows[on], j] += 1
         return s
@@ -448,8 +424,7 @@ class HybridPolicy(nn.Module):
             lo = self.F - SCENARIO - 2 * M * self.channels
             u = (x[:, lo:lo + 2 * M * self.channels].reshape(-1, M, self.channels, 2) @ np.array([1, 1j])
                  ).astype(np.complex64) if self.channels else None
-            encoded += (order, e @ pair[0], e @ pair[1], x[:, :M], u,
-                        *(deadline_constants(x, M) if self.budget else (None, None)))
+            encoded += (order, e @ pair[0], e @ pair[1], x[:, :M], u)
         self.__dict__["_np_last"] = (key, encoded)
         return layers, encoded
 
@@ -516,39 +491,6 @@ class HybridPolicy(nn.Module):
         return ((p * adv).sum(-1) * m).sum(-1)
 
 
-def deadline_constants(x, M: int):
-    """``budget``'s per-user constants from observation rows ``x`` (..., F) (torch or numpy, float32):
-    ``(se (..., 1), gain (..., M))``, the spectral efficiency the deadline needs on B / M at q_min,
-    ``2^(8 need) - 1``, and the full-power SNR on B / M, ``10^(1.5 snr + 3)`` (the observation's features,
-    :func:`semalloc.problems.sbq.mdp.observe`)."""
-    return 2.0 ** (8.0 * x[..., M + 3:M + 4]) - 1.0, 10.0 ** (1.5 * x[..., :M] + 3.0)
-
-
-def deadline_terms(se, gain, residual, used, spent, log10):
-    """``budget``'s terms for a user (torch or numpy, float32): ``(share, own, total)``, each (..., M).
-
-    ``share``: the part of P_max the user needs to meet its deadline on each subchannel m, were
-    the bandwidth split equally over the ``used`` subchannels that its joining m makes and its
-    channel gain the zero-forcing ``residual`` times ``||h_km||^2``: the deadline's spectral
-    efficiency on B / M, ``se`` (:func:`deadline_constants`), scaled to B / used, the SINR it takes,
-    over the full-power SNR ``gain`` on B / M scaled to B / used and by the residual; at most 1e4
-    (the exponent at most 126, which leaves it there: ``gain`` is at most 1e18).
-    ``own``, ``total``: ``log10(share) / 4`` and ``log10(spent + share) / 4`` (``spent``: the shares
-    the users placed before took), from 1e-4.
-
-    >>> import numpy as np
-    >>> se, gain = deadline_constants(np.array([0, 0, 0, 0, 1 / 8], np.float32), 1)  # SNR 30 dB, SE 1 on B / 1
-    >>> share, own, total = deadline_terms(se, gain, np.ones(1, np.float32), np.ones(1, np.float32),
-    ...                                    np.float32(0.5), np.log10)
-    >>> round(float(share[0]), 6), round(float(total[0]), 4)                        # SINR 1 at an SNR of 1000
-    (0.001, -0.075)
-    """
-    M = gain.shape[-1]
-    share = (2.0 ** (se * used / M).clip(max=126.0) - 1.0) / (gain * used / M * residual.clip(min=1e-6))
-    share = share.clip(max=1e4)
-    return share, log10(share.clip(min=1e-4)) / 4, log10((spent[..., None] + share).clip(min=1e-4)) / 4
-
-
 def train_hybrid(env_fn, steps: int, seed: int = 0, device: str = "cpu", progress=None, stop_after: int | None = None,
                  snapshot=None, policy: HybridPolicy | None = None, **overrides):
     """Train a :class:`HybridPolicy` with PPO on ``n_envs`` copies of ``env_fn()`` for ``steps`` env steps.
@@ -588,8 +530,7 @@ def train_hybrid(env_fn, steps: int, seed: int = 0, device: str = "cpu", progres
     K = getattr(one, "max_users", None) or one.K                            # ScenarioEnv: padded, masked users
     net = policy.to(device).train() if policy is not None else HybridPolicy(
         K, one.M, one.observation_space.shape[0] // K, cfg["hidden"], masked=hasattr(one, "max_users"),
-        sequential=cfg["sequential"], channels=one.Nt if getattr(one, "channels", False) else 0,
-        budget=cfg["budget"]).to(device)
+        sequential=cfg["sequential"], channels=one.Nt if getattr(one, "channels", False) else 0).to(device)
     if median:                                  # the policy's continuous part is its median: a spread of exp(-30)
         with torch.no_grad():
             net.log_std.fill_(MEDIAN_LOG_STD)

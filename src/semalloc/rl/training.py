@@ -27,7 +27,7 @@ __all__ = ["PRESETS", "HYBRID_OPTIONS", "train", "train_recorded", "retrained"]
 #: The recipe keys of the hybrid agent alone, passed to :func:`~semalloc.rl.hybrid.train_hybrid`: the model's own
 #: gradients (the pathwise gradient of the continuous action, :mod:`semalloc.rl.pathwise`; the counterfactual one
 #: of the subchannels) and the subchannels decided user by user (``sequential``).
-HYBRID_OPTIONS = ("pathwise", "kappa", "median", "counterfactual", "around", "sequential", "budget")
+HYBRID_OPTIONS = ("pathwise", "kappa", "median", "counterfactual", "around", "sequential")
 
 #: ``semalloc rl train sbq --preset paper``: the recipe of :data:`~semalloc.rl.checkpoint.SHIPPED` (one agent for every point of the
 #: sbq figures: K in 2..12, Pmax in 0.01..10 W; M = 3, Nt = 4; 25-slot training episodes, each a new scenario): PPO
@@ -115,9 +115,6 @@ def train(kind: str, steps: int, settings: dict | None = None, seed: int = 0, de
     if (general or {}).get("channels") and not (kind == "hybrid" and options.get("sequential")):
         raise InputError("channels", "the channel directions feed the zero-forcing residuals of a sequential hybrid "
                          "agent: needs sequential=True", "sbq")
-    if options.get("budget") and not (general or {}).get("channels"):
-        raise InputError("budget", "the deadline powers come from the zero-forcing residuals: needs channels=True "
-                         "in general", "sbq")
     if options.get("median") and pathwise == 0:
         raise InputError("median", "rolls out the median of a continuous action learned by the pathwise gradient: "
                          "needs pathwise > 0", "sbq")
