@@ -20,19 +20,20 @@ from semalloc.rl.training import train  # noqa: E402
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
-def _net(K=6, M=3, hidden=32, seed=0, scale=4.0):
-    """A random sequential policy whose pair terms are large enough to change decisions."""
+def _net(K=6, M=3, hidden=32, seed=0, scale=4.0, zf=False):
+    """A random sequential policy whose pair terms are large enough to change decisions (``zf``: with the
+    zero-forcing residuals, ``channels``)."""
     torch.manual_seed(seed)
-    net = HybridPolicy(K, M, observe_general(semalloc.generate("sbq", seed=0, users=2), K).size // K, hidden,
-                       masked=True, sequential=True).eval()
+    net = HybridPolicy(K, M, _obs(K, 2, 0, zf, M).size // K, hidden, masked=True, sequential=True,
+                       channels=4 * zf).eval()
     with torch.no_grad():
         for p in net.pair_head.parameters():
             p.mul_(scale)
     return net
 
 
-def _obs(K_max, users, seed):
-    return observe_general(semalloc.generate("sbq", seed=seed, users=users), K_max)
+def _obs(K_max, users, seed, zf=False, M=3):
+    return observe_general(semalloc.generate("sbq", seed=seed, users=users, subchannels=M), K_max, channels=zf)
 
 
 @torch.no_grad()
@@ -49,9 +50,10 @@ def _joint(net, obs, K):
     return out
 
 
-def test_the_conditionals_make_a_distribution_and_both_samplers_draw_from_it():
-    net = _net(K=4, M=2)
-    obs = _obs(4, 3, seed=5)
+@pytest.mark.parametrize("zf", [False, True])
+def test_the_conditionals_make_a_distribution_and_both_samplers_draw_from_it(zf):
+    net = _net(K=4, M=2, zf=zf)
+    obs = _obs(4, 3, seed=5, zf=zf, M=2)
     p = _joint(net, obs, 3)
     assert sum(p.values()) == pytest.approx(1.0, abs=1e-5)
     n = 20000
@@ -70,10 +72,11 @@ def test_the_conditionals_make_a_distribution_and_both_samplers_draw_from_it():
     assert tuple(net.subchannel_logits(o, e, base, s)[0, :3].argmax(-1).tolist()) == mode
 
 
-def test_numpy_path_equals_torch_and_padding_changes_nothing():
-    net = _net(K=12)
+@pytest.mark.parametrize("zf", [False, True])
+def test_numpy_path_equals_torch_and_padding_changes_nothing(zf):
+    net = _net(K=12, zf=zf)
     for seed, users in enumerate((2, 5, 9, 12)):
-        obs = _obs(12, users, seed)
+        obs = _obs(12, users, seed, zf)
         noisy = obs.reshape(12, -1).copy()
         noisy[users:, :-1] = np.random.default_rng(seed).normal(size=noisy[users:, :-1].shape)
         for o in (obs, noisy.ravel()):
