@@ -4,7 +4,10 @@ A script, not a test (about an hour on one core with ``--train``; a few minutes 
 
 1. **Where the gap is** (``diagnose``): at the default scenario, Pmax = 0.01 W and K = 12, 40 slots each,
    the agent's own allocation, then the agent's subchannels and bits with ``best``'s power and bandwidth
-   search (``allocate``) on them, and ``best``; with the users each serves.
+   search (``allocate``) on them, ``best``'s subchannels with the agent's bits and its own continuous heads
+   (a hybrid agent's median action for that assignment), and ``best``; with the users each serves and the
+   subchannels each uses. ``--agent PATH`` diagnoses another agent (``--agent drl-zf``: the shipped
+   ``drl-zf``'s), ``--diagnose`` runs this section alone.
 2. **Recipes** (``--train DIR``; each written once to DIR, reused after): from the shipped agent,
    PPO for 102 400 more steps (learning rate 3e-4, annealed; ``more``), the same with the Gaussian's spread
    fixed at 0.1 (``std01``), the same with per-user credit (``credit=user``; ``user``); and from scratch,
@@ -16,7 +19,7 @@ A script, not a test (about an hour on one core with ``--train``; a few minutes 
 3. **Calibration** (``none_shift``): the shipped agent with its "none" subchannel logit lowered by 0-3,
    on other seeds (50000..), to see whether a bias towards serving more users closes the gap.
 
-Run: ``.venv/bin/python benchmarks/sbq_recipes.py [--train runs/recipes] [--slots 30]``
+Run: ``.venv/bin/python benchmarks/sbq_recipes.py [--train runs/recipes] [--slots 30] [--agent PATH] [--diagnose]``
 """
 from __future__ import annotations
 
@@ -29,9 +32,10 @@ import torch
 
 import semalloc
 from semalloc.problems.sbq.algorithms import allocate
-from semalloc.rl.checkpoint import SHIPPED, Agent, load
+from semalloc.problems.sbq.mdp import observe, observe_general
+from semalloc.rl.checkpoint import SHIPPED, SHIPPED_ZF, Agent, load
 from semalloc.rl.demonstrations import collect, imitate
-from semalloc.rl.env import RANGES, ScenarioEnv
+from semalloc.rl.env import RANGES, ScenarioEnv, to_allocation
 from semalloc.rl.hybrid import HybridPolicy, train_hybrid
 
 POINTS = [("default", {}), ("Pmax=0.01 W", {"power_max_w": 0.01}), ("Pmax=0.1 W", {"power_max_w": 0.1}),
@@ -39,8 +43,19 @@ POINTS = [("default", {}), ("Pmax=0.01 W", {"power_max_w": 0.01}), ("Pmax=0.1 W"
 SEED0 = 10_000
 
 
+def _own_heads(agent, inst, sub: np.ndarray) -> float:
+    """The objective of assignment ``sub`` with a hybrid agent's bits and its own continuous heads (its
+    median action for that assignment, mapped as the agent's actions are)."""
+    g = agent.general
+    obs = (observe_general(inst, agent.K, directions=g.get("directions", False), channels=g.get("channels", False))
+           if g else observe(inst))
+    v, _ = to_allocation(inst, agent.model.act_one(obs, assignments=(sub + 1)[None]), agent.perception)
+    return semalloc.evaluate(inst, {k: x[0] for k, x in v.items()}).objective
+
+
 def diagnose(agent, slots: int = 40) -> None:
-    print(f"{'point':<12} {'drl':>6} {'drl sub+q, best p/B':>20} {'best':>6} {'users drl':>9} {'users best':>10}")
+    print(f"{'point':<12} {'drl':>6} {'drl sub+q, best p/B':>20} {'best sub, drl p/B':>18} {'best':>6} "
+          f"{'users drl':>9} {'users best':>10} {'subch. drl':>10} {'subch. best':>11}")
     for label, s in POINTS[:2] + POINTS[3:4]:
         rows = []
         for seed in range(SEED0, SEED0 + slots):
@@ -48,10 +63,13 @@ def diagnose(agent, slots: int = 40) -> None:
             v, _ = agent.decide(inst)
             sub, q = np.asarray(v["subchannel"]), np.asarray(v["bits"])
             b = semalloc.solve(inst, "best")
-            rows.append((semalloc.evaluate(inst, v).objective, allocate(inst, sub, q)[0], b.objective,
-                         np.sum(sub >= 0), np.sum(np.asarray(b.variables["subchannel"]) >= 0)))
+            bsub = np.asarray(b.variables["subchannel"])
+            rows.append((semalloc.evaluate(inst, v).objective, allocate(inst, sub, q)[0],
+                         _own_heads(agent, inst, bsub), b.objective, np.sum(sub >= 0), np.sum(bsub >= 0),
+                         len(set(sub[sub >= 0])), len(set(bsub[bsub >= 0]))))
         m = np.mean(rows, axis=0)
-        print(f"{label:<12} {m[0]:>6.3f} {m[1]:>20.3f} {m[2]:>6.3f} {m[3]:>9.2f} {m[4]:>10.2f}", flush=True)
+        print(f"{label:<12} {m[0]:>6.3f} {m[1]:>20.3f} {m[2]:>18.3f} {m[3]:>6.3f} {m[4]:>9.2f} {m[5]:>10.2f} "
+              f"{m[6]:>10.2f} {m[7]:>11.2f}", flush=True)
 
 
 def none_shift(agent, shifts=(0.0, 1.0, 2.0, 3.0), slots: int = 30, seed0: int = 50_000) -> None:
@@ -143,15 +161,20 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--train", type=Path, default=None, help="folder of the recipes' agents (trained if missing)")
     ap.add_argument("--slots", type=int, default=30)
+    ap.add_argument("--agent", default=str(SHIPPED), help="the agent of sections 1 and 3 (drl-zf: the shipped one)")
+    ap.add_argument("--diagnose", action="store_true", help="section 1 alone")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    print("1. where the gap is (shipped agent)")
-    diagnose(load(SHIPPED))
+    agent = Path(SHIPPED_ZF if args.agent == "drl-zf" else args.agent)
+    print(f"1. where the gap is ({agent.name})")
+    diagnose(load(agent))
+    if args.diagnose:
+        return
     paths = [SHIPPED] + (train_recipes(args.train) if args.train else [])
     print("\n2. agents / best")
     score(paths, args.slots)
     print("\n3. the 'none' logit lowered (seeds 50000..)")
-    none_shift(load(SHIPPED))
+    none_shift(load(agent))
 
 
 if __name__ == "__main__":
