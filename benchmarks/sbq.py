@@ -12,7 +12,8 @@ For the notes' default scenario (K = 6, Nt = 4, M = 3, Pmax = 1 W, B = 1.8 MHz) 
   (:func:`semalloc.rl.sbq_drl.drl_local`; a third table, with ``changes=1``, the best single change, beside it);
 - ``drl-zf`` (ours; a fourth table): the shipped agent that also sees the channel directions and places the
   users one by one with each subchannel's zero-forcing residual (``semalloc/rl/data/sbq-hybrid-zf.pt``, or
-  ``--zf-agent``), over episodes, and its mode with the same local search (``zf-local``);
+  ``--zf-agent``), over episodes, and its mode with the same local search (``zf-local``; ``zf-local 1``: its
+  best single change alone);
 - ``mapping`` (fair: best's search on the S-SE-perceived QoS), ``mapping-drl`` (the shipped agent of the same
   recipe trained on the S-SE-perceived reward, each slot decided alone), ``mapping-equal``, ``equal``, ``best``;
 - ``dqn`` and ``td3``: the shipped scenario-general single-type DRL baselines over episodes (a second table;
@@ -66,6 +67,7 @@ def _point(agent, zf, agents: dict, settings: dict, episodes: int, slots: int, s
     for name, decide in (("drl", lambda i, s, e: agent.decide(i, s, e)[0]),
                          ("drl-zf", lambda i, s, e: zf.decide(i, s, e)[0]),
                          ("zf-local", lambda i, s, e: zf.decide(i, s, e, local=True)[0]),
+                         ("zf-local 1", lambda i, s, e: zf.decide(i, s, e, local=True, changes=1)[0]),
                          ("drl (1st)", lambda i, s, e: agent.decide(i)[0]),
                          ("drl-sampled", lambda i, s, e: agent.decide(i, s, e, samples=samples)[0]),
                          ("drl-local", lambda i, s, e: agent.decide(i, s, e, local=True)[0]),
@@ -165,11 +167,13 @@ def main() -> None:
     _columns(rows, [("drl-zf", 6, 3, lambda r: r["drl-zf"]), ("zf-local", 8, 3, lambda r: r["zf-local"]),
                     ("best", 6, 3, lambda r: r["best"]), ("zf/best", 7, 3, lambda r: r["drl-zf"] / r["best"]),
                     ("zf-local/best", 13, 3, lambda r: r["zf-local"] / r["best"]),
+                    ("zf-local1/best", 14, 3, lambda r: r["zf-local 1"] / r["best"]),
                     ("zf/drl", 6, 3, lambda r: r["drl-zf"] / r["drl"]), ("zf/map", 6, 3, lambda r: r["drl-zf"] / r["mapping"]),
-                    ("zf ms", 6, 3, lambda r: r["drl-zf ms"]), ("zf-local ms", 11, 3, lambda r: r["zf-local ms"])],
+                    ("zf ms", 6, 3, lambda r: r["drl-zf ms"]), ("zf-local ms", 11, 3, lambda r: r["zf-local ms"]),
+                    ("zf-local1 ms", 12, 3, lambda r: r["zf-local 1 ms"])],
              "drl-zf: ours, the agent that sees the channel directions and places users in turn; zf-local: its mode "
-             "and drl-local's search")
-    for key in ("drl-zf", "zf-local"):
+             "and drl-local's search; zf-local1: changes=1")
+    for key in ("drl-zf", "zf-local", "zf-local 1"):
         print(_summary(rows, key, ["drl", *BASELINES, "equal"]))
     beaten = sum(all(r["drl"] >= r[a] for a in BASELINES if a in r) for _, r in rows)
     print(f"drl >= every single-type DRL baseline at {beaten}/{len(rows)} points")
