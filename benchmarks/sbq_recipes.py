@@ -32,7 +32,6 @@ import torch
 
 import semalloc
 from semalloc.problems.sbq.algorithms import allocate
-from semalloc.problems.sbq.mdp import observe, observe_general
 from semalloc.rl.checkpoint import SHIPPED, SHIPPED_ZF, Agent, load
 from semalloc.rl.demonstrations import collect, imitate
 from semalloc.rl.env import RANGES, ScenarioEnv, to_allocation
@@ -46,10 +45,8 @@ SEED0 = 10_000
 def _own_heads(agent, inst, sub: np.ndarray) -> float:
     """The objective of assignment ``sub`` with a hybrid agent's bits and its own continuous heads (its
     median action for that assignment, mapped as the agent's actions are)."""
-    g = agent.general
-    obs = (observe_general(inst, agent.K, directions=g.get("directions", False), channels=g.get("channels", False))
-           if g else observe(inst))
-    v, _ = to_allocation(inst, agent.model.act_one(obs, assignments=(sub + 1)[None]), agent.perception)
+    v, _ = to_allocation(inst, agent.model.act_one(agent.observe(inst), assignments=(sub + 1)[None]),
+                         agent.perception)
     return semalloc.evaluate(inst, {k: x[0] for k, x in v.items()}).objective
 
 

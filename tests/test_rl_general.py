@@ -112,7 +112,7 @@ def test_preset_command_trains_bit_identically_and_records_its_hash(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("preset", ["paper", "zf"])
-def test_the_paper_preset_trained_in_full_is_the_shipped_file(tmp_path, preset):
+def test_each_preset_trained_in_full_is_its_shipped_file(tmp_path, preset):
     """`make agents`' first steps, the whole 307 200 steps (12-16 minutes on one core each): the same bytes
     as the shipped agent (``drl``'s and ``drl-zf``'s). Bit-identical needs the torch and numpy builds of the
     record (CPU kernels differ between builds); measured identical on the 2-core AMD EPYC (docs/models.md)."""

@@ -131,6 +131,14 @@ class Agent:
         raw, _ = self.model.predict(obs, deterministic=True)
         return SB3[self.kind][1](self.K, self.M, raw)
 
+    def observe(self, inst, last_score=None, last_effective=None) -> np.ndarray:
+        """The agent's observation of slot ``inst``: :func:`~semalloc.problems.sbq.mdp.observe_general` with
+        the features it was trained on (a scenario-general agent), else :func:`~semalloc.problems.sbq.mdp.observe`."""
+        if self.general:                                 # the hybrid policy acts for the present users only
+            return observe_general(inst, self.K, last_score, last_effective, self.general.get("directions", False),
+                                   self.general.get("channels", False))
+        return observe(inst, last_score, last_effective)
+
     @_one_blas_thread
     def decide(self, inst, last_score=None, last_effective=None, samples: int = 0,
                local: bool = False, changes: int | None = None) -> tuple[dict, int]:
@@ -154,11 +162,7 @@ class Agent:
             raise InputError("agent", f"trained for {'up to ' if self.general else ''}{self.K} users, {self.M} "
                              f"subchannels, {self.Nt} antennas; the slot has {inst.K}, {inst.M}, {inst.Nt}", "sbq")
         from .env import to_allocation
-        if self.general:                                 # the hybrid policy acts for the present users only
-            obs = observe_general(inst, self.K, last_score, last_effective, self.general.get("directions", False),
-                                  self.general.get("channels", False))
-        else:
-            obs = observe(inst, last_score, last_effective)
+        obs = self.observe(inst, last_score, last_effective)
         if changes is not None:                          # the local search's bound: with local only
             if not local:
                 raise InputError("changes", "bounds the local search: needs local=True", "sbq")
