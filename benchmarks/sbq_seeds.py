@@ -4,7 +4,8 @@ The same recipe trained with several seeds (``semalloc rl train sbq --preset pap
 scenario-general agent; ``--agent hybrid --steps 307200 --seed S``: a per-scenario one for the default
 scenario), each scored on the same evaluation episodes as ``benchmarks/sbq.py`` (seeds 10000..), against
 ``best`` on those episodes: per point, every seed's ``drl / best`` (and with ``--samples N``
-``drl-sampled / best``, with ``--local`` ``drl-local / best``), their mean and 95 % t-interval over the
+``drl-sampled / best``, with ``--local`` ``drl-local / best`` and the search alone, ``drl-search / best``),
+their mean and 95 % t-interval over the
 training seeds, and at the default scenario the per-scenario agents' the same way and the difference of
 the means with Welch's t-test: the issue-16 question whether one agent for every scenario gives up
 anything against an agent of the same budget trained for the default one alone.
@@ -48,14 +49,15 @@ def main() -> None:
     ap.add_argument("--slots", type=int, default=2)
     ap.add_argument("--default-slots", type=int, default=10)
     ap.add_argument("--samples", type=int, default=0, help="also drl-sampled with this many policy samples")
-    ap.add_argument("--local", action="store_true", help="also drl-local (the mode and its local search)")
+    ap.add_argument("--local", action="store_true", help="also the mode and its local search (drl-search) and the "
+                    "same with best's power and bandwidth for the assignment found (drl-local)")
     ap.add_argument("--points", choices=["all", "default"], default="all")
     args = ap.parse_args()
     torch.set_num_threads(1)
     general, per = [load(p) for p in args.general], [load(p) for p in args.per_scenario]
     t0 = time.perf_counter()
     columns = [("drl", {})] + ([(f"drl-sampled ({args.samples})", {"samples": args.samples})] if args.samples else []) \
-        + ([("drl-local", {"local": True})] if args.local else [])
+        + ([("drl-search", {"local": True}), ("drl-local", {"local": True, "reallocate": True})] if args.local else [])
     head = f"{'point':<14} {'best':>6}  " + "  ".join(f"{name + ' / best':<44}" for name, _ in columns) \
         + "   (over training seeds: mean +- 95 % t-interval [min, max])"
     lines = [head.rstrip()]

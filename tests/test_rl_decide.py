@@ -240,7 +240,7 @@ def test_drl_local_is_feasible_never_below_drl_and_one_user_changes_no_longer_ga
     gains = []
     for seed in range(6):
         inst = semalloc.generate("sbq", seed=seed, power_max_w=0.01)
-        plain, local = semalloc.solve(inst, "drl"), semalloc.solve(inst, "drl-local")
+        plain, local = semalloc.solve(inst, "drl"), semalloc.solve(inst, "drl-local", reallocate=False)
         assert local.status == "feasible" and semalloc.evaluate(inst, local.variables).feasible
         assert local.objective >= plain.objective - 1e-12
         from semalloc.rl.checkpoint import SHIPPED, load
@@ -256,7 +256,8 @@ def test_drl_local_with_one_change_moves_one_user_and_is_the_full_searchs_first_
     for seed in range(4):
         inst = semalloc.generate("sbq", seed=seed, power_max_w=0.01)
         plain, one, full = (semalloc.solve(inst, a, **kw) for a, kw in
-                            (("drl", {}), ("drl-local", {"changes": 1}), ("drl-local", {})))
+                            (("drl", {}), ("drl-local", {"changes": 1, "reallocate": False}),
+                             ("drl-local", {"reallocate": False})))
         assert one.status == "feasible" and semalloc.evaluate(inst, one.variables).feasible
         assert plain.objective - 1e-12 <= one.objective <= full.objective + 1e-12
         differ = int(np.sum(one.variables["subchannel"] != plain.variables["subchannel"]))
@@ -267,6 +268,35 @@ def test_drl_local_with_one_change_moves_one_user_and_is_the_full_searchs_first_
         semalloc.solve(inst, "drl-local", changes=0)
 
 
+@pytest.mark.parametrize("name, plain_name", [("drl-local", "drl"), ("drl-zf-local", "drl-zf")])
+def test_the_local_searchs_reallocation_gives_its_assignment_at_least_bests_power_and_bandwidth(name, plain_name):
+    """reallocate (the default): the search's assignment and bits keep the agent's continuous action or take
+    ``allocate``'s (best's price search), whichever scores higher: never below the search alone nor below
+    ``allocate`` on the assignment it returns, and above the search on some slots at small Pmax (where the
+    agents' own powers lose most: docs/models.md, issue 16, thirteenth session)."""
+    from semalloc.problems.sbq.algorithms import allocate
+    gains = []
+    for seed in range(6):
+        inst = semalloc.generate("sbq", seed=seed, power_max_w=0.01)
+        plain, search, realloc = (semalloc.solve(inst, a, **kw) for a, kw in
+                                  ((plain_name, {}), (name, {"reallocate": False}), (name, {})))
+        assert realloc.status == "feasible" and semalloc.evaluate(inst, realloc.variables).feasible
+        assert np.array_equal(realloc.variables["subchannel"], search.variables["subchannel"])
+        assert realloc.objective >= search.objective - 1e-12 >= plain.objective - 2e-12
+        value = allocate(inst, realloc.variables["subchannel"], realloc.variables["bits"])[0]
+        assert realloc.objective >= value - 1e-9 * max(value, 1.0)
+        gains.append(realloc.objective - search.objective)
+    assert max(gains) > 0.01
+    with pytest.raises(semalloc.InputError, match="^sbq: reallocate: must be true or false, got 'yes'"):
+        semalloc.solve(inst, name, reallocate="yes")
+
+
+def test_drl_zf_local_refuses_an_agent_without_the_zero_forcing_residuals():
+    from semalloc.rl.checkpoint import SHIPPED
+    with pytest.raises(semalloc.InputError, match="drl-zf needs a hybrid agent trained with --sequential --channels"):
+        semalloc.solve(semalloc.generate("sbq", seed=0), "drl-zf-local", agent=str(SHIPPED))
+
+
 def test_drl_local_refuses_agents_that_cannot_search():
     from semalloc.errors import InputError
     from semalloc.rl.checkpoint import SHIPPED_BY_PRESET, load
@@ -275,6 +305,8 @@ def test_drl_local_refuses_agents_that_cannot_search():
         semalloc.solve(inst, "drl-local", agent=str(SHIPPED_BY_PRESET["td3"]))
     with pytest.raises(InputError, match="local"):
         load(SHIPPED_BY_PRESET["td3"]).decide(inst, local=True)
+    with pytest.raises(InputError, match="^sbq: reallocate: re-allocates the local search's assignment: needs local=True"):
+        load(SHIPPED_BY_PRESET["paper"]).decide(inst, reallocate=True)
 
 
 def test_a_decision_runs_numpys_blas_on_one_thread_and_gives_the_callers_setting_back(monkeypatch):

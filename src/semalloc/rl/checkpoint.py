@@ -141,7 +141,7 @@ class Agent:
 
     @_one_blas_thread
     def decide(self, inst, last_score=None, last_effective=None, samples: int = 0,
-               local: bool = False, changes: int | None = None) -> tuple[dict, int]:
+               local: bool = False, changes: int | None = None, reallocate: bool = False) -> tuple[dict, int]:
         """Variables (feasible by construction) for slot ``inst``; refuses a slot of other dimensions.
 
         ``samples > 0`` (hybrid only): a policy with sampling -- the
@@ -153,8 +153,9 @@ class Agent:
         map to an allocation and the model's score as one batch.
 
         ``local`` (hybrid only): the deterministic action's assignment improved
-        by single-user subchannel changes scored by the model (:meth:`_local`;
-        ``changes``: at most that many, default 2K).
+        by single-user subchannel changes scored by the model (:func:`~semalloc.rl.search.local_search`;
+        ``changes``: at most that many, default 2K; ``reallocate``: then the power and
+        bandwidth of the assignment found re-optimised by ``best``'s price search).
 
         In the main thread, numpy's BLAS runs on one thread meanwhile (:func:`_one_blas_thread`).
         """
@@ -162,17 +163,22 @@ class Agent:
             raise InputError("agent", f"trained for {'up to ' if self.general else ''}{self.K} users, {self.M} "
                              f"subchannels, {self.Nt} antennas; the slot has {inst.K}, {inst.M}, {inst.Nt}", "sbq")
         from .env import to_allocation
+        from .search import local_search
         obs = self.observe(inst, last_score, last_effective)
         if changes is not None:                          # the local search's bound: with local only
             if not local:
                 raise InputError("changes", "bounds the local search: needs local=True", "sbq")
             if isinstance(changes, bool) or not isinstance(changes, (int, np.integer)) or changes < 1:
                 raise InputError("changes", f"must be an integer >= 1, got {changes!r}", "sbq")
+        if reallocate and not local:
+            raise InputError("reallocate", "re-allocates the local search's assignment: needs local=True", "sbq")
         if local:
             if self.kind != "hybrid" or samples:
                 raise InputError("local", f"only the hybrid agent acting with its mode searches locally, not "
                                  f"{self.kind}{' with samples' if samples else ''}", "sbq")
-            return self._local(inst, obs, 2 * inst.K if changes is None else changes)
+            v, moved, _ = local_search(self.model, inst, obs, 2 * inst.K if changes is None else changes,
+                                       self.perception, bool(reallocate))
+            return v, moved
         if not samples:                                  # a baseline's action covers all K it was trained for
             return to_allocation(inst, self.act(obs), self.perception, None if self.kind == "hybrid" else self.K)
         if self.kind != "hybrid":
@@ -183,41 +189,6 @@ class Agent:
         v, moved = to_allocation(inst, self.model.act_one(obs, int(samples), rng), self.perception)   # a batch
         best = int(np.argmax(outcome(inst, v).score.sum(axis=-1)))          # evaluate's objective; first of equals
         return {k: x[best] for k, x in v.items()}, int(moved[best])
-
-    def _local(self, inst, obs: np.ndarray, changes: int) -> tuple[dict, int]:
-        """The mode's assignment improved by single-user subchannel changes, each scored by the model.
-
-        From the deterministic action, every change of one user's subchannel
-        choice (incl. none: the K M neighbours of the current assignment) is
-        mapped with its bits and the policy's median continuous action for
-        that assignment (:meth:`~semalloc.rl.hybrid.HybridPolicy.act_one` with
-        ``assignments``) and scored as one batch whose row 0 is the current
-        action itself (the mode in the first pass, mapped as ``drl`` maps it
-        alone: the map and the score treat rows independently, to 1e-12 and in
-        practice bit for bit); the
-        best change (the first of equals, users in order, then subchannels)
-        is taken while it beats row 0 by more than 1e-9, at most ``changes``
-        times (then one pass fewer: the last change is not confirmed). A
-        1-opt local search through the agent's own action map when it stops
-        on its own; the mode itself when no change gains (never below it)."""
-        from .env import scored, to_allocation
-        net, K, M = self.model, inst.K, self.M
-        now = net.act_one(obs)                                              # the mode: row 0 of the first pass
-        s = now["discrete"][:K].copy()                                      # the K present users' choices
-        user = np.repeat(np.arange(K), M)                                   # neighbour k M + i: user k on the
-        for _ in range(changes):                                            # i-th choice other than its own
-            other = np.arange(M)[None] + (np.arange(M)[None] >= s[:, None])     # (K, M), in 0..M
-            cand = np.repeat(s[None], K * M, axis=0)
-            cand[np.arange(K * M), user] = other.ravel()
-            act = {k: np.concatenate([now[k][None], x]) for k, x in net.act_one(obs, assignments=cand).items()}
-            v, moved = to_allocation(inst, act, self.perception)            # row 0: the current action itself,
-            score = scored(inst, v, self.perception)[1]                     # mapped as alone (rows independent)
-            pick = int(np.argmax(score))
-            if score[pick] <= score[0] + 1e-9:
-                pick = 0
-                break
-            s, now = cand[pick - 1], {k: x[pick] for k, x in act.items()}
-        return {k: x[pick] for k, x in v.items()}, int(moved[pick])
 
     def save(self, path) -> Path:
         """Write the checkpoint (``.pt`` for hybrid; for the stable-baselines3 agents ``.zip``, the whole

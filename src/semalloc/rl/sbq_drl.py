@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
+
 from ..errors import InputError
 from ..problems.sbq import PROBLEM
 from ..result import FEASIBLE
 
 #: The sbq algorithms that run a trained agent (they need the ``rl`` extra and decide for the shipped agents'
 #: dimensions: M = 3, Nt = 4, K <= 12).
-AGENTS = ("drl", "drl-sampled", "drl-local", "drl-zf", "mapping-drl", "dqn", "td3")
+AGENTS = ("drl", "drl-sampled", "drl-local", "drl-zf", "drl-zf-local", "mapping-drl", "dqn", "td3")
 
 
 def _agent(inst, agent, steps: int, seed: int, device: str, shipped: str):
@@ -67,18 +69,38 @@ def drl_sampled(inst, agent: str | None = None, steps: int = 30000, seed: int = 
 
 
 @PROBLEM.algorithm("drl-local", "ours: the shipped hybrid agent's assignment improved by single-user subchannel "
-                                "changes, each scored by the model with the agent's own powers, mixes and shares")
-def drl_local(inst, agent: str | None = None, device: str = "cpu", changes: int | None = None):
+                                "changes, each scored by the model with the agent's own powers, mixes and shares, "
+                                "then its power and bandwidth re-optimised by best's price search")
+def drl_local(inst, agent: str | None = None, device: str = "cpu", changes: int | None = None, reallocate: bool = True):
     """``drl`` then a 1-opt local search over the subchannels (Agent.decide(local=True)): every change of one
     user's subchannel (incl. none) is mapped through the agent's own continuous heads and scored by the SBQ
     model as one batch, the best taken while it gains; never below ``drl``. A decision rule of ours on top of
     the paper's agent (docs/models.md, issue 16, sixth session). ``changes``: at most that many changes
     (default 2K, which it does not reach on the figures' slots; 1: the best single change, one pass, in
-    about half the time)."""
-    a = _agent(inst, agent, 0, 0, device, "SHIPPED")
+    about half the time). ``reallocate`` (default; false: the search alone, as until the thirteenth session):
+    the assignment found then gets ``best``'s power and bandwidth (:func:`~semalloc.problems.sbq.algorithms.
+    allocate`, zero-forcing beams) when they score higher than the agent's own (docs/models.md, issue 16,
+    thirteenth session)."""
+    return _searched(inst, _agent(inst, agent, 0, 0, device, "SHIPPED"), "drl-local", changes, reallocate)
+
+
+@PROBLEM.algorithm("drl-zf-local", "ours: drl-zf's assignment improved by drl-local's search, then its power "
+                                   "and bandwidth re-optimised by best's price search")
+def drl_zf_local(inst, agent: str | None = None, device: str = "cpu", changes: int | None = None,
+                 reallocate: bool = True):
+    """``drl-local``'s decision rule (the search, ``changes``, ``reallocate``) on ``drl-zf``'s agent (preset
+    ``zf``, semalloc/rl/data/sbq-hybrid-zf.pt, or ``agent``: a checkpoint trained with ``--sequential
+    --channels``)."""
+    return _searched(inst, _zf_agent(inst, agent, device), "drl-zf-local", changes, reallocate)
+
+
+def _searched(inst, a, name: str, changes, reallocate):
+    """A hybrid agent's decision with the local search (``drl-local``, ``drl-zf-local``)."""
     if a.kind != "hybrid":
-        raise InputError("agent", f"drl-local needs a hybrid agent; this one is {a.kind}", "sbq")
-    return _decided(a, inst, local=True, changes=changes)
+        raise InputError("agent", f"{name} needs a hybrid agent; this one is {a.kind}", "sbq")
+    if not isinstance(reallocate, (bool, np.bool_)):
+        raise InputError("reallocate", f"must be true or false, got {reallocate!r}", "sbq")
+    return _decided(a, inst, local=True, changes=changes, reallocate=bool(reallocate))
 
 
 @PROBLEM.algorithm("drl-zf", "ours: a hybrid agent that also sees the channel directions and decides the users' "
@@ -93,11 +115,15 @@ def drl_zf(inst, agent: str | None = None, device: str = "cpu"):
     notes' state has the gains only, so ``drl`` (the paper's agent) keeps that state; this is ours
     (docs/models.md, issue 16, eleventh session). ``agent``: none (the shipped one) or a checkpoint trained
     with ``--sequential --channels``."""
+    return _decided(_zf_agent(inst, agent, device), inst)
+
+
+def _zf_agent(inst, agent, device: str):
     a = _agent(inst, agent, 0, 0, device, "SHIPPED_ZF")
     if a.kind != "hybrid" or not a.model.channels:
         raise InputError("agent", "drl-zf needs a hybrid agent trained with --sequential --channels (preset zf)",
                          "sbq")
-    return _decided(a, inst)
+    return a
 
 
 @PROBLEM.algorithm("mapping-drl", "mapping-guided DRL: the hybrid agent trained on the S-SE-perceived reward "
@@ -139,10 +165,11 @@ def _baseline(inst, agent, device: str, kind: str, shipped: str):
     return _decided(a, inst)
 
 
-def _decided(a, inst, samples: int | None = None, local: bool = False, changes: int | None = None):
+def _decided(a, inst, samples: int | None = None, local: bool = False, changes: int | None = None,
+             reallocate: bool = False):
     """A trained agent's decision on slot ``inst`` as an algorithm's return, its time in ``decide_s``
-    (``samples``: drl's ``policy_samples``, also a stat; ``local``, ``changes``: drl-local's search)."""
+    (``samples``: drl's ``policy_samples``, also a stat; ``local``, ``changes``, ``reallocate``: drl-local's search)."""
     t0 = time.perf_counter()
-    variables, moved = a.decide(inst, samples=samples or 0, local=local, changes=changes)
+    variables, moved = a.decide(inst, samples=samples or 0, local=local, changes=changes, reallocate=reallocate)
     stats = {"agent": a.kind, "decide_s": time.perf_counter() - t0, "moved": moved}
     return variables, FEASIBLE, stats if samples is None else {**stats, "policy_samples": samples}, ""

@@ -77,22 +77,21 @@ def allocate(inst, sub: np.ndarray, q: np.ndarray, value=None) -> tuple[float, n
     _, c = zf_directions(inst, sub)
     served = sub >= 0
     P = inst.power_max_w
-    best = (0.0, np.zeros(inst.K), np.zeros(inst.M))
-    for band in _bandwidth_candidates(inst, sub):
-        bk = np.where(served, band[np.maximum(sub, 0)], 0.0)
-        need = power_for_rate(inst, c, inst.symbols * np.minimum(q, Q_MAX) / inst.deadline_s * (1 + 2e-6), bk)
-        levels = np.concatenate([np.broadcast_to((_LEVELS * P)[:, None], (len(_LEVELS), inst.K)),
-                                 np.where(need <= P, need, 0.0)[None]])                   # (G, K)
-        val = np.where(served, value(inst, q[None], rate_of_power(inst, c[None], levels, bk[None]), bk[None]), 0.0)
-        net = val[None] - (_PRICES / P)[:, None, None] * levels[None]                  # (L, G, K)
-        pick = levels[np.argmax(net, axis=1), np.arange(inst.K)[None, :]]                # (L, K)
-        pick = np.where(served & (c > 0), pick, 0.0)
-        pick *= P / np.maximum(pick.sum(axis=1, keepdims=True), 1e-300) * (1 - 1e-12)     # fill the budget
-        score = value(inst, q[None], rate_of_power(inst, c[None], pick, bk[None]), bk[None]).sum(axis=1)
-        i = int(np.argmax(score))
-        if score[i] > best[0]:
-            best = (float(score[i]), pick[i], band)
-    return best
+    bands = _bandwidth_candidates(inst, sub)                                            # (C, M)
+    bk = np.where(served, bands[:, np.maximum(sub, 0)], 0.0)                            # (C, K)
+    need = power_for_rate(inst, c, inst.symbols * np.minimum(q, Q_MAX) / inst.deadline_s * (1 + 2e-6), bk)
+    grid = np.broadcast_to((_LEVELS * P)[None, :, None], (len(bk), len(_LEVELS), inst.K))
+    levels = np.concatenate([grid, np.where(need <= P, need, 0.0)[:, None]], axis=1)    # (C, G, K)
+    val = np.where(served, value(inst, q, rate_of_power(inst, c, levels, bk[:, None]), bk[:, None]), 0.0)
+    net = val[:, None] - (_PRICES / P)[None, :, None, None] * levels[:, None]           # (C, L, G, K)
+    pick = np.take_along_axis(levels, np.argmax(net, axis=2), axis=1)
+    pick = np.where(served & (c > 0), pick, 0.0)                                        # (C, L, K)
+    pick *= P / np.maximum(pick.sum(axis=-1, keepdims=True), 1e-300) * (1 - 1e-12)      # fill the budget
+    score = value(inst, q, rate_of_power(inst, c, pick, bk[:, None]), bk[:, None]).sum(axis=-1)   # (C, L)
+    i, j = np.unravel_index(int(np.argmax(score)), score.shape)   # the first band, then price, of equals
+    if score[i, j] > 0.0:
+        return float(score[i, j]), pick[i, j], bands[i]
+    return 0.0, np.zeros(inst.K), np.zeros(inst.M)
 
 
 def greedy_subchannels(inst, users: np.ndarray, allowed=None) -> np.ndarray:

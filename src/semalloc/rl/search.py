@@ -1,0 +1,72 @@
+"""Decision-time local search over a hybrid policy's subchannel assignment (``drl-local``, ``drl-zf-local``).
+
+From the policy's mode, every change of one present user's subchannel choice (incl. none) is mapped with
+the mode's bits and the policy's median continuous action for that assignment and scored by the model, all
+as one batch; the best change is taken while it gains. ``reallocate`` then gives the assignment found
+``best``'s power and bandwidth (:func:`~semalloc.problems.sbq.algorithms.allocate`) when they score higher.
+
+Examples
+--------
+>>> import semalloc
+>>> from semalloc.rl.checkpoint import SHIPPED, load
+>>> from semalloc.rl.search import local_search
+>>> agent, inst = load(SHIPPED), semalloc.generate("sbq", seed=3, power_max_w=0.01)
+>>> obs = agent.observe(inst)
+>>> mode = semalloc.evaluate(inst, agent.decide(inst)[0]).objective
+>>> v, moved, choices = local_search(agent.model, inst, obs, changes=12)
+>>> semalloc.evaluate(inst, v).objective >= mode, choices.shape
+(True, (6,))
+"""
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["local_search"]
+
+
+def local_search(net, inst, obs: np.ndarray, changes: int, perception: str = "sbq",
+                 reallocate: bool = False) -> tuple[dict, int, np.ndarray]:
+    """``(variables, moved, choices)``: the mode's assignment improved by single-user subchannel changes.
+
+    ``net`` a :class:`~semalloc.rl.hybrid.HybridPolicy`, ``obs`` its observation of slot ``inst``. Every
+    change of one user's subchannel choice (the K M neighbours of the current assignment) is mapped with
+    its bits and the policy's median continuous action for that assignment
+    (:meth:`~semalloc.rl.hybrid.HybridPolicy.act_one` with ``assignments``) and scored as one batch whose
+    row 0 is the current action itself (the mode in the first pass, mapped as ``drl`` maps it alone: the map
+    and the score treat rows independently, to 1e-12 and in practice bit for bit); the best change (the
+    first of equals, users in order, then subchannels) is taken while it beats row 0 by more than 1e-9, at
+    most ``changes`` times (then one pass fewer: the last change is not confirmed). A 1-opt local search
+    through the agent's own action map when it stops on its own; the mode itself when no change gains
+    (never below it). ``moved``: users the ``Nt`` cap moved or dropped; ``choices`` (K,): the present users'
+    subchannel choices found (0 = none, m + 1 = subchannel m), before that cap.
+
+    ``reallocate``: the assignment found and its bits then get the power and bandwidth of ``best``'s price
+    search (zero-forcing beams, the ``perception``'s value) when that scores higher than the policy's own
+    continuous action (never below the search).
+    """
+    from .env import scored, to_allocation
+    K, M = inst.K, net.M
+    now = net.act_one(obs)                                              # the mode: row 0 of the first pass
+    s = now["discrete"][:K].copy()                                      # the K present users' choices
+    user = np.repeat(np.arange(K), M)                                   # neighbour k M + i: user k on the
+    for _ in range(changes):                                            # i-th choice other than its own
+        other = np.arange(M)[None] + (np.arange(M)[None] >= s[:, None])     # (K, M), in 0..M
+        cand = np.repeat(s[None], K * M, axis=0)
+        cand[np.arange(K * M), user] = other.ravel()
+        act = {k: np.concatenate([now[k][None], x]) for k, x in net.act_one(obs, assignments=cand).items()}
+        v, moved = to_allocation(inst, act, perception)                 # row 0: the current action itself,
+        score = scored(inst, v, perception)[1]                          # mapped as alone (rows independent)
+        pick = int(np.argmax(score))
+        if score[pick] <= score[0] + 1e-9:
+            pick = 0
+            break
+        s, now = cand[pick - 1], {k: x[pick] for k, x in act.items()}
+    out = {k: x[pick] for k, x in v.items()}
+    if reallocate:
+        from ..problems.sbq.algorithms import allocate, perceived_value
+        from ..problems.sbq.beams import to_variables
+        sub, q = out["subchannel"], out["bits"]
+        value, power, band = allocate(inst, sub, q, perceived_value if perception == "mapping" else None)
+        if value > score[pick] + 1e-9:
+            out = to_variables(inst, sub, q, power, band)
+    return out, int(moved[pick]), s
