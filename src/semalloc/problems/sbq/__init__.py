@@ -6,8 +6,8 @@ Examples
 >>> import semalloc
 >>> inst = semalloc.generate("sbq", seed=1)
 >>> sorted(semalloc.get_problem("sbq").algorithms)  # doctest: +NORMALIZE_WHITESPACE
-['best', 'dqn', 'drl', 'drl-local', 'drl-sampled', 'drl-zf', 'equal', 'exact', 'fixed-bits', 'mapping',
- 'mapping-drl', 'mapping-equal', 'random', 'td3']
+['best', 'dqn', 'drl', 'drl-local', 'drl-sampled', 'drl-zf', 'drl-zf-local', 'equal', 'exact', 'fixed-bits',
+ 'mapping', 'mapping-drl', 'mapping-equal', 'random', 'td3']
 >>> semalloc.solve(inst, "best").status
 'feasible'
 """
