@@ -90,7 +90,7 @@ PAIR_COUNT_SCALE = 4.0
 PPO_DEFAULTS = {"n_envs": 16, "n_steps": 16, "epochs": 4, "minibatch": 64, "lr": 1e-3, "clip": 0.2,
                 "entropy": 0.003, "value_coef": 0.5, "max_grad_norm": 0.5, "gamma": 0.0, "gae_lambda": 0.95,
                 "hidden": 128, "anneal": True, "credit": "slot", "pathwise": 0.0, "kappa": 50.0,
-                "median": False, "counterfactual": 0.0, "around": "drawn", "sequential": False, "distil": 0.0}
+                "median": False, "counterfactual": 0.0, "around": "drawn", "sequential": False}
 
 
 class HybridPolicy(nn.Module):
@@ -481,13 +481,6 @@ class HybridPolicy(nn.Module):
         rep = lambda x: x.repeat_interleave(S, dim=0)                                      # noqa: E731
         return torch.sigmoid(self.continuous(rep(e), rep(c), subs.reshape(B * S, K), rep(m))[0]).view(B, S, -1)
 
-    def assignment_logp(self, obs, s: torch.Tensor) -> torch.Tensor:
-        """Log-probability (B,) of the subchannel choices ``s`` (B, K) over the present users (with
-        ``sequential`` the product of the conditionals given the users before, teacher-forced)."""
-        e, _, base = self.heads(obs)[:3]
-        logits = self.subchannel_logits(obs, e, base, s)
-        return (Categorical(logits=logits, validate_args=False).log_prob(s) * self.mask(obs)).sum(-1)
-
     def counterfactual_objective(self, obs, q: torch.Tensor) -> torch.Tensor:
         """``sum_k sum_m pi_k(m) A_km`` (B,): each present user's expected counterfactual advantage under its
         subchannel distribution, ``A_km = Q_km - sum_m' pi_k(m') Q_km'`` (``pi`` held fixed in ``A``), for
@@ -519,7 +512,7 @@ def train_hybrid(env_fn, steps: int, seed: int = 0, device: str = "cpu", progres
     cfg = {**PPO_DEFAULTS, **overrides}
     per_user = cfg["credit"] == "user"
     pathwise, median = cfg["pathwise"] > 0, bool(cfg["median"])
-    cf, distil = cfg["counterfactual"] > 0, cfg["distil"] > 0
+    cf = cfg["counterfactual"] > 0
     if cfg["around"] not in ("drawn", "mode"):
         raise ValueError(f"around must be drawn or mode, got {cfg['around']!r}")
     if median and not pathwise:
@@ -558,8 +551,6 @@ def train_hybrid(env_fn, steps: int, seed: int = 0, device: str = "cpu", progres
                 buf.setdefault("terms", []).extend(_terms(envs, a, K, one.perception))
             if cf:
                 buf.setdefault("q", []).append(_counterfactual(envs, net, o, a, K, one.perception, cfg["around"]))
-            if distil:
-                buf.setdefault("target", []).append(_searched(envs, net, obs, K, one.perception, device))
             obs, reward, term, trunc, info = envs.step({"discrete": a["discrete"], "continuous": a["continuous"]})
             step = {"obs": o, "discrete": torch.as_tensor(a["discrete"], device=device),
                     "reward": torch.as_tensor(reward, dtype=torch.float32, device=device),
@@ -601,8 +592,6 @@ def train_hybrid(env_fn, steps: int, seed: int = 0, device: str = "cpu", progres
                         spread = (q - q.mean(-1, keepdim=True))[m > 0].std() + 1e-8
                         loss = loss - cfg["counterfactual"] * net.counterfactual_objective(
                             flat["obs"][idx], q / spread).mean()
-                    if distil:                                                  # the search's assignment
-                        loss = loss - cfg["distil"] * net.assignment_logp(flat["obs"][idx], flat["target"][idx]).mean()
                 opt.zero_grad()
                 loss.backward()
                 nn.utils.clip_grad_norm_(net.parameters(), cfg["max_grad_norm"])
@@ -658,17 +647,6 @@ def _counterfactual(envs, net, obs, action: dict, K: int, perception: str, aroun
         v, _ = to_allocation(inst, {"discrete": disc, "continuous": cont[i, rows]}, perception, K)
         q[i, :k] = scored(inst, v, perception)[1].reshape(k, M + 1)
     return torch.as_tensor(q, device=obs.device)
-
-
-def _searched(envs, net, obs: np.ndarray, K: int, perception: str, device) -> torch.Tensor:
-    """(N, K): each env's present users' subchannel choices after :func:`~semalloc.rl.search.local_search`
-    from the policy's mode (0 for absent users): ``distil``'s targets."""
-    from .search import local_search
-    out = np.zeros((len(envs.envs), K), dtype=np.int64)
-    for i, env in enumerate(envs.envs):
-        inst = env.unwrapped.inst
-        out[i, :inst.K] = local_search(net, inst, obs[i], 2 * inst.K, perception)[2]
-    return torch.as_tensor(out, device=device)
 
 
 def _user_rewards(info: dict, n: int, k: int) -> np.ndarray:
