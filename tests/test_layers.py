@@ -93,11 +93,14 @@ def test_every_module_imports_in_a_fresh_interpreter():
 
 
 def test_the_rl_agent_modules_are_layered_and_nothing_imports_the_facade():
-    # checkpoint (the file format) <- training <- cache; evaluation needs none of them (issue 20)
+    # checkpoint (the file format) <- training <- cache; evaluation needs none of them (issue 20); the
+    # decision-time search sits on the environment's map alone
     g = graph()
     rl = {m: {t for t in g[f"semalloc.rl.{m}"] if t.startswith("semalloc.rl.")}
-          for m in ("checkpoint", "training", "cache", "evaluation")}
-    assert not rl["checkpoint"] - {"semalloc.rl.hybrid", "semalloc.rl.baselines", "semalloc.rl.env"}, rl
+          for m in ("checkpoint", "training", "cache", "evaluation", "search")}
+    assert not rl["checkpoint"] - {"semalloc.rl.hybrid", "semalloc.rl.baselines", "semalloc.rl.env",
+                                   "semalloc.rl.search"}, rl
+    assert not rl["search"] - {"semalloc.rl.env"}, rl
     assert not rl["training"] & {"semalloc.rl.cache", "semalloc.rl.evaluation", "semalloc.rl.agents"}, rl
     assert not rl["evaluation"], rl
     assert not [m for m, ts in g.items() if "semalloc.rl.agents" in ts]     # the facade is for users only

@@ -9,7 +9,8 @@ its continuous action: :mod:`semalloc.rl.pathwise`),
 DDPG/TD3/SAC on a relaxed continuous action), :mod:`semalloc.rl.checkpoint`
 (the agent file format, the shipped agents), :mod:`semalloc.rl.training`,
 :mod:`semalloc.rl.cache` (the agent ``drl`` runs), :mod:`semalloc.rl.evaluation`
-(all four re-exported by the facade :mod:`semalloc.rl.agents`); :mod:`semalloc.rl.cli` is ``semalloc rl``.
+(all four re-exported by the facade :mod:`semalloc.rl.agents`); :mod:`semalloc.rl.search` is the
+decision-time local search of ``drl-local``; :mod:`semalloc.rl.cli` is ``semalloc rl``.
 
 Examples
 --------
