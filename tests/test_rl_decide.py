@@ -291,6 +291,26 @@ def test_the_local_searchs_reallocation_gives_its_assignment_at_least_bests_powe
         semalloc.solve(inst, name, reallocate="yes")
 
 
+def test_a_mapping_agents_reallocation_raises_what_it_perceives_and_keeps_its_bits():
+    """An agent that learned from the S-SE-perceived reward searches and re-allocates on that perception:
+    the re-allocated decision keeps the search's assignment and bits and is at least as good as the search
+    by the perceived reward (not necessarily by the model's)."""
+    from semalloc.rl.checkpoint import SHIPPED_MAPPING, load
+    from semalloc.rl.env import scored
+    agent = load(SHIPPED_MAPPING)
+    gains = []
+    for seed in range(4):
+        inst = semalloc.generate("sbq", seed=seed, power_max_w=0.03)
+        search, _ = agent.decide(inst, local=True)
+        realloc, _ = agent.decide(inst, local=True, reallocate=True)
+        assert semalloc.evaluate(inst, realloc).feasible
+        assert all(np.array_equal(search[k], realloc[k]) for k in ("subchannel", "bits"))
+        perceived = [scored(inst, v, "mapping")[1] for v in (search, realloc)]
+        assert perceived[1] >= perceived[0] - 1e-9
+        gains.append(perceived[1] - perceived[0])
+    assert max(gains) > 0
+
+
 def test_drl_zf_local_refuses_an_agent_without_the_zero_forcing_residuals():
     from semalloc.rl.checkpoint import SHIPPED
     with pytest.raises(semalloc.InputError, match="drl-zf needs a hybrid agent trained with --sequential --channels"):
