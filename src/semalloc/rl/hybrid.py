@@ -348,29 +348,30 @@ class HybridPolicy(nn.Module):
         total = np.zeros((S, M, own.shape[1]), dtype=np.float32)                 # sum of e_j W_g on each m
         count = np.zeros((S, M), dtype=np.float32)
         s = np.zeros((S, K), dtype=np.int64)
-        rows = np.arange(S)
-        if N:
-            basis = np.zeros((S, M, N, N), dtype=np.complex64)                   # orthonormal rows: users on m
+        if N:                                                  # orthonormal rows q_j^H (conjugated): users on m
+            basis = np.zeros((S, M, N, N), dtype=np.complex64)
+        own_snr = snr[:, :, None] * qn[2]                                        # (K, M, H), every user at once
         for k in order:
             pre = own[k] + total / np.maximum(count, 1)[..., None] + (count / K)[..., None] * qn[0] \
-                + (count / PAIR_COUNT_SCALE)[..., None] * qn[1] + snr[k][:, None] * qn[2] + qb0
+                + (count / PAIR_COUNT_SCALE)[..., None] * qn[1] + own_snr[k] + qb0
             if N:                                                                # the zero-forcing residuals
-                c = (basis.conj() @ u[k][:, :, None])[..., 0]                    # (S, M, N): q_j^H u
+                c = (basis @ u[k][:, :, None])[..., 0]                           # (S, M, N): q_j^H u
                 residual = np.where(count >= N, 0.0, np.maximum(1 - (np.abs(c) ** 2).sum(-1), 0)).astype(np.float32)
                 pre = pre + residual[..., None] * qn[3] + (
                     snr[k] + np.log10(np.maximum(residual, 1e-3)) * np.float32(10 / 15))[..., None] * qn[4]
             logits = base[:, k].copy()
             logits[:, 1:] += np.tanh(pre) @ q2 + qb2
             choice = s[:, k] = logits.argmax(-1)
-            on = choice > 0
+            on = np.nonzero(choice)[0]                                           # the rows that place user k
             j = choice[on] - 1
             if N:
-                add = rows[on][(count[rows[on], j] < N) & (residual[rows[on], j] > 1e-6)]
-                ja = choice[add] - 1
-                v = u[k][ja] - (c[add, ja][..., None] * basis[add, ja]).sum(-2)
-                basis[add, ja, count[add, ja].astype(np.int64)] = v / np.sqrt(np.maximum(residual[add, ja], 1e-6))[:, None]
-            total[rows[on], j] += proj[k]
-            count[rows[on], j] += 1
+                keep = (count[on, j] < N) & (residual[on, j] > 1e-6)
+                add, ja = on[keep], j[keep]
+                v = u[k][ja] - (c[add, ja][..., None] * basis[add, ja].conj()).sum(-2)
+                basis[add, ja, count[add, ja].astype(np.int64)] = (
+                    v / np.sqrt(np.maximum(residual[add, ja], 1e-6))[:, None]).conj()
+            total[on, j] += proj[k]
+            count[on, j] += 1
         return s
 
     def _actions(self, layers: tuple, encoded: tuple, s: np.ndarray, b: np.ndarray,
