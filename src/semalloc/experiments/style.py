@@ -138,11 +138,11 @@ NAMES: dict[str, dict[str, str]] = {
                  "fhr_only": "Optimize f, h, ρ only"},
     "offloading": {"bcd": "Proposed (BCD)", "linear": "Linear", "fa": "FA", "uc": "UC", "ftm": "FTM"},
     "sbq": {"drl": "Hybrid DRL", "drl-sampled": "Hybrid DRL, 32 policy samples (ours)",
-            "drl-local": "Hybrid DRL + local search, re-allocated (ours)", "mapping": "Mapping-guided", "mapping-drl": "Mapping-guided DRL",
+            "drl-local": "Hybrid DRL + local search (ours)", "mapping": "Mapping-guided", "mapping-drl": "Mapping-guided DRL",
             "dqn": "DQN (discretised action)", "td3": "TD3 (relaxed action)",
             "mapping-equal": "Mapping-guided, equal split", "fixed-bits": "Fixed bits",
             "equal": "Equal allocation", "random": "Random",
-            "drl-zf": "Hybrid DRL, ZF-aware (ours)", "drl-zf-local": "ZF-aware + local search, re-allocated (ours)"},
+            "drl-zf": "Hybrid DRL, ZF-aware (ours)", "drl-zf-local": "ZF-aware + local search (ours)"},
     "": {"best": "best (ours)", "exact": "optimum (exact)"},
 }
 
