@@ -163,7 +163,6 @@ class Agent:
             raise InputError("agent", f"trained for {'up to ' if self.general else ''}{self.K} users, {self.M} "
                              f"subchannels, {self.Nt} antennas; the slot has {inst.K}, {inst.M}, {inst.Nt}", "sbq")
         from .env import to_allocation
-        from .search import local_search
         obs = self.observe(inst, last_score, last_effective)
         if changes is not None:                          # the local search's bound: with local only
             if not local:
@@ -176,6 +175,7 @@ class Agent:
             if self.kind != "hybrid" or samples:
                 raise InputError("local", f"only the hybrid agent acting with its mode searches locally, not "
                                  f"{self.kind}{' with samples' if samples else ''}", "sbq")
+            from .search import local_search
             v, moved, _ = local_search(self.model, inst, obs, 2 * inst.K if changes is None else changes,
                                        self.perception, bool(reallocate))
             return v, moved

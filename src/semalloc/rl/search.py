@@ -64,9 +64,10 @@ def local_search(net, inst, obs: np.ndarray, changes: int, perception: str = "sb
     out = {k: x[pick] for k, x in v.items()}
     if reallocate:
         from ..problems.sbq.algorithms import allocate, perceived_value
-        from ..problems.sbq.beams import to_variables
+        from ..problems.sbq.beams import to_variables, zf_directions
         sub, q = out["subchannel"], out["bits"]
-        value, power, band = allocate(inst, sub, q, perceived_value if perception == "mapping" else None)
+        zf = zf_directions(inst, sub)                                   # for the search and the beams, once
+        value, power, band = allocate(inst, sub, q, perceived_value if perception == "mapping" else None, zf)
         if value > score[pick] + 1e-9:
-            out = to_variables(inst, sub, q, power, band)
+            out = to_variables(inst, sub, q, power, band, zf[0])
     return out, int(moved[pick]), s

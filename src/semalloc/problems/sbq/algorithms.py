@@ -61,7 +61,8 @@ def _bandwidth_candidates(inst, sub: np.ndarray) -> np.ndarray:
     return inst.bandwidth_hz * cands
 
 
-def allocate(inst, sub: np.ndarray, q: np.ndarray, value=None) -> tuple[float, np.ndarray, np.ndarray]:
+def allocate(inst, sub: np.ndarray, q: np.ndarray, value=None,
+             directions: tuple | None = None) -> tuple[float, np.ndarray, np.ndarray]:
     """Power and bandwidth for a fixed assignment and bits: ``(value, power, band)``.
 
     For each bandwidth candidate, each price ``lam`` gives every user its
@@ -71,10 +72,11 @@ def allocate(inst, sub: np.ndarray, q: np.ndarray, value=None) -> tuple[float, n
 
     ``value(inst, q, rate, band)``: the per-user value the search maximises
     (non-decreasing in the rate); default the SBQ model's effective SC-QoS
-    (:func:`user_value`); ``mapping`` passes :func:`perceived_value`.
+    (:func:`user_value`); ``mapping`` passes :func:`perceived_value`. ``directions``: ``zf_directions(inst,
+    sub)`` when the caller has it already.
     """
     value = value or (lambda inst, q, rate, band: user_value(inst, q, rate))
-    _, c = zf_directions(inst, sub)
+    _, c = directions or zf_directions(inst, sub)
     served = sub >= 0
     P = inst.power_max_w
     bands = _bandwidth_candidates(inst, sub)                                            # (C, M)

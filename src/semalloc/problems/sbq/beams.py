@@ -96,10 +96,11 @@ def user_value(inst, q: np.ndarray, rate: np.ndarray) -> np.ndarray:
     return np.where(ok, qos(inst, xi, qq, latency), 0.0)
 
 
-def to_variables(inst, sub, q, power, band) -> dict:
-    """Solution variables: ZF beams scaled to ``power`` (0 for unserved users)."""
+def to_variables(inst, sub, q, power, band, u: np.ndarray | None = None) -> dict:
+    """Solution variables: ZF beams scaled to ``power`` (0 for unserved users); ``u``: the unit ZF directions
+    of :func:`zf_directions` when the caller has them already."""
     sub = np.asarray(sub)
-    u, _ = zf_directions(inst, sub)
+    u = zf_directions(inst, sub)[0] if u is None else u
     w = u * np.sqrt(np.where(sub >= 0, np.maximum(power, 0.0), 0.0))[:, None]
     return {"subchannel": sub.astype(np.int64), "bits": np.clip(q, 1, Q_MAX).astype(np.int64),
             "bandwidth_hz": np.asarray(band, dtype=float), "beam_re": w.real, "beam_im": w.imag}
