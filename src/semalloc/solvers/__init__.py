@@ -8,5 +8,6 @@
 - :mod:`.logsplit`: a budget split minimising a sum of log delays;
 - :mod:`.matching`: swap matching with externalities;
 - :mod:`.price`: the price search of a shared budget (dual decomposition);
+- :mod:`.resplit`: a budget's split improved pairwise (two shares re-split on a grid at a time);
 - :mod:`.convex`: CVXPY solves whose inaccurate answers are counted, not printed.
 """

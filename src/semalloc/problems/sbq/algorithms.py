@@ -50,6 +50,10 @@ _LEVELS = np.concatenate([[0.0], np.geomspace(1e-4, 1.0, 48)])
 _PRICES = np.concatenate([[0.0], np.geomspace(1e-3, 1e3, 40)])
 #: :func:`search` starts from every subset of subchannels up to this many subchannels (15 starts).
 SUBSET_STARTS_MAX_M = 4
+#: :func:`search` polishes (:func:`polish`) this many of the assignments it scored, the highest by the price
+#: search: its own answer and the two next (the price search can rank them wrongly; docs/models.md, issue 16,
+#: fourteenth session).
+POLISHED = 3
 
 
 def _bandwidth_candidates(inst, sub: np.ndarray) -> np.ndarray:
@@ -98,7 +102,7 @@ def allocate(inst, sub: np.ndarray, q: np.ndarray, value=None,
 
 
 def polish(inst, sub: np.ndarray, q: np.ndarray, power: np.ndarray, band: np.ndarray, value=None,
-           rounds: int = 8) -> tuple[float, np.ndarray, np.ndarray]:
+           rounds: int = 8, **resplit) -> tuple[float, np.ndarray, np.ndarray]:
     """:func:`allocate`'s power and bandwidth for a fixed assignment, improved: ``(value, power, band)``.
 
     The price search gives each user a point of its value's concave hull; a user's value jumps where
@@ -109,7 +113,8 @@ def polish(inst, sub: np.ndarray, q: np.ndarray, power: np.ndarray, band: np.nda
     (:func:`~semalloc.solvers.resplit.pairwise_resplit`) for the most value; then, at the rates that
     gives, the bandwidth of two subchannels in use re-split for the least power, the power freed left
     over for the next turn. Both budgets' sums stay within what :func:`allocate` used; the value never
-    falls. ``value`` as in :func:`allocate`.
+    falls. ``value`` as in :func:`allocate`; ``resplit``: the grid and zoom of
+    :func:`~semalloc.solvers.resplit.pairwise_resplit` (its defaults for ``best``).
 
     Examples
     --------
@@ -138,19 +143,20 @@ def polish(inst, sub: np.ndarray, q: np.ndarray, power: np.ndarray, band: np.nda
     budget = float(np.where(served, power, 0.0).sum())
     x, band = np.append(np.where(served, power, 0.0), 0.0), np.asarray(band, dtype=float)
     now = float(total(x, band))
+    used = np.unique(sub[served])
     for _ in range(rounds):
-        x, now, _ = pairwise_resplit(lambda y: total(y, band), x, np.append(np.nonzero(served)[0], K))
+        x, now, _ = pairwise_resplit(lambda y: total(y, band), x, np.append(np.nonzero(served)[0], K), **resplit)
+        band, now, by_value = pairwise_resplit(lambda b: total(x, b), band, used, **resplit)
         rate = rate_of_power(inst, c, x[:K], per_user(band))
         band_new, _, moved = pairwise_resplit(lambda b: -power_for_rate(inst, c, rate, per_user(b)).sum(axis=-1),
-                                              band, np.unique(sub[served]))
+                                              band, used, **resplit)
         need = np.where(served, power_for_rate(inst, c, rate, per_user(band_new)), 0.0)
-        if not moved or not np.isfinite(need).all() or need.sum() > budget:
-            break
         trial = np.append(need, budget - need.sum())
-        if total(trial, band_new) < now:                        # rounding at a deadline: keep what we had
+        if moved and np.isfinite(need).all() and need.sum() <= budget and total(trial, band_new) >= now:
+            x, band = trial, band_new                           # (not below now: rounding at a deadline)
+            now = float(total(x, band))
+        elif not by_value:
             break
-        x, band = trial, band_new
-        now = float(total(x, band))
     return now, x[:K], band
 
 
@@ -439,9 +445,11 @@ def search(inst, q: np.ndarray, value=None, users=None) -> tuple[dict, dict]:
     """``(variables, stats)`` of ``best``'s search for bits ``q``: :func:`local_search` from the greedy
     assignment of ``users`` (default: those whose ``q`` reaches ``xi_th``, ``q_min <= q``) restricted to
     each of :func:`start_sets`, on ``value`` (as in :func:`allocate`); the best end wins (the first on
-    ties), its power and bandwidth then re-split pairwise (:func:`polish`; since the fourteenth session).
-    ``stats``: the winner's ``moves``, ``allocated`` (the price search's value) and ``model_objective``
-    (after the polish), ``starts`` tried and the winning ``start`` set.
+    ties). Then that end and the next :data:`POLISHED` - 1 assignments it scored, highest by the price
+    search first, get :func:`polish`'s power and bandwidth, and the highest after it wins (the first of
+    equals; since the fourteenth session). ``stats``: the search's ``moves``, ``starts`` tried and winning
+    ``start`` set; the answer's ``allocated`` (its price search's value), ``model_objective`` (after the
+    polish) and ``polished_rank`` (0: the search's own end, else its rank by the price search).
 
     ``benchmarks/sbq_mapping.py`` runs it with ``mapping``'s one q for all users, and on the perceived
     quality with each user's ``q_min``, to take ``mapping``'s shortfall apart.
@@ -464,9 +472,14 @@ def search(inst, q: np.ndarray, value=None, users=None) -> tuple[dict, dict]:
         if found is None or end[3]["model_objective"] > found[0][3]["model_objective"]:
             found = (end, allowed)
     (sub, power, band, stats), allowed = found
-    polished, power, band = polish(inst, sub, q, power, band, value)
-    return to_variables(inst, sub, q, power, band), {**stats, "allocated": stats["model_objective"],
-                                                     "model_objective": polished, "starts": len(sets),
+    ranked = [(sub, stats["model_objective"], power, band)] + [
+        (np.frombuffer(k, dtype=sub.dtype).copy(), *memo[k]) for k in
+        sorted((k for k in memo if k != sub.tobytes() and memo[k][0] > 0), key=lambda k: -memo[k][0])][:POLISHED - 1]
+    polished = [polish(inst, s, q, p, b, value) for s, _, p, b in ranked]
+    rank = int(np.argmax([v for v, _, _ in polished]))                  # the first of equals: the search's own
+    (sub, allocated), (objective, power, band) = ranked[rank][:2], polished[rank]
+    return to_variables(inst, sub, q, power, band), {**stats, "allocated": allocated, "model_objective": objective,
+                                                     "polished_rank": rank, "starts": len(sets),
                                                      "start": list(allowed)}
 
 
