@@ -108,12 +108,12 @@ def polish(inst, sub: np.ndarray, q: np.ndarray, power: np.ndarray, band: np.nda
     The price search gives each user a point of its value's concave hull; a user's value jumps where
     it meets its deadline, so at small P_max the hull misses splits (up to 3.6 % below the certified
     optimum on ``best``'s own assignment at K = 3, M = 2, P_max = 0.01 W; docs/models.md, issue 16,
-    fourteenth session). In turn, until the bandwidth no longer moves (at most ``rounds`` times):
-    the power of two served users (or of one and the power left over) re-split pairwise
-    (:func:`~semalloc.solvers.resplit.pairwise_resplit`) for the most value; then, at the rates that
-    gives, the bandwidth of two subchannels in use re-split for the least power, the power freed left
-    over for the next turn. Both budgets' sums stay within what :func:`allocate` used; the value never
-    falls. ``value`` as in :func:`allocate`; ``resplit``: the grid and zoom of
+    fourteenth session). In turn, until a turn moves no bandwidth (at most ``rounds`` turns): (1) the
+    power of two served users (or of one and the power left over) re-split pairwise
+    (:func:`~semalloc.solvers.resplit.pairwise_resplit`) for the most value; (2) the bandwidth of two
+    subchannels in use re-split the same way for the most value at those powers; (3) at the rates
+    reached, the bandwidth re-split for the least power, the power freed left over for the next turn's
+    (1). Both budgets' sums stay within what :func:`allocate` used; the value never falls. ``value`` as in :func:`allocate`; ``resplit``: the grid and zoom of
     :func:`~semalloc.solvers.resplit.pairwise_resplit` (its defaults for ``best``).
 
     Examples
