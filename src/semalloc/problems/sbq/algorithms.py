@@ -441,13 +441,14 @@ def start_sets(M: int) -> list[tuple[int, ...]]:
     return [(m,) for m in range(M)] + [tuple(range(M))]
 
 
-def search(inst, q: np.ndarray, value=None, users=None) -> tuple[dict, dict]:
+def search(inst, q: np.ndarray, value=None, users=None, polished: int = POLISHED) -> tuple[dict, dict]:
     """``(variables, stats)`` of ``best``'s search for bits ``q``: :func:`local_search` from the greedy
     assignment of ``users`` (default: those whose ``q`` reaches ``xi_th``, ``q_min <= q``) restricted to
     each of :func:`start_sets`, on ``value`` (as in :func:`allocate`); the best end wins (the first on
-    ties). Then that end and the next :data:`POLISHED` - 1 assignments it scored, highest by the price
-    search first, get :func:`polish`'s power and bandwidth, and the highest after it wins (the first of
-    equals; since the fourteenth session). ``stats``: the search's ``moves``, ``starts`` tried and winning
+    ties). Then that end and the next ``polished`` - 1 assignments it scored (default :data:`POLISHED`),
+    highest by the price search first, get :func:`polish`'s power and bandwidth, and the highest after it
+    wins (the first of equals; since the fourteenth session; ``polished=0``: the search's end as the price
+    search allocated it). ``stats``: the search's ``moves``, ``starts`` tried and winning
     ``start`` set; the answer's ``allocated`` (its price search's value), ``model_objective`` (after the
     polish) and ``polished_rank`` (0: the search's own end, else its rank by the price search).
 
@@ -474,10 +475,10 @@ def search(inst, q: np.ndarray, value=None, users=None) -> tuple[dict, dict]:
     (sub, power, band, stats), allowed = found
     ranked = [(sub, stats["model_objective"], power, band)] + [
         (np.frombuffer(k, dtype=sub.dtype).copy(), *memo[k]) for k in
-        sorted((k for k in memo if k != sub.tobytes() and memo[k][0] > 0), key=lambda k: -memo[k][0])][:POLISHED - 1]
-    polished = [polish(inst, s, q, p, b, value) for s, _, p, b in ranked]
-    rank = int(np.argmax([v for v, _, _ in polished]))                  # the first of equals: the search's own
-    (sub, allocated), (objective, power, band) = ranked[rank][:2], polished[rank]
+        sorted((k for k in memo if k != sub.tobytes() and memo[k][0] > 0), key=lambda k: -memo[k][0])][:polished - 1]
+    done = [polish(inst, s, q, p, b, value) if polished else (v, p, b) for s, v, p, b in ranked[:max(polished, 1)]]
+    rank = int(np.argmax([v for v, _, _ in done]))                      # the first of equals: the search's own
+    (sub, allocated), (objective, power, band) = ranked[rank][:2], done[rank]
     return to_variables(inst, sub, q, power, band), {**stats, "allocated": allocated, "model_objective": objective,
                                                      "polished_rank": rank, "starts": len(sets),
                                                      "start": list(allowed)}
