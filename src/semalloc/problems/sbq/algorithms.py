@@ -102,7 +102,7 @@ def allocate(inst, sub: np.ndarray, q: np.ndarray, value=None,
 
 
 def polish(inst, sub: np.ndarray, q: np.ndarray, power: np.ndarray, band: np.ndarray, value=None,
-           rounds: int = 8, **resplit) -> tuple[float, np.ndarray, np.ndarray]:
+           rounds: int = 8) -> tuple[float, np.ndarray, np.ndarray]:
     """:func:`allocate`'s power and bandwidth for a fixed assignment, improved: ``(value, power, band)``.
 
     The price search gives each user a point of its value's concave hull; a user's value jumps where
@@ -113,8 +113,8 @@ def polish(inst, sub: np.ndarray, q: np.ndarray, power: np.ndarray, band: np.nda
     (:func:`~semalloc.solvers.resplit.pairwise_resplit`) for the most value; (2) the bandwidth of two
     subchannels in use re-split the same way for the most value at those powers; (3) at the rates
     reached, the bandwidth re-split for the least power, the power freed left over for the next turn's
-    (1). Both budgets' sums stay within what :func:`allocate` used; the value never falls. ``value`` as in :func:`allocate`; ``resplit``: the grid and zoom of
-    :func:`~semalloc.solvers.resplit.pairwise_resplit` (its defaults for ``best``).
+    (1). Both budgets' sums stay within what :func:`allocate` used; the value never falls. ``value`` as in
+    :func:`allocate`; ``rounds >= 1``.
 
     Examples
     --------
@@ -140,22 +140,22 @@ def polish(inst, sub: np.ndarray, q: np.ndarray, power: np.ndarray, band: np.nda
         bk = per_user(b)
         return value(inst, q, rate_of_power(inst, c, x[..., :K], bk), bk).sum(axis=-1)
 
-    budget = float(np.where(served, power, 0.0).sum())
     x, band = np.append(np.where(served, power, 0.0), 0.0), np.asarray(band, dtype=float)
-    now = float(total(x, band))
-    used = np.unique(sub[served])
+    budget, used = float(x.sum()), np.unique(sub[served])
     for _ in range(rounds):
-        x, now, _ = pairwise_resplit(lambda y: total(y, band), x, np.append(np.nonzero(served)[0], K), **resplit)
-        band, now, by_value = pairwise_resplit(lambda b: total(x, b), band, used, **resplit)
+        x, now, _ = pairwise_resplit(lambda y: total(y, band), x, np.append(np.nonzero(served)[0], K))
+        band, now, by_value = pairwise_resplit(lambda b: total(x, b), band, used)
         rate = rate_of_power(inst, c, x[:K], per_user(band))
         band_new, _, moved = pairwise_resplit(lambda b: -power_for_rate(inst, c, rate, per_user(b)).sum(axis=-1),
-                                              band, used, **resplit)
-        need = np.where(served, power_for_rate(inst, c, rate, per_user(band_new)), 0.0)
-        trial = np.append(need, budget - need.sum())
-        if moved and np.isfinite(need).all() and need.sum() <= budget and total(trial, band_new) >= now:
-            x, band = trial, band_new                           # (not below now: rounding at a deadline)
-            now = float(total(x, band))
-        elif not by_value:
+                                              band, used)
+        if moved:
+            need = np.where(served, power_for_rate(inst, c, rate, per_user(band_new)), 0.0)
+            trial = np.append(need, budget - need.sum())
+            freed = float(total(trial, band_new)) if np.isfinite(need).all() and need.sum() <= budget else -np.inf
+            if freed >= now:                                    # (not below now: rounding at a deadline)
+                x, band, now = trial, band_new, freed
+                continue
+        if not by_value:
             break
     return now, x[:K], band
 
