@@ -415,3 +415,31 @@ def test_a_spec_with_slots_scores_each_algorithm_over_its_own_episode(tmp_path):
 def test_a_bad_slots_field_names_it(raw, message):
     with pytest.raises(semalloc.errors.InputError, match=message):
         parse_spec(raw)
+
+
+def test_a_run_that_fails_is_counted_named_and_drawn_apart_from_an_infeasible_one(tmp_path, monkeypatch):
+    """An algorithm that refuses a point (``exact`` beyond its size) is a failed run, not an infeasible
+    instance: the summary counts it as ``failed``, the sweep names the algorithm, the point and the
+    message in one line, and the figure marks the point ``o`` (``x`` is kept for no feasible allocation)."""
+    spec_file = tmp_path / "s.yaml"
+    spec_file.write_text(yaml.safe_dump({"problem": "sbq", "vary": {"users": [2, 4]}, "seeds": 1,
+                                         "settings": {"subchannels": 2, "antennas": 2},
+                                         "algorithms": ["equal", "exact"]}))
+    res = CliRunner().invoke(app, ["sweep", str(spec_file), "-o", str(tmp_path / "s.db")])
+    assert res.exit_code == 0, res.output
+    said = " ".join(res.output.split())
+    assert "failed)" in said and "infeasible" not in said                        # the table: "0/1 (1 failed)"
+    assert "exact failed 1 run (first at users=4, seed 0): InputError: sbq: instance: too large for exact" in said
+    with ResultsStore.open(tmp_path / "s.db") as store:
+        rows = store.rows()
+    summ = {(s["point"]["users"], s["algorithm"]): s for s in summarise(rows)}
+    assert (summ[4, "exact"]["failed"], summ[4, "exact"]["infeasible"], summ[4, "exact"]["feasible"]) == (1, 0, 0)
+    assert (summ[2, "exact"]["failed"], summ[2, "exact"]["feasible"]) == (0, 1)
+    import matplotlib.pyplot as plt
+    figs = []
+    monkeypatch.setattr(plt, "close", figs.append)
+    plot_sweep(rows, tmp_path / "f.png", x="users")
+    ax = figs[0].axes[0]
+    marks = [ln for ln in ax.lines if ln.get_gid() == "infeasible"]
+    assert [(float(ln.get_xdata()[0]), ln.get_marker()) for ln in marks] == [(4.0, "o")]
+    assert "1/1 failed" in [t.get_text() for t in ax.texts if t.get_gid() == "infeasible"]

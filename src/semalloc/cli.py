@@ -240,7 +240,8 @@ def _summary_table(summary: list[dict], title: str) -> Table:
                   "time (s)", title=title, title_justify="left")
     for s in summary:
         point = ", ".join(f"{k}={v}" for k, v in s["point"].items()) or "-"
-        runs = f"{s['feasible']}/{s['n']} ({s['infeasible']} infeasible)" if s["infeasible"] else str(s["n"])
+        missing = ", ".join(f"{s[k]} {k}" for k in ("infeasible", "failed") if s.get(k))
+        runs = f"{s['feasible']}/{s['n']} ({missing})" if missing else str(s["n"])
         gap = ["-" if not np.isfinite(s["gap"]) else f"{100 * s['gap']:.3f} %"] if has_gap else []
         table.add_row(point, s["algorithm"], runs, _fmt(s["mean"]), "± " + _fmt(s["ci95"], 3), *gap,
                       f"{s['time_s']:.3f}")
@@ -262,7 +263,7 @@ def sweep(spec_file: Path = typer.Argument(..., help="sweep spec (YAML), or a sh
           json_out: bool = _JSON):
     """Run a parameter sweep into a results store; reuses the tasks it already holds (of any spec)."""
     output = _either(out_, output)
-    from .experiments.analysis import summarise
+    from .experiments.analysis import failures, summarise
     from .experiments.runner import run_sweep
     from .experiments.spec import find_spec, load_spec
     from .experiments.store import ResultsStore
@@ -289,6 +290,8 @@ def sweep(spec_file: Path = typer.Argument(..., help="sweep spec (YAML), or a sh
                      "summary": summary})
         return
     out.print(_summary_table(summary, f"{spec.title or spec_file.name}: {len(spec.seeds)} seeds"))
+    for line in failures(rows):
+        err.print(line, highlight=False, markup=False)
     err.print(f"{report.done} tasks run, {report.skipped} already stored, in {report.seconds:.1f} s; "
               f"results in {path}", highlight=False)
 

@@ -9,7 +9,7 @@ import numpy as np
 from .schema import to_jsonable
 
 __all__ = ["Result", "Evaluation", "STATUSES", "OPTIMAL", "FEASIBLE", "INFEASIBLE", "TIME_LIMIT", "ERROR",
-           "SOLUTION_PRESENT", "FAILED", "CERTIFIED", "RTOL"]
+           "SOLUTION_PRESENT", "FAILED", "CERTIFIED", "REJECTED", "RTOL"]
 
 #: Certified optimum (within the stated gap).
 OPTIMAL = "optimal"
@@ -22,6 +22,9 @@ TIME_LIMIT = "time_limit"
 #: The algorithm failed, returned an unknown status, or handed back an
 #: allocation that ``evaluate`` rejected (see ``message``).
 ERROR = "error"
+#: How the ``message`` of an :data:`ERROR` starts when ``evaluate`` rejected the algorithm's allocation (it
+#: ran and gave none feasible); any other :data:`ERROR` is a failure to run (an exception, a refusal).
+REJECTED = "evaluate rejected the allocation"
 #: Every status an algorithm may return and :func:`semalloc.solve` reports.
 STATUSES = (OPTIMAL, FEASIBLE, INFEASIBLE, TIME_LIMIT, ERROR)
 

@@ -32,7 +32,7 @@ from typing import Any, Callable, NamedTuple
 import numpy as np
 
 from .errors import InputError, RenamedWarning, TimeLimit
-from .result import ERROR, INFEASIBLE, STATUSES, TIME_LIMIT, Evaluation, Result
+from .result import ERROR, INFEASIBLE, REJECTED, STATUSES, TIME_LIMIT, Evaluation, Result
 from .schema import read_json_object, to_jsonable
 
 __all__ = ["Problem", "Algorithm", "Allocation", "register_algorithm", "register_problem", "list_problems",
@@ -604,7 +604,7 @@ def solve(instance, algorithm: str | None = None, **options) -> Result:
                       f"algorithm {algorithm!r} returned the unknown status {status!r}; known: {', '.join(STATUSES)}")
     ev = prob.evaluate(instance, prob.parse_variables(instance, variables))
     if not ev.feasible:                        # never labelled feasible; an admitted infeasibility stays one
-        why = "evaluate rejected the allocation: " + "; ".join(ev.violations)
+        why = f"{REJECTED}: " + "; ".join(ev.violations)
         status, message = (INFEASIBLE, f"{message}; {why}" if message else why) if status == INFEASIBLE \
             else (ERROR, why)
     if ev.feasible and ev.metrics:

@@ -22,9 +22,10 @@ import numpy as np
 from scipy import stats as st
 
 from ..errors import InputError
+from ..result import ERROR, REJECTED
 from .style import BAR_HATCHES, RC, Axis, axis, display_name, line_styles, measure_label
 
-__all__ = ["summarise", "relative_gap", "measure", "mean_trace", "PlotRequest", "Cell", "plot_request", "draw_request",
+__all__ = ["summarise", "failed", "failures", "relative_gap", "measure", "mean_trace", "PlotRequest", "Cell", "plot_request", "draw_request",
            "draw_sweep", "plot_sweep", "export_rows", "EXPORT_FORMATS", "FIGURE_FORMATS", "PLOT_KINDS"]
 
 EXPORT_FORMATS = (".csv", ".parquet")
@@ -78,10 +79,37 @@ def _key(point: dict) -> tuple:
     return tuple(sorted(point.items()))
 
 
+def failed(row: dict) -> bool:
+    """A stored run that failed to run (status ``error``, but for an allocation ``evaluate`` rejected,
+    :data:`~semalloc.result.REJECTED`, which is a run without a feasible allocation): the algorithm raised or
+    refused the instance (``exact`` beyond its size, an agent beyond the users it was trained for)."""
+    return row.get("status") == ERROR and not (row.get("message") or "").startswith(REJECTED)
+
+
+def failures(rows: list[dict]) -> list[str]:
+    """One line per algorithm and message of the sweep's failed runs (:func:`failed`): how many, where
+    first, and why (the runs are stored, with their message, and drawn as ``o``).
+
+    >>> failures([{"algorithm": "dqn", "status": "error", "point": {"users": 9}, "seed": 0,
+    ...             "message": "InputError: users: 9 > 6"}])
+    ['dqn failed 1 run (first at users=9, seed 0): InputError: users: 9 > 6']
+    """
+    groups: dict[tuple, list[dict]] = {}
+    for r in rows:
+        if failed(r):
+            groups.setdefault((r["algorithm"], r.get("message") or ""), []).append(r)
+    lines = []
+    for (name, message), rs in groups.items():
+        first = ", ".join(f"{k}={v}" for k, v in rs[0]["point"].items()) or "the default"
+        lines.append(f"{name} failed {len(rs)} run{'s' if len(rs) > 1 else ''} (first at {first}, seed "
+                     f"{rs[0]['seed']}): {message}")
+    return lines
+
+
 def summarise(rows: list[dict], points: list[dict] | None = None, algorithms: list[str] | None = None,
               sense: str = "max") -> list[dict]:
-    """Per (point, algorithm): runs ``n``, ``feasible`` runs and ``infeasible`` ones
-    (no feasible allocation found: ``n - feasible``), mean objective over the
+    """Per (point, algorithm): runs ``n``, ``feasible`` runs, ``failed`` ones (:func:`failed`: the
+    algorithm raised or refused the instance) and ``infeasible`` ones (it ran and gave no feasible allocation: ``n - feasible - failed``), mean objective over the
     feasible runs with its 95 % t-interval half-width ``ci95`` and the range
     ``min``-``max`` of the runs, mean time, and the mean relative gap to
     ``exact`` over the seeds where both ran (:func:`relative_gap`, by the
@@ -109,7 +137,9 @@ def summarise(rows: list[dict], points: list[dict] | None = None, algorithms: li
         half = float(_ci95(obj))
         gaps = [relative_gap(r["objective"], exact[(k[0], r["seed"])], sense) for r in rs
                 if r["feasible"] and exact.get((k[0], r["seed"]), 0) != 0]
-        out.append({"point": dict(k[0]), "algorithm": k[1], "n": len(rs), "feasible": n, "infeasible": len(rs) - n,
+        not_run = sum(map(failed, rs))
+        out.append({"point": dict(k[0]), "algorithm": k[1], "n": len(rs), "feasible": n,
+                    "infeasible": len(rs) - n - not_run, "failed": not_run,
                     "mean": float(obj.mean()) if n else float("nan"), "ci95": half,
                     "min": float(obj.min()) if n else float("nan"), "max": float(obj.max()) if n else float("nan"),
                     "gap": float(np.mean(gaps)) if gaps else float("nan"),
@@ -152,28 +182,34 @@ def _label(point: dict, skip=(), problem: str | None = None) -> str:
 
 
 def _mark_infeasible(ax, summ: list[dict], x: str, styles: dict, convert) -> None:
-    """Show where runs found no feasible allocation (their mean is over the
-    feasible runs only, or missing): an ``x`` on the foot of the axes at a point
-    with none feasible, and the count ``infeasible/n`` beside every such point.
-    ``convert`` maps a setting's value to the axis's display unit. The artists
+    """Show where runs gave no allocation (their mean is over the feasible runs only, or missing): at a
+    point with none feasible a mark on the foot of the axes, ``x`` where some run found no feasible
+    allocation and ``o`` where every run failed (the algorithm raised or refused: not a verdict on the
+    instance), and beside every such point the count ``k/n`` of runs without one (``k/n failed`` when
+    all of those failed). ``convert`` maps a setting's value to the axis's display unit. The artists
     carry ``gid="infeasible"``."""
     foot = ax.get_xaxis_transform()                        # x in data, y in axes units
-    marked = False
+    marks = set()
     for s in summ:
-        if not s["infeasible"] or s["algorithm"] not in styles:
+        missing = s["infeasible"] + s.get("failed", 0)
+        if not missing or s["algorithm"] not in styles:
             continue
-        xv, c, note = float(convert(s["point"][x])), styles[s["algorithm"]]["color"], f"{s['infeasible']}/{s['n']}"
+        only_failed = not s["infeasible"]
+        xv, c = float(convert(s["point"][x])), styles[s["algorithm"]]["color"]
+        note = f"{missing}/{s['n']}{' failed' if only_failed else ''}"
         if s["feasible"]:
             ax.annotate(note, (xv, s["mean"]), xytext=(3, -9), textcoords="offset points", fontsize=7, color=c,
                         gid="infeasible")
         else:
-            ax.plot([xv], [0.03], marker="x", ms=7, mew=2, color=c, transform=foot, clip_on=False, gid="infeasible")
+            ax.plot([xv], [0.03], marker="o" if only_failed else "x", ms=7, mew=2, color=c, transform=foot,
+                    clip_on=False, gid="infeasible", **({"mfc": "none"} if only_failed else {}))
             ax.annotate(note, (xv, 0.03), xycoords=foot, xytext=(4, 2), textcoords="offset points", fontsize=7,
                         color=c, gid="infeasible")
-        marked = True
-    if marked:
-        ax.text(0.01, 0.99, "x: no feasible allocation; k/n: runs without one", transform=ax.transAxes,
-                fontsize=7, va="top", gid="infeasible")
+        marks.add("failed" if only_failed else "infeasible")
+    if marks:
+        say = {"infeasible": "x: no feasible allocation", "failed": "o: failed to run"}
+        ax.text(0.01, 0.99, "; ".join(say[m] for m in sorted(marks, reverse=True)) + "; k/n: runs without one",
+                transform=ax.transAxes, fontsize=7, va="top", gid="infeasible")
 
 
 class Cell(NamedTuple):
