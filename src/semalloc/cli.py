@@ -384,6 +384,8 @@ def reproduce(key: str = typer.Argument(..., help="problem key, or 'all'"),
                          "time_s": rep.report.seconds if rep.report else None, "summary": rep.summary})
             continue
         out.print(_summary_table(rep.summary, rep.title))
+        for line in rep.failures:
+            err.print(line, highlight=False, markup=False)
         err.print(f"wrote {rep.image}" + (f" (results: {rep.report.path})" if rep.report else ""), highlight=False)
     if json_out:
         _print_json({"figures": done})

@@ -208,7 +208,7 @@ def _mark_infeasible(ax, summ: list[dict], x: str, styles: dict, convert) -> Non
         marks.add("failed" if only_failed else "infeasible")
     if marks:
         say = {"infeasible": "x: no feasible allocation", "failed": "o: failed to run"}
-        ax.text(0.01, 0.99, "; ".join(say[m] for m in sorted(marks, reverse=True)) + "; k/n: runs without one",
+        ax.text(0.01, 0.99, "\n".join([*(say[m] for m in sorted(marks, reverse=True)), "k/n: runs without one"]),
                 transform=ax.transAxes, fontsize=7, va="top", gid="infeasible")
 
 

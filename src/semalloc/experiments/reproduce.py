@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..solve import get_problem, list_problems
-from .analysis import plot_sweep, summarise
+from .analysis import failures, plot_sweep, summarise
 from .runner import SweepReport, run_sweep
 from .spec import PLOT_FIELDS, SPECS_DIR, SweepSpec, load_spec
 from .store import ResultsStore
@@ -56,6 +56,8 @@ class Reproduction:
     summary: list[dict]
     image: Path
     title: str = ""
+    #: :func:`~semalloc.experiments.analysis.failures` of the sweep's rows (none for a figure in :data:`DRAWN`)
+    failures: tuple = ()
 
 
 def highlighted(spec: SweepSpec) -> str:
@@ -125,5 +127,5 @@ def reproduce(key: str, figure: int | None = None, quick: bool = False, out: str
             image = plot_spec(spec, rows, Path(out) / f"{stem}{fmt}")
             done.append(Reproduction(k, num, spec, report,
                                      summarise(rows, spec.points, spec.algorithms, get_problem(k).sense), image,
-                                     f"{spec.title}: {len(spec.seeds)} seeds"))
+                                     f"{spec.title}: {len(spec.seeds)} seeds", tuple(failures(rows))))
     return done
