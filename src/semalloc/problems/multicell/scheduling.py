@@ -242,7 +242,9 @@ class _Boundary:
         self._lb, self._span = np.log(b_lo), np.log(b_hi / b_lo) * (1 + 1e-12)
         self._row = np.arange(n * M, dtype=float).reshape(n, M, 1)
         self._first = self._row.astype(np.int64) * V
-        self._keys = (self._row + (np.log(self.b) - self._lb) / self._span).reshape(-1)   # sorted
+        x = (np.log(self.b) - self._lb) / self._span       # >= 0; > 1 at vertices beyond b_hi
+        self._stride = float(np.ceil(np.max(x, initial=0.0, where=np.isfinite(x)))) + 1.0
+        self._keys = (self._row * self._stride + x).reshape(-1)   # sorted: rows stride apart, each row by b
         self._flat = [v.reshape(-1) for v in (self.b, self.c, self.t)]
 
     @classmethod
@@ -269,7 +271,8 @@ class _Boundary:
 
     def chord(self, b):
         """``(c, t, t_left, t_right)`` on the chord over ``b``."""
-        k = np.searchsorted(self._keys, self._row + (np.log(b) - self._lb) / self._span, side="right") - 1
+        k = np.searchsorted(self._keys, self._row * self._stride + (np.log(b) - self._lb) / self._span,
+                            side="right") - 1
         k = np.clip(k, self._first, self._first + self.b.shape[2] - 2)
         fb, fc, ft = self._flat
         b0, b1 = fb[k], fb[k + 1]
