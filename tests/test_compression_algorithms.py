@@ -218,6 +218,23 @@ def test_exact_bounds_every_algorithm(seed, kw):
         assert lb >= v - ex.stats["gap_abs"] - 1e-9, a
 
 
+@pytest.mark.parametrize("seed, kw", [(0, {"users": 1, "bandwidth_min_hz": 2e7}),
+                                      (0, {"users": 2, "bandwidth_min_hz": 1e7}),
+                                      (34, {"users": 1, "profile": "vgg-5db", "deadline_s": 1e-3,
+                                            "bandwidth_max_hz": 1e4})])
+def test_exact_says_feasible_not_optimal_where_its_grid_cannot_certify(seed, kw):
+    """Where the grid misses what pays (a minimum bandwidth equal to each user's share of the budget, just
+    above the grid's top; a ratio above its last cell), ``exact``'s allocation is below ``best``'s by far:
+    its bound still holds, and its status says it is not certified (an audit found it labelled optimal)."""
+    inst = semalloc.generate("compression", seed=seed, **kw)
+    ex, b = semalloc.solve(inst, "exact"), semalloc.solve(inst, "best")
+    assert b.objective > check(inst, ex) * 1.01 + 1e-9
+    assert ex.status == "feasible" and ex.stats["gap_rel"] > 1e-2 and "not certified" in ex.message
+    assert ex.stats["bound"] >= b.objective - 1e-9
+    tight = semalloc.solve(semalloc.generate("compression", seed=seed, users=3), "exact")
+    assert tight.status == "optimal" and tight.stats["gap_rel"] <= 1e-2
+
+
 @pytest.mark.parametrize("kw", [{"bandwidth_max_hz": 1e6}, {"bandwidth_max_hz": 5e6}, {},
                                 {"bandwidth_max_hz": 30e6}, {"power_max_w": 1e-3}, {"power_max_w": 1e-2},
                                 {"users": 30}, {"level_weights": [0.2, 0.4, 0.6, 0.8]},

@@ -335,18 +335,22 @@ def _maxplus2(F: np.ndarray, T: np.ndarray):
     return G, arg
 
 
-def exact(inst, units: int = 60, o_cells: int = 400, max_users: int = 5):
+def exact(inst, units: int = 60, o_cells: int = 400, max_users: int = 5, optimal_gap_rel: float = 1e-2):
     """Certified optimum for small U: ``B`` and ``P`` on grids of ``units``
     parts of their budgets, ``o`` on ``o_cells`` cells; a 2-D DP over the
     users (each takes ``(a, c)`` parts, or nothing = not served) gives the best
     grid allocation (a lower bound, refined in ``o``), and the same DP on
     cell-wise upper bounds (``V`` is non-decreasing in ``B`` and ``P``, and
     bounded per ``o`` cell) gives an upper bound on the continuous optimum.
-    ``stats``: ``bound`` (the upper bound), ``gap_abs`` and ``gap_rel``."""
+    ``stats``: ``bound`` (the upper bound), ``gap_abs`` and ``gap_rel``. Status ``optimal`` when
+    ``gap_rel <= optimal_gap_rel``, else ``feasible`` (the grid cannot certify it: its allocation, its
+    bound, and a message saying so; larger ``units`` and ``o_cells`` narrow it)."""
     U = inst.U
     if U > max_users:
         raise InputError("instance", f"too large for exact: {U} users, at most {max_users} (DP over both budgets)",
                          "compression")
+    if not 0 <= optimal_gap_rel < 1:
+        raise InputError("optimal_gap_rel", f"must be in [0, 1), got {optimal_gap_rel!r}", "compression")
     dB = inst.bandwidth_max_hz * (1 - FILL_MARGIN) / units
     dP = inst.power_max_w * (1 - FILL_MARGIN) / units
     k = np.arange(units + 1)
@@ -375,11 +379,16 @@ def exact(inst, units: int = 60, o_cells: int = 400, max_users: int = 5):
     o = np.where(sel, refine_o(inst, o, B, P, 1.0 / o_cells), o)
     lb = _objective_exact(inst, o, B, P, sel)
     ub = max(float(Fu[units, units]), lb)
+    gap_rel = (ub - lb) / max(ub, 1e-300)
     variables, _, stats, _ = _done(
-        inst, o, B, P, sel, "exact", bound=ub, gap_abs=ub - lb, gap_rel=(ub - lb) / max(ub, 1e-300),
+        inst, o, B, P, sel, "exact", bound=ub, gap_abs=ub - lb, gap_rel=gap_rel,
         certificate=f"2-D DP on a {units}x{units} grid of both budgets and {o_cells} cells in o; "
                     "the continuous optimum is within `gap_abs` above the objective")
-    return variables, OPTIMAL, stats, f"certified within {ub - lb:.3g} (absolute)"
+    if gap_rel <= optimal_gap_rel:
+        return variables, OPTIMAL, stats, f"certified within {ub - lb:.3g} (absolute)"
+    return variables, FEASIBLE, stats, (f"not certified: the optimum is at most {ub:.6g}, {100 * gap_rel:.3g} % above "
+                                        f"this allocation's {lb:.6g} (more than optimal_gap_rel = {optimal_gap_rel:g}); "
+                                        "the grid of budgets and ratios cannot certify it (larger units and o_cells may)")
 
 
 #: Every compression algorithm in registration order: name -> (function, summary).
