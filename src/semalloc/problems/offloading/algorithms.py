@@ -327,29 +327,39 @@ def local_search(m: Model, st: State, deadline: float) -> tuple[State, int, list
 
 def best(inst, starts: int = 1, time_limit: float = 10.0, seed: int = 0):
     """Ours: :func:`local_search` from the best of ``starts`` bcd runs (seeds ``seed``, ``seed + 1``, ...;
-    the first is bcd's own) and, when one of them is better still, also from the best of the baselines'
-    answers (each as it is and completed by Algorithm 3 with the mode and CPU free), until ``time_limit``
-    (s) from the start; the better end wins. Never below bcd or a baseline (by the merit: fewer missed
-    deadlines, then more reward). ``stats["start"]``: where the winning search began (``bcd`` or a
+    the first is bcd's own); then, while ``time_limit`` (s, from the start) allows, the baselines' answers
+    (each as it is and completed by Algorithm 3 with the mode and CPU free), and when the best of them
+    beats bcd's answer by the merit (fewer missed deadlines, then more reward), the search from it too; the
+    better end wins. Never below bcd, nor below a baseline when the time allows it (small instances: the
+    search from bcd's answer ends early). ``stats["start"]``: where the winning search began (``bcd`` or a
     baseline's name)."""
     t0 = time.perf_counter()
+    deadline = t0 + time_limit
     m = Model(inst)
-    runs = [("bcd", *bcd(m, start(m, seed + s))) for s in range(starts)]       # the first is bcd's own run
+    runs = [bcd(m, start(m, seed + s)) for s in range(starts)]                 # the first is bcd's own run
+    own, stats = max(runs, key=lambda r: m.merit(r[0]))
+    ends = [_searched(m, "bcd", own, stats, starts, deadline)]
+    others = []
     for name, (flags, _) in BCD_VARIANTS.items():
-        if name != "bcd":                         # the baselines' answers: a terminal on a BS bcd's start misses
+        if name != "bcd" and time.perf_counter() < deadline:
             _, st, stats = _bcd_state(inst, seed, **flags)
             free = st.copy()
             m.semantic_and_cpu(free)
-            runs += [(name, st, stats), (name, free, stats)]
-    own = max(runs[:starts], key=lambda r: m.merit(r[1]))                      # the first of equals
-    other = max(runs[starts:], key=lambda r: m.merit(r[1]))
-    ends = []
-    for name, st, stats in (own, other) if _better(m.merit(other[1]), m.merit(own[1])) else (own,):
-        st, moves, trace = local_search(m, st, t0 + time_limit)
-        ends.append((st, {"starts": starts, "start": name, "bcd_iterations": stats["iterations"], "moves": moves,
-                          "trace": stats["trace"] + trace}))
+            others += [(name, st, stats), (name, free, stats)]
+    if others:
+        name, st, stats = max(others, key=lambda r: m.merit(r[1]))            # the first of equals
+        if _better(m.merit(st), m.merit(own)):
+            ends.append(_searched(m, name, st, stats, starts, deadline))
     st, stats = max(ends, key=lambda r: m.merit(r[0]))                         # the first of equals: bcd's
     return _finish(m, st, stats)
+
+
+def _searched(m: Model, name: str, st: State, stats: dict, starts: int, deadline: float) -> tuple[State, dict]:
+    """:func:`local_search` from ``st`` (bcd's or baseline ``name``'s answer, ``stats`` its run's) and
+    ``best``'s stats."""
+    st, moves, trace = local_search(m, st, deadline)
+    return st, {"starts": starts, "start": name, "bcd_iterations": stats["iterations"], "moves": moves,
+                "trace": stats["trace"] + trace}
 
 
 #: The paper's algorithm and its baselines (Sec. IV-C): options of ``_run_bcd``.
