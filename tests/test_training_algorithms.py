@@ -357,6 +357,20 @@ def test_polished_best_reaches_exact_on_tiny_instances():
         assert best.objective <= exact.objective * (1 + 1e-3), (seed, setting)
 
 
+def test_best_tries_other_starts_on_small_instances():
+    """An audit at extreme settings found ``best`` (descending from alternating's answer alone) 4.8x above
+    ``exact`` on this slot of tiny compression rates and a weak transmitter; from the Average allocation
+    the same descent reaches ``exact``. For N <= 20 ``best`` now also starts there and at the fastest
+    allocation, and keeps the lowest end."""
+    inst = semalloc.generate("training", seed=0, devices=2, rho_min=0.001, rho_max=0.01, bs_cpu_max_hz=9.528e11,
+                             power_max_dbm=-24.1)
+    best, alt = semalloc.solve(inst, "best"), semalloc.solve(inst, "alternating")
+    one = semalloc.solve(inst, "best", polish_max_devices=0)           # alternating's start alone, no P1 polish
+    exact = semalloc.solve(inst, "exact", starts=8)
+    assert best.stats["start"] == "average" and best.objective <= exact.objective * (1 + 1e-2)
+    assert best.objective < 0.5 * one.objective and one.objective <= alt.objective * (1 + 1e-12)
+
+
 def test_exact_is_at_least_as_good_as_best_on_tiny_instances():
     for seed in range(2):
         inst = semalloc.generate("training", seed=seed, devices=3)

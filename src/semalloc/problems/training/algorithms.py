@@ -485,9 +485,22 @@ def fhr_only(inst):
 
 
 def best(inst, max_iter: int = 100, reduced_max_devices: int = 100, polish_max_devices: int = 20):
-    """Ours: block descent from alternating's answer, then SLSQP over (p, B) and over P1 (module docstring)."""
+    """Ours: block descent from alternating's answer, then SLSQP over (p, B) and over P1 (module docstring).
+    For N <= ``polish_max_devices`` the same also from the Average and the fastest allocation, the lowest
+    end kept (``stats["start"]``: ``alternating``, ``average`` or ``fastest``)."""
     v_alt, _ = alternating(inst, fastest_point(inst))
-    v, stats = block_descent(inst, v_alt["power_w"], v_alt["bandwidth_hz"], max_iter=max_iter)
+    starts = [("alternating", v_alt)]
+    if inst.N <= polish_max_devices:            # small: other basins are cheap to try (docs/models.md)
+        starts += [("average", average_point(inst)), ("fastest", fastest_point(inst))]
+    ends = [(*_descended(inst, v0, max_iter, reduced_max_devices, polish_max_devices), name) for name, v0 in starts]
+    v, stats, name = min(ends, key=lambda e: _objective(inst, e[0]))              # the first of equals
+    return v, "feasible", {**stats, "start": name}, ""
+
+
+def _descended(inst, v0: dict, max_iter: int, reduced_max_devices: int, polish_max_devices: int) -> tuple[dict, dict]:
+    """``best``'s descent from ``v0``'s power and bandwidth: block descent, then the two SLSQP polishes,
+    each kept only if it lowers the objective."""
+    v, stats = block_descent(inst, v0["power_w"], v0["bandwidth_hz"], max_iter=max_iter)
     stats["reduced"] = stats["polished"] = False
     if inst.N <= reduced_max_devices:           # SLSQP over (p, B) with P3 inside: leaves block descent's stall
         w = _reduced_local(inst, v)
@@ -499,7 +512,7 @@ def best(inst, max_iter: int = 100, reduced_max_devices: int = 100, polish_max_d
         w = _p1_local(inst, v, obj)
         if w is not None and _objective(inst, w) < obj:
             v, stats["polished"] = w, True
-    return v, "feasible", stats, ""
+    return v, stats
 
 
 def exact(inst, starts: int = 20, seed: int = 0, time_limit: float = 60.0):
