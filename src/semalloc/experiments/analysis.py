@@ -25,8 +25,9 @@ from ..errors import InputError
 from ..result import ERROR, REJECTED
 from .style import BAR_HATCHES, RC, Axis, axis, display_name, line_styles, measure_label
 
-__all__ = ["summarise", "failed", "failures", "relative_gap", "measure", "mean_trace", "PlotRequest", "Cell", "plot_request", "draw_request",
-           "draw_sweep", "plot_sweep", "export_rows", "EXPORT_FORMATS", "FIGURE_FORMATS", "PLOT_KINDS"]
+__all__ = ["summarise", "failed", "failures", "relative_gap", "measure", "mean_trace", "PlotRequest", "Cell",
+           "plot_request", "draw_request", "draw_sweep", "plot_sweep", "export_rows", "EXPORT_FORMATS",
+           "FIGURE_FORMATS", "PLOT_KINDS"]
 
 EXPORT_FORMATS = (".csv", ".parquet")
 PLOT_KINDS = ("line", "bars", "trace")
@@ -109,7 +110,8 @@ def failures(rows: list[dict]) -> list[str]:
 def summarise(rows: list[dict], points: list[dict] | None = None, algorithms: list[str] | None = None,
               sense: str = "max") -> list[dict]:
     """Per (point, algorithm): runs ``n``, ``feasible`` runs, ``failed`` ones (:func:`failed`: the
-    algorithm raised or refused the instance) and ``infeasible`` ones (it ran and gave no feasible allocation: ``n - feasible - failed``), mean objective over the
+    algorithm raised or refused the instance) and ``infeasible`` ones (it ran and gave no feasible
+    allocation: ``n - feasible - failed``), mean objective over the
     feasible runs with its 95 % t-interval half-width ``ci95`` and the range
     ``min``-``max`` of the runs, mean time, and the mean relative gap to
     ``exact`` over the seeds where both ran (:func:`relative_gap`, by the
