@@ -72,6 +72,17 @@ def _foreign_files(tmp_path):
     (tmp_path / "pickle.pt").write_bytes(pickle.dumps(object()))                   # refused by weights_only
     with zipfile.ZipFile(tmp_path / "other.zip", "w") as z:                        # a zip, no semalloc.json
         z.writestr("data", json.dumps({}))
+    # tagged as ours but damaged (an audit found these ending in a traceback, exit 1)
+    from semalloc.rl.checkpoint import SHIPPED, SHIPPED_TD3
+    shipped = torch.load(SHIPPED, weights_only=True)
+    torch.save({k: v for k, v in shipped.items() if k != "settings"}, tmp_path / "no-settings.pt")
+    torch.save({**shipped, "slots": "abc"}, tmp_path / "bad-slots.pt")
+    torch.save({**shipped, "perception": "telepathy"}, tmp_path / "bad-perception.pt")
+    td3 = torch.load(SHIPPED_TD3, weights_only=True)
+    torch.save({k: v for k, v in td3.items() if k != "exported"}, tmp_path / "td3-no-policy.pt")
+    with zipfile.ZipFile(tmp_path / "tag-only.zip", "w") as z:                     # the tag and nothing else
+        z.writestr("semalloc.json", json.dumps({k: v for k, v in td3.items() if k in ("format", "version")}
+                                               | {"kind": "dqn"}))
     return sorted(p for p in tmp_path.iterdir())
 
 
@@ -83,6 +94,20 @@ def test_a_file_that_is_not_ours_is_refused(tmp_path):
         assert "not a semalloc sbq agent" in str(e.value), path
     with pytest.raises(InputError, match="no such file"):
         load(tmp_path / "missing.pt")
+
+
+@pytest.mark.parametrize("record", [{"sha256": 12345}, {"sha256": None}, {"steps": 1}])
+def test_a_record_beside_a_checkpoint_must_vouch_for_it_by_its_hash(tmp_path, record):
+    import shutil
+
+    from semalloc.rl.checkpoint import SHIPPED
+    pt = tmp_path / "a.pt"
+    shutil.copy(SHIPPED, pt)
+    assert load(pt).kind == "hybrid"                                   # no record: a user's own file
+    (tmp_path / "a.json").write_text(json.dumps(record))
+    with pytest.raises(InputError, match="agent") as e:
+        load(pt)
+    assert "no SHA-256" in str(e.value)
 
 
 def test_drl_needs_an_agent_of_the_right_dimensions(tmp_path):

@@ -443,3 +443,19 @@ def test_a_run_that_fails_is_counted_named_and_drawn_apart_from_an_infeasible_on
     marks = [ln for ln in ax.lines if ln.get_gid() == "infeasible"]
     assert [(float(ln.get_xdata()[0]), ln.get_marker()) for ln in marks] == [(4.0, "o")]
     assert "1/1 failed" in [t.get_text() for t in ax.texts if t.get_gid() == "infeasible"]
+
+
+def test_drawing_a_figure_writes_nothing_under_the_home_directory(tmp_path):
+    """matplotlib keeps its font cache in ~/.cache/matplotlib unless told otherwise; semalloc tells it
+    $SEMALLOC_CACHE/matplotlib (else the system's temporary directory) when it imports matplotlib first."""
+    home, cache = tmp_path / "home", tmp_path / "cache"
+    home.mkdir()
+    spec = tmp_path / "s.yaml"
+    spec.write_text(yaml.safe_dump({"problem": "sbq", "vary": {"users": [2, 3]}, "seeds": 1, "algorithms": ["equal"]}))
+    env = {k: v for k, v in os.environ.items() if k != "MPLCONFIGDIR"} | {"HOME": str(home), "SEMALLOC_CACHE": str(cache)}
+    exe = Path(sys.executable).parent / "semalloc"
+    for args in (["sweep", str(spec), "-o", str(tmp_path / "r.db")], ["plot", str(tmp_path / "r.db")]):
+        done = subprocess.run([str(exe), *args], env=env, capture_output=True, text=True, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr
+    assert (tmp_path / "r.png").is_file() and not list(home.iterdir())
+    assert list((cache / "matplotlib").glob("fontlist*.json"))

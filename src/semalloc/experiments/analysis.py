@@ -449,7 +449,8 @@ _DRAW = {"line": _draw_line, "bars": _draw_bars, "trace": _draw_trace}
 
 def draw_request(req: PlotRequest):
     """Draw a :class:`PlotRequest` (one panel per cell, by its kind); return the matplotlib figure."""
-    import matplotlib.pyplot as plt
+    from ..caches import pyplot
+    plt = pyplot(backend=None)
 
     with plt.rc_context(RC):
         width = max(4.6, 0.6 * len(req.algorithms) + 1.4) if req.kind == "bars" else 4.6  # room for bar labels
@@ -508,9 +509,8 @@ def draw_sweep(rows: list[dict], **options):
 def plot_sweep(rows: list[dict], path: str | Path, **options) -> Path:
     """Draw a sweep (:func:`draw_sweep`, same ``options``) and write it: PNG, PDF or SVG by the suffix
     (another suffix is an :class:`InputError` naming ``path``)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..caches import pyplot
+    plt = pyplot()
 
     path = Path(path)
     if path.suffix.lower() not in FIGURE_FORMATS:

@@ -132,9 +132,8 @@ def figure3(out: str | Path, quick: bool = False, progress: bool = True, dataset
     without); ``data`` holds :func:`~semalloc.learn.common.load_dataset`
     keywords (``data_dir``, ``size``, ``limit``). Returns ``(image, title, summary)`` (summary rows as
     :func:`semalloc.experiments.analysis.summarise`'s)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..caches import pyplot
+    plt = pyplot()
 
     from .asc import ASC_DEFAULTS, accuracy_curve, drop_order, train_asc
 

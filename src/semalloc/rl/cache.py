@@ -20,6 +20,7 @@ import json
 import os
 from pathlib import Path
 
+from ..caches import cache_dir
 from ..errors import InputError
 from ..units import w_to_dbm
 from .checkpoint import _VERSION, SHIPPED, Agent, load
@@ -38,12 +39,6 @@ def scenario_of(inst) -> dict:
     return {"users": inst.K, "antennas": inst.Nt, "subchannels": inst.M,
             "noise_dbm_hz": float(w_to_dbm(inst.noise_psd_w_hz)),
             **{k: (int if k == "words_per_sentence" else float)(getattr(inst, k)) for k in keys}}
-
-
-def _cache_dir() -> Path:
-    """``$SEMALLOC_CACHE/agents``, else under the system's temporary directory (never the home directory)."""
-    import tempfile
-    return Path(os.environ.get("SEMALLOC_CACHE") or Path(tempfile.gettempdir()) / "semalloc") / "agents"
 
 
 @contextlib.contextmanager
@@ -75,7 +70,7 @@ def agent_for(inst, agent: str | None, steps: int = 30000, seed: int = 0, device
     elif agent == "auto":
         settings = scenario_of(inst)
         key = hashlib.sha256(json.dumps([settings, int(steps), int(seed), _VERSION], sort_keys=True).encode())
-        path = _cache_dir() / f"hybrid-{key.hexdigest()[:16]}.pt"
+        path = cache_dir("agents") / f"hybrid-{key.hexdigest()[:16]}.pt"
         if not path.is_file():
             with _locked(path.with_suffix(".lock")):
                 if not path.is_file():

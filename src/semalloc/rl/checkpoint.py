@@ -253,7 +253,9 @@ def _check_sidecar(path: Path, required: bool) -> None:
         record = json.loads(side.read_text()).get("sha256")
     except (ValueError, AttributeError):
         raise InputError("agent", f"{side}: unreadable record", "sbq") from None
-    if record is not None and record != _sha256(path):
+    if not (isinstance(record, str) and len(record) == 64):        # a record vouches for the file by its hash
+        raise InputError("agent", f"{side}: the record has no SHA-256 of {path.name} (sha256: {record!r})", "sbq")
+    if record != _sha256(path):
         raise InputError("agent", f"{path}: SHA-256 {_sha256(path)[:16]}... does not match {record[:16]}... "
                          f"recorded in {side.name}", "sbq")
 
@@ -300,7 +302,11 @@ def load(path, device: str = "cpu") -> Agent:
         else:
             from .baselines import _sb3
             model = _sb3()[kind].load(path, device=device)
-    except (KeyError, TypeError, RuntimeError, ValueError, AttributeError, InputError) as e:
+        agent = Agent(kind, meta["settings"], model, meta.get("stats", {}), int(meta.get("slots", 100)),
+                      meta.get("general"), meta.get("perception", "sbq"))
+    except Exception as e:                                       # noqa: BLE001 -- any damage to a tagged file
         raise _not_ours(path, f"damaged: {type(e).__name__}") from None
-    return Agent(kind, meta["settings"], model, meta.get("stats", {}), int(meta.get("slots", 100)), meta.get("general"),
-                 meta.get("perception", "sbq"))
+    from .env import PERCEPTIONS
+    if agent.perception not in PERCEPTIONS:
+        raise _not_ours(path, f"damaged: perception {agent.perception!r}")
+    return agent

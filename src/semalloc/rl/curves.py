@@ -109,9 +109,8 @@ def draw_curves(paths, output, window: int = 20, title: str = "sbq: training cur
                 groups: list[Group] | None = None) -> Path:
     """Figure ``sbq-training``: mean reward per slot against steps and against wall-clock time
     (``groups``: :func:`curve_groups` of ``paths`` already read)."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from ..caches import pyplot
+    plt = pyplot()
 
     from ..experiments.style import line_styles
 
