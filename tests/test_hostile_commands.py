@@ -113,6 +113,16 @@ def test_bad_algorithm_options_exit_2(key, tmp_path):
     (["solve", "{inst}", "--workers", "2"], "--workers"),
     (["sweep", "{spec}", "-o", "{tmp}/r.db", "--workers", "abc"], "--workers"),
     (["sweep", "{spec}", "-o", "{tmp}/r.db", "--workers", "0"], "--workers"),
+    # found by the fifteenth session's audit (each was an internal error, several lines, or a file written)
+    (["generate", "compression", "--set", "radius_m=[1, 2, 3]", "-o", "{out}"], "radius_m"),
+    (["generate", "compression", "--set", "radius_m=1e300", "-o", "{out}"], "radius_m"),
+    (["generate", "sbq", "--set", "min_distance_m=1e300", "-o", "{out}"], "min_distance_m"),
+    (["generate", "multicell", "--set", "shadowing_db=1e300", "-o", "{out}"], "shadowing_db"),
+    (["generate", "offloading", "--set", "carrier_hz=0", "-o", "{out}"], "carrier_hz"),
+    (["generate", "compression", "--set", "noise_dbm_hz=1e300", "-o", "{out}"], "noise_dbm_hz"),
+    (["sweep", "{spec}", "-o", "{tmp}/r.db", "--scheduler", "notaurl"], "--scheduler"),
+    (["specs", "copy", "multicell-fig2", "{under_file}"], "DEST"),
+    (["solve", "{inst}", "-a", "", "-o", "{out}"], "algorithm"),
 ])
 def test_usage_and_output_errors_exit_2(args, field, tmp_path):
     inst, spec = tmp_path / "inst.json", tmp_path / "spec.yaml"
@@ -138,6 +148,9 @@ def test_usage_and_output_errors_exit_2(args, field, tmp_path):
     ("problem: multicell\nalgorithms: [prop]\nvary: {devices: [3, true]}\n", "devices"),
     ("problem: multicell\nalgorithms: [prop]\nsettings: {area_m: .nan}\n", "area_m"),
     ("problem: multicell\nalgorithms: [prop]\nsettings: {devices: 1000000000}\n", "GiB"),
+    ("problem: sbq\nalgorithms: [equal]\nslots: 1000000000000\n", "spec.slots"),
+    ("problem: sbq\nalgorithms: [equal]\nseeds: 1000000000000\n", "spec.seeds"),
+    ("problem: multicell\nalgorithms: [prop]\nquick: {seeds: abc}\n", "spec.seeds"),
 ])
 def test_malformed_sweep_specs_exit_2_and_create_no_store(text, field, tmp_path):
     spec, db = tmp_path / "spec.yaml", tmp_path / "r.db"

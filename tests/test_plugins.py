@@ -131,6 +131,10 @@ def test_register_algorithm_refuses_a_taken_name_and_checks_the_return(clean_reg
         {**copy(inst).variables, "power_w": [1e3] * inst.N}, "optimal"), "claims an infeasible optimum")
     res = semalloc.solve(inst, "liar")            # the independent evaluate still has the last word
     assert res.status == "error" and not res.feasible and "evaluate rejected" in res.message
+    semalloc.register_algorithm("multicell", "nan", lambda inst: semalloc.Allocation(
+        {**copy(inst).variables, "power_w": [float("nan")] * inst.N}, "feasible"), "returns NaN powers")
+    res = semalloc.solve(inst, "nan")             # the algorithm's bad output is its failure, not bad input
+    assert res.status == "error" and "returned invalid variables: variables.power_w" in res.message
 
 
 class PickInstance:

@@ -60,13 +60,26 @@ def test_train_eval_and_solve_with_drl(tmp_path, monkeypatch):
     (["rl", "train", "sbq", "--around", "mode", "-o", "{out}"], "around"),
     (["rl", "train", "sbq", "--sequential", "--counterfactual", "1", "-o", "{out}"], "sequential"),
     (["rl", "train", "sbq", "--agent", "td3", "--sequential", "-o", "{out}"], "--sequential"),
+    # found by the fifteenth session's audit (internal errors, or a line printed before the check)
+    (["rl", "train", "sbq", "--seed", "-1", "--steps", "64", "-o", "{out}"], "--seed"),
+    (["rl", "train", "sbq", "--stop-after", "-1", "--steps", "64", "-o", "{out}"], "--stop-after"),
+    (["rl", "eval", "sbq", "--episodes", "1", "--slots", "1", "-a", "equal", "--set", "power_max_w=-1"], "power_max_w"),
+    (["rl", "eval", "sbq", "--episodes", "1", "--slots", "1", "-a", "equal", "--set", "users=100"], "agent"),
+    (["rl", "eval", "sbq", "--episodes", "1", "--slots", "1", "-a", "equal", "--seed", "-1"], "--seed"),
+    (["rl", "curves", "{csv}", "-o", "{out}.txt"], "-o"),
+    (["rl", "curves", "{csv}", "--window", "0", "-o", "{out}.png"], "--window"),
+    (["rl", "curves", "{empty}", "-o", "{out}.png"], "csv"),
 ])
 def test_bad_input_exits_2_with_one_line(tmp_path, args, field):
     cell, bad = tmp_path / "cell.json", tmp_path / "bad.pt"
     bad.write_bytes(b"not ours")
     assert _run("generate", "sbq", "--seed", 0, *TINY, "-o", cell).exit_code == 0
-    r = _run(*[a.format(cell=cell, bad=bad, out=tmp_path / "o.pt") for a in args])
+    (tmp_path / "empty.csv").write_text("")
+    from semalloc.rl.curves import SHIPPED_CURVES
+    csv = sorted(SHIPPED_CURVES.glob("*.csv"))[0]
+    r = _run(*[a.format(cell=cell, bad=bad, out=tmp_path / "o.pt", csv=csv, empty=tmp_path / "empty.csv")
+               for a in args])
     assert r.exit_code == 2, r.output
     lines = [x for x in r.output.splitlines() if x.strip()]
     assert len(lines) == 1 and lines[0].startswith("error:") and field in lines[0], r.output
-    assert not (tmp_path / "o.pt").exists()
+    assert not list(tmp_path.glob("o.pt*"))

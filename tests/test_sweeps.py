@@ -409,8 +409,13 @@ def test_a_spec_with_slots_scores_each_algorithm_over_its_own_episode(tmp_path):
 
 @pytest.mark.parametrize("raw,message", [
     ({"problem": "multicell", "algorithms": ["prop"], "slots": 3}, "spec.slots: multicell has no episodes"),
-    ({"problem": "sbq", "algorithms": ["equal"], "slots": 0}, "spec.slots: must be a positive integer, got 0"),
-    ({"problem": "sbq", "algorithms": ["equal"], "slots": 2.5}, "spec.slots: must be a positive integer, got 2.5"),
+    ({"problem": "sbq", "algorithms": ["equal"], "slots": 0}, r"spec.slots: must be an integer in \[1, 100000\], got 0"),
+    ({"problem": "sbq", "algorithms": ["equal"], "slots": 2.5}, r"spec.slots: must be an integer in \[1, 100000\], got 2.5"),
+    ({"problem": "sbq", "algorithms": ["equal"], "slots": 10**12}, r"spec.slots: must be an integer in \[1, 100000\]"),
+    ({"problem": "sbq", "algorithms": ["equal"], "seeds": 10**12}, r"spec.seeds: must be in \[1, 100000\]"),
+    ({"problem": "sbq", "algorithms": ["equal"], "seeds": [2**70]}, r"spec.seeds\[0\]: must be an integer in \[0, 2\*\*63\)"),
+    ({"problem": "sbq", "algorithms": ["equal"], "quick": {"seeds": -1}}, r"spec.seeds: must be in \[1, 100000\], got -1"),
+    ({"problem": "sbq", "algorithms": ["equal"], "quick": {"zz": 1}}, r"spec.quick.zz: unknown field"),
 ])
 def test_a_bad_slots_field_names_it(raw, message):
     with pytest.raises(semalloc.errors.InputError, match=message):

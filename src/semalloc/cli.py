@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from .cli_errors import exits_2_on_bad_input, parse_sets, run_app
+from .cli_errors import check_output_path, exits_2_on_bad_input, parse_sets, run_app
 from .errors import InputError
 from .learn.cli import app as learn_app
 from .result import ERROR
@@ -445,6 +445,7 @@ def specs_copy(name: str = typer.Argument(..., help="a shipped spec's name"),
     target = (dest / src.name if dest.is_dir() else dest) if dest else Path(src.name)
     if target.exists() and not force:
         raise InputError(str(target), "exists; give --force to overwrite it", "specs")
+    check_output_path(target, "DEST")
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(src.read_text())
     if json_out:

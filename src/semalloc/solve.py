@@ -424,6 +424,9 @@ def _check_ranges(key: str, ranges: dict, values: dict) -> None:
     """Each setting with a range in ``ranges`` within it (bounds: numbers or setting names),
     ``values`` the settings after the defaults."""
     for name, bounds in ranges.items():
+        for b in bounds:
+            if isinstance(b, str) and np.ndim(values[b]) != 0:
+                raise InputError(b, f"must be a number (it bounds {name}), got {values[b]!r}", key)
         lo, hi = (float(values[b]) if isinstance(b, str) else b for b in bounds)
         text = ", ".join(f"{b} = {values[b]:g}" if isinstance(b, str) else f"{b:g}" for b in bounds)
         for x in np.atleast_1d(np.asarray(values[name], dtype=float)):
@@ -477,12 +480,18 @@ def generate(key: str, seed: int = 0, **overrides):
         sizes = ", ".join(f"{v}={settings[v]}" for v in get_problem(key).sizes.values() if v in settings)
         raise InputError(sizes or "settings", f"the instance would need about {need / 2**30:.3g} GiB "
                          f"(limit {MAX_INSTANCE_BYTES / 2**30:.3g} GiB); use fewer items", key)
+    given = ", ".join(settings) or "settings"
     try:
-        return get_problem(key).generate(seed=seed, **settings)
-    except InputError:
-        raise
-    except (TypeError, ValueError) as e:                # a setting of the right type the generator cannot use
-        raise InputError("settings", f"the generator cannot use them: {e}", key) from None
+        with warnings.catch_warnings(), np.errstate(all="ignore"):   # what overflows fails validation below
+            warnings.simplefilter("ignore")
+            return get_problem(key).generate(seed=seed, **settings)
+    except InputError as e:
+        base = e.field.split("[")[0]
+        if not settings or base in (get_problem(key).defaults or {}) or e.field == "--seed":
+            raise                                           # the generator named the setting it refused
+        raise InputError(given, f"the instance drawn with them is not valid: {e.field}: {e.reason}", key) from None
+    except (TypeError, ValueError, ArithmeticError) as e:  # a setting of the right type the generator cannot use
+        raise InputError(given, f"the generator cannot use them: {e}", key) from None
 
 
 def evaluate(instance, variables: dict) -> Evaluation:
@@ -582,13 +591,17 @@ def solve(instance, algorithm: str | None = None, **options) -> Result:
     named in ``message``; its variables are dropped).
     """
     prob = _problem_of(instance)
+    if algorithm is not None and not (isinstance(algorithm, str) and algorithm.strip()):
+        raise InputError("algorithm", f"must be an algorithm's name, got {algorithm!r}; known: "
+                         f"{', '.join(prob.algorithms)}", prob.key)
     algorithm = algorithm or prob.proposed
     if not algorithm:
         raise InputError("algorithm", f"{prob.key} names no proposed algorithm: give one", prob.key)
     options = check_options(prob.key, algorithm, options)
     t0 = time.perf_counter()
     try:
-        out = prob.algorithms[algorithm].run(instance, **options)
+        with np.errstate(all="ignore"):            # an overflow inside a heuristic shows in what evaluate finds
+            out = prob.algorithms[algorithm].run(instance, **options)
     except InputError:
         raise
     except TimeLimit as e:                     # out of time before any allocation
@@ -602,7 +615,12 @@ def solve(instance, algorithm: str | None = None, **options) -> Result:
     if status not in STATUSES:                 # the algorithm's bug: its variables are not trusted
         return Result(prob.key, algorithm, ERROR, float("nan"), {}, stats,
                       f"algorithm {algorithm!r} returned the unknown status {status!r}; known: {', '.join(STATUSES)}")
-    ev = prob.evaluate(instance, prob.parse_variables(instance, variables))
+    try:
+        parsed = prob.parse_variables(instance, variables)
+    except InputError as e:                    # the algorithm's output, not the caller's input
+        return Result(prob.key, algorithm, ERROR, float("nan"), {}, stats,
+                      f"algorithm {algorithm!r} returned invalid variables: {e.field}: {e.reason}")
+    ev = prob.evaluate(instance, parsed)
     if not ev.feasible:                        # never labelled feasible; an admitted infeasibility stays one
         why = f"{REJECTED}: " + "; ".join(ev.violations)
         status, message = (INFEASIBLE, f"{message}; {why}" if message else why) if status == INFEASIBLE \

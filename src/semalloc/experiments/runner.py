@@ -184,17 +184,20 @@ def _local(jobs, spec: SweepSpec, workers: int) -> Iterator[list[dict]]:
                 fut.cancel()
 
 
-def _dask(jobs, spec: SweepSpec, scheduler) -> Iterator[list[dict]]:
+def _connect(scheduler: str):
+    """A Dask client of the scheduler at address ``scheduler`` (before the store is touched)."""
     try:
         from distributed import Client
-        from distributed import as_completed as dask_completed
     except ImportError:
         raise InputError("--scheduler", "needs dask.distributed: pip install 'semalloc[dist]'", "sweep") from None
-    own = isinstance(scheduler, str)
     try:
-        client = Client(scheduler, timeout=CONNECT_TIMEOUT_S) if own else scheduler
-    except (OSError, TimeoutError) as e:
+        return Client(scheduler, timeout=CONNECT_TIMEOUT_S)
+    except (OSError, TimeoutError, ValueError, TypeError) as e:
         raise InputError("--scheduler", f"cannot reach {scheduler}: {e}", "sweep") from None
+
+
+def _dask(jobs, spec: SweepSpec, client, own: bool) -> Iterator[list[dict]]:
+    from distributed import as_completed as dask_completed
     try:
         futures = [client.submit(run_task, spec.problem, spec.settings, t[0], t[1], t[2], spec.options,
                                  _plugins(spec), spec.slots, pure=False) for t in jobs]
@@ -225,13 +228,21 @@ def run_sweep(spec: SweepSpec, path: str | Path, workers: int = 1, scheduler=Non
             raise InputError("--rerun", f"{name!r} is not one of the spec's algorithms: {', '.join(spec.algorithms)}",
                              "sweep")
     t0 = time.perf_counter()
-    with ResultsStore.open(path, spec) as store:
+    own = isinstance(scheduler, str)
+    client = _connect(scheduler) if own else scheduler
+    try:
+        store = ResultsStore.open(path, spec)
+    except BaseException:
+        if own:
+            client.close()
+        raise
+    with store:
         keys = {k: a for k, _, _, a in spec.task_list()}
         stored = store.done()
         todo = {k for k, a in keys.items() if k not in stored or a in rerun}
         jobs = _jobs(spec, todo)
         older = {v: n for v, n in store.versions(set(keys) - todo).items() if v != __version__}
-        results = _dask(jobs, spec, scheduler) if scheduler is not None else _local(jobs, spec, workers)
+        results = _dask(jobs, spec, client, own) if scheduler is not None else _local(jobs, spec, workers)
         bar = _Progress(len(jobs), spec) if progress and jobs else None
         n = 0
         try:

@@ -197,14 +197,20 @@ def _settings(value, where: str) -> dict:
     return {k: numbers_from_text(v) for k, v in value.items()}
 
 
+#: The most seeds and slots a spec may ask for (a sweep is tasks x slots solves; beyond these it would not
+#: end, or its task list would not fit in memory).
+MAX_SEEDS, MAX_SLOTS = 100_000, 100_000
+
+
 def _seeds(value, where: str) -> list[int]:
     if isinstance(value, int) and not isinstance(value, bool):
-        _need(value >= 1, where, f"must be >= 1, got {value}")
+        _need(1 <= value <= MAX_SEEDS, where, f"must be in [1, {MAX_SEEDS}], got {value}")
         return list(range(value))
     _need(isinstance(value, list) and value, where, "must be a positive integer or a non-empty list of seeds")
+    _need(len(value) <= MAX_SEEDS, where, f"at most {MAX_SEEDS} seeds, got {len(value)}")
     for i, s in enumerate(value):
-        _need(isinstance(s, int) and not isinstance(s, bool) and s >= 0, f"{where}[{i}]",
-              f"must be a non-negative integer, got {s!r}")
+        _need(isinstance(s, int) and not isinstance(s, bool) and 0 <= s < 2**63, f"{where}[{i}]",
+              f"must be an integer in [0, 2**63), got {s!r}")
     _need(len(set(value)) == len(value), where, "has repeated seeds")
     return list(value)
 
@@ -284,6 +290,8 @@ def parse_spec(raw: Any, quick: bool = False, check_generator: bool = True, stor
         _need(k in FIELDS, f"spec.{k}", f"unknown field; known: {', '.join(FIELDS)}")
     _need("problem" in raw, "spec.problem", "missing")
     _need("algorithms" in raw, "spec.algorithms", "missing")
+    if not quick and not stored and "quick" in raw:           # its quick variant is checked up front too
+        parse_spec(raw, quick=True, check_generator=check_generator)
     raw = dict(raw)
     if quick and "quick" in raw:
         q = raw["quick"]
@@ -329,8 +337,8 @@ def parse_spec(raw: Any, quick: bool = False, check_generator: bool = True, stor
     title = raw.get("title", "")
     _need(isinstance(title, str), "spec.title", "must be a string")
     slots = raw.get("slots", 1)
-    _need(isinstance(slots, int) and not isinstance(slots, bool) and slots >= 1, "spec.slots",
-          f"must be a positive integer, got {slots!r}")
+    _need(isinstance(slots, int) and not isinstance(slots, bool) and 1 <= slots <= MAX_SLOTS, "spec.slots",
+          f"must be an integer in [1, {MAX_SLOTS}], got {slots!r}")
     if slots > 1 and not stored:
         _need(prob.episode is not None, "spec.slots", f"{prob.key} has no episodes (its instances are not slots)")
         _need(GENERATOR not in (raw.get("settings") or {}), "spec.slots", "episodes come from the problem's "

@@ -152,6 +152,12 @@ def _read_meta(path: Path) -> dict:
                       "re-run the sweep into a new file")
     if set(cols) != set(COLUMNS if meta["version"] == VERSION else _V2_COLUMNS):
         _refuse(path, "a semalloc results store with unknown columns; refusing to touch it")
+    try:
+        spec = json.loads(meta.get("spec", "{}"))
+    except ValueError:
+        spec = None
+    if not isinstance(spec, dict):
+        _refuse(path, "a semalloc results store whose recorded spec is damaged; refusing to touch it")
     return meta
 
 

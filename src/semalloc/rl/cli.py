@@ -122,6 +122,10 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
             raise InputError(f"--{k}", f"only the hybrid agent has this option, not {cfg['agent']}", "sbq")
     if output is None:
         raise InputError("--out", "missing: -o PATH (or --preset)", "sbq")
+    if cfg["seed"] < 0:
+        raise InputError("--seed", f"must be >= 0, got {cfg['seed']}", "sbq")
+    if stop_after is not None and stop_after < 1:
+        raise InputError("--stop-after", f"must be >= 1, got {stop_after}", "sbq")
     from .training import train_recorded
     command = " ".join(["semalloc rl train sbq", *(["--preset", preset] if preset else []), "--agent", cfg["agent"],
                         "--steps", str(cfg["steps"]), "--seed", str(cfg["seed"]), "--slots", str(cfg["slots"]),
@@ -165,7 +169,7 @@ def eval_cmd(problem: str = typer.Argument(..., help="problem key (sbq)"),
     _problem(problem)
     if episodes < 1 or slots < 1:
         raise InputError("--episodes" if episodes < 1 else "--slots", "must be >= 1", "sbq")
-    from ..solve import get_problem
+    from ..solve import generate, get_problem
     from .checkpoint import SHIPPED, load
     from .evaluation import compare
     names = list(algorithm) if algorithm else BASELINES
@@ -182,6 +186,9 @@ def eval_cmd(problem: str = typer.Argument(..., help="problem key (sbq)"),
         raise InputError("agent", f"agents trained for different dimensions {sorted(dims)}", "sbq")
     fixed = next((a for a in agents if not a.general), agents[0])          # a per-scenario agent sets K
     scenario = {**fixed.settings, **parse_sets(sets)}
+    first = generate("sbq", seed=seed, **scenario)            # the scenario and seed checked before any work,
+    for a in agents:                                          # and every agent's dimensions against it
+        a.decide(first)
     rows = compare(agents, names, scenario, episodes, slots, seed,
                    progress=None if json_out else (lambda n: typer.echo(f"evaluating {n}...", err=True)))
     if json_out:

@@ -29,6 +29,7 @@ Examples
 from __future__ import annotations
 
 import json
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -51,7 +52,9 @@ def read_curve(path) -> tuple[np.ndarray, str]:
     """``(data (n, 3), label)`` of one curve file; the label from its ``.json`` record if there is one."""
     path = Path(path)
     try:
-        data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
+        with warnings.catch_warnings():                  # an empty file is refused below, without numpy's warning
+            warnings.simplefilter("ignore")
+            data = np.loadtxt(path, delimiter=",", skiprows=1, ndmin=2)
     except (OSError, ValueError):
         raise InputError("csv", f"{path}: not a training curve (steps,seconds,mean_reward)", "sbq") from None
     if data.shape[0] == 0 or data.shape[1] != 3 or not np.all(np.isfinite(data)):
@@ -110,6 +113,11 @@ def draw_curves(paths, output, window: int = 20, title: str = "sbq: training cur
     """Figure ``sbq-training``: mean reward per slot against steps and against wall-clock time
     (``groups``: :func:`curve_groups` of ``paths`` already read)."""
     from ..caches import pyplot
+    from ..experiments.analysis import FIGURE_FORMATS
+    if Path(output).suffix.lower() not in FIGURE_FORMATS:
+        raise InputError("-o", f"{output}: a figure is {', '.join(FIGURE_FORMATS)}", "sbq")
+    if int(window) < 1:
+        raise InputError("--window", f"must be >= 1, got {window}", "sbq")
     plt = pyplot()
 
     from ..experiments.style import line_styles
