@@ -87,6 +87,15 @@ def check_output_path(path, option: str = "-o") -> None:
                                  f"({e.strerror})") from None
 
 
+def _quiet_stdout() -> None:
+    """Point standard output at the null device, so that flushing it at exit after a broken pipe is silent."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):                               # no real stdout (captured): nothing to flush
+        pass
+
+
 def _fail(message: str, code: int):
     typer.echo(f"error: {' '.join(message.split())}", err=True)      # one line, whatever the message holds
     raise typer.Exit(code)
@@ -106,6 +115,9 @@ def exits_2_on_bad_input(extra: str | None = None):
                 return fn(*a, **k)
             except (*_EXITS, *_ABORTS, KeyboardInterrupt, SystemExit):
                 raise
+            except BrokenPipeError:                             # the reader went away (`... -o - | head`)
+                _quiet_stdout()
+                raise typer.Exit(0) from None
             except InputError as e:
                 message = str(e)
             except ImportError as e:
