@@ -48,8 +48,8 @@ SCHEMA: dict = {
     "psnr": {
         "a": Field(lo=0, strict=True, unit="dB", doc="PSNR model P = a ln(c_rho rho + c_s min(S_dB, cap) + b) (eq. 57)"),
         "b": Field(doc="offset inside the logarithm"),
-        "c_rho": Field(lo=0, doc="weight of the compression rate rho"),
-        "c_s": Field(lo=0, unit="1/dB", doc="weight of the SNR in dB"),
+        "c_rho": Field(lo=0, strict=True, doc="weight of the compression rate rho (> 0: the model is inverted by it)"),
+        "c_s": Field(lo=0, strict=True, unit="1/dB", doc="weight of the SNR in dB (> 0: the model is inverted by it)"),
         "snr_db_max": Field(unit="dB", doc="cap: the PSNR does not grow beyond this SNR (top of the fitted range)"),
     },
     "devices": {
