@@ -99,3 +99,12 @@ def test_every_built_in_algorithm_returns_a_known_status(key):
     for name in names:
         out = _allocation(prob.algorithms[name].run(inst, **OPTIONS.get((key, name), {})), name)
         assert out.status in STATUSES, (name, out.status)
+
+
+def test_a_feasible_allocation_whose_objective_overflows_is_an_error_not_a_feasible_nan():
+    """Weights of 1e308 are inside the documented range, but a sum of them overflows: the result is not a
+    "feasible" allocation with no objective (as an audit found) but an error that says why."""
+    import semalloc
+    inst = semalloc.generate("compression", seed=0, users=3, level_weights=[1e308])
+    res = semalloc.solve(inst, "crra")
+    assert res.status == "error" and not res.feasible and "overflow" in res.message

@@ -620,11 +620,15 @@ def solve(instance, algorithm: str | None = None, **options) -> Result:
     except InputError as e:                    # the algorithm's output, not the caller's input
         return Result(prob.key, algorithm, ERROR, float("nan"), {}, stats,
                       f"algorithm {algorithm!r} returned invalid variables: {e.field}: {e.reason}")
-    ev = prob.evaluate(instance, parsed)
+    with np.errstate(all="ignore"):            # an overflow makes the objective non-finite: refused below
+        ev = prob.evaluate(instance, parsed)
     if not ev.feasible:                        # never labelled feasible; an admitted infeasibility stays one
         why = f"{REJECTED}: " + "; ".join(ev.violations)
         status, message = (INFEASIBLE, f"{message}; {why}" if message else why) if status == INFEASIBLE \
             else (ERROR, why)
+    if ev.feasible and not np.isfinite(ev.objective):   # a feasible allocation whose value overflows
+        return Result(prob.key, algorithm, ERROR, float("nan"), variables, stats,
+                      f"the objective of this allocation is {ev.objective}: the instance's numbers overflow it")
     if ev.feasible and ev.metrics:
         stats["metrics"] = {k: float(v) for k, v in ev.metrics.items()}
     return Result(prob.key, algorithm, status, ev.objective if ev.feasible else float("nan"),
