@@ -124,6 +124,25 @@ def test_every_shipped_figure_spec_is_valid_in_both_modes():
         assert len(quick.tasks()) < len(full.tasks())
 
 
+def test_every_shipped_spec_passes_the_plot_check_and_a_bad_plot_field_is_refused_before_any_work(tmp_path):
+    from semalloc.experiments.reproduce import check_plot, figures
+    for key in ("multicell", "compression", "training", "offloading", "sbq"):
+        for path in figures(key).values():
+            if isinstance(path, str):                                  # drawn by a function, not a sweep
+                continue
+            for quick in (False, True):
+                check_plot(load_spec(path, quick=quick))
+    for plot, field in (({"x": "nosuch"}, "spec.plot.x"), ({"kind": "pie"}, "spec.plot.kind"),
+                        ({"logx": "maybe"}, "spec.plot.logx"), ({"proposed": "nosuch"}, "spec.plot.proposed"),
+                        ({"names": [1]}, "spec.plot.names"), ({"xunit": "MHz"}, "spec.plot.xunit")):
+        spec = tmp_path / "s.yaml"
+        spec.write_text(yaml.safe_dump({"problem": "sbq", "vary": {"users": [2, 3]}, "seeds": 1,
+                                        "algorithms": ["equal"], "plot": plot}))
+        r = CliRunner().invoke(app, ["sweep", str(spec), "-o", str(tmp_path / "r.db")])
+        assert r.exit_code == 2 and field in r.output, (plot, r.output)
+        assert not (tmp_path / "r.db").exists()
+
+
 # ----------------------------------------------------------------------------- the store
 
 def test_resume_skips_what_is_stored(tmp_path, reference):

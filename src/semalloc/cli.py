@@ -264,11 +264,13 @@ def sweep(spec_file: Path = typer.Argument(..., help="sweep spec (YAML), or a sh
     """Run a parameter sweep into a results store; reuses the tasks it already holds (of any spec)."""
     output = _either(out_, output)
     from .experiments.analysis import failures, summarise
+    from .experiments.reproduce import check_plot
     from .experiments.runner import run_sweep
     from .experiments.spec import find_spec, load_spec
     from .experiments.store import ResultsStore
 
     spec = load_spec(find_spec(spec_file), quick=quick)
+    check_plot(spec)                                    # before any work: the figure's options too
     path = output or Path("runs") / f"{spec_file.stem}.db"
     if fresh:
         ResultsStore.discard(path)                      # refuses a file that is not a store, or one in use

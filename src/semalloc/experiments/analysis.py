@@ -287,6 +287,12 @@ def plot_request(rows: list[dict], x: str | None = None, y: str | list[str] = "o
     """
     if not rows:
         raise InputError("rows", "no results to plot yet")
+    for flag, value in (("logx", logx), ("logy", logy)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise InputError(flag, f"must be true or false, got {value!r}")
+    known = list(dict.fromkeys([*(algorithms or []), *(r["algorithm"] for r in rows)]))
+    if proposed is not None and proposed not in known:
+        raise InputError("proposed", f"{proposed!r} is not one of the algorithms: {', '.join(known)}")
     if names is not None and not (isinstance(names, dict) and all(isinstance(v, str) for v in names.values())):
         raise InputError("names", "must be a mapping: algorithm -> label")
     if series is not None:                            # a line per (algorithm, value): fold it into the name

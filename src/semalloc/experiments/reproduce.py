@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..solve import get_problem, list_problems
-from .analysis import failures, plot_sweep, summarise
+from .analysis import failures, plot_request, plot_sweep, summarise
 from .runner import SweepReport, run_sweep
 from .spec import PLOT_FIELDS, SPECS_DIR, SweepSpec, load_spec
 from .store import ResultsStore
@@ -78,6 +78,21 @@ def plot_options(spec: SweepSpec, **overrides) -> dict:
     opts = {**{k: v for k, v in spec.plot.items() if k not in dropped}, **given}
     return {**opts, "proposed": highlighted(spec), "title": spec.title, "algorithms": spec.algorithms,
             "points": spec.points, "problem": spec.problem}
+
+
+def check_plot(spec: SweepSpec) -> None:
+    """Refuse (:class:`InputError` naming ``plot.FIELD``) plot options that no results could make right
+    (``x``, ``kind``, ``logx``, ``names``, ``xunit``, ``series``, ``proposed``, ...), before a sweep runs: the
+    options are tried on one placeholder row per point and algorithm. The measures (``y``, ``band``,
+    ``ylabel``) name a problem's metrics, which only results carry: they are checked when drawn."""
+    rows = [{"point": dict(p), "seed": spec.seeds[0], "algorithm": a, "objective": 1.0, "feasible": True,
+             "time_s": 0.0, "status": "feasible", "metrics": {}, "trace": [1.0, 1.0]}
+            for p in spec.points for a in spec.algorithms]
+    later = {"y", "band", "ylabel"}
+    try:
+        plot_request(rows, **{k: v for k, v in plot_options(spec).items() if k not in later})
+    except InputError as e:
+        raise e.renamed({k: f"spec.plot.{k}" for k in PLOT_FIELDS}) from None
 
 
 def plot_spec(spec: SweepSpec, rows: list[dict], path: str | Path, **overrides) -> Path:
