@@ -32,6 +32,7 @@ import hashlib
 import io
 import json
 import threading
+import warnings
 import zipfile
 import zlib
 from pathlib import Path
@@ -282,7 +283,9 @@ def load(path, device: str = "cpu") -> Agent:
                     raise _not_ours(path, "unreadable semalloc.json") from None
     if meta is None:
         try:
-            meta = torch.load(path, map_location=device, weights_only=True)
+            with warnings.catch_warnings():                      # torch's warnings on a foreign file: not ours
+                warnings.simplefilter("ignore")
+                meta = torch.load(path, map_location=device, weights_only=True)
         except Exception as e:                                   # noqa: BLE001 -- any unreadable file
             raise _not_ours(path, f"{type(e).__name__}") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
