@@ -508,7 +508,7 @@ OPTION_RULES: dict[str, tuple[float, bool]] = {
     "time_limit": (0.0, True), "tol": (0.0, True), "eps": (0.0, True), "seed": (0, False), "starts": (1, False),
     "max_iter": (1, False), "steps": (1, False), "bits": (1, False), "max_users": (1, False),
     "max_subchannels": (1, False), "bnb_time_limit": (0.0, True), "bnb_gap_rel": (0.0, False),
-    "units": (1, False), "o_cells": (1, False),
+    "units": (1, False), "o_cells": (1, False), "optimal_gap_rel": (0.0, False),
 }
 
 
