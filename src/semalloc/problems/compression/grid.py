@@ -73,12 +73,12 @@ def best_o_fast(inst, B: np.ndarray, P: np.ndarray, model: str = "exact") -> tup
     ch = _channel(inst, np.arange(inst.U), B.ndim)
     w = inst.weight[(slice(None),) + (None,) * (B.ndim - 1)]
     zeta = inst.eta_profile.zeta
-    for t in np.arange(-4, 5) / 100.0:
-        cand = np.clip(o + t, 0.01, 0.99)
-        v = w * eta(cand, zeta) * success(outage_argument(cand, B, P, **ch), model)
-        better = v > val
-        val, o = np.where(better, v, val), np.where(better, cand, o)
-    for cand in O_TAIL:                          # what pays only near o = 1 (little data, a tight deadline)
+    def candidates():                            # around the current winner (read anew at each step), then
+        for t in np.arange(-4, 5) / 100.0:       # what pays only near o = 1 (little data, a tight deadline)
+            yield np.clip(o + t, 0.01, 0.99)
+        yield from O_TAIL
+
+    for cand in candidates():
         v = w * eta(cand, zeta) * success(outage_argument(cand, B, P, **ch), model)
         better = v > val
         val, o = np.where(better, v, val), np.where(better, cand, o)
