@@ -25,7 +25,7 @@ from ..errors import InputError
 from ..result import ERROR, REJECTED
 from .style import BAR_HATCHES, RC, Axis, axis, display_name, line_styles, measure_label
 
-__all__ = ["summarise", "failed", "failures", "relative_gap", "measure", "mean_trace", "PlotRequest", "Cell",
+__all__ = ["summarise", "failed", "failures", "check_figure_path", "relative_gap", "measure", "mean_trace", "PlotRequest", "Cell",
            "plot_request", "draw_request", "draw_sweep", "plot_sweep", "export_rows", "EXPORT_FORMATS",
            "FIGURE_FORMATS", "PLOT_KINDS"]
 
@@ -512,15 +512,23 @@ def draw_sweep(rows: list[dict], **options):
     return draw_request(plot_request(rows, **options))
 
 
+def check_figure_path(path: str | Path, field: str = "path", problem: str | None = None) -> Path:
+    """``path`` as a :class:`~pathlib.Path` if its suffix is a figure format (:data:`FIGURE_FORMATS`), else an
+    :class:`InputError` naming ``field``."""
+    path = Path(path)
+    if path.suffix.lower() not in FIGURE_FORMATS:
+        raise InputError(field, f"figure format must be one of {', '.join(FIGURE_FORMATS)}, got {path.name!r}",
+                         problem)
+    return path
+
+
 def plot_sweep(rows: list[dict], path: str | Path, **options) -> Path:
     """Draw a sweep (:func:`draw_sweep`, same ``options``) and write it: PNG, PDF or SVG by the suffix
     (another suffix is an :class:`InputError` naming ``path``)."""
     from ..caches import pyplot
     plt = pyplot()
 
-    path = Path(path)
-    if path.suffix.lower() not in FIGURE_FORMATS:
-        raise InputError("path", f"figure format must be one of {', '.join(FIGURE_FORMATS)}, got {path.name!r}")
+    path = check_figure_path(path)
     fig = draw_request(plot_request(rows, **options))
     path.parent.mkdir(parents=True, exist_ok=True)
     with plt.rc_context(RC):

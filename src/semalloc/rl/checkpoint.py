@@ -140,6 +140,12 @@ class Agent:
                                    self.general.get("channels", False))
         return observe(inst, last_score, last_effective)
 
+    def check(self, inst) -> None:
+        """Refuse (:class:`InputError` on ``agent``) a slot of other dimensions than the agent was trained for."""
+        if (inst.M, inst.Nt) != (self.M, self.Nt) or (inst.K > self.K if self.general else inst.K != self.K):
+            raise InputError("agent", f"trained for {'up to ' if self.general else ''}{self.K} users, {self.M} "
+                             f"subchannels, {self.Nt} antennas; the slot has {inst.K}, {inst.M}, {inst.Nt}", "sbq")
+
     @_one_blas_thread
     def decide(self, inst, last_score=None, last_effective=None, samples: int = 0,
                local: bool = False, changes: int | None = None, reallocate: bool = False) -> tuple[dict, int]:
@@ -160,9 +166,7 @@ class Agent:
 
         In the main thread, numpy's BLAS runs on one thread meanwhile (:func:`_one_blas_thread`).
         """
-        if (inst.M, inst.Nt) != (self.M, self.Nt) or (inst.K > self.K if self.general else inst.K != self.K):
-            raise InputError("agent", f"trained for {'up to ' if self.general else ''}{self.K} users, {self.M} "
-                             f"subchannels, {self.Nt} antennas; the slot has {inst.K}, {inst.M}, {inst.Nt}", "sbq")
+        self.check(inst)
         from .env import to_allocation
         obs = self.observe(inst, last_score, last_effective)
         if changes is not None:                          # the local search's bound: with local only

@@ -188,7 +188,7 @@ def eval_cmd(problem: str = typer.Argument(..., help="problem key (sbq)"),
     scenario = {**fixed.settings, **parse_sets(sets)}
     first = generate("sbq", seed=seed, **scenario)            # the scenario and seed checked before any work,
     for a in agents:                                          # and every agent's dimensions against it
-        a.decide(first)
+        a.check(first)
     rows = compare(agents, names, scenario, episodes, slots, seed,
                    progress=None if json_out else (lambda n: typer.echo(f"evaluating {n}...", err=True)))
     if json_out:

@@ -113,9 +113,8 @@ def draw_curves(paths, output, window: int = 20, title: str = "sbq: training cur
     """Figure ``sbq-training``: mean reward per slot against steps and against wall-clock time
     (``groups``: :func:`curve_groups` of ``paths`` already read)."""
     from ..caches import pyplot
-    from ..experiments.analysis import FIGURE_FORMATS
-    if Path(output).suffix.lower() not in FIGURE_FORMATS:
-        raise InputError("-o", f"{output}: a figure is {', '.join(FIGURE_FORMATS)}", "sbq")
+    from ..experiments.analysis import check_figure_path
+    check_figure_path(output, "-o", "sbq")
     if int(window) < 1:
         raise InputError("--window", f"must be >= 1, got {window}", "sbq")
     plt = pyplot()

@@ -488,10 +488,11 @@ def best(inst, max_iter: int = 100, reduced_max_devices: int = 100, polish_max_d
     """Ours: block descent from alternating's answer, then SLSQP over (p, B) and over P1 (module docstring).
     For N <= ``polish_max_devices`` the same also from the Average and the fastest allocation, the lowest
     end kept (``stats["start"]``: ``alternating``, ``average`` or ``fastest``)."""
-    v_alt, _ = alternating(inst, fastest_point(inst))
+    fastest = fastest_point(inst)
+    v_alt, _ = alternating(inst, fastest)
     starts = [("alternating", v_alt)]
     if inst.N <= polish_max_devices:            # small: other basins are cheap to try (docs/models.md)
-        starts += [("average", average_point(inst)), ("fastest", fastest_point(inst))]
+        starts += [("average", average_point(inst)), ("fastest", fastest)]
     ends = [(*_descended(inst, v0, max_iter, reduced_max_devices, polish_max_devices), name) for name, v0 in starts]
     v, stats, name = min(ends, key=lambda e: _objective(inst, e[0]))              # the first of equals
     return v, "feasible", {**stats, "start": name}, ""
