@@ -307,3 +307,19 @@ def test_best_from_the_lagrangian_start_is_never_below_prop_even_out_of_time():
         prop = semalloc.solve(inst, "prop")
         best = semalloc.solve(inst, "best", start="lagrange", time_limit=0.5)
         assert best.feasible and best.objective >= prop.objective * (1 - 1e-9), (seed, best.objective, prop.objective)
+
+
+def test_an_idle_device_is_held_to_its_deadline_and_energy_too():
+    """(8b) and (8c) hold for every device n, an idle one included: an idle device that computes spends the
+    energy (it earned 0 before and after, but its allocation was called feasible); idle with nothing to do
+    stays feasible (found by an independent evaluator written from the paper, 2026-12-07)."""
+    inst = semalloc.generate("multicell", seed=0, devices=10)
+    v = {k: np.array(x, copy=True) for k, x in semalloc.solve(inst, "prop").variables.items()}
+    v["mode"][0], v["bs"][0], v["rbs"][0], v["bits"][0], v["cycles"][0], v["cpu_hz"][0] = "idle", -1, 0, 0, 0, 0
+    idle = semalloc.evaluate(inst, v)
+    assert idle.feasible, idle.violations
+    v["cycles"][0], v["cpu_hz"][0] = 1e9, inst.devices.cpu_max_hz[0]
+    busy = semalloc.evaluate(inst, v)
+    assert not busy.feasible and busy.objective == idle.objective
+    assert [x for x in busy.violations if x.startswith("device 0: ")] == [
+        "device 0: time 0.435742 s > deadline 0.01 s", "device 0: energy 5.01931 J > budget 0.002 J"]

@@ -148,7 +148,8 @@ class Agent:
 
     @_one_blas_thread
     def decide(self, inst, last_score=None, last_effective=None, samples: int = 0,
-               local: bool = False, changes: int | None = None, reallocate: bool = False) -> tuple[dict, int]:
+               local: bool = False, changes: int | None = None, reallocate: bool = False,
+               swaps: bool = False) -> tuple[dict, int]:
         """Variables (feasible by construction) for slot ``inst``; refuses a slot of other dimensions.
 
         ``samples > 0`` (hybrid only): a policy with sampling -- the
@@ -161,8 +162,9 @@ class Agent:
 
         ``local`` (hybrid only): the deterministic action's assignment improved
         by single-user subchannel changes scored by the model (:func:`~semalloc.rl.search.local_search`;
-        ``changes``: at most that many, default 2K; ``reallocate``: then the power and
-        bandwidth of the assignment found re-optimised by ``best``'s price search).
+        ``changes``: at most that many, default 2K; ``swaps``: when no single change gains, also every swap
+        of two users' choices; ``reallocate``: then the power and bandwidth of the assignment found
+        re-optimised by ``best``'s price search).
 
         In the main thread, numpy's BLAS runs on one thread meanwhile (:func:`_one_blas_thread`).
         """
@@ -174,15 +176,17 @@ class Agent:
                 raise InputError("changes", "bounds the local search: needs local=True", "sbq")
             if isinstance(changes, bool) or not isinstance(changes, (int, np.integer)) or changes < 1:
                 raise InputError("changes", f"must be an integer >= 1, got {changes!r}", "sbq")
-        if reallocate and not local:
-            raise InputError("reallocate", "re-allocates the local search's assignment: needs local=True", "sbq")
+        for name, on, what in (("reallocate", reallocate, "re-allocates the local search's assignment"),
+                               ("swaps", swaps, "adds swaps to the local search")):
+            if on and not local:
+                raise InputError(name, f"{what}: needs local=True", "sbq")
         if local:
             if self.kind != "hybrid" or samples:
                 raise InputError("local", f"only the hybrid agent acting with its mode searches locally, not "
                                  f"{self.kind}{' with samples' if samples else ''}", "sbq")
             from .search import local_search
             v, moved, _ = local_search(self.model, inst, obs, 2 * inst.K if changes is None else changes,
-                                       self.perception, bool(reallocate))
+                                       self.perception, bool(reallocate), bool(swaps))
             return v, moved
         if not samples:                                  # a baseline's action covers all K it was trained for
             return to_allocation(inst, self.act(obs), self.perception, None if self.kind == "hybrid" else self.K)

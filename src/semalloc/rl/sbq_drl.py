@@ -71,7 +71,8 @@ def drl_sampled(inst, agent: str | None = None, steps: int = 30000, seed: int = 
 @PROBLEM.algorithm("drl-local", "ours: the shipped hybrid agent's assignment improved by single-user subchannel "
                                 "changes, each scored by the model with the agent's own powers, mixes and shares, "
                                 "then its power and bandwidth re-optimised by best's price search")
-def drl_local(inst, agent: str | None = None, device: str = "cpu", changes: int | None = None, reallocate: bool = True):
+def drl_local(inst, agent: str | None = None, device: str = "cpu", changes: int | None = None, reallocate: bool = True,
+              swaps: bool = False):
     """``drl`` then a 1-opt local search over the subchannels (Agent.decide(local=True)): every change of one
     user's subchannel (incl. none) is mapped through the agent's own continuous heads and scored by the SBQ
     model as one batch, the best taken while it gains; never below ``drl``. A decision rule of ours on top of
@@ -80,27 +81,30 @@ def drl_local(inst, agent: str | None = None, device: str = "cpu", changes: int 
     about half the time). ``reallocate`` (default; false: the search alone, as until the thirteenth session):
     the assignment found then gets ``best``'s power and bandwidth (:func:`~semalloc.problems.sbq.algorithms.
     allocate`, zero-forcing beams) when they score higher than the agent's own (docs/models.md, issue 16,
-    thirteenth session)."""
-    return _searched(inst, _agent(inst, agent, 0, 0, device, "SHIPPED"), "drl-local", changes, reallocate)
+    thirteenth session). ``swaps``: when no single change gains, the search also tries every swap of two
+    users' choices (as ``best``'s search does), at about 1.5x the time (docs/models.md, issue 16, sixteenth
+    session)."""
+    return _searched(inst, _agent(inst, agent, 0, 0, device, "SHIPPED"), "drl-local", changes, reallocate, swaps)
 
 
 @PROBLEM.algorithm("drl-zf-local", "ours: drl-zf's assignment improved by drl-local's search, then its power "
                                    "and bandwidth re-optimised by best's price search")
 def drl_zf_local(inst, agent: str | None = None, device: str = "cpu", changes: int | None = None,
-                 reallocate: bool = True):
-    """``drl-local``'s decision rule (the search, ``changes``, ``reallocate``) on ``drl-zf``'s agent (preset
+                 reallocate: bool = True, swaps: bool = False):
+    """``drl-local``'s decision rule (the search, ``changes``, ``reallocate``, ``swaps``) on ``drl-zf``'s agent (preset
     ``zf``, semalloc/rl/data/sbq-hybrid-zf.pt, or ``agent``: a checkpoint trained with ``--sequential
     --channels``)."""
-    return _searched(inst, _zf_agent(inst, agent, device), "drl-zf-local", changes, reallocate)
+    return _searched(inst, _zf_agent(inst, agent, device), "drl-zf-local", changes, reallocate, swaps)
 
 
-def _searched(inst, a, name: str, changes, reallocate):
+def _searched(inst, a, name: str, changes, reallocate, swaps):
     """A hybrid agent's decision with the local search (``drl-local``, ``drl-zf-local``)."""
     if a.kind != "hybrid":
         raise InputError("agent", f"{name} needs a hybrid agent; this one is {a.kind}", "sbq")
-    if not isinstance(reallocate, (bool, np.bool_)):
-        raise InputError("reallocate", f"must be true or false, got {reallocate!r}", "sbq")
-    return _decided(a, inst, local=True, changes=changes, reallocate=bool(reallocate))
+    for option, on in (("reallocate", reallocate), ("swaps", swaps)):
+        if not isinstance(on, (bool, np.bool_)):
+            raise InputError(option, f"must be true or false, got {on!r}", "sbq")
+    return _decided(a, inst, local=True, changes=changes, reallocate=bool(reallocate), swaps=bool(swaps))
 
 
 @PROBLEM.algorithm("drl-zf", "ours: a hybrid agent that also sees the channel directions and decides the users' "
@@ -166,10 +170,12 @@ def _baseline(inst, agent, device: str, kind: str, shipped: str):
 
 
 def _decided(a, inst, samples: int | None = None, local: bool = False, changes: int | None = None,
-             reallocate: bool = False):
+             reallocate: bool = False, swaps: bool = False):
     """A trained agent's decision on slot ``inst`` as an algorithm's return, its time in ``decide_s``
-    (``samples``: drl's ``policy_samples``, also a stat; ``local``, ``changes``, ``reallocate``: drl-local's search)."""
+    (``samples``: drl's ``policy_samples``, also a stat; ``local``, ``changes``, ``reallocate``, ``swaps``:
+    drl-local's search)."""
     t0 = time.perf_counter()
-    variables, moved = a.decide(inst, samples=samples or 0, local=local, changes=changes, reallocate=reallocate)
+    variables, moved = a.decide(inst, samples=samples or 0, local=local, changes=changes, reallocate=reallocate,
+                                swaps=swaps)
     stats = {"agent": a.kind, "decide_s": time.perf_counter() - t0, "moved": moved}
     return variables, FEASIBLE, stats if samples is None else {**stats, "policy_samples": samples}, ""

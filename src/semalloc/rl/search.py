@@ -25,7 +25,7 @@ __all__ = ["local_search"]
 
 
 def local_search(net, inst, obs: np.ndarray, changes: int, perception: str = "sbq",
-                 reallocate: bool = False) -> tuple[dict, int, np.ndarray]:
+                 reallocate: bool = False, swaps: bool = False) -> tuple[dict, int, np.ndarray]:
     """``(variables, moved, choices)``: the mode's assignment improved by single-user subchannel changes.
 
     ``net`` a :class:`~semalloc.rl.hybrid.HybridPolicy`, ``obs`` its observation of slot ``inst``. Every
@@ -40,6 +40,11 @@ def local_search(net, inst, obs: np.ndarray, changes: int, perception: str = "sb
     (never below it). ``moved``: users the ``Nt`` cap moved or dropped; ``choices`` (K,): the present users'
     subchannel choices found (0 = none, m + 1 = subchannel m), before that cap.
 
+    ``swaps``: a pass in which no single change gains then scores, as a second batch with the same row 0,
+    every swap of two users' choices (users on different choices, pairs in order), which a full subchannel
+    needs (``best``'s search has both); a swap counts as one of the ``changes``. Then the search stops where
+    neither a single change nor a swap gains.
+
     ``reallocate``: the assignment found and its bits then get the power and bandwidth of ``best``'s price
     search (zero-forcing beams, the ``perception``'s value) when that scores higher than the policy's own
     continuous action (never below the search).
@@ -48,17 +53,29 @@ def local_search(net, inst, obs: np.ndarray, changes: int, perception: str = "sb
     K, M = inst.K, net.M
     now = net.act_one(obs)                                              # the mode: row 0 of the first pass
     s = now["discrete"][:K].copy()                                      # the K present users' choices
-    user = np.repeat(np.arange(K), M)                                   # neighbour k M + i: user k on the
+    user = np.repeat(np.arange(K), M)                                   # neighbour k M + i: user k on its
+    pairs = np.array([(i, j) for i in range(K) for j in range(i + 1, K)], dtype=np.int64).reshape(-1, 2)
+
+    def scored_batch(cand):                 # row 0: the current action itself, mapped as alone (rows independent)
+        act = {k: np.concatenate([now[k][None], x]) for k, x in net.act_one(obs, assignments=cand).items()}
+        v, moved = to_allocation(inst, act, perception)
+        score = scored(inst, v, perception)[1]
+        pick = int(np.argmax(score))
+        return (pick if score[pick] > score[0] + 1e-9 else 0), act, v, moved, score
+
     for _ in range(changes):                                            # i-th choice other than its own
         other = np.arange(M)[None] + (np.arange(M)[None] >= s[:, None])     # (K, M), in 0..M
         cand = np.repeat(s[None], K * M, axis=0)
         cand[np.arange(K * M), user] = other.ravel()
-        act = {k: np.concatenate([now[k][None], x]) for k, x in net.act_one(obs, assignments=cand).items()}
-        v, moved = to_allocation(inst, act, perception)                 # row 0: the current action itself,
-        score = scored(inst, v, perception)[1]                          # mapped as alone (rows independent)
-        pick = int(np.argmax(score))
-        if score[pick] <= score[0] + 1e-9:
-            pick = 0
+        pick, act, v, moved, score = scored_batch(cand)
+        if not pick and swaps:                                          # no single change gains: swaps of
+            ij = pairs[s[pairs[:, 0]] != s[pairs[:, 1]]]                # two users on different choices
+            if len(ij):
+                cand = np.repeat(s[None], len(ij), axis=0)
+                rows = np.arange(len(ij))
+                cand[rows, ij[:, 0]], cand[rows, ij[:, 1]] = s[ij[:, 1]], s[ij[:, 0]]
+                pick, act, v, moved, score = scored_batch(cand)
+        if not pick:
             break
         s, now = cand[pick - 1], {k: x[pick] for k, x in act.items()}
     out = {k: x[pick] for k, x in v.items()}
