@@ -10,12 +10,13 @@ For the notes' default scenario (K = 6, Nt = 4, M = 3, Pmax = 1 W, B = 1.8 MHz) 
   (``--samples`` actions drawn, the best by the model kept; :func:`semalloc.rl.sbq_drl.drl_sampled`);
   ``drl-local``: the same agent's assignment improved by single-user subchannel changes scored by the model,
   then ``best``'s power and bandwidth for the assignment found (:func:`semalloc.rl.sbq_drl.drl_local`; a third
-  table, with the search alone (``reallocate=False``) and with ``changes=1``, the best single change, beside it);
+  table, with the search alone (``reallocate=False``), with ``changes=1``, the best single change, and with
+  ``swaps=True``, also swaps of two users' choices where no single change gains, beside it);
 - ``drl-zf`` (ours; a fourth table): the shipped agent that also sees the channel directions and places the
   users one by one with each subchannel's zero-forcing residual (``semalloc/rl/data/sbq-hybrid-zf.pt``, or
   ``--zf-agent``), over episodes, and its mode with the same local search and re-allocation (``zf-local``,
   :func:`semalloc.rl.sbq_drl.drl_zf_local`; ``zf-search``: without the re-allocation; ``zf-local 1``: its best
-  single change alone);
+  single change alone; ``zf-local+sw``: with swaps);
 - ``mapping`` (fair: best's search on the S-SE-perceived QoS), ``mapping-drl`` (the shipped agent of the same
   recipe trained on the S-SE-perceived reward, each slot decided alone), ``mapping-equal``, ``equal``, ``best``;
 - ``dqn`` and ``td3``: the shipped scenario-general single-type DRL baselines over episodes (a second table;
@@ -71,11 +72,14 @@ def _point(agent, zf, agents: dict, settings: dict, episodes: int, slots: int, s
                          ("zf-local", lambda i, s, e: zf.decide(i, s, e, local=True, reallocate=True)[0]),
                          ("zf-local 1", lambda i, s, e: zf.decide(i, s, e, local=True, changes=1, reallocate=True)[0]),
                          ("zf-search", lambda i, s, e: zf.decide(i, s, e, local=True)[0]),
+                         ("zf-local+sw", lambda i, s, e: zf.decide(i, s, e, local=True, reallocate=True, swaps=True)[0]),
                          ("drl (1st)", lambda i, s, e: agent.decide(i)[0]),
                          ("drl-sampled", lambda i, s, e: agent.decide(i, s, e, samples=samples)[0]),
                          ("drl-local", lambda i, s, e: agent.decide(i, s, e, local=True, reallocate=True)[0]),
                          ("drl-local 1", lambda i, s, e: agent.decide(i, s, e, local=True, changes=1, reallocate=True)[0]),
                          ("drl-search", lambda i, s, e: agent.decide(i, s, e, local=True)[0]),
+                         ("drl-local+sw", lambda i, s, e: agent.decide(i, s, e, local=True, reallocate=True,
+                                                                       swaps=True)[0]),
                          *[(a, lambda i, s, e, a=a: semalloc.solve(i, a).variables) for a in ALGOS],
                          *[(a, lambda i, s, e, a=a: agents[a].decide(i, s, e)[0]) for a in BASELINES
                            if settings.get("users", 6) <= agents[a].K]):
@@ -163,11 +167,13 @@ def main() -> None:
                     ("local/best", 10, 3, lambda r: r["drl-local"] / r["best"]),
                     ("local1/best", 11, 3, lambda r: r["drl-local 1"] / r["best"]), ("drl ms", 6, 3, lambda r: r["drl ms"]),
                     ("search ms", 9, 3, lambda r: r["drl-search ms"]), ("local ms", 8, 3, lambda r: r["drl-local ms"]),
-                    ("local1 ms", 9, 3, lambda r: r["drl-local 1 ms"]), ("best ms", 7, 1, lambda r: r["best ms"])],
+                    ("local1 ms", 9, 3, lambda r: r["drl-local 1 ms"]),
+                    ("local+sw/best", 13, 3, lambda r: r["drl-local+sw"] / r["best"]),
+                    ("local+sw ms", 11, 3, lambda r: r["drl-local+sw ms"]), ("best ms", 7, 1, lambda r: r["best ms"])],
              "drl-local: drl's assignment, 1-opt over single-user subchannel changes, then best's power and bandwidth "
              "for it; search: the same without that; local1: changes=1, the best single change, then best's power and "
-             "bandwidth")
-    for key in ("drl-search", "drl-local", "drl-local 1"):
+             "bandwidth; local+sw: swaps=true, also swaps of two users' choices where no single change gains")
+    for key in ("drl-search", "drl-local", "drl-local 1", "drl-local+sw"):
         print(_summary(rows, key, ["drl"]))
     print()
     _columns(rows, [("drl-zf", 6, 3, lambda r: r["drl-zf"]), ("zf-local", 8, 3, lambda r: r["zf-local"]),
@@ -177,11 +183,13 @@ def main() -> None:
                     ("zf-local1/best", 14, 3, lambda r: r["zf-local 1"] / r["best"]),
                     ("zf/drl", 6, 3, lambda r: r["drl-zf"] / r["drl"]), ("zf/map", 6, 3, lambda r: r["drl-zf"] / r["mapping"]),
                     ("zf ms", 6, 3, lambda r: r["drl-zf ms"]), ("zf-search ms", 12, 3, lambda r: r["zf-search ms"]),
-                    ("zf-local ms", 11, 3, lambda r: r["zf-local ms"]), ("zf-local1 ms", 12, 3, lambda r: r["zf-local 1 ms"])],
+                    ("zf-local ms", 11, 3, lambda r: r["zf-local ms"]), ("zf-local1 ms", 12, 3, lambda r: r["zf-local 1 ms"]),
+                    ("zf-local+sw/best", 16, 3, lambda r: r["zf-local+sw"] / r["best"]),
+                    ("zf-local+sw ms", 14, 3, lambda r: r["zf-local+sw ms"])],
              "drl-zf: ours, the agent that sees the channel directions and places users in turn; zf-local "
              "(drl-zf-local): its mode and drl-local's search and re-allocation; zf-search: without the "
-             "re-allocation; zf-local1: changes=1")
-    for key in ("drl-zf", "zf-search", "zf-local", "zf-local 1"):
+             "re-allocation; zf-local1: changes=1; zf-local+sw: swaps=true")
+    for key in ("drl-zf", "zf-search", "zf-local", "zf-local 1", "zf-local+sw"):
         print(_summary(rows, key, ["drl", *BASELINES, "equal"]))
     beaten = sum(all(r["drl"] >= r[a] for a in BASELINES if a in r) for _, r in rows)
     print(f"drl >= every single-type DRL baseline at {beaten}/{len(rows)} points")
