@@ -51,3 +51,21 @@ def test_docstring_examples_run(name):
     mod = importlib.import_module(name)
     result = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert result.failed == 0
+
+
+def test_the_largest_counts_in_reliability_md_are_the_largest_accepted():
+    """docs/reliability.md's table of the largest instance counts: each count is accepted and one more is
+    refused (the table went stale twice as schema fields were added: found 2026-12-07)."""
+    from semalloc.solve import MAX_INSTANCE_BYTES, instance_bytes
+    text = (ROOT / "docs" / "reliability.md").read_text()
+    rows = [line.split("|")[1:3] for line in text[text.index("| problem | largest count"):].splitlines()[2:]
+            if line.startswith("| ")]
+    checked = 0
+    for problem, counts in rows:
+        for item in counts.split(","):
+            name, *digits = item.split()
+            n = int("".join(digits))
+            assert instance_bytes(problem.strip(), {name: n}) <= MAX_INSTANCE_BYTES, (problem, name, n)
+            assert instance_bytes(problem.strip(), {name: n + 1}) > MAX_INSTANCE_BYTES, (problem, name, n)
+            checked += 1
+    assert checked == 12
