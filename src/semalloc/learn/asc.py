@@ -290,7 +290,9 @@ def load_asc(path: str | Path, device: str = "cpu"):
 def fit_eta(o, acc, name: str = "fitted") -> EtaProfile:
     """``eta(o)`` fitted by variable projection, then polished; returns the best
     (least RMSE) of those fits and :func:`semalloc.perf.eta.fit_robust`, among
-    the ones non-increasing on ``[0, max o]`` when there are any.
+    the ones non-increasing on ``[0, max o]``. The polish also runs from the
+    same starts within the signs that make each term non-increasing
+    (``z1 <= 0 <= z2``, ``z4 <= 0 <= z3``), so such a fit always exists.
 
     For fixed exponents ``(z2, z4)`` the model is linear in ``(z1, z3)``, so
     every pair of a grid (``z2`` in [-5, 60], ``z4`` in [-3, 3]) gets its best
@@ -328,12 +330,19 @@ def fit_eta(o, acc, name: str = "fitted") -> EtaProfile:
         with np.errstate(over="ignore"):
             return z[0] * np.exp(np.minimum(z[1] * o, 700.0)) + z[2] * np.exp(z[3] * o) - acc
 
-    for i in np.argsort(cost)[:5]:
-        sol = least_squares(resid, [z1[i], z2[i], z3[i], z4[i]], x_scale="jac", xtol=1e-15, ftol=1e-15,
-                            gtol=1e-15, max_nfev=5000)
+    best = np.argsort(cost)[:5]
+    starts = [(np.array([z1[i], z2[i], z3[i], z4[i]]), None) for i in best]
+    # the same starts within the signs that make each term non-increasing (z1 <= 0 <= z2, z4 <= 0 <= z3):
+    # a non-increasing candidate always exists, even where the measured points rise (noise at small o)
+    lo, hi = np.array([-np.inf, 0.0, 0.0, -np.inf]), np.array([0.0, np.inf, np.inf, 0.0])
+    starts += [(np.clip(z, lo + 1e-9 * (lo == 0), hi - 1e-9 * (hi == 0)), (lo, hi)) for z, _ in starts]
+    for z0, bounds in starts:
+        with np.errstate(over="ignore", invalid="ignore"):              # a diverging trial step: its cost is inf
+            sol = least_squares(resid, z0, x_scale="jac", xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=5000,
+                                **({"bounds": bounds} if bounds else {}))
         z = sol.x if sol.x[1] >= sol.x[3] else sol.x[[2, 3, 0, 1]]        # the steeper term first, as Table IV
         cand = EtaProfile(name, tuple(float(v) for v in z), rmse(o, acc, z),
-                          "variable projection + least squares")
+                          "variable projection + least squares" + (" within non-increasing signs" if bounds else ""))
         if np.isfinite(cand.rmse):
             cands.append(cand)
     grid = np.linspace(0.0, float(o.max()), 200)

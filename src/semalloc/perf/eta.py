@@ -177,8 +177,9 @@ def fit_robust(o, acc, name: str = "fitted", loss: str = "soft_l1") -> EtaProfil
                 with np.errstate(over="ignore"):
                     return s * np.exp(np.minimum(t[0] + t[1] * o, 700.0)) + t[2] * np.exp(t[3] * o) - acc
 
-            fit = least_squares(resid, [a0, z2, float(acc.max()), 0.0], loss=loss, f_scale=f_scale,
-                                x_scale="jac", max_nfev=2000)
+            with np.errstate(over="ignore", invalid="ignore"):          # a diverging trial step: its cost is inf
+                fit = least_squares(resid, [a0, z2, float(acc.max()), 0.0], loss=loss, f_scale=f_scale,
+                                    x_scale="jac", max_nfev=2000)
             if best is None or fit.cost < best[0].cost:
                 best = (fit, s)
     fit, s = best
