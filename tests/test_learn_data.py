@@ -153,16 +153,17 @@ def test_eta_fitter_recovers_known_parameters(zeta):
     assert np.allclose(fit.zeta[1:], zeta[1:], rtol=1e-3) and np.isclose(fit.zeta[0], zeta[0], rtol=1e-2)
 
 
-def test_the_eta_fit_is_non_increasing_even_where_the_measured_accuracy_rises_at_small_o():
-    """Points that rise at small o (measurement noise: digits --quick at 0 dB rose 0.937 -> 0.943, and every
+def test_the_eta_fit_is_non_increasing_even_where_the_measured_accuracy_rises():
+    """Points that rise (measurement noise: digits --quick at 0 dB rose 0.937 -> 0.943 at o = 0.12, and every
     unconstrained fit rose with them, found 2026-12-07) still get a non-increasing eta (issue 9: the profile
-    is monotone), from the polish within the signs that make each term non-increasing."""
+    is monotone), from the polish within signs that make each term non-increasing. On these points (a rising
+    truth, clipped at 1) the fit before that polish rose by 1e-3."""
     o = np.arange(64) / 64
-    acc = eta(o, (-0.02, 2.5, 0.93, -0.1)) + 0.05 * np.exp(-((o - 0.15) / 0.08) ** 2)     # a bump at o = 0.15
-    assert np.diff(acc).max() > 0.003
+    acc = eta(o, (0.02, 2.5, 0.9, -0.1))
+    assert np.diff(acc).max() > 0.005
     fit = fit_eta(o, acc)
     grid = np.linspace(0, o.max(), 200)
-    assert np.diff(fit(grid)).max() <= 1e-12 and fit.rmse < 0.02
+    assert np.diff(fit(grid)).max() <= 1e-12 and fit.rmse < 0.1
 
 
 def test_algorithm1_descends_towards_known_parameters():

@@ -321,5 +321,7 @@ def test_an_idle_device_is_held_to_its_deadline_and_energy_too():
     v["cycles"][0], v["cpu_hz"][0] = 1e9, inst.devices.cpu_max_hz[0]
     busy = semalloc.evaluate(inst, v)
     assert not busy.feasible and busy.objective == idle.objective
-    assert [x for x in busy.violations if x.startswith("device 0: ")] == [
-        "device 0: time 0.435742 s > deadline 0.01 s", "device 0: energy 5.01931 J > budget 0.002 J"]
+    f, dev = inst.devices.cpu_max_hz[0], inst.devices
+    assert [x for x in busy.violations if x.startswith("device 0: ")] == [                 # eqs. 2-3
+        f"device 0: time {1e9 / f:.6g} s > deadline {inst.deadline_s:.6g} s",
+        f"device 0: energy {1e9 * dev.gamma[0] * f ** 2:.6g} J > budget {dev.energy_j[0]:.6g} J"]

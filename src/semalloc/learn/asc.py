@@ -291,8 +291,9 @@ def fit_eta(o, acc, name: str = "fitted") -> EtaProfile:
     """``eta(o)`` fitted by variable projection, then polished; returns the best
     (least RMSE) of those fits and :func:`semalloc.perf.eta.fit_robust`, among
     the ones non-increasing on ``[0, max o]``. The polish also runs from the
-    same starts within the signs that make each term non-increasing
-    (``z1 <= 0 <= z2``, ``z4 <= 0 <= z3``), so such a fit always exists.
+    same starts within signs that make each term non-increasing (``z1 <= 0 <=
+    z2``, ``z4 <= 0 <= z3``: Table IV's, a falling cliff and a slow decay), so
+    such a fit always exists.
 
     For fixed exponents ``(z2, z4)`` the model is linear in ``(z1, z3)``, so
     every pair of a grid (``z2`` in [-5, 60], ``z4`` in [-3, 3]) gets its best
@@ -332,7 +333,7 @@ def fit_eta(o, acc, name: str = "fitted") -> EtaProfile:
 
     best = np.argsort(cost)[:5]
     starts = [(np.array([z1[i], z2[i], z3[i], z4[i]]), None) for i in best]
-    # the same starts within the signs that make each term non-increasing (z1 <= 0 <= z2, z4 <= 0 <= z3):
+    # the same starts within signs that make each term non-increasing (z1 <= 0 <= z2, z4 <= 0 <= z3):
     # a non-increasing candidate always exists, even where the measured points rise (noise at small o)
     lo, hi = np.array([-np.inf, 0.0, 0.0, -np.inf]), np.array([0.0, np.inf, np.inf, 0.0])
     starts += [(np.clip(z, lo + 1e-9 * (lo == 0), hi - 1e-9 * (hi == 0)), (lo, hi)) for z, _ in starts]

@@ -178,6 +178,8 @@ class Agent:
                 raise InputError("changes", f"must be an integer >= 1, got {changes!r}", "sbq")
         for name, on, what in (("reallocate", reallocate, "re-allocates the local search's assignment"),
                                ("swaps", swaps, "adds swaps to the local search")):
+            if not isinstance(on, (bool, np.bool_)):
+                raise InputError(name, f"must be true or false, got {on!r}", "sbq")
             if on and not local:
                 raise InputError(name, f"{what}: needs local=True", "sbq")
         if local:
@@ -186,7 +188,7 @@ class Agent:
                                  f"{self.kind}{' with samples' if samples else ''}", "sbq")
             from .search import local_search
             v, moved, _ = local_search(self.model, inst, obs, 2 * inst.K if changes is None else changes,
-                                       self.perception, bool(reallocate), bool(swaps))
+                                       self.perception, reallocate, swaps)
             return v, moved
         if not samples:                                  # a baseline's action covers all K it was trained for
             return to_allocation(inst, self.act(obs), self.perception, None if self.kind == "hybrid" else self.K)

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import time
 
-import numpy as np
-
 from ..errors import InputError
 from ..problems.sbq import PROBLEM
 from ..result import FEASIBLE
@@ -101,10 +99,7 @@ def _searched(inst, a, name: str, changes, reallocate, swaps):
     """A hybrid agent's decision with the local search (``drl-local``, ``drl-zf-local``)."""
     if a.kind != "hybrid":
         raise InputError("agent", f"{name} needs a hybrid agent; this one is {a.kind}", "sbq")
-    for option, on in (("reallocate", reallocate), ("swaps", swaps)):
-        if not isinstance(on, (bool, np.bool_)):
-            raise InputError(option, f"must be true or false, got {on!r}", "sbq")
-    return _decided(a, inst, local=True, changes=changes, reallocate=bool(reallocate), swaps=bool(swaps))
+    return _decided(a, inst, local=True, changes=changes, reallocate=reallocate, swaps=swaps)
 
 
 @PROBLEM.algorithm("drl-zf", "ours: a hybrid agent that also sees the channel directions and decides the users' "

@@ -2,8 +2,9 @@
 
 From the policy's mode, every change of one present user's subchannel choice (incl. none) is mapped with
 the mode's bits and the policy's median continuous action for that assignment and scored by the model, all
-as one batch; the best change is taken while it gains. ``reallocate`` then gives the assignment found
-``best``'s power and bandwidth (:func:`~semalloc.problems.sbq.algorithms.allocate`) when they score higher.
+as one batch; the best change is taken while it gains (``swaps``: where none gains, every swap of two users'
+choices too). ``reallocate`` then gives the assignment found ``best``'s power and bandwidth
+(:func:`~semalloc.problems.sbq.algorithms.allocate`) when they score higher.
 
 Examples
 --------
@@ -26,7 +27,8 @@ __all__ = ["local_search"]
 
 def local_search(net, inst, obs: np.ndarray, changes: int, perception: str = "sbq",
                  reallocate: bool = False, swaps: bool = False) -> tuple[dict, int, np.ndarray]:
-    """``(variables, moved, choices)``: the mode's assignment improved by single-user subchannel changes.
+    """``(variables, moved, choices)``: the mode's assignment improved by single-user subchannel changes
+    (``swaps``: and swaps of two users' choices).
 
     ``net`` a :class:`~semalloc.rl.hybrid.HybridPolicy`, ``obs`` its observation of slot ``inst``. Every
     change of one user's subchannel choice (the K M neighbours of the current assignment) is mapped with
@@ -36,7 +38,8 @@ def local_search(net, inst, obs: np.ndarray, changes: int, perception: str = "sb
     and the score treat rows independently, to 1e-12 and in practice bit for bit); the best change (the
     first of equals, users in order, then subchannels) is taken while it beats row 0 by more than 1e-9, at
     most ``changes`` times (then one pass fewer: the last change is not confirmed). A 1-opt local search
-    through the agent's own action map when it stops on its own; the mode itself when no change gains
+    through the agent's own action map when it stops on its own (with ``swaps``, one over single changes and
+    swaps); the mode itself when no change gains
     (never below it). ``moved``: users the ``Nt`` cap moved or dropped; ``choices`` (K,): the present users'
     subchannel choices found (0 = none, m + 1 = subchannel m), before that cap.
 
@@ -53,7 +56,7 @@ def local_search(net, inst, obs: np.ndarray, changes: int, perception: str = "sb
     K, M = inst.K, net.M
     now = net.act_one(obs)                                              # the mode: row 0 of the first pass
     s = now["discrete"][:K].copy()                                      # the K present users' choices
-    user = np.repeat(np.arange(K), M)                                   # neighbour k M + i: user k on its
+    user = np.repeat(np.arange(K), M)                   # neighbour k M + i: user k on its i-th choice but its own
     pairs = np.array([(i, j) for i in range(K) for j in range(i + 1, K)], dtype=np.int64).reshape(-1, 2)
 
     def scored_batch(cand):                 # row 0: the current action itself, mapped as alone (rows independent)
@@ -63,7 +66,7 @@ def local_search(net, inst, obs: np.ndarray, changes: int, perception: str = "sb
         pick = int(np.argmax(score))
         return (pick if score[pick] > score[0] + 1e-9 else 0), act, v, moved, score
 
-    for _ in range(changes):                                            # i-th choice other than its own
+    for _ in range(changes):
         other = np.arange(M)[None] + (np.arange(M)[None] >= s[:, None])     # (K, M), in 0..M
         cand = np.repeat(s[None], K * M, axis=0)
         cand[np.arange(K * M), user] = other.ravel()
