@@ -80,8 +80,8 @@ def drl_local(inst, agent: str | None = None, device: str = "cpu", changes: int 
     the assignment found then gets ``best``'s power and bandwidth (:func:`~semalloc.problems.sbq.algorithms.
     allocate`, zero-forcing beams) when they score higher than the agent's own (docs/models.md, issue 16,
     thirteenth session). ``swaps``: when no single change gains, the search also tries every swap of two
-    users' choices (as ``best``'s search does), at about 1.5x the time (docs/models.md, issue 16, sixteenth
-    session)."""
+    users' choices (as ``best``'s search does), at 1.0-1.8x the time, more at large K (docs/models.md,
+    issue 16, sixteenth session)."""
     return _searched(inst, _agent(inst, agent, 0, 0, device, "SHIPPED"), "drl-local", changes, reallocate, swaps)
 
 
