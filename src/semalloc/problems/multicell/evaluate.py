@@ -88,9 +88,9 @@ def evaluate(inst, v: dict) -> Evaluation:
         t_tx = np.where(d > 0, d / rate, 0.0)                                               # eq. 6
         e = c * dev.gamma * f**2 + p * t_tx                                                 # eqs. 3, 7
     t = t_comp + t_tx
-    for i in np.nonzero(~(t <= inst.deadline_s * (1 + RTOL)))[0]:                 # eq. 8b, every device
+    for i in np.nonzero(~(t <= inst.deadline_s * (1 + RTOL)))[0]:                # eq. 8b, every device
         viol.append(f"device {i}: time {t[i]:.6g} s > deadline {inst.deadline_s:.6g} s")
-    for i in np.nonzero(~(e <= dev.energy_j * (1 + RTOL)))[0]:                     # eq. 8c, every device
+    for i in np.nonzero(~(e <= dev.energy_j * (1 + RTOL)))[0]:                   # eq. 8c, every device
         viol.append(f"device {i}: energy {e[i]:.6g} J > budget {dev.energy_j[i]:.6g} J")
 
     acc = np.where(sem, accuracy_cd(c, d, *(inst.app(k) for k in
