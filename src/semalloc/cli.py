@@ -5,6 +5,7 @@ one line naming the field, and no file is written.
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import time
@@ -233,6 +234,15 @@ def compare(instance: Path = typer.Argument(..., help="instance JSON"),
         err.print(f"{name} skipped: {why}", highlight=False, markup=False)
 
 
+def _summary_tables(summary: list[dict], title: str) -> list[Table]:
+    """One :func:`_summary_table` per measure of ``summary`` (a figure's panels), titled with the measure
+    unless it is the objective alone."""
+    measures = list(dict.fromkeys(s.get("measure", "objective") for s in summary))
+    named = measures != ["objective"]
+    return [_summary_table([s for s in summary if s.get("measure", "objective") == m],
+                           f"{title}{f' ({m})' if named else ''}") for m in measures]
+
+
 def _summary_table(summary: list[dict], title: str) -> Table:
     """Mean and 95 % interval per point and algorithm (and the gap to exact where it ran)."""
     has_gap = any(np.isfinite(s["gap"]) for s in summary)
@@ -263,8 +273,8 @@ def sweep(spec_file: Path = typer.Argument(..., help="sweep spec (YAML), or a sh
           json_out: bool = _JSON):
     """Run a parameter sweep into a results store; reuses the tasks it already holds (of any spec)."""
     output = _either(out_, output)
-    from .experiments.analysis import failures, summarise
-    from .experiments.reproduce import check_plot
+    from .experiments.analysis import failures
+    from .experiments.reproduce import check_plot, summaries
     from .experiments.runner import run_sweep
     from .experiments.spec import find_spec, load_spec
     from .experiments.store import ResultsStore
@@ -285,13 +295,19 @@ def sweep(spec_file: Path = typer.Argument(..., help="sweep spec (YAML), or a sh
                   + "; --rerun ALG computes an algorithm's again", highlight=False)
     with ResultsStore.open(path) as store:
         rows = store.rows(spec)
-    summary = summarise(rows, spec.points, spec.algorithms, get_problem(spec.problem).sense)
+    try:
+        summary = summaries(spec, rows)
+    except InputError as e:                         # a measure only results can check: the runs stand
+        err.print(f"warning: {e} (the tables show the objective; the figure will refuse it)", highlight=False,
+                  markup=False)
+        summary = summaries(dataclasses.replace(spec, plot={**spec.plot, "y": "objective"}), rows)
     if json_out:
         _print_json({"spec": str(spec_file), "written": [str(path)], "rows": len(rows), "tasks_run": report.done,
                      "tasks_stored": report.skipped, "stored_by_version": report.older, "time_s": report.seconds,
                      "summary": summary})
         return
-    out.print(_summary_table(summary, f"{spec.title or spec_file.name}: {len(spec.seeds)} seeds"))
+    for table in _summary_tables(summary, f"{spec.title or spec_file.name}: {len(spec.seeds)} seeds"):
+        out.print(table)
     for line in failures(rows):
         err.print(line, highlight=False, markup=False)
     err.print(f"{report.done} tasks run, {report.skipped} already stored, in {report.seconds:.1f} s; "
@@ -385,7 +401,8 @@ def reproduce(key: str = typer.Argument(..., help="problem key, or 'all'"),
                          "tasks_stored": rep.report.skipped if rep.report else 0,
                          "time_s": rep.report.seconds if rep.report else None, "summary": rep.summary})
             continue
-        out.print(_summary_table(rep.summary, rep.title))
+        for table in _summary_tables(rep.summary, rep.title):
+            out.print(table)
         for line in rep.failures:
             err.print(line, highlight=False, markup=False)
         err.print(f"wrote {rep.image}" + (f" (results: {rep.report.path})" if rep.report else ""), highlight=False)

@@ -108,17 +108,19 @@ def failures(rows: list[dict]) -> list[str]:
 
 
 def summarise(rows: list[dict], points: list[dict] | None = None, algorithms: list[str] | None = None,
-              sense: str = "max") -> list[dict]:
+              sense: str = "max", y: str = "objective") -> list[dict]:
     """Per (point, algorithm): runs ``n``, ``feasible`` runs, ``failed`` ones (:func:`failed`: the
     algorithm raised or refused the instance) and ``infeasible`` ones (it ran and gave no feasible
-    allocation: ``n - feasible - failed``), mean objective over the
-    feasible runs with its 95 % t-interval half-width ``ci95`` and the range
-    ``min``-``max`` of the runs, mean time, and the mean relative gap to
+    allocation: ``n - feasible - failed``), mean of measure ``y`` (:func:`measure`; the objective by
+    default) over the feasible runs with its 95 % t-interval half-width ``ci95`` and the range
+    ``min``-``max`` of the runs, mean time, and, for the objective, the mean relative gap to
     ``exact`` over the seeds where both ran (:func:`relative_gap`, by the
-    problem's ``sense``: positive is worse than the optimum).
+    problem's ``sense``: positive is worse than the optimum; NaN for another measure). Each row
+    names its ``measure``.
 
     Ordered as ``points`` and ``algorithms`` (a spec's), else as first seen.
     """
+    rows = measure(rows, y)
     groups: dict[tuple, list[dict]] = {}
     order: list[tuple] = []
     for r in rows:
@@ -127,7 +129,7 @@ def summarise(rows: list[dict], points: list[dict] | None = None, algorithms: li
             order.append(k)
         groups.setdefault(k, []).append(r)
     exact = {(_key(r["point"]), r["seed"]): r["objective"] for r in rows
-             if r["algorithm"] == "exact" and r["feasible"]}
+             if r["algorithm"] == "exact" and r["feasible"] and y == "objective"}
     p_rank = {_key(p): i for i, p in enumerate(points or [])}
     a_rank = {a: i for i, a in enumerate(algorithms or [])}
     order.sort(key=lambda k: (p_rank.get(k[0], len(p_rank)), a_rank.get(k[1], len(a_rank))))
@@ -140,7 +142,7 @@ def summarise(rows: list[dict], points: list[dict] | None = None, algorithms: li
         gaps = [relative_gap(r["objective"], exact[(k[0], r["seed"])], sense) for r in rs
                 if r["feasible"] and exact.get((k[0], r["seed"]), 0) != 0]
         not_run = sum(map(failed, rs))
-        out.append({"point": dict(k[0]), "algorithm": k[1], "n": len(rs), "feasible": n,
+        out.append({"point": dict(k[0]), "algorithm": k[1], "measure": y, "n": len(rs), "feasible": n,
                     "infeasible": len(rs) - n - not_run, "failed": not_run,
                     "mean": float(obj.mean()) if n else float("nan"), "ci95": half,
                     "min": float(obj.min()) if n else float("nan"), "max": float(obj.max()) if n else float("nan"),

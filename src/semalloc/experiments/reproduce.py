@@ -95,6 +95,19 @@ def check_plot(spec: SweepSpec) -> None:
         raise e.renamed({k: f"spec.plot.{k}" for k in PLOT_FIELDS}) from None
 
 
+def summaries(spec: SweepSpec, rows: list[dict]) -> list[dict]:
+    """:func:`~semalloc.experiments.analysis.summarise` of ``rows`` for each measure the spec's figure plots
+    (``plot.y``, in its order; the objective when it names none), so that the tables say what the figure
+    shows. A measure no row carries is an :class:`InputError` naming ``plot.y``."""
+    ys = spec.plot.get("y", "objective")
+    sense = get_problem(spec.problem).sense
+    try:
+        return [s for y in ([ys] if isinstance(ys, str) else ys)
+                for s in summarise(rows, spec.points, spec.algorithms, sense, y)]
+    except InputError as e:
+        raise e.renamed({"y": "plot.y"}) from None
+
+
 def plot_spec(spec: SweepSpec, rows: list[dict], path: str | Path, **overrides) -> Path:
     """Draw ``rows`` as ``spec.plot`` says (:func:`plot_options`) and write the figure to ``path``.
     A bad option is an :class:`InputError` naming the spec's field (``plot.x``) unless an override gave it."""
@@ -140,7 +153,6 @@ def reproduce(key: str, figure: int | None = None, quick: bool = False, out: str
             with ResultsStore.open(report.path) as store:
                 rows = store.rows(spec)
             image = plot_spec(spec, rows, Path(out) / f"{stem}{fmt}")
-            done.append(Reproduction(k, num, spec, report,
-                                     summarise(rows, spec.points, spec.algorithms, get_problem(k).sense), image,
+            done.append(Reproduction(k, num, spec, report, summaries(spec, rows), image,
                                      f"{spec.title}: {len(spec.seeds)} seeds", tuple(failures(rows))))
     return done
