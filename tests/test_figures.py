@@ -61,12 +61,12 @@ def test_log_axis_and_display_units(drawn):
     ax_ = axis(x, spec.problem)
     shown = sorted(set(ax_.convert([p[x] for p in spec.points]).tolist()))
     for ax in fig.axes:
-        assert ax.get_xlabel() == ax_.label
+        want_log = bool(opts.get("logx")) and not ax_.logarithmic
+        assert ax.get_xlabel() == ax_.label + (" (log scale)" if want_log else "")
         if ax_.unit:
-            assert ax.get_xlabel().endswith(f"({ax_.unit})")
+            assert ax_.label.endswith(f"({ax_.unit})")
         for ln in data_lines(ax):            # the data are in display units
             assert set(np.round(ln.get_xdata(), 9)) <= set(np.round(shown, 9))
-        want_log = bool(opts.get("logx")) and not ax_.logarithmic
         assert ax.get_xscale() == ("log" if want_log else "linear")
 
 
@@ -106,9 +106,14 @@ def test_lines_distinct_proposed_on_top_legend_names(drawn):
             ex = next(ln for ln in lines if ln.get_label() == display_name("exact", spec.problem, names))
             assert ex.get_linestyle() == "--" and ex.get_linewidth() < 1.3
     legend = fig.axes[-1].get_legend()
-    if legend is not None:
-        assert [t.get_text() for t in legend.get_texts()] == [display_name(a, spec.problem, spec.plot.get("names"))
-                                                              for a in algos]
+    if legend is not None:                            # the algorithms, then what the shading and marks are
+        texts = [t.get_text() for t in legend.get_texts()]
+        assert texts[:len(algos)] == [display_name(a, spec.problem, spec.plot.get("names")) for a in algos]
+        extra = texts[len(algos):]
+        spread = "shaded: " if opts.get("kind", "line") in ("line", "trace") and fig.axes[0].lines else "error bars: "
+        assert any(t.startswith(spread) for t in extra), extra
+        assert all(t.startswith(("shaded: ", "error bars: ", "no feasible allocation", "every run failed"))
+                   for t in extra), extra
 
 
 def test_legend_outside_data_and_ticks_do_not_overlap(drawn):
@@ -146,7 +151,8 @@ def test_spec_overrides_and_unknown_algorithm(tmp_path):
     ax = fig.axes[0]
     assert ax.get_xlabel() == "T (s)"
     assert sorted(set(data_lines(ax)[0].get_xdata())) == [0.005, 0.01]
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Prop", "Two-cell", "newalgo"]
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["Prop", "Two-cell", "newalgo",
+                                                                   "shaded: least to largest of 2 seeds"]
     plt.close(fig)
     with pytest.raises(Exception, match="xunit"):
         draw_sweep(rows, **{**plot_options(spec), "xunit": "dBm"})

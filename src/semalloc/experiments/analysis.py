@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import json
 import textwrap
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -185,13 +185,14 @@ def _label(point: dict, skip=(), problem: str | None = None) -> str:
     return ", ".join(parts) or "default"
 
 
-def _mark_infeasible(ax, summ: list[dict], x: str, styles: dict, convert) -> None:
+def _mark_infeasible(ax, summ: list[dict], x: str, styles: dict, convert) -> set[str]:
     """Show where runs gave no allocation (their mean is over the feasible runs only, or missing): at a
-    point with none feasible a mark on the foot of the axes, ``x`` where some run found no feasible
-    allocation and ``o`` where every run failed (the algorithm raised or refused: not a verdict on the
-    instance), and beside every such point the count ``k/n`` of runs without one (``k/n failed`` when
-    all of those failed). ``convert`` maps a setting's value to the axis's display unit. The artists
-    carry ``gid="infeasible"``."""
+    point with none feasible a mark on the x axis itself (not at a value: half of it below the axis),
+    ``x`` where some run found no feasible allocation and ``o`` where every run failed (the algorithm
+    raised or refused: not a verdict on the instance), and beside every such point the count ``k/n`` of
+    runs without one (``k/n failed`` when all of those failed). ``convert`` maps a setting's value to the
+    axis's display unit. The artists carry ``gid="infeasible"``; returns the kinds of mark drawn
+    (``infeasible``, ``failed``), which the legend explains (:func:`_legend_key`)."""
     foot = ax.get_xaxis_transform()                        # x in data, y in axes units
     marks = set()
     for s in summ:
@@ -205,15 +206,37 @@ def _mark_infeasible(ax, summ: list[dict], x: str, styles: dict, convert) -> Non
             ax.annotate(note, (xv, s["mean"]), xytext=(3, -9), textcoords="offset points", fontsize=7, color=c,
                         gid="infeasible")
         else:
-            ax.plot([xv], [0.03], marker="o" if only_failed else "x", ms=7, mew=2, color=c, transform=foot,
-                    clip_on=False, gid="infeasible", **({"mfc": "none"} if only_failed else {}))
-            ax.annotate(note, (xv, 0.03), xycoords=foot, xytext=(4, 2), textcoords="offset points", fontsize=7,
+            ax.plot([xv], [0.0], marker="o" if only_failed else "x", ms=7, mew=2, color=c, transform=foot,
+                    clip_on=False, gid="infeasible", zorder=10, **({"mfc": "none"} if only_failed else {}))
+            ax.annotate(note, (xv, 0.0), xycoords=foot, xytext=(5, 4), textcoords="offset points", fontsize=7,
                         color=c, gid="infeasible")
         marks.add("failed" if only_failed else "infeasible")
-    if marks:
-        say = {"infeasible": "x: no feasible allocation", "failed": "o: failed to run"}
-        ax.text(0.01, 0.99, "\n".join([*(say[m] for m in sorted(marks, reverse=True)), "k/n: runs without one"]),
-                transform=ax.transAxes, fontsize=7, va="top", gid="infeasible")
+    return marks
+
+
+def _legend_key(req: PlotRequest, marks: set[str]) -> list:
+    """The legend's entries beyond the algorithms: what the shading is (the range over the seeds' runs,
+    or a ``band``'s two measures) and what the marks of :func:`_mark_infeasible` mean."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
+    seeds = len({r["seed"] for r in req.rows})
+    runs = f"least to largest of {seeds} seed{'s' if seeds != 1 else ''}"
+    out = []
+    if req.kind == "bars":
+        out.append(Line2D([], [], color="black", marker="|", ls="none", ms=9, mew=0.8, label=f"error bars: {runs}"))
+    else:
+        if any(m not in req.band for c in req.cells for m in c.measures):
+            out.append(Patch(color="0.5", alpha=0.25, lw=0, label=f"shaded: {runs}"))
+        for lo, hi in req.band.values():
+            out.append(Patch(color="0.5", alpha=0.25, lw=0,
+                             label=f"shaded: mean {measure_label(lo)} to {measure_label(hi)}"))
+    say = {"infeasible": ("x", "no feasible allocation (k/n: runs without one)"),
+           "failed": ("o", "every run failed (k/n failed)")}
+    for m in sorted(marks, reverse=True):
+        marker, label = say[m]
+        out.append(Line2D([], [], color="0.3", ls="none", marker=marker, ms=7, mew=2, label=label,
+                          **({"mfc": "none"} if marker == "o" else {})))
+    return out
 
 
 class Cell(NamedTuple):
@@ -235,7 +258,7 @@ class PlotRequest:
     (None for bars without one); ``algorithms`` in legend order with their ``labels``
     and ``styles``; ``cells`` one per panel; ``bounds`` per banded measure its two
     band measures' means per (algorithm, x); ``grouped``: bars grouped by measure;
-    ``legend``: whether the figure has one.
+    ``legend``: whether the figure has one; ``band``: the ``band`` option (measure -> its two measures).
     """
 
     kind: str
@@ -257,6 +280,7 @@ class PlotRequest:
     logy: bool = False
     title: str = ""
     problem: str | None = None
+    band: dict = field(default_factory=dict)
 
     def summary(self, m: str, value: Any) -> list[dict]:
         """:func:`summarise` of measure ``m`` in the panel of ``value``."""
@@ -371,10 +395,10 @@ def plot_request(rows: list[dict], x: str | None = None, y: str | list[str] = "o
                        labels={a: display_name(a, problem, names) for a in algos},
                        styles=line_styles(algos, proposed, problem), proposed=proposed, points=points, panels=panels,
                        cells=cells, bounds=bounds, grouped=grouped, legend=legend, logx=bool(logx),
-                       logy=bool(logy), title=title, problem=problem)
+                       logy=bool(logy), title=title, problem=problem, band=band)
 
 
-def _draw_trace(ax, req: PlotRequest, cell: Cell) -> None:
+def _draw_trace(ax, req: PlotRequest, cell: Cell) -> set[str]:
     """The mean per iteration of each algorithm's runs' traces, the least to the largest run shaded."""
     for a in req.algorithms:
         traces = [r["trace"] for r in req.rows if r["algorithm"] == a and r["feasible"] and r.get("trace")
@@ -387,11 +411,12 @@ def _draw_trace(ax, req: PlotRequest, cell: Cell) -> None:
         ax.plot(its, mean, label=req.labels[a], **{**style, "markersize": 3})
         ax.fill_between(its, lo, hi, color=style["color"], alpha=0.08, lw=0, zorder=style["zorder"] - 0.5)
     ax.set_xlabel("iteration")
+    return set()
 
 
-def _draw_line(ax, req: PlotRequest, cell: Cell) -> None:
+def _draw_line(ax, req: PlotRequest, cell: Cell) -> set[str]:
     """The mean over seeds per algorithm over ``x``, shaded the least to the largest run (or the band)."""
-    from matplotlib.ticker import NullFormatter
+    from matplotlib.ticker import MaxNLocator, NullFormatter
 
     m = cell.measures[0]
     summ = req.summary(m, cell.value)
@@ -409,16 +434,21 @@ def _draw_line(ax, req: PlotRequest, cell: Cell) -> None:
         ax.plot(xs, ms, label=req.labels[a], **style)
         ax.fill_between(xs, lo, hi, color=style["color"], alpha=0.08, lw=0,
                         zorder=style["zorder"] - 0.5)                # else the range over seeds
-    _mark_infeasible(ax, summ, x, req.styles, xaxis.convert)
+    marks = _mark_infeasible(ax, summ, x, req.styles, xaxis.convert)
     ax.set_xlabel(xaxis.label)
+    if all(isinstance(r["point"].get(x), (int, np.integer)) and not isinstance(r["point"].get(x), bool)
+           for r in req.rows):                    # a count (users, terminals): whole-number ticks
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))
     if req.logx and not xaxis.logarithmic:        # a dB axis is already logarithmic
+        ax.set_xlabel(f"{xaxis.label} (log scale)")
         ax.set_xscale("log")              # ticks at the swept values, plain numbers, no minor labels
         ticks = np.unique(xaxis.convert([p[x] for p in (req.points or [r["point"] for r in req.rows]) if x in p]))
         ax.set_xticks(ticks, [f"{t:g}" for t in ticks])
         ax.xaxis.set_minor_formatter(NullFormatter())
+    return marks
 
 
-def _draw_bars(ax, req: PlotRequest, cell: Cell) -> None:
+def _draw_bars(ax, req: PlotRequest, cell: Cell) -> set[str]:
     """A group of bars per point (or, grouped, per measure), error bars the least to the largest run."""
     algos, panels = req.algorithms, req.panels
     summs = {m: req.summary(m, cell.value) for m in cell.measures}
@@ -449,6 +479,7 @@ def _draw_bars(ax, req: PlotRequest, cell: Cell) -> None:
     ax.set_xticks(np.arange(len(ticks)), [textwrap.fill(t, fits, break_long_words=False)
                                           for t in ticks])    # wrapped, level: they do not overlap
     ax.grid(axis="x", visible=False)
+    return set()
 
 
 #: How each kind of figure draws one panel: kind -> ``draw(ax, request, cell)``.
@@ -463,14 +494,19 @@ def draw_request(req: PlotRequest):
     with plt.rc_context(RC):
         width = max(4.6, 0.6 * len(req.algorithms) + 1.4) if req.kind == "bars" else 4.6  # room for bar labels
         fig, axes = plt.subplots(1, len(req.cells), figsize=(width * len(req.cells), 3.6), squeeze=False)
+        marks = set()
         for ax, cell in zip(axes[0], req.cells):
-            _DRAW[req.kind](ax, req, cell)
+            marks |= _DRAW[req.kind](ax, req, cell)
             ax.set_yscale("log" if req.logy else "linear")
             ax.set_ylabel(cell.ylabel or ("" if req.grouped else measure_label(cell.measures[0])))
             if req.panels:
                 ax.set_title(_label({req.panels: cell.value}, problem=req.problem))
-        if req.legend:
-            axes[0][-1].legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)   # outside the data
+        if req.legend:                                     # outside the data, the figure widened to hold it
+            handles = axes[0][-1].get_legend_handles_labels()[0] + _legend_key(req, marks)
+            legend = axes[0][-1].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0),
+                                        borderaxespad=0.0)
+            wide = legend.get_window_extent(fig.canvas.get_renderer()).width / fig.dpi
+            fig.set_figwidth(fig.get_figwidth() + wide + 0.1)
         if req.title:
             fig.suptitle(req.title)
         fig.tight_layout()
@@ -505,10 +541,12 @@ def draw_sweep(rows: list[dict], **options):
     paper's names (``names`` overrides, code -> label; ``problem`` picks the
     paper) with distinct markers and dashes, ``proposed`` (the paper's
     algorithm) red, thickest and on top, ``exact`` a thin dashed reference,
-    the legend outside the axes, ``title`` above. ``algorithms`` and
-    ``points`` order the legend and the bars. A point where runs found no
-    feasible allocation is marked (``x`` at the foot, ``k/n`` beside the
-    mean). ``series``: one line per value of that setting (and algorithm),
+    the legend outside the axes (the figure widened to hold it; after the
+    algorithms it says what the shading or error bars and the marks are),
+    ``title`` above. ``algorithms`` and ``points`` order the legend and the
+    bars. A point where runs found no feasible allocation is marked (``x``
+    on the x axis, ``k/n`` beside the mean). A log x axis says so in its
+    label; a count on the x axis gets whole-number ticks. ``series``: one line per value of that setting (and algorithm),
     e.g. Liu et al. Figs. 4-5 (one curve per P_max).
     """
     return draw_request(plot_request(rows, **options))
