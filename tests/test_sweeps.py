@@ -359,9 +359,10 @@ def test_metrics_are_stored_plotted_and_exported(tmp_path):
 
 def test_the_sweeps_tables_are_of_the_measures_its_figure_plots(tmp_path):
     """A spec whose figure plots other measures than the objective (Li et al. Fig. 3: T and E beside w1 T +
-    w2 E; Zheng et al. Fig. 3: the reward per terminal) gets one summary per plotted measure, each mean the
-    mean of that measure over the feasible runs (until 2026-12-07 the table showed the objective under the
-    figure's title: Zheng's Fig. 3 table was 10-30x its plot), the gap to exact only for the objective."""
+    w2 E; Zheng et al. Fig. 3: the reward per terminal) gets a summary of the objective and of each plotted
+    measure, each mean the mean of that measure over the feasible runs (until 2026-12-07 the table showed
+    the objective alone under the figure's title: Zheng's Fig. 3 table was 10-30x its plot), the gap to
+    exact only for the objective; a plot.y of the wrong shape is refused before any run."""
     raw = {"problem": "training", "settings": {"devices": 4}, "vary": {"bandwidth_hz": [5e6, 20e6]}, "seeds": 2,
            "algorithms": ["alternating", "average"],
            "plot": {"x": "bandwidth_hz", "y": ["objective", "round_time_s", "energy_j"]}}
@@ -376,11 +377,17 @@ def test_the_sweeps_tables_are_of_the_measures_its_figure_plots(tmp_path):
         value = [r["objective"] if s["measure"] == "objective" else r["metrics"][s["measure"]] for r in runs]
         assert s["mean"] == pytest.approx(np.mean(value), rel=1e-12) and s["n"] == 2
     text = runner.invoke(app, ["sweep", str(write_spec(tmp_path, raw)), "-o", str(tmp_path / "t.db")]).stdout
-    assert "(round_time_s)" in text and "(energy_j)" in text
-    raw = {**raw, "plot": {"x": "bandwidth_hz", "y": "joules"}}          # only results can tell: the runs stand
-    res = runner.invoke(app, ["sweep", str(write_spec(tmp_path, raw, "bad.yaml")), "-o", str(tmp_path / "b.db")])
+    assert "measure" in text                                              # a column of the table
+    raw = {**raw, "plot": {"x": "bandwidth_hz", "y": ["energy_j", "joules"]}}    # only results can tell: the runs
+    res = runner.invoke(app, ["sweep", str(write_spec(tmp_path, raw, "bad.yaml")), "-o", str(tmp_path / "b.db"),
+                              "--json"])                                      # stand, the known measures shown
     assert res.exit_code == 0 and "warning: plot.y: unknown measure 'joules'" in res.stderr, res.stderr
-    assert "(joules)" not in res.stdout and "bad.yaml: 2 seeds" in res.stdout
+    assert [s["measure"] for s in json.loads(res.stdout)["summary"]] == ["objective"] * 4 + ["energy_j"] * 4
+    for bad in (3, [], {"energy_j": 1}):                                      # a shape no results could make right
+        raw = {**raw, "plot": {"x": "bandwidth_hz", "y": bad}}
+        res = runner.invoke(app, ["sweep", str(write_spec(tmp_path, raw, "bad.yaml")), "-o", str(tmp_path / "c.db")])
+        assert res.exit_code == 2 and res.stderr.startswith("error: training: plot.y: must be a measure"), res.stderr
+        assert not (tmp_path / "c.db").exists()
 
 
 def test_store_of_an_older_format_is_refused_untouched(tmp_path, reference):

@@ -5,7 +5,6 @@ one line naming the field, and no file is written.
 """
 from __future__ import annotations
 
-import dataclasses
 import json
 import sys
 import time
@@ -234,27 +233,20 @@ def compare(instance: Path = typer.Argument(..., help="instance JSON"),
         err.print(f"{name} skipped: {why}", highlight=False, markup=False)
 
 
-def _summary_tables(summary: list[dict], title: str) -> list[Table]:
-    """One :func:`_summary_table` per measure of ``summary`` (a figure's panels), titled with the measure
-    unless it is the objective alone."""
-    measures = list(dict.fromkeys(s.get("measure", "objective") for s in summary))
-    named = measures != ["objective"]
-    return [_summary_table([s for s in summary if s.get("measure", "objective") == m],
-                           f"{title}{f' ({m})' if named else ''}") for m in measures]
-
-
 def _summary_table(summary: list[dict], title: str) -> Table:
-    """Mean and 95 % interval per point and algorithm (and the gap to exact where it ran)."""
+    """Mean and 95 % interval per point and algorithm (and the gap to exact where it ran), and per measure
+    when the summary has several (the objective and those a figure plots)."""
     has_gap = any(np.isfinite(s["gap"]) for s in summary)
-    table = Table("point", "algorithm", "runs", "mean", "95 % CI", *(["gap to exact"] if has_gap else []),
-                  "time (s)", title=title, title_justify="left")
+    measured = len({s.get("measure", "objective") for s in summary}) > 1
+    table = Table("point", "algorithm", *(["measure"] if measured else []), "runs", "mean", "95 % CI",
+                  *(["gap to exact"] if has_gap else []), "time (s)", title=title, title_justify="left")
     for s in summary:
         point = ", ".join(f"{k}={v}" for k, v in s["point"].items()) or "-"
         missing = ", ".join(f"{s[k]} {k}" for k in ("infeasible", "failed") if s.get(k))
         runs = f"{s['feasible']}/{s['n']} ({missing})" if missing else str(s["n"])
         gap = ["-" if not np.isfinite(s["gap"]) else f"{100 * s['gap']:.3f} %"] if has_gap else []
-        table.add_row(point, s["algorithm"], runs, _fmt(s["mean"]), "± " + _fmt(s["ci95"], 3), *gap,
-                      f"{s['time_s']:.3f}")
+        table.add_row(point, s["algorithm"], *([s.get("measure", "objective")] if measured else []), runs,
+                      _fmt(s["mean"]), "± " + _fmt(s["ci95"], 3), *gap, f"{s['time_s']:.3f}")
     return table
 
 
@@ -295,19 +287,16 @@ def sweep(spec_file: Path = typer.Argument(..., help="sweep spec (YAML), or a sh
                   + "; --rerun ALG computes an algorithm's again", highlight=False)
     with ResultsStore.open(path) as store:
         rows = store.rows(spec)
-    try:
-        summary = summaries(spec, rows)
-    except InputError as e:                         # a measure only results can check: the runs stand
-        err.print(f"warning: {e} (the tables show the objective; the figure will refuse it)", highlight=False,
-                  markup=False)
-        summary = summaries(dataclasses.replace(spec, plot={**spec.plot, "y": "objective"}), rows)
+    unknown: list = []
+    summary = summaries(spec, rows, unknown)            # a measure only results can check: the runs stand
+    for e in unknown:
+        err.print(f"warning: {e} (no table of it; the figure will refuse it)", highlight=False, markup=False)
     if json_out:
         _print_json({"spec": str(spec_file), "written": [str(path)], "rows": len(rows), "tasks_run": report.done,
                      "tasks_stored": report.skipped, "stored_by_version": report.older, "time_s": report.seconds,
                      "summary": summary})
         return
-    for table in _summary_tables(summary, f"{spec.title or spec_file.name}: {len(spec.seeds)} seeds"):
-        out.print(table)
+    out.print(_summary_table(summary, f"{spec.title or spec_file.name}: {len(spec.seeds)} seeds"))
     for line in failures(rows):
         err.print(line, highlight=False, markup=False)
     err.print(f"{report.done} tasks run, {report.skipped} already stored, in {report.seconds:.1f} s; "
@@ -401,8 +390,7 @@ def reproduce(key: str = typer.Argument(..., help="problem key, or 'all'"),
                          "tasks_stored": rep.report.skipped if rep.report else 0,
                          "time_s": rep.report.seconds if rep.report else None, "summary": rep.summary})
             continue
-        for table in _summary_tables(rep.summary, rep.title):
-            out.print(table)
+        out.print(_summary_table(rep.summary, rep.title))
         for line in rep.failures:
             err.print(line, highlight=False, markup=False)
         err.print(f"wrote {rep.image}" + (f" (results: {rep.report.path})" if rep.report else ""), highlight=False)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import json
 import textwrap
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NamedTuple
 
@@ -225,9 +225,9 @@ def _legend_key(req: PlotRequest, marks: set[str]) -> list:
     if req.kind == "bars":
         out.append(Line2D([], [], color="black", marker="|", ls="none", ms=9, mew=0.8, label=f"error bars: {runs}"))
     else:
-        if any(m not in req.band for c in req.cells for m in c.measures):
+        if any(m not in (req.band or {}) for c in req.cells for m in c.measures):
             out.append(Patch(color="0.5", alpha=0.25, lw=0, label=f"shaded: {runs}"))
-        for lo, hi in req.band.values():
+        for lo, hi in (req.band or {}).values():
             out.append(Patch(color="0.5", alpha=0.25, lw=0,
                              label=f"shaded: mean {measure_label(lo)} to {measure_label(hi)}"))
     say = {"infeasible": ("x", "no feasible allocation (k/n: runs without one)"),
@@ -280,7 +280,7 @@ class PlotRequest:
     logy: bool = False
     title: str = ""
     problem: str | None = None
-    band: dict = field(default_factory=dict)
+    band: dict | None = None
 
     def summary(self, m: str, value: Any) -> list[dict]:
         """:func:`summarise` of measure ``m`` in the panel of ``value``."""
@@ -505,7 +505,7 @@ def draw_request(req: PlotRequest):
             handles = axes[0][-1].get_legend_handles_labels()[0] + _legend_key(req, marks)
             legend = axes[0][-1].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0),
                                         borderaxespad=0.0)
-            wide = legend.get_window_extent(fig.canvas.get_renderer()).width / fig.dpi
+            wide = legend.get_window_extent().width / fig.dpi
             fig.set_figwidth(fig.get_figwidth() + wide + 0.1)
         if req.title:
             fig.suptitle(req.title)

@@ -25,7 +25,8 @@ from .runner import SweepReport, run_sweep
 from .spec import PLOT_FIELDS, SPECS_DIR, SweepSpec, load_spec
 from .store import ResultsStore
 
-__all__ = ["SPECS_DIR", "figures", "reproduce", "Reproduction", "plot_spec", "plot_options", "highlighted"]
+__all__ = ["SPECS_DIR", "figures", "reproduce", "Reproduction", "plot_spec", "plot_options", "highlighted",
+           "check_plot", "summaries", "plotted_measures"]
 
 #: Figures that are not an optimisation sweep (no spec can express them), drawn
 #: by ``function(out, quick, progress) -> (image, title, summary)``:
@@ -85,6 +86,7 @@ def check_plot(spec: SweepSpec) -> None:
     (``x``, ``kind``, ``logx``, ``names``, ``xunit``, ``series``, ``proposed``, ...), before a sweep runs: the
     options are tried on one placeholder row per point and algorithm. The measures (``y``, ``band``,
     ``ylabel``) name a problem's metrics, which only results carry: they are checked when drawn."""
+    plotted_measures(spec)
     rows = [{"point": dict(p), "seed": spec.seeds[0], "algorithm": a, "objective": 1.0, "feasible": True,
              "time_s": 0.0, "status": "feasible", "metrics": {}, "trace": [1.0, 1.0]}
             for p in spec.points for a in spec.algorithms]
@@ -95,17 +97,32 @@ def check_plot(spec: SweepSpec) -> None:
         raise e.renamed({k: f"spec.plot.{k}" for k in PLOT_FIELDS}) from None
 
 
-def summaries(spec: SweepSpec, rows: list[dict]) -> list[dict]:
-    """:func:`~semalloc.experiments.analysis.summarise` of ``rows`` for each measure the spec's figure plots
-    (``plot.y``, in its order; the objective when it names none), so that the tables say what the figure
-    shows. A measure no row carries is an :class:`InputError` naming ``plot.y``."""
+def plotted_measures(spec: SweepSpec) -> list[str]:
+    """The measures the spec's figure plots: ``plot.y`` as a list (``objective`` when it names none); an
+    :class:`InputError` naming ``plot.y`` unless it is a measure's name or a non-empty list of them."""
     ys = spec.plot.get("y", "objective")
+    ys = [ys] if isinstance(ys, str) else ys
+    if not isinstance(ys, list) or not ys or not all(isinstance(y, str) and y for y in ys):
+        raise InputError("plot.y", f"must be a measure's name or a non-empty list of them, got {ys!r}",
+                         spec.problem)
+    return ys
+
+
+def summaries(spec: SweepSpec, rows: list[dict], unknown: list | None = None) -> list[dict]:
+    """:func:`~semalloc.experiments.analysis.summarise` of ``rows`` for the objective and then each other
+    measure the spec's figure plots (:func:`plotted_measures`), so that the tables say what the figure shows
+    and keep the objective's gap to ``exact``. A measure no row carries is an :class:`InputError` naming
+    ``plot.y``, or, given a list ``unknown``, skipped and its error appended there."""
     sense = get_problem(spec.problem).sense
-    try:
-        return [s for y in ([ys] if isinstance(ys, str) else ys)
-                for s in summarise(rows, spec.points, spec.algorithms, sense, y)]
-    except InputError as e:
-        raise e.renamed({"y": "plot.y"}) from None
+    out = []
+    for y in dict.fromkeys(["objective", *plotted_measures(spec)]):
+        try:
+            out += summarise(rows, spec.points, spec.algorithms, sense, y)
+        except InputError as e:
+            if unknown is None:
+                raise e.renamed({"y": "plot.y"}) from None
+            unknown.append(e.renamed({"y": "plot.y"}))
+    return out
 
 
 def plot_spec(spec: SweepSpec, rows: list[dict], path: str | Path, **overrides) -> Path:

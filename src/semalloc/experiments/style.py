@@ -201,7 +201,9 @@ BAR_HATCHES = ("//", "..", "xx", "\\\\", "oo", "--", "++", "**")
 
 #: Measure -> y-axis (or bar-group) label.
 MEASURES = {"objective": "objective", "time_s": "solver time (s)", "round_time_s": "round time T (s)",
-            "energy_j": "energy E (J)", "reward_per_terminal": "terminal average reward"}
+            "energy_j": "energy E (J)", "reward_per_terminal": "terminal average reward",
+            "psnr_db_mean": "mean PSNR over devices (dB)", "psnr_db_min": "least PSNR over devices (dB)",
+            "psnr_db_max": "largest PSNR over devices (dB)"}
 
 
 def measure_label(m: str) -> str:

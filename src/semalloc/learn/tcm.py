@@ -184,8 +184,8 @@ def figure3(out: str | Path, quick: bool = False, progress: bool = True, dataset
     fig.savefig(image, dpi=130)
     plt.close(fig)
     curves = {**{f"ASC={100 * o:.0f}%": v for o, v in asc.items()}, "TCM": tcm["accuracy"]}
-    summary = [{"point": {"snr_db": float(s)}, "algorithm": name, "n": 1, "feasible": 1, "infeasible": 0,
-                "mean": v[i],
+    summary = [{"point": {"snr_db": float(s)}, "algorithm": name, "measure": "accuracy", "n": 1, "feasible": 1,
+                "infeasible": 0, "failed": 0, "mean": v[i],
                 "ci95": float("nan"), "min": v[i], "max": v[i], "gap": float("nan"), "time_s": elapsed}
                for i, s in enumerate(snrs) for name, v in curves.items()]
     return image, title, summary

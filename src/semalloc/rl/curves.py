@@ -159,8 +159,8 @@ def figure3(out, quick: bool = False, progress: bool = True):
              "wall-clock on a shared 2-core CPU")
     groups = curve_groups(paths)
     image = draw_curves(paths, Path(out) / "sbq-training.png", title=title, groups=groups)
-    summary = [{"point": {"steps": int(g.steps[-1])}, "algorithm": g.label, "n": g.seeds, "feasible": g.seeds,
-                "infeasible": 0, "mean": float(g.mean[-1]), "ci95": float(g.half[-1]), "min": float("nan"),
+    summary = [{"point": {"steps": int(g.steps[-1])}, "algorithm": g.label, "measure": "mean_reward",
+                "n": g.seeds, "feasible": g.seeds, "infeasible": 0, "failed": 0, "mean": float(g.mean[-1]), "ci95": float(g.half[-1]), "min": float("nan"),
                 "max": float("nan"), "gap": float("nan"), "time_s": float(g.seconds[-1])}
                for g in groups]
     return image, title, summary
