@@ -16,7 +16,7 @@ import typer
 import yaml
 from rich.console import Console
 from rich.markup import escape
-from rich.table import Table
+from rich.table import Column, Table
 
 from .cli_errors import check_output_path, exits_2_on_bad_input, parse_sets, run_app
 from .errors import InputError
@@ -238,8 +238,9 @@ def _summary_table(summary: list[dict], title: str) -> Table:
     when the summary has several (the objective and those a figure plots)."""
     has_gap = any(np.isfinite(s["gap"]) for s in summary)
     measured = len({s.get("measure", "objective") for s in summary}) > 1
-    table = Table("point", "algorithm", *(["measure"] if measured else []), "runs", "mean", "95 % CI",
-                  *(["gap to exact"] if has_gap else []), "time (s)", title=title, title_justify="left")
+    names = [Column(h, overflow="fold") for h in ("point", "algorithm", *(["measure"] if measured else []))]
+    table = Table(*names, "runs", "mean", "95 % CI", *(["gap to exact"] if has_gap else []), "time (s)",
+                  title=title, title_justify="left")          # names folded, never cut: they say which row it is
     for s in summary:
         point = ", ".join(f"{k}={v}" for k, v in s["point"].items()) or "-"
         missing = ", ".join(f"{s[k]} {k}" for k in ("infeasible", "failed") if s.get(k))

@@ -229,7 +229,7 @@ def _legend_key(req: PlotRequest, marks: set[str]) -> list:
             out.append(Patch(color="0.5", alpha=0.25, lw=0, label=f"shaded: {runs}"))
         for lo, hi in (req.band or {}).values():
             out.append(Patch(color="0.5", alpha=0.25, lw=0,
-                             label=f"shaded: mean {measure_label(lo)} to {measure_label(hi)}"))
+                             label=f"shaded: {measure_label(lo)} to {measure_label(hi)}, means over seeds"))
     say = {"infeasible": ("x", "no feasible allocation (k/n: runs without one)"),
            "failed": ("o", "every run failed (k/n failed)")}
     for m in sorted(marks, reverse=True):

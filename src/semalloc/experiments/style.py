@@ -75,6 +75,7 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "power_w": ("transmit power", "dBm"),
     "w_time": ("time weight $w_1$", ""),
     "compression": ("compression ratio", ""),
+    "psnr_min_db": ("required PSNR $P_{min}$", "dB"),
 }
 #: Per problem, settings shown differently from ``SETTINGS`` (the paper's own unit).
 PROBLEM_SETTINGS: dict[str, dict[str, tuple[str, str]]] = {
@@ -202,8 +203,7 @@ BAR_HATCHES = ("//", "..", "xx", "\\\\", "oo", "--", "++", "**")
 #: Measure -> y-axis (or bar-group) label.
 MEASURES = {"objective": "objective", "time_s": "solver time (s)", "round_time_s": "round time T (s)",
             "energy_j": "energy E (J)", "reward_per_terminal": "terminal average reward",
-            "psnr_db_mean": "mean PSNR over devices (dB)", "psnr_db_min": "least PSNR over devices (dB)",
-            "psnr_db_max": "largest PSNR over devices (dB)"}
+            "psnr_db_mean": "mean PSNR (dB)", "psnr_db_min": "least PSNR (dB)", "psnr_db_max": "largest PSNR (dB)"}
 
 
 def measure_label(m: str) -> str:
