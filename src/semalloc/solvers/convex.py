@@ -23,8 +23,10 @@ __all__ = ["solve_quietly"]
 def solve_quietly(problem, solver) -> str:
     """Solve the CVXPY ``problem`` with ``solver`` without CVXPY's inaccuracy warning;
     return its status (``optimal_inaccurate`` for a reduced-accuracy answer).
-    A :class:`cvxpy.SolverError` propagates."""
+    A :class:`cvxpy.SolverError` propagates. Cold: no warm start from an earlier
+    solve of the same (cached, DPP) problem, so that an answer does not depend on
+    what was solved before it in the process."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", "Solution may be inaccurate", UserWarning)
-        problem.solve(solver=solver)
+        problem.solve(solver=solver, warm_start=False)
     return problem.status
