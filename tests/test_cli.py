@@ -164,3 +164,14 @@ def test_reproduce_quick_writes_png(tmp_path):
     r = run("reproduce", "multicell", "--figure", "99")
     assert r.returncode == 2
 
+
+
+def test_compare_says_why_an_algorithm_was_skipped_with_json_too(tmp_path):
+    """A skipped algorithm (exact beyond its size) is a row with status `skipped`, and its reason is on stderr
+    in both modes (with --json it was silent until 2026-12-07)."""
+    inst = tmp_path / "of.json"
+    assert run("generate", "offloading", "--seed", 1, "--set", "terminals=4", "-o", inst).returncode == 0
+    for json_flag in ((), ("--json",)):
+        r = run("compare", inst, "-a", "bcd", "-a", "exact", *json_flag)
+        assert r.returncode == 0 and "exact skipped: too large for exact" in r.stderr, r.stderr
+    assert [row["status"] for row in json.loads(r.stdout)][-1] == "skipped"

@@ -213,6 +213,8 @@ def compare(instance: Path = typer.Argument(..., help="instance JSON"),
             for r in results}
     ratios = {r.algorithm: r.objective / own.objective if own and r.feasible and own.objective else None
               for r in results}
+    for name, why in skipped.items():                   # why, on stderr: with --json too
+        err.print(f"{name} skipped: {why}", highlight=False, markup=False)
     if json_out:
         _print_json([{"algorithm": r.algorithm, "status": r.status, "objective": r.objective,
                       "feasible": r.feasible, "time_s": r.stats["time_s"], "gap_to_exact": gaps[r.algorithm],
@@ -226,11 +228,9 @@ def compare(instance: Path = typer.Argument(..., help="instance JSON"),
         gap = "-" if gaps[r.algorithm] is None else f"{100 * gaps[r.algorithm]:.3f} %"
         table.add_row(r.algorithm, r.status, _fmt(r.objective, 8), gap, f"{r.stats['time_s']:.3f}",
                       "yes" if r.feasible else "NO")
-    for name, why in skipped.items():
+    for name in skipped:
         table.add_row(name, "skipped", "-", "-", "-", "-")
     out.print(table)
-    for name, why in skipped.items():
-        err.print(f"{name} skipped: {why}", highlight=False, markup=False)
 
 
 def _summary_table(summary: list[dict], title: str) -> Table:

@@ -72,7 +72,7 @@ def relative_gap(objective, reference, sense: str = "max"):
     obj, ref = np.asarray(objective, dtype=float), np.asarray(reference, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         g = np.where((ref != 0) & np.isfinite(ref), (ref - obj) / np.abs(ref), np.nan)
-    g = g if sense == "max" else -g
+    g = (g if sense == "max" else -g) + 0.0           # + 0.0: an equal objective's gap is 0, not -0
     return float(g) if g.ndim == 0 else g
 
 
