@@ -25,7 +25,7 @@ from ..errors import InputError
 from ..result import ERROR, REJECTED
 from .style import BAR_HATCHES, RC, Axis, axis, display_name, line_styles, measure_label
 
-__all__ = ["summarise", "failed", "failures", "check_figure_path", "relative_gap", "measure", "mean_trace", "PlotRequest", "Cell",
+__all__ = ["summarise", "as_measures", "failed", "failures", "check_figure_path", "relative_gap", "measure", "mean_trace", "PlotRequest", "Cell",
            "plot_request", "draw_request", "draw_sweep", "plot_sweep", "export_rows", "EXPORT_FORMATS",
            "FIGURE_FORMATS", "PLOT_KINDS"]
 
@@ -149,6 +149,19 @@ def summarise(rows: list[dict], points: list[dict] | None = None, algorithms: li
                     "gap": float(np.mean(gaps)) if gaps else float("nan"),
                     "time_s": float(np.mean([r["time_s"] for r in rs]))})
     return out
+
+
+def as_measures(y) -> list[str]:
+    """Option ``y`` as a list of measures: a measure's name or a non-empty list of them, else an
+    :class:`InputError` naming ``y``.
+
+    >>> as_measures("energy_j"), as_measures(["objective", "energy_j"])
+    (['energy_j'], ['objective', 'energy_j'])
+    """
+    ys = [y] if isinstance(y, str) else y
+    if not isinstance(ys, (list, tuple)) or not ys or not all(isinstance(m, str) and m for m in ys):
+        raise InputError("y", f"must be a measure's name or a non-empty list of them, got {y!r}")
+    return list(ys)
 
 
 def measure(rows: list[dict], y: str) -> list[dict]:
@@ -336,9 +349,7 @@ def plot_request(rows: list[dict], x: str | None = None, y: str | list[str] = "o
         points = list({json.dumps(p, sort_keys=True): p for p in
                        ({k: v for k, v in q.items() if k != series} for q in points or [])}.values())
         proposed = None
-    ys = [y] if isinstance(y, str) else list(y)
-    if not ys:
-        raise InputError("y", "give at least one measure")
+    ys = as_measures(y)
     drawn = {m: measure(rows, m) for m in ys}
     varied = sorted({k for r in rows for k in r["point"]})
     if x is not None and x not in varied:

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from ..errors import InputError
 from ..solve import get_problem, list_problems
-from .analysis import failures, plot_request, plot_sweep, summarise
+from .analysis import as_measures, failures, plot_request, plot_sweep, summarise
 from .runner import SweepReport, run_sweep
 from .spec import PLOT_FIELDS, SPECS_DIR, SweepSpec, load_spec
 from .store import ResultsStore
@@ -100,12 +100,10 @@ def check_plot(spec: SweepSpec) -> None:
 def plotted_measures(spec: SweepSpec) -> list[str]:
     """The measures the spec's figure plots: ``plot.y`` as a list (``objective`` when it names none); an
     :class:`InputError` naming ``plot.y`` unless it is a measure's name or a non-empty list of them."""
-    ys = spec.plot.get("y", "objective")
-    ys = [ys] if isinstance(ys, str) else ys
-    if not isinstance(ys, list) or not ys or not all(isinstance(y, str) and y for y in ys):
-        raise InputError("plot.y", f"must be a measure's name or a non-empty list of them, got {ys!r}",
-                         spec.problem)
-    return ys
+    try:
+        return as_measures(spec.plot.get("y", "objective"))
+    except InputError as e:
+        raise InputError("plot.y", e.reason, spec.problem) from None
 
 
 def summaries(spec: SweepSpec, rows: list[dict], unknown: list | None = None) -> list[dict]:
