@@ -99,12 +99,12 @@ def test_lines_distinct_proposed_on_top_legend_names(drawn):
             return
         z = {ln.get_label(): ln.get_zorder() for ln in lines}
         names = spec.plot.get("names")
-        top = display_name(highlighted(spec), spec.problem, names)
-        assert all(z[top] > v for k, v in z.items() if k != top)
+        top, exact = (display_name(a, spec.problem, names) for a in (highlighted(spec), "exact"))
+        assert all(z[top] > v for k, v in z.items() if k not in (top, exact))
         assert max(lines, key=lambda ln: ln.get_linewidth()).get_label() == top
-        if "exact" in algos:
-            ex = next(ln for ln in lines if ln.get_label() == display_name("exact", spec.problem, names))
-            assert ex.get_linestyle() == "--" and ex.get_linewidth() < 1.3
+        if "exact" in algos:                          # the thin dashed optimum over every line: a line on it
+            ex = next(ln for ln in lines if ln.get_label() == exact)             # shows through its gaps
+            assert ex.get_linestyle() == "--" and ex.get_linewidth() < 1.3 and z[exact] > z[top]
     legend = fig.axes[-1].get_legend()
     if legend is not None:                            # the algorithms, then what the shading and marks are
         texts = [t.get_text() for t in legend.get_texts()]
@@ -266,3 +266,22 @@ def test_every_line_of_every_figure_has_a_colour_of_its_own():
             spec = load_spec(path)
             colours = [s["color"] for s in line_styles(spec.algorithms, highlighted(spec), problem).values()]
             assert len(set(colours)) == len(colours), (problem, path.name, colours)
+
+
+def test_a_panels_title_names_its_setting_and_value_as_the_paper_does(drawn):
+    """Panels by a numeric setting show its display name and unit (``exit points M = 3``); a setting
+    whose values are words shows the paper's name of the value (He et al.: the concave utility u = A and
+    the general u = 1/(1 - A)), never the code value."""
+    spec, opts, fig = drawn
+    panels = opts.get("panels")
+    if not panels:
+        pytest.skip("one panel")
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    values = list(dict.fromkeys(p[panels] for p in spec.points))
+    assert len(titles) == len(values)
+    ax_ = axis(panels, spec.problem)
+    for t, v in zip(titles, values):
+        assert t.startswith(f"{ax_.name} = ")
+        assert str(v) not in t if isinstance(v, str) else f"{float(ax_.convert(v)):g}" in t
+    if panels == "utility":
+        assert titles == ["utility = concave, $u = A$", "utility = general, $u = 1/(1 - A)$"]

@@ -120,6 +120,24 @@ def test_a_partly_infeasible_point_is_annotated_with_its_count(tmp_path, monkeyp
     assert not [ln for ln in ax.lines if ln.get_gid() == "infeasible"]      # a mean exists: no x
 
 
+def test_two_algorithms_without_a_feasible_run_at_one_point_are_marked_apart(tmp_path, monkeypatch):
+    """Fig. 7 at 0.05 MHz: raw and FTM find none, and BCD none in one seed of two. The two marks sit side by
+    side on the axis and the three counts one above the other: none overlaps another on the drawn figure."""
+    rows = [{"point": {"b": b}, "seed": s, "algorithm": a, "objective": 1.0, "status": "feasible", "time_s": 0.0,
+             "feasible": b == 2 or (a == "c" and s == 0)} for b in (1, 2) for a in ("a", "b", "c") for s in (0, 1)]
+    fig = _captured_figure(monkeypatch, rows, path=tmp_path / "f.png", x="b")
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    r = fig.canvas.get_renderer()
+    marks = [ln.get_window_extent(r) for ln in ax.lines if ln.get_gid() == "infeasible"]
+    texts = [t for t in ax.texts if t.get_gid() == "infeasible"]
+    assert len(marks) == 2 and sorted(t.get_text() for t in texts) == ["1/2", "2/2", "2/2"]
+    notes = [t.get_window_extent(r) for t in texts]
+    for boxes in (marks, notes):
+        assert not any(a.overlaps(b) for i, a in enumerate(boxes) for b in boxes[i + 1:]), boxes
+    assert abs((marks[0].x0 + marks[1].x1) / 2 - ax.transData.transform((1.0, 0))[0]) < 1   # centred on b = 1
+
+
 # ----------------------------------------------------------------------------- the claims that hold
 
 def test_fig4_reward_rises_with_edge_capacity_then_levels_off():

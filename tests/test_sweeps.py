@@ -492,6 +492,8 @@ def test_a_run_that_fails_is_counted_named_and_drawn_apart_from_an_infeasible_on
     summ = {(s["point"]["users"], s["algorithm"]): s for s in summarise(rows)}
     assert (summ[4, "exact"]["failed"], summ[4, "exact"]["infeasible"], summ[4, "exact"]["feasible"]) == (1, 0, 0)
     assert (summ[2, "exact"]["failed"], summ[2, "exact"]["feasible"]) == (0, 1)
+    ran = next(r["time_s"] for r in rows if r["algorithm"] == "exact" and r["point"]["users"] == 2)
+    assert summ[2, "exact"]["time_s"] == ran and np.isnan(summ[4, "exact"]["time_s"])   # a refusal took no time
     import matplotlib.pyplot as plt
     figs = []
     monkeypatch.setattr(plt, "close", figs.append)

@@ -247,7 +247,7 @@ def _summary_table(summary: list[dict], title: str) -> Table:
         runs = f"{s['feasible']}/{s['n']} ({missing})" if missing else str(s["n"])
         gap = ["-" if not np.isfinite(s["gap"]) else f"{100 * s['gap']:.3f} %"] if has_gap else []
         table.add_row(point, s["algorithm"], *([s.get("measure", "objective")] if measured else []), runs,
-                      _fmt(s["mean"]), "± " + _fmt(s["ci95"], 3), *gap, f"{s['time_s']:.3f}")
+                      _fmt(s["mean"]), "± " + _fmt(s["ci95"], 3), *gap, "-" if not np.isfinite(s["time_s"]) else f"{s['time_s']:.3f}")
     return table
 
 

@@ -23,7 +23,7 @@ from scipy import stats as st
 
 from ..errors import InputError
 from ..result import ERROR, REJECTED
-from .style import BAR_HATCHES, RC, Axis, axis, display_name, line_styles, measure_label
+from .style import BAR_HATCHES, RC, VALUES, Axis, axis, display_name, line_styles, measure_label
 
 __all__ = ["summarise", "as_measures", "failed", "failures", "check_figure_path", "relative_gap", "measure", "mean_trace", "PlotRequest", "Cell",
            "plot_request", "draw_request", "draw_sweep", "plot_sweep", "export_rows", "EXPORT_FORMATS",
@@ -113,7 +113,8 @@ def summarise(rows: list[dict], points: list[dict] | None = None, algorithms: li
     algorithm raised or refused the instance) and ``infeasible`` ones (it ran and gave no feasible
     allocation: ``n - feasible - failed``), mean of measure ``y`` (:func:`measure`; the objective by
     default) over the feasible runs with its 95 % t-interval half-width ``ci95`` and the range
-    ``min``-``max`` of the runs, mean time, and, for the objective, the mean relative gap to
+    ``min``-``max`` of the runs, the mean time ``time_s`` of the runs that ran (not the failed ones: a
+    refusal takes no time; NaN when every run failed), and, for the objective, the mean relative gap to
     ``exact`` over the seeds where both ran (:func:`relative_gap`, by the
     problem's ``sense``: positive is worse than the optimum; NaN for another measure). Each row
     names its ``measure``.
@@ -147,7 +148,8 @@ def summarise(rows: list[dict], points: list[dict] | None = None, algorithms: li
                     "mean": float(obj.mean()) if n else float("nan"), "ci95": half,
                     "min": float(obj.min()) if n else float("nan"), "max": float(obj.max()) if n else float("nan"),
                     "gap": float(np.mean(gaps)) if gaps else float("nan"),
-                    "time_s": float(np.mean([r["time_s"] for r in rs]))})
+                    "time_s": float(np.mean(ran)) if (ran := [r["time_s"] for r in rs if not failed(r)])
+                    else float("nan")})
     return out
 
 
@@ -187,13 +189,15 @@ def measure(rows: list[dict], y: str) -> list[dict]:
 
 
 def _label(point: dict, skip=(), problem: str | None = None) -> str:
-    """A point as its settings' display names and values (``number of devices = 30``)."""
+    """A point as its settings' display names and values (``number of devices = 30``; a word the paper's
+    name for it, :data:`~semalloc.experiments.style.VALUES`: ``utility = concave, $u = A$``)."""
     parts = []
     for k, v in point.items():
         if k in skip:
             continue
         ax_ = axis(k, problem)
-        shown = f"{float(ax_.convert(v)):g}" if isinstance(v, (int, float)) and not isinstance(v, bool) else v
+        shown = (f"{float(ax_.convert(v)):g}" if isinstance(v, (int, float)) and not isinstance(v, bool)
+                 else VALUES.get(k, {}).get(v, v))
         parts.append(f"{ax_.name} = {shown}{' ' + ax_.unit if ax_.unit else ''}")
     return ", ".join(parts) or "default"
 
@@ -204,25 +208,38 @@ def _mark_infeasible(ax, summ: list[dict], x: str, styles: dict, convert) -> set
     ``x`` where some run found no feasible allocation and ``o`` where every run failed (the algorithm
     raised or refused: not a verdict on the instance), and beside every such point the count ``k/n`` of
     runs without one (``k/n failed`` when all of those failed). ``convert`` maps a setting's value to the
-    axis's display unit. The artists carry ``gid="infeasible"``; returns the kinds of mark drawn
-    (``infeasible``, ``failed``), which the legend explains (:func:`_legend_key`)."""
+    axis's display unit. Several algorithms without a feasible run at one point put their marks side by
+    side on the axis (8 points apart, centred on the point) and their counts one above the other, and the
+    count of a partly infeasible algorithm at such a point joins that column (at its mean it would
+    land on the marks when the mean is near the axis). The
+    artists carry ``gid="infeasible"``; returns the kinds of mark drawn (``infeasible``, ``failed``), which
+    the legend explains (:func:`_legend_key`)."""
+    from matplotlib.transforms import offset_copy
     foot = ax.get_xaxis_transform()                        # x in data, y in axes units
     marks = set()
-    for s in summ:
-        missing = s["infeasible"] + s.get("failed", 0)
-        if not missing or s["algorithm"] not in styles:
-            continue
-        only_failed = not s["infeasible"]
+    shown = [s for s in summ if s["infeasible"] + s.get("failed", 0) and s["algorithm"] in styles]
+    at: dict[float, list[str]] = {}                        # the algorithms marked on the axis at each x
+    for s in sorted(shown, key=lambda s: s["feasible"] > 0):
+        xv = float(convert(s["point"][x]))
+        if not s["feasible"] or xv in at:
+            at.setdefault(xv, []).append(s["algorithm"])
+    for s in shown:
+        missing, only_failed = s["infeasible"] + s.get("failed", 0), not s["infeasible"]
         xv, c = float(convert(s["point"][x])), styles[s["algorithm"]]["color"]
         note = f"{missing}/{s['n']}{' failed' if only_failed else ''}"
-        if s["feasible"]:
+        if xv not in at:
             ax.annotate(note, (xv, s["mean"]), xytext=(3, -9), textcoords="offset points", fontsize=7, color=c,
                         gid="infeasible")
         else:
-            ax.plot([xv], [0.0], marker="o" if only_failed else "x", ms=7, mew=2, color=c, transform=foot,
-                    clip_on=False, gid="infeasible", zorder=10, **({"mfc": "none"} if only_failed else {}))
-            ax.annotate(note, (xv, 0.0), xycoords=foot, xytext=(5, 4), textcoords="offset points", fontsize=7,
-                        color=c, gid="infeasible")
+            i, n = at[xv].index(s["algorithm"]), sum(1 for r in shown if not r["feasible"]
+                                                     and float(convert(r["point"][x])) == xv)
+            if not s["feasible"]:
+                ax.plot([xv], [0.0], marker="o" if only_failed else "x", ms=7, mew=2, color=c, clip_on=False,
+                        transform=offset_copy(foot, ax.figure, x=8.0 * (i - (n - 1) / 2), units="points"),
+                        gid="infeasible", zorder=10, **({"mfc": "none"} if only_failed else {}))
+            ax.annotate(note, (xv, 0.0), xycoords=foot, xytext=(4 * n + 1, 4 + 9 * i), textcoords="offset points",
+                        fontsize=7, color=c, gid="infeasible", zorder=11,      # over the lines, on a white ground
+                        bbox={"boxstyle": "square,pad=0.1", "fc": "white", "ec": "none", "alpha": 0.8})
         marks.add("failed" if only_failed else "infeasible")
     return marks
 

@@ -34,7 +34,7 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["Axis", "axis", "UNITS", "SETTINGS", "display_name", "NAMES", "line_styles", "measure_label",
+__all__ = ["Axis", "axis", "UNITS", "SETTINGS", "VALUES", "display_name", "NAMES", "line_styles", "measure_label",
            "BAR_HATCHES", "RC"]
 
 #: Display units: name -> conversion from the SI value (numpy array in, array out).
@@ -76,6 +76,11 @@ SETTINGS: dict[str, tuple[str, str]] = {
     "w_time": ("time weight $w_1$", ""),
     "compression": ("compression ratio", ""),
     "psnr_min_db": ("required PSNR $P_{min}$", "dB"),
+    "utility": ("utility", ""),
+}
+#: Setting -> {code value: how the paper names it}, for settings whose values are words (a panel's title).
+VALUES: dict[str, dict[str, str]] = {
+    "utility": {"accuracy": "concave, $u = A$", "inverse_error": "general, $u = 1/(1 - A)$"},   # He et al. Sec. V
 }
 #: Per problem, settings shown differently from ``SETTINGS`` (the paper's own unit).
 PROBLEM_SETTINGS: dict[str, dict[str, tuple[str, str]]] = {
@@ -164,8 +169,9 @@ _COLOURS = ("tab:blue", "tab:orange", "tab:purple", "tab:brown", "tab:pink", "ta
 
 def line_styles(algorithms: list[str], proposed: str | None = None, problem: str | None = None) -> dict[str, dict]:
     """Matplotlib keyword arguments per algorithm: the proposed algorithm red, solid,
-    thickest and on top (small filled markers); ``best`` green; ``exact`` a thin dashed
-    black reference; the others distinct (marker, linestyle) pairs with larger hollow
+    thickest and on top of the others (small filled markers); ``best`` green; ``exact`` a thin dashed
+    black reference drawn over every line, so that a line on the optimum (``best``'s, often) shows
+    through its gaps instead of hiding it; the others distinct (marker, linestyle) pairs with larger hollow
     markers, so a black-and-white print reads and a line under the proposed one shows.
 
     ``problem``: an algorithm of :data:`NAMES` for it keeps its style in every figure of the problem
@@ -190,7 +196,7 @@ def line_styles(algorithms: list[str], proposed: str | None = None, problem: str
         out["best"] = {"color": "tab:green", "marker": "*", "linestyle": "-", "linewidth": 1.6, "zorder": 4,
                        "markersize": 7}
     if "exact" in algorithms:
-        out["exact"] = {"color": "black", "marker": "", "linestyle": "--", "linewidth": 0.9, "zorder": 2}
+        out["exact"] = {"color": "black", "marker": "", "linestyle": "--", "linewidth": 0.9, "zorder": 6}
     if proposed in algorithms:
         out[proposed] = {"color": "tab:red", "marker": "o", "linestyle": "-", "linewidth": 2.4, "zorder": 5,
                          "markersize": 4.5}
