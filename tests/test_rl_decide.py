@@ -364,7 +364,7 @@ def test_a_decision_runs_numpys_blas_on_one_thread_and_gives_the_callers_setting
 
     from threadpoolctl import threadpool_info, threadpool_limits
 
-    from semalloc.rl import checkpoint
+    from semalloc import threads
     from semalloc.rl.checkpoint import SHIPPED, _one_blas_thread, load
     agent = load(SHIPPED)
     inst = semalloc.generate("sbq", seed=3, power_max_w=0.01)
@@ -393,7 +393,7 @@ def test_a_decision_runs_numpys_blas_on_one_thread_and_gives_the_callers_setting
             calls.append((threading.current_thread().name, limits))
             return threadpool_limits(limits, user_api="blas")
 
-    monkeypatch.setattr(checkpoint, "_blas", Recorder)
+    monkeypatch.setattr(threads, "_blas", Recorder)
     decide = _one_blas_thread(lambda: None)
     decide()
     worker = threading.Thread(target=decide, name="worker")

@@ -176,6 +176,8 @@ def _run(app: typer.Typer, argv: list[str] | None) -> int:
     except BrokenPipeError:                                      # `semalloc ... | head`
         sys.stderr.close()
         return 141
+    if code == 130:                 # Ctrl-C: Typer turns KeyboardInterrupt into Exit(130) and returns its code
+        typer.echo("aborted", err=True)
     return code if isinstance(code, int) else 0
 
 

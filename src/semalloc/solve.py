@@ -34,6 +34,7 @@ import numpy as np
 from .errors import InputError, RenamedWarning, TimeLimit
 from .result import ERROR, INFEASIBLE, REJECTED, STATUSES, TIME_LIMIT, Evaluation, Result
 from .schema import read_json_object, to_jsonable
+from .threads import one_blas_thread
 
 __all__ = ["Problem", "Algorithm", "Allocation", "register_algorithm", "register_problem", "list_problems",
            "get_problem", "solve", "evaluate", "generate", "load", "save", "load_solution", "check_options",
@@ -600,8 +601,9 @@ def solve(instance, algorithm: str | None = None, **options) -> Result:
     options = check_options(prob.key, algorithm, options)
     t0 = time.perf_counter()
     try:
-        with np.errstate(all="ignore"):            # an overflow inside a heuristic shows in what evaluate finds
-            out = prob.algorithms[algorithm].run(instance, **options)
+        with np.errstate(all="ignore"), one_blas_thread():    # an overflow inside a heuristic shows in what
+            out = prob.algorithms[algorithm].run(instance, **options)       # evaluate finds; the same answer
+                                                                            # on any number of cores
     except InputError:
         raise
     except TimeLimit as e:                     # out of time before any allocation

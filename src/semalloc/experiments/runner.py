@@ -36,6 +36,8 @@ Examples
 from __future__ import annotations
 
 import multiprocessing
+import os
+import threading
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
@@ -167,6 +169,17 @@ def _jobs(spec: SweepSpec, todo: set[str]) -> list[tuple[dict, int, list[str]]]:
     return list(jobs.values())
 
 
+def _end_with(parent: int, every_s: float = 1.0) -> None:
+    """A worker's initializer: a thread that ends the worker within ``every_s`` of the sweep that started it
+    (killed, a SIGTERM or SIGKILL to it alone, its workers outlived it holding its pipes open: the audit of
+    2026-12-07 found them 20 minutes later)."""
+    def watch():
+        while os.getppid() == parent:
+            time.sleep(every_s)
+        os._exit(1)
+    threading.Thread(target=watch, name="end-with-sweep", daemon=True).start()
+
+
 def _local(jobs, spec: SweepSpec, workers: int) -> Iterator[list[dict]]:
     args = lambda t: (spec.problem, spec.settings, t[0], t[1], t[2], spec.options, _plugins(spec), spec.slots)
     if workers <= 1:
@@ -174,7 +187,8 @@ def _local(jobs, spec: SweepSpec, workers: int) -> Iterator[list[dict]]:
             yield run_task(*args(t))
         return
     ctx = multiprocessing.get_context("spawn")         # no forked copies of threads or open files
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
+    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_end_with,
+                             initargs=(os.getpid(),)) as pool:
         futures = [pool.submit(run_task, *args(t)) for t in jobs]
         try:
             for fut in as_completed(futures):

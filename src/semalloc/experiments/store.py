@@ -79,7 +79,7 @@ _SQLITE_MAGIC = b"SQLite format 3\x00"
 
 
 def _refuse(path, reason: str):
-    raise InputError(str(path), reason, "sweep")
+    raise InputError(str(path), reason)            # no verb: sweep, plot and export read stores
 
 
 class _Lock:
@@ -129,8 +129,35 @@ class _Lock:
             self.fd = None
 
 
+#: A row that ``sweep`` did not write: a column of the wrong type, a JSON column that does not parse to its
+#: kind, a status outside :data:`~semalloc.result.STATUSES`, a feasible row without an objective.
+_DAMAGED_ROW = """SELECT key FROM results WHERE typeof(key) != 'text' OR typeof(seed) != 'integer'
+    OR typeof(algorithm) != 'text' OR typeof(status) != 'text' OR status NOT IN ({statuses})
+    OR typeof(objective) NOT IN ('real', 'integer', 'null') OR typeof(feasible) != 'integer' OR feasible NOT IN (0, 1)
+    OR (feasible = 1 AND objective IS NULL) OR typeof(time_s) NOT IN ('real', 'integer')
+    OR typeof(message) != 'text' OR typeof(version) != 'text' OR typeof(spec_hash) != 'text'
+    OR NOT json_valid(point) OR json_type(point) != 'object' OR NOT json_valid(instance)
+    OR json_type(instance) != 'object' OR NOT json_valid(options) OR json_type(options) != 'object'
+    OR NOT json_valid(metrics) OR json_type(metrics) != 'object' OR NOT json_valid(trace)
+    OR json_type(trace) != 'array' LIMIT 1"""
+
+
+def _check_intact(con: sqlite3.Connection, path: Path) -> None:
+    """Refuse a store whose file is damaged (SQLite's ``quick_check``) or holds a row no sweep wrote
+    (:data:`_DAMAGED_ROW`), before anything reads or writes its rows. Reads only."""
+    from ..result import STATUSES
+    problems = [r[0] for r in con.execute("PRAGMA quick_check(1)")]
+    if problems != ["ok"]:
+        _refuse(path, f"a damaged results store (SQLite: {problems[0]}); refusing to touch it")
+    bad = con.execute(_DAMAGED_ROW.format(statuses=", ".join(f"'{s}'" for s in STATUSES))).fetchone()
+    if bad is not None:
+        _refuse(path, f"a damaged results store (row {str(bad[0])[:40]!r} is not one a sweep writes); "
+                      "refusing to touch it")
+
+
 def _read_meta(path: Path) -> dict:
-    """The ``meta`` table of an existing store; refuse anything else without writing to it."""
+    """The ``meta`` table of an existing store; refuse anything else (a damaged store too) without
+    writing to it."""
     with open(path, "rb") as fh:
         head = fh.read(len(_SQLITE_MAGIC))
     if head != _SQLITE_MAGIC:
@@ -139,25 +166,34 @@ def _read_meta(path: Path) -> dict:
         # read-write so that a store left by a killed sweep (a WAL to recover) opens; only read here
         con = sqlite3.connect(path, timeout=30)
         try:
+            if not con.execute("SELECT count(*) FROM sqlite_master").fetchone()[0]:
+                _refuse(path, "an SQLite file with no tables, not a semalloc results store (a sweep killed while "
+                              "creating it, before 2026-12-07? delete it); refusing to touch it")
             meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
             cols = [r[1] for r in con.execute("PRAGMA table_info(results)")]
+            if meta.get("format") != FORMAT:
+                _refuse(path, "an SQLite file but not a semalloc results store; refusing to touch it")
+            if meta.get("version") not in ("2", VERSION):
+                _refuse(path, f"results store version {meta.get('version')!r}, this semalloc reads '2' and "
+                              f"{VERSION!r}; re-run the sweep into a new file")
+            if set(cols) != set(COLUMNS if meta["version"] == VERSION else _V2_COLUMNS):
+                _refuse(path, "a semalloc results store with unknown columns; refusing to touch it")
+            if meta["version"] == VERSION:
+                _check_intact(con, path)
         finally:
             con.close()
     except sqlite3.DatabaseError as e:
         _refuse(path, f"not a semalloc results store ({e}); refusing to touch it")
-    if meta.get("format") != FORMAT:
-        _refuse(path, "an SQLite file but not a semalloc results store; refusing to touch it")
-    if meta.get("version") not in ("2", VERSION):
-        _refuse(path, f"results store version {meta.get('version')!r}, this semalloc reads '2' and {VERSION!r}; "
-                      "re-run the sweep into a new file")
-    if set(cols) != set(COLUMNS if meta["version"] == VERSION else _V2_COLUMNS):
-        _refuse(path, "a semalloc results store with unknown columns; refusing to touch it")
     try:
-        spec = json.loads(meta.get("spec", "{}"))
+        spec = json.loads(meta["spec"]) if isinstance(meta.get("spec"), str) else None
     except ValueError:
         spec = None
     if not isinstance(spec, dict):
-        _refuse(path, "a semalloc results store whose recorded spec is damaged; refusing to touch it")
+        _refuse(path, "a semalloc results store whose recorded spec is damaged or missing; refusing to touch it")
+    try:
+        stored_spec(spec)
+    except InputError as e:
+        _refuse(path, f"a semalloc results store whose recorded spec is damaged ({e}); refusing to touch it")
     return meta
 
 
@@ -232,6 +268,8 @@ class ResultsStore:
         converted in memory and the file is not touched.
         """
         path = Path(path)
+        if path.is_symlink():                           # one file, one lock, whatever name reaches it
+            path = path.resolve()
         if path.is_dir():
             _refuse(path, "is a directory, not a results store; name a file")
         exists = path.exists() and path.stat().st_size > 0
@@ -258,10 +296,35 @@ class ResultsStore:
             lock.release()
             raise
 
+    @staticmethod
+    def _create_file(path: Path, latest: dict) -> None:
+        """Make an empty store at ``path`` all at once: built beside it under another name, then renamed, so a
+        sweep killed meanwhile leaves no file at ``path`` (before, a kill between SQLite's first page and the
+        tables' commit left a file no sweep would open)."""
+        tmp = path.with_name(f".{path.name}.creating")
+        for p in (tmp, tmp.with_name(tmp.name + "-journal")):
+            p.unlink(missing_ok=True)                   # a creation killed before (we hold the lock)
+        try:
+            con = sqlite3.connect(tmp)
+            try:
+                with con:
+                    con.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+                    con.executemany("INSERT INTO meta VALUES (?, ?)",
+                                    {"format": FORMAT, "version": VERSION, **latest}.items())
+                    _create(con)
+            finally:
+                con.close()
+            os.replace(tmp, path)
+        except (OSError, sqlite3.Error) as e:
+            tmp.unlink(missing_ok=True)
+            _refuse(path, f"cannot create ({getattr(e, 'strerror', None) or e})")
+
     @classmethod
     def _open_locked(cls, path: Path, spec: SweepSpec, lock: _Lock) -> "ResultsStore":
-        exists = path.exists() and path.stat().st_size > 0
-        meta = _read_meta(path) if exists else {}
+        latest = {"spec_hash": spec.hash, "spec": json.dumps(spec.to_dict(), sort_keys=True)}
+        if not (path.exists() and path.stat().st_size > 0):
+            cls._create_file(path, latest)
+        meta = _read_meta(path)
         try:
             con = sqlite3.connect(path, timeout=30)
         except sqlite3.Error as e:
@@ -269,17 +332,11 @@ class ResultsStore:
         con.execute("PRAGMA journal_mode=WAL")
         con.execute("PRAGMA synchronous=NORMAL")
         migrated = ""
-        if exists and meta["version"] != VERSION:
+        if meta["version"] != VERSION:
             n = _migrate(con, meta)
             migrated = (f"{path}: migrated the results store from format 2 to {VERSION} in place "
                         f"({n} rows kept; their semalloc version is recorded as unknown)")
-        latest = {"spec_hash": spec.hash, "spec": json.dumps(spec.to_dict(), sort_keys=True)}
         with con:
-            if not exists:
-                meta = {"format": FORMAT, "version": VERSION}
-                con.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
-                con.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
-                _create(con)
             con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", latest.items())   # the last spec written
         meta.update(latest)
         return cls(con, path, meta, writer=spec, lock=lock, migrated=migrated)
@@ -288,6 +345,8 @@ class ResultsStore:
         """Delete the results store at ``path`` (``sweep --fresh``), under the lock:
         refused when it is not a results store or another sweep is writing it."""
         path = Path(path)
+        if path.is_symlink():                           # the store it names, not the link
+            path = path.resolve()
         if not path.exists():
             return
         lock = _Lock(path).acquire()

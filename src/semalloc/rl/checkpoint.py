@@ -31,7 +31,6 @@ import functools
 import hashlib
 import io
 import json
-import threading
 import warnings
 import zipfile
 import zlib
@@ -43,6 +42,7 @@ from ..errors import InputError
 from ..problems.sbq.evaluate import outcome
 from ..problems.sbq.instance import _settings
 from ..problems.sbq.mdp import observe, observe_general
+from ..threads import one_blas_thread
 
 __all__ = ["KINDS", "FORMAT", "Agent", "load", "write_sidecar", "SHIPPED", "SHIPPED_MAPPING", "SHIPPED_DQN",
            "SHIPPED_TD3", "SHIPPED_BY_PRESET"]
@@ -82,15 +82,8 @@ def _device(device: str):
     return device
 
 
-@functools.cache
-def _blas():
-    """numpy's BLAS libraries (found once; ``threadpoolctl``)."""
-    from threadpoolctl import ThreadpoolController
-    return ThreadpoolController().select(user_api="blas")
-
-
 def _one_blas_thread(decide):
-    """Run a decision with numpy's BLAS on one thread (about 15 us to switch and back).
+    """Run a decision with numpy's BLAS on one thread (:func:`~semalloc.threads.one_blas_thread`).
 
     A decision's products are small (a few hundred rows of 128: (K M + 1) K
     for ``drl-local``, (samples + 1) K for ``drl-sampled``): split over
@@ -98,15 +91,10 @@ def _one_blas_thread(decide):
     another job holds a core the threads wait for each other; on the 2-core
     machine ``drl-local --set changes=1`` then took 10-24 ms a slot instead of
     1.4-1.6 ms, ``drl-sampled`` 23-24 ms instead of 1.2-1.6 ms (measured beside a
-    training run). In the main thread only: the limit is process-wide, so
-    decisions overlapping in threads (a Dask worker's) would restore each
-    other's settings out of order and leave one thread behind them (Dask's
-    worker processes start with one BLAS thread anyway)."""
+    training run). ``solve`` runs every algorithm so; an agent's ``decide`` called directly too."""
     @functools.wraps(decide)
     def one(*args, **kwargs):
-        if threading.current_thread() is not threading.main_thread():
-            return decide(*args, **kwargs)
-        with _blas().limit(limits=1):
+        with one_blas_thread():
             return decide(*args, **kwargs)
     return one
 
