@@ -177,3 +177,15 @@ def test_every_verb_has_json_and_out():
         assert "--json" in opts, path
         if path in writers:
             assert {"-o", "--out"} <= opts, path
+
+
+def test_a_compiled_solvers_own_output_does_not_reach_a_json_document(tmp_path):
+    """SCS writes "ERROR: could not determine problem status." to file descriptor 1 itself (compression
+    ``msr`` at P_max = 1e300, the hostile-input audit): ``--json``'s stdout must still be one document."""
+    exe = Path(sys.executable).parent / "semalloc"
+    inst = tmp_path / "c.json"
+    semalloc.save(semalloc.generate("compression", seed=0, power_max_w=1e300), inst)
+    for verb in (["solve", str(inst), "-a", "msr", "--json"], ["compare", str(inst), "-a", "msr", "-a", "fra", "--json"]):
+        done = subprocess.run([str(exe), *verb], capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        json.loads(done.stdout)

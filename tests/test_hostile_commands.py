@@ -6,6 +6,7 @@ API and the command line alike."""
 from __future__ import annotations
 
 import os
+import stat
 
 import pytest
 
@@ -194,3 +195,54 @@ def test_valid_options_are_converted_and_accepted():
         check_options("multicell", "exact", {"time_limit": 0})
     with pytest.raises(InputError, match="one of auto, lp, lagrange"):
         check_options("multicell", "best", {"start": "nosuch"})
+
+
+# ----------------------------------------------------------------------------- outputs that are inputs or not files
+
+def test_an_output_that_is_an_input_or_not_a_regular_file_is_refused_and_left_as_it_was(tmp_path):
+    """The hostile-input audit of 2026-12-07: ``solve i.json -o i.json`` replaced the instance, ``export s.db -o
+    s.db`` the store, ``plot s.png`` (a store so named) drew over it, and ``-o`` a pipe or device replaced it
+    with a regular file (as root, /dev/null itself)."""
+    inst, store, spec = tmp_path / "i.json", tmp_path / "s.db", tmp_path / "s.yaml"
+    assert cli("generate", "multicell", "--seed", "1", "--set", "devices=4", "--set", "base_stations=2",
+               "-o", inst).code == 0
+    spec.write_text("problem: multicell\nsettings: {base_stations: 2, rbs: [6], devices: 4}\nseeds: 1\n"
+                    "algorithms: [prop]\n")
+    assert cli("sweep", spec, "-o", store, "--no-progress").code == 0
+    named_png = tmp_path / "t.png"
+    named_png.write_bytes(store.read_bytes())
+    fifo = tmp_path / "f.json"
+    os.mkfifo(fifo)
+    for args, what in [(("solve", inst, "-o", inst), "is the input"), (("export", store, "-o", store), "is the input"),
+                       (("plot", named_png), "is the input"), (("solve", inst, "-o", fifo), "not a regular file"),
+                       (("generate", "sbq", "-o", fifo), "not a regular file")]:
+        before = {p: p.read_bytes() for p in (inst, store, named_png)}
+        r = cli(*args)
+        assert r.code == 2 and len(r.err.strip().splitlines()) == 1 and what in r.err, (args, r.err)
+        assert all(p.read_bytes() == b for p, b in before.items()) and stat.S_ISFIFO(os.stat(fifo).st_mode), args
+
+
+@pytest.mark.parametrize("args, message", [
+    (["learn", "asc", "--quick", "-o", "{tmp}"], "-o: '{tmp}' is a directory; name a file"),
+    (["learn", "asc", "--kappa", "nan", "-o", "{tmp}/p.json"], "--kappa: must be a finite number >= 0, got nan"),
+    (["learn", "asc", "--epochs", "0", "-o", "{tmp}/p.json"], "--epochs: must be >= 1, got 0"),
+    (["learn", "jscc", "--epochs", "-1", "-o", "{tmp}/p.json"], "--epochs: must be >= 1, got -1"),
+    (["learn", "exits", "--size", "0", "-o", "{tmp}/p.json"], "--size: must be >= 1, got 0"),
+    (["learn", "asc", "--limit", "0", "-o", "{tmp}/p.json"], "--limit: must be >= 1, got 0"),
+    (["learn", "jscc", "--seed", "-3", "-o", "{tmp}/p.json"], "--seed: must be >= 0, got -3"),
+])
+def test_learn_checks_its_options_and_output_before_any_training(tmp_path, args, message):
+    """Before, a directory as -o failed with a traceback after the training, and --kappa nan, --epochs 0
+    wrote a meaningless profile (exit 0)."""
+    r = cli(*[a.format(tmp=tmp_path) for a in args])
+    assert r.code == 2 and r.err.strip().splitlines() == [f"error: {message.format(tmp=tmp_path)}"], r.err
+    assert not (tmp_path / "p.json").exists()
+
+
+def test_an_option_given_twice_is_refused_not_the_last_one_taken(tmp_path):
+    out = tmp_path / "x.json"
+    r = cli("generate", "multicell", "--set", "devices=3", "--set", "devices=4", "-o", out)
+    assert r.code == 2 and r.err.strip() == "error: --set devices: given twice" and not out.exists()
+    assert cli("generate", "multicell", "--set", "devices=3", "-o", out).code == 0
+    r = cli("compare", out, "-a", "prop", "-a", "prop")
+    assert r.code == 2 and r.err.strip() == "error: -a: 'prop' given twice"

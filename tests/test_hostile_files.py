@@ -183,3 +183,32 @@ def test_a_few_real_processes(base, tmp_path):
         msg = one_line_error(Run(p.returncode, p.stdout, p.stderr, 0.0))
         assert field in msg
     assert not (tmp_path / "o.json").exists() and not (tmp_path / "g.json").exists()
+
+
+# ----------------------------------------------------------------------------- the edge of floating point
+
+def test_a_subnormal_number_in_an_instance_is_refused_naming_the_field():
+    """5e-324 FLOPs made offloading ``exact`` "optimal" at 4.87 where ``best`` found 7.55, and made
+    algorithms reject their own NaN output (the hostile-input audit of 2026-12-07)."""
+    d = semalloc.generate("offloading", seed=0).to_dict()
+    d["tasks"]["recognition_flop"] = np.array(d["tasks"]["recognition_flop"], dtype=float)
+    d["tasks"]["recognition_flop"][1] = 5e-324
+    with pytest.raises(semalloc.InputError, match=r"tasks.recognition_flop\[1\]: must be 0 or at least 2.23e-308"):
+        type(semalloc.generate("offloading", seed=0)).from_dict(semalloc.schema.to_jsonable(d))
+
+
+def test_a_complex_number_is_refused_not_cut_to_its_real_part():
+    inst = semalloc.generate("multicell", seed=0, devices=4, base_stations=2)
+    v = semalloc.solve(inst, "prop").variables
+    with pytest.raises(semalloc.InputError, match="variables.power_w: must be .* real numbers, got a complex"):
+        semalloc.evaluate(inst, {**v, "power_w": np.asarray(v["power_w"]) + 1e6j})
+
+
+def test_an_allocation_whose_objective_is_not_finite_is_not_feasible():
+    """A reward constant at 1e308 overflows the objective: evaluate said feasible with objective null."""
+    d = semalloc.generate("offloading", seed=0).to_dict()
+    d["reward_c2"] = 1e308
+    inst = type(semalloc.generate("offloading", seed=0)).from_dict(semalloc.schema.to_jsonable(d))
+    r = semalloc.solve(semalloc.generate("offloading", seed=0), "best")
+    ev = semalloc.evaluate(inst, r.variables)
+    assert not ev.feasible and ev.violations and "not finite" in ev.violations[0]

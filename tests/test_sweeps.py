@@ -468,6 +468,10 @@ def test_a_spec_with_slots_scores_each_algorithm_over_its_own_episode(tmp_path):
     ({"problem": "sbq", "algorithms": ["equal"], "seeds": [2**70]}, r"spec.seeds\[0\]: must be an integer in \[0, 2\*\*63\)"),
     ({"problem": "sbq", "algorithms": ["equal"], "quick": {"seeds": -1}}, r"spec.seeds: must be in \[1, 100000\], got -1"),
     ({"problem": "sbq", "algorithms": ["equal"], "quick": {"zz": 1}}, r"spec.quick.zz: unknown field"),
+    ({"problem": "sbq", "algorithms": ["drl-local"], "options": {"drl-local": {"reallocate": "abc"}}},
+     r"spec.options.drl-local.reallocate: drl-local: must be true or false, got 'abc'"),
+    ({"problem": "compression", "algorithms": ["fcr"], "options": {"fcr": {"ratio": -1}}},
+     r"spec.options.fcr.ratio: fcr: must be > 0, got -1"),
 ])
 def test_a_bad_slots_field_names_it(raw, message):
     with pytest.raises(semalloc.errors.InputError, match=message):
@@ -518,3 +522,11 @@ def test_drawing_a_figure_writes_nothing_under_the_home_directory(tmp_path):
         assert done.returncode == 0, done.stderr
     assert (tmp_path / "r.png").is_file() and not list(home.iterdir())
     assert list((cache / "matplotlib").glob("fontlist*.json"))
+
+
+def test_a_user_generator_that_raises_is_named_not_an_internal_error():
+    """A spec's ``generator`` that raises is the user's code failing: an InputError naming it (before: an
+    internal error asking to report a semalloc bug)."""
+    from semalloc.experiments.spec import make_instance
+    with pytest.raises(semalloc.errors.InputError, match=r"spec.generator: math:sqrt raised TypeError"):
+        make_instance("multicell", 0, {"generator": "math:sqrt"})

@@ -197,3 +197,10 @@ def test_unknown_setting_is_named():
         semalloc.generate("training", devices=0)
     with pytest.raises(InputError, match="cycles_bs"):
         semalloc.generate("training", cycles_bs=[5e6, 3e6])
+
+
+def test_a_time_weight_of_one_or_more_names_w_time_not_the_energy_weight_it_implies():
+    """``w_energy`` defaults to ``1 - w_time``: w_time = 1.5 said "w_energy: must be > 0, got -0.5"."""
+    with pytest.raises(semalloc.InputError, match=r"^training: w_time: must be < 1 when w_energy is not given"):
+        semalloc.generate("training", seed=0, w_time=1.5)
+    assert semalloc.generate("training", seed=0, w_time=1.5, w_energy=0.5).w_time == 1.5

@@ -18,7 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Column, Table
 
-from .cli_errors import check_output_path, exits_2_on_bad_input, parse_sets, run_app
+from .cli_errors import check_not_an_input, check_output_path, exits_2_on_bad_input, parse_sets, run_app
 from .errors import InputError
 from .learn.cli import app as learn_app
 from .result import ERROR
@@ -194,6 +194,9 @@ def compare(instance: Path = typer.Argument(..., help="instance JSON"),
     inst = load(instance)
     prob = get_problem(inst.problem)
     names = algorithm or list(prob.algorithms)
+    twice = next((a for i, a in enumerate(names) if a in names[:i]), None)
+    if twice is not None:
+        raise InputError("-a", f"{twice!r} given twice")
     for name in names:
         if name not in prob.algorithms:
             raise InputError("algorithm", f"unknown algorithm {name!r} for {prob.key}; known: "
@@ -329,10 +332,14 @@ def plot(results: Path = typer.Argument(..., help="results store (from sweep)"),
     from .experiments.reproduce import plot_spec
 
     output = _either(out_, output)
+    if output is None:                           # the default: the store's name with .png, unless that is it
+        output = results.with_suffix(".png")
+        check_output_path(output)
+        check_not_an_input(output, {"results store": results}, "-o (default: the store's name with .png)")
     t0 = time.perf_counter()
     spec, rows = _stored(results)
     try:
-        path = plot_spec(spec, rows, output or results.with_suffix(".png"), x=x, y=y, kind=kind, logx=logx, logy=logy)
+        path = plot_spec(spec, rows, output, x=x, y=y, kind=kind, logx=logx, logy=logy)
     except InputError as e:                      # the options the flags gave, by their flags
         raise e.renamed({"x": "--x", "y": "--y", "kind": "--kind", "logx": "--logx", "logy": "--logy", "path": "-o",
                          "rows": str(results)}) from None

@@ -53,7 +53,8 @@ _ABORTS = tuple({getattr(typer, "Abort", KeyboardInterrupt), getattr(click, "Abo
 from .errors import InputError, RenamedWarning
 from .schema import numbers_from_text
 
-__all__ = ["exits_2_on_bad_input", "check_output_path", "parse_sets", "run_app", "OUTPUT_PARAMS"]
+__all__ = ["exits_2_on_bad_input", "check_output_path", "check_not_an_input", "parse_sets", "run_app",
+           "OUTPUT_PARAMS"]
 
 #: Names of the verbs' file-output parameters (``-o/--out``; ``--output`` the old name).
 OUTPUT_PARAMS = ("out_", "out", "output")
@@ -70,6 +71,9 @@ def check_output_path(path, option: str = "-o") -> None:
     if p.is_dir():
         raise InputError(option, f"{str(path)!r} is a directory; name a file")
     if p.exists():
+        if not p.is_file():                                     # a file is written beside it and renamed over
+            raise InputError(option, f"{str(path)!r} is not a regular file (a device, pipe or socket, which "
+                                     "writing would replace); name a file, or - for standard output")
         if not os.access(p, os.W_OK):
             raise InputError(option, f"{str(path)!r} is not writable")
         return
@@ -85,6 +89,21 @@ def check_output_path(path, option: str = "-o") -> None:
     except OSError as e:
         raise InputError(option, f"cannot create {str(path)!r}: directory {str(parent)!r} is not writable "
                                  f"({e.strerror})") from None
+
+
+def check_not_an_input(path, inputs: dict, option: str = "-o") -> None:
+    """Refuse an output path that is one of the command's input files (``inputs``: name -> path), which
+    writing would replace (``solve i.json -o i.json``, ``export s.db -o s.db``)."""
+    if str(path) == "-" or not Path(path).exists():
+        return
+    for name, given in inputs.items():
+        try:
+            same = Path(given).is_file() and os.path.samefile(path, given)
+        except OSError:
+            same = False
+        if same:
+            raise InputError(option, f"{str(path)!r} is the input {name.rstrip('_')} ({str(given)!r}), which "
+                                     "writing would replace; name another file")
 
 
 def _quiet_stdout() -> None:
@@ -109,9 +128,11 @@ def exits_2_on_bad_input(extra: str | None = None):
         @functools.wraps(fn)
         def run(*a, **k):
             try:
+                inputs = {n: v for n, v in k.items() if isinstance(v, Path) and n not in OUTPUT_PARAMS}
                 for name in OUTPUT_PARAMS:
                     if k.get(name) is not None:
                         check_output_path(k[name])
+                        check_not_an_input(k[name], inputs)
                 return fn(*a, **k)
             except (*_EXITS, *_ABORTS, KeyboardInterrupt, SystemExit):
                 raise
@@ -193,6 +214,8 @@ def parse_sets(pairs: list[str]) -> dict:
         if "=" not in pair:
             raise InputError("--set", f"expected KEY=VALUE, got {pair!r}")
         key, value = pair.split("=", 1)
+        if key.strip() in settings:                 # the last one silently won
+            raise InputError(f"--set {key.strip()}", "given twice")
         try:
             settings[key.strip()] = numbers_from_text(yaml.safe_load(value))
         except yaml.YAMLError:

@@ -104,7 +104,13 @@ def _first_bool(value: Any, idx: tuple = (), depth: int = 0) -> tuple | None:
     return None
 
 
-def _check_array(f: Field, value: Any, path: str, dims: dict, problem: str) -> Any:
+#: The smallest positive normal float: an instance's number nearer 0 than it (a subnormal) loses precision
+#: in every product, so that certified answers came out wrong (offloading ``exact`` "optimal" below a
+#: heuristic at a FLOP count of 5e-324) or algorithms rejected their own output.
+NORMAL_MIN = float(np.finfo(float).tiny)
+
+
+def _check_array(f: Field, value: Any, path: str, dims: dict, problem: str, normal: bool = False) -> Any:
     if f.kind == "str":
         return _check_strings(f, value, path, dims, problem)
     what = "a number" if not f.dims else f"a numeric array with shape ({', '.join(f.dims)})"
@@ -112,13 +118,18 @@ def _check_array(f: Field, value: Any, path: str, dims: dict, problem: str) -> A
     if boolean is not None:                                 # true/false are not 1/0
         raise InputError(_where(path, boolean), f"must be {'a number' if f.dims else what}, got a boolean", problem)
     try:
-        if np.asarray(value).dtype.kind in "USV":          # "0.01" is text, not a number
+        if np.asarray(value).dtype.kind == "c":            # numpy would keep the real part, silently
+            arr = None
+        elif np.asarray(value).dtype.kind in "USV":         # "0.01" is text, not a number
             raise TypeError
-        arr = np.asarray(value, dtype=float)
+        else:
+            arr = np.asarray(value, dtype=float)
     except OverflowError:                                   # an integer with hundreds of digits
         raise InputError(path, f"must be {what} within float range (|x| < 1.8e308)", problem) from None
     except (TypeError, ValueError, RecursionError):
         raise InputError(path, f"must be {what}", problem) from None
+    if arr is None:
+        raise InputError(path, f"must be {what} of real numbers, got a complex number", problem)
     if arr.dtype == object or (not f.dims and arr.ndim != 0):
         raise InputError(path, f"must be {what}", problem)
     if arr.ndim != len(f.dims):
@@ -137,6 +148,12 @@ def _check_array(f: Field, value: Any, path: str, dims: dict, problem: str) -> A
     if bad.any():
         idx = tuple(int(i) for i in np.argwhere(bad)[0])
         raise InputError(_where(path, idx), f"must be finite, got {arr[idx]}", problem)
+    if normal:
+        tiny = (arr != 0) & (np.abs(arr) < NORMAL_MIN)
+        if tiny.any():
+            idx = tuple(int(i) for i in np.argwhere(tiny)[0])
+            raise InputError(_where(path, idx), f"must be 0 or at least {NORMAL_MIN:.3g} in magnitude (a normal "
+                             f"float), got {arr[idx]:g}", problem)
     if f.kind == "int":
         frac = arr != np.round(arr)
         if frac.any():
@@ -166,11 +183,12 @@ def _check_array(f: Field, value: Any, path: str, dims: dict, problem: str) -> A
 
 
 def validate(schema: dict, data: Any, problem: str, *, prefix: str = "", dims: dict | None = None,
-             ignore: tuple[str, ...] = (), optional: tuple[str, ...] = ()) -> Table:
+             ignore: tuple[str, ...] = (), optional: tuple[str, ...] = (), normal: bool = False) -> Table:
     """Check ``data`` (parsed JSON) against ``schema``; return a :class:`Table` of arrays.
 
     ``ignore`` names top-level keys that are allowed and skipped (``"problem"``);
-    ``optional`` names top-level fields that may be absent (``"scenario"``).
+    ``optional`` names top-level fields that may be absent (``"scenario"``); ``normal``: numbers must be 0
+    or normal floats (an instance's; :data:`NORMAL_MIN`), not subnormal.
     Raises :class:`InputError` naming the first offending field.
     """
     dims = {} if dims is None else dims
@@ -188,9 +206,9 @@ def validate(schema: dict, data: Any, problem: str, *, prefix: str = "", dims: d
                 continue
             raise InputError(path, "missing field", problem)
         if isinstance(spec, dict):
-            out[name] = validate(spec, data[name], problem, prefix=path + ".", dims=dims)
+            out[name] = validate(spec, data[name], problem, prefix=path + ".", dims=dims, normal=normal)
         else:
-            out[name] = _check_array(spec, data[name], path, dims, problem)
+            out[name] = _check_array(spec, data[name], path, dims, problem, normal)
     return out
 
 
@@ -266,7 +284,7 @@ class SchemaInstance:
         """Validate parsed JSON (with its ``"problem"`` key) into an instance."""
         if isinstance(raw, dict) and raw.get("problem", cls.problem) != cls.problem:
             raise InputError("problem", f"expected {cls.problem!r}, got {raw.get('problem')!r}", cls.problem)
-        data = validate(cls.SCHEMA, raw, cls.problem, ignore=("problem",), optional=cls.OPTIONAL)
+        data = validate(cls.SCHEMA, raw, cls.problem, ignore=("problem",), optional=cls.OPTIONAL, normal=True)
         cls.check(data)
         return cls(data)
 

@@ -213,6 +213,9 @@ def get_problem(key: str) -> Problem:
     The first call loads the plugins installed under the ``semalloc.plugins``
     entry-point group (:mod:`semalloc.plugins`).
     """
+    if not isinstance(key, str):
+        raise InputError("problem", f"must be a problem's name, got {type(key).__name__} {str(key)[:40]!r}; "
+                         f"known: {', '.join(_MODULES)}")
     if key in _MODULES:
         prob = importlib.import_module(_MODULES[key]).PROBLEM
         if key in _LAYERED:
@@ -496,9 +499,18 @@ def generate(key: str, seed: int = 0, **overrides):
 
 
 def evaluate(instance, variables: dict) -> Evaluation:
-    """Feasibility and objective of ``variables`` on ``instance``, independent of any algorithm."""
+    """Feasibility and objective of ``variables`` on ``instance``, independent of any algorithm.
+
+    An allocation whose objective is not a finite number (an instance's numbers at the edge of floating
+    point: a zero delay's infinite reward, an overflow) is not feasible: the objective says nothing."""
     prob = _problem_of(instance)
-    return prob.evaluate(instance, prob.parse_variables(instance, variables))
+    parsed = prob.parse_variables(instance, variables)
+    with np.errstate(all="ignore"):            # an overflow shows as a non-finite objective, refused here
+        ev = prob.evaluate(instance, parsed)
+    if ev.feasible and not np.isfinite(ev.objective):
+        return Evaluation(False, float("nan"), [f"objective: {ev.objective} (not finite: the instance's numbers "
+                                                "overflow it)"])
+    return ev
 
 
 #: Ranges of the algorithm options, by name, for every algorithm that takes
@@ -509,7 +521,7 @@ OPTION_RULES: dict[str, tuple[float, bool]] = {
     "time_limit": (0.0, True), "tol": (0.0, True), "eps": (0.0, True), "seed": (0, False), "starts": (1, False),
     "max_iter": (1, False), "steps": (1, False), "bits": (1, False), "max_users": (1, False),
     "max_subchannels": (1, False), "bnb_time_limit": (0.0, True), "bnb_gap_rel": (0.0, False),
-    "units": (1, False), "o_cells": (1, False), "optimal_gap_rel": (0.0, False),
+    "units": (1, False), "o_cells": (1, False), "optimal_gap_rel": (0.0, False), "ratio": (0.0, True),
 }
 
 
@@ -532,6 +544,10 @@ def _option_value(alg: Algorithm, where: str, name: str, value: Any, hint: Any, 
             raise InputError(where, f"{alg.name}: must be one of {', '.join(map(str, args))}; got {value!r}")
         return value
     if value is None and (default is None or type(None) in args):
+        return value
+    if bool in (args or (hint,)) or (hint is not bool and isinstance(default, bool)):
+        if not isinstance(value, bool):                   # YAML's true/false; "abc" or 1 is not one
+            raise InputError(where, f"{alg.name}: must be true or false, got {value!r}")
         return value
     base = next((a for a in (args or (hint,)) if a in (int, float, str)), type(default))
     if base is str:
@@ -604,8 +620,11 @@ def solve(instance, algorithm: str | None = None, **options) -> Result:
         with np.errstate(all="ignore"), one_blas_thread():    # an overflow inside a heuristic shows in what
             out = prob.algorithms[algorithm].run(instance, **options)       # evaluate finds; the same answer
                                                                             # on any number of cores
-    except InputError:
-        raise
+    except InputError as e:
+        if not e.field.startswith("variables"):    # the caller's input (an option, an instance too large)
+            raise
+        return Result(prob.key, algorithm, ERROR, float("nan"), {}, {"time_s": time.perf_counter() - t0},
+                      f"algorithm {algorithm!r} made invalid variables: {e.field}: {e.reason}")
     except TimeLimit as e:                     # out of time before any allocation
         return Result(prob.key, algorithm, TIME_LIMIT, float("nan"), {}, {"time_s": time.perf_counter() - t0},
                       str(e))

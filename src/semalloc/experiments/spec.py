@@ -259,7 +259,13 @@ def make_instance(problem: str, seed: int, settings: dict, where: str = "spec.ge
     if GENERATOR not in settings:
         return generate(problem, seed=seed, **settings)
     rest = {k: v for k, v in settings.items() if k != GENERATOR}
-    inst = _user_generator(settings[GENERATOR], where)(rest, seed)
+    fn = _user_generator(settings[GENERATOR], where)
+    try:
+        inst = fn(rest, seed)
+    except InputError:
+        raise
+    except Exception as e:                              # noqa: BLE001 -- the user's generator, not semalloc
+        raise InputError(where, f"{settings[GENERATOR]} raised {type(e).__name__}: {e}", "sweep") from None
     expected = get_problem(problem).instance_type
     _need(isinstance(inst, expected), where, f"{settings[GENERATOR]} returned {type(inst).__name__}, "
           f"not a {expected.__name__} ({problem} instance)")

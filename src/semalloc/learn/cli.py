@@ -16,6 +16,7 @@ Examples
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 import warnings
@@ -81,6 +82,18 @@ def _one_line_errors():
         raise typer.Exit(2) from None
 
 
+def _check(out, seed: int, **counts) -> None:
+    """Every verb's options before any training: the output path (a directory, or under a file, failed
+    after minutes of training with a traceback), the seed, and counts that must be >= 1 when given."""
+    from ..cli_errors import check_output_path
+    check_output_path(out)
+    if seed < 0:
+        raise InputError("--seed", f"must be >= 0, got {seed}")
+    for name, value in counts.items():
+        if value is not None and value < 1:
+            raise InputError(f"--{name.replace('_', '-')}", f"must be >= 1, got {value}")
+
+
 def _data(data_dir, size, limit) -> dict:
     return {"data_dir": data_dir, "size": size, "limit": limit}
 
@@ -120,6 +133,9 @@ def asc(ctx: typer.Context, dataset: str = _DATASET, data_dir: Path = _DATA_DIR,
     """
     out, t0, progress = output or out, time.perf_counter(), progress and not json_out
     with _one_line_errors():
+        _check(out, seed, epochs=epochs, size=size, limit=limit)
+        if not (math.isfinite(kappa) and kappa >= 0):
+            raise InputError("--kappa", f"must be a finite number >= 0, got {kappa}")
         snrs = parse_snrs(multi_values(ctx.args, ("snr",)).get("snr", ["-5", "0", "5"]))
         from .asc import profile_asc
         prof = profile_asc(dataset, snrs, quick=quick, seed=seed, checkpoint=checkpoint, out=out,
@@ -152,6 +168,7 @@ def jscc(ctx: typer.Context, dataset: str = _DATASET, data_dir: Path = _DATA_DIR
     """
     out, t0, progress = output or out, time.perf_counter(), progress and not json_out
     with _one_line_errors():
+        _check(out, seed, epochs=epochs, size=size, limit=limit)
         vals = multi_values(ctx.args, ("rho", "snr"))
         rhos = _numbers(vals.get("rho", ["0.1", "0.2", "0.3"]), "rho")
         snrs = parse_snrs(vals.get("snr", ["4", "10", "13"]))
@@ -184,6 +201,7 @@ def exits(ctx: typer.Context, dataset: str = _DATASET, data_dir: Path = _DATA_DI
     """
     out, t0, progress = output or out, time.perf_counter(), progress and not json_out
     with _one_line_errors():
+        _check(out, seed, epochs=epochs, size=size, limit=limit)
         from .exits import parse_thresholds, profile_exits
         vals = multi_values(ctx.args, ("thresholds",))
         settings = parse_thresholds(vals["thresholds"]) if "thresholds" in vals else None

@@ -1,4 +1,5 @@
-"""CVXPY solves whose reduced-accuracy answers are counted by the caller, not printed.
+"""Solver calls whose chatter is not printed: CVXPY's reduced-accuracy warning, and what compiled solvers
+(SCS, HiGHS) write to file descriptor 1 themselves (``--json`` output is one JSON document, nothing else).
 
 Clarabel may stop at its reduced tolerance (status ``optimal_inaccurate``) and
 CVXPY then warns "Solution may be inaccurate" on stderr. The callers here check
@@ -15,9 +16,32 @@ Examples
 """
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
 import warnings
 
-__all__ = ["solve_quietly"]
+__all__ = ["solve_quietly", "quiet_fd1"]
+
+
+@contextlib.contextmanager
+def quiet_fd1():
+    """File descriptor 1 on the null device meanwhile: HiGHS's C++ code and SCS's C code write to it directly
+    (SCS: "ERROR: could not determine problem status." before a ``--json`` document, at P_max = 1e300)."""
+    try:
+        sys.stdout.flush()
+        saved = os.dup(1)
+    except (OSError, ValueError):
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+        os.close(devnull)
 
 
 def solve_quietly(problem, solver) -> str:
@@ -26,7 +50,7 @@ def solve_quietly(problem, solver) -> str:
     A :class:`cvxpy.SolverError` propagates. Cold: no warm start from an earlier
     solve of the same (cached, DPP) problem, so that an answer does not depend on
     what was solved before it in the process."""
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), quiet_fd1():
         warnings.filterwarnings("ignore", "Solution may be inaccurate", UserWarning)
         problem.solve(solver=solver, warm_start=False)
     return problem.status

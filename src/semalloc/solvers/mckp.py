@@ -18,9 +18,6 @@ Examples
 """
 from __future__ import annotations
 
-import contextlib
-import os
-import sys
 import time
 from dataclasses import dataclass
 
@@ -29,6 +26,7 @@ from scipy import sparse
 from scipy.optimize import LinearConstraint, linprog, milp
 
 from ..result import ERROR, OPTIMAL, TIME_LIMIT
+from .convex import quiet_fd1
 
 __all__ = ["Items", "items_from_tables", "solve_mckp", "lp_relaxation", "round_lp", "LpRelaxation",
            "lagrangian_prices",
@@ -85,26 +83,6 @@ def _decode(items: Items, x: np.ndarray, N: int):
     return knap, size
 
 
-@contextlib.contextmanager
-def _quiet_fd1():
-    """HiGHS's C++ code sometimes writes to file descriptor 1 directly; keep
-    stdout clean (``--json`` output is one JSON document, nothing else)."""
-    try:
-        sys.stdout.flush()
-        saved = os.dup(1)
-    except (OSError, ValueError):
-        yield
-        return
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, 1)
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-        os.close(devnull)
-
-
 @dataclass
 class LpRelaxation:
     items: Items
@@ -128,7 +106,7 @@ def lp_relaxation(values: np.ndarray, capacity: np.ndarray) -> LpRelaxation:
         empty = np.zeros(0)
         return LpRelaxation(items, empty, np.zeros(len(capacity)), empty, 0.0)
     A, ub = _constraints(items, N, capacity)
-    with _quiet_fd1():
+    with quiet_fd1():
         res = linprog(-items.value, A_ub=A, b_ub=ub, bounds=(0, None), method="highs-ds")
     y = np.asarray(res.ineqlin.marginals)                 # <= 0 (minimisation, <= rows)
     reduced = np.maximum(-items.value - A.T @ y, 0.0)
@@ -234,7 +212,7 @@ def solve_mckp(values: np.ndarray, capacity: np.ndarray, time_limit: float = 60.
         return MckpSolution(OPTIMAL, 0.0, np.full(N, -1), np.zeros(N, dtype=np.int64), 0.0, 0.0, 0,
                             "no item has positive value")
     A, ub = _constraints(items, N, capacity)
-    with _quiet_fd1():
+    with quiet_fd1():
         res = milp(-items.value, integrality=np.ones(len(items.value)), bounds=(0, 1),
                    constraints=LinearConstraint(A, -np.inf, ub),
                    options={"time_limit": float(time_limit), "mip_rel_gap": gap_rel, "disp": False,

@@ -145,6 +145,9 @@ def generate(seed: int = 0, **overrides) -> TrainingInstance:
     s = {**DEFAULTS, **check_settings(KEY, overrides)}
     n = s["devices"]
     w1 = float(s["w_time"])
+    if s["w_energy"] is None and not w1 < 1:              # the default w_energy = 1 - w_time must stay > 0
+        raise InputError("w_time", f"must be < 1 when w_energy is not given (w_energy = 1 - w_time), got {w1:g}",
+                         KEY)
     w2 = 1.0 - w1 if s["w_energy"] is None else float(s["w_energy"])
     model = load_profile(str(s["psnr_profile"]))
     # common random numbers: device i's draws come from its own streams (docs/models.md)
