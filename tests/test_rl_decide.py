@@ -272,8 +272,10 @@ def test_the_local_search_with_swaps_continues_where_single_changes_stop_and_end
         v, _, choices = local_search(agent.model, inst, agent.observe(inst), 2 * inst.K, swaps=True)
         assert semalloc.evaluate(inst, v).objective == pytest.approx(swapped.objective, abs=1e-6)   # BLAS threads
         assert _one_opt_gain(agent, inst, v, swaps=True, choices=choices) <= 1e-6
+    with pytest.raises(semalloc.InputError, match=f"^--set swaps: {name}: must be true or false, got 'yes'"):
+        semalloc.solve(inst, name, swaps="yes")                       # checked with every option, up front
     with pytest.raises(semalloc.InputError, match="^sbq: swaps: must be true or false, got 'yes'"):
-        semalloc.solve(inst, name, swaps="yes")
+        agent.decide(inst, local=True, swaps="yes")                   # and by the agent, called directly
 
 
 def test_drl_local_with_one_change_moves_one_user_and_is_the_full_searchs_first_step():
@@ -314,7 +316,7 @@ def test_the_local_searchs_reallocation_gives_its_assignment_at_least_bests_powe
         assert realloc.objective >= value - 1e-9 * max(value, 1.0)
         gains.append(realloc.objective - search.objective)
     assert max(gains) > 0.01
-    with pytest.raises(semalloc.InputError, match="^sbq: reallocate: must be true or false, got 'yes'"):
+    with pytest.raises(semalloc.InputError, match=f"^--set reallocate: {name}: must be true or false, got 'yes'"):
         semalloc.solve(inst, name, reallocate="yes")
 
 
