@@ -204,11 +204,17 @@ def test_a_complex_number_is_refused_not_cut_to_its_real_part():
         semalloc.evaluate(inst, {**v, "power_w": np.asarray(v["power_w"]) + 1e6j})
 
 
-def test_an_allocation_whose_objective_is_not_finite_is_not_feasible():
-    """A reward constant at 1e308 overflows the objective: evaluate said feasible with objective null."""
+def test_an_allocation_whose_objective_is_not_finite_is_not_feasible(tmp_path):
+    """A reward constant at 1e308 overflows the objective: evaluate (the API and the command) said feasible
+    with objective null."""
     d = semalloc.generate("offloading", seed=0).to_dict()
     d["reward_c2"] = 1e308
     inst = type(semalloc.generate("offloading", seed=0)).from_dict(semalloc.schema.to_jsonable(d))
     r = semalloc.solve(semalloc.generate("offloading", seed=0), "best")
     ev = semalloc.evaluate(inst, r.variables)
     assert not ev.feasible and ev.violations and "not finite" in ev.violations[0]
+    semalloc.save(inst, tmp_path / "i.json")
+    semalloc.save(r, tmp_path / "s.json")
+    run = cli("evaluate", tmp_path / "i.json", tmp_path / "s.json", "--json")
+    assert run.code == 1 and json.loads(run.out) == {"feasible": False, "objective": None,
+                                                     "violations": ev.violations} and not run.err

@@ -176,7 +176,7 @@ def test_a_sweep_killed_while_creating_its_store_leaves_none_and_the_next_one_cr
     monkeypatch.setattr(store_module, "_create", killed)
     with pytest.raises(KeyboardInterrupt):
         ResultsStore.open(path, spec)
-    assert not path.exists() and not (tmp_path / "r.db.lock").exists()
+    assert not path.exists() and not (tmp_path / "r.db.lock").exists() and not list(tmp_path.glob(".r.db*"))
     monkeypatch.undo()
     run_sweep(spec, path, progress=False)
     assert len(rows_of(path)) == 2
@@ -269,3 +269,17 @@ def test_ctrl_c_in_a_sweep_says_aborted_and_the_store_resumes(tmp_path, referenc
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr
     assert invariant(rows_of(db)) == reference
+
+
+def test_a_trace_with_infinities_is_a_row_a_sweep_writes(tmp_path):
+    """json.dumps writes -Infinity and NaN in a trace (an algorithm's history), which SQLite's json_valid
+    refuses: the row check must read the columns as the store writes them (the review of 2026-12-07)."""
+    spec, path = parse_spec(SMALL), tmp_path / "r.db"
+    with ResultsStore.open(path, spec) as store:
+        store.write([{"point": "{}", "seed": 0, "algorithm": "prop", "status": "feasible", "objective": 1.0,
+                      "feasible": True, "time_s": 0.1, "message": "", "trace": [float("-inf"), float("nan"), 1.0],
+                      "metrics": {"m": float("inf")}}])
+    rows = rows_of(path)
+    assert len(rows) == 1 and rows[0]["trace"][0] == float("-inf")
+    with ResultsStore.open(path, spec):                   # and written again
+        pass

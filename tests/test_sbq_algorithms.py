@@ -29,13 +29,14 @@ def test_every_algorithm_is_feasible_on_random_and_extreme_slots(seed, K, M, Nt,
         assert semalloc.evaluate(inst, r.variables).feasible
 
 
-@pytest.mark.parametrize("seed", range(4))
-def test_exact_is_certified_and_at_least_every_algorithm_where_no_subchannel_is_shared(seed):
+@pytest.mark.parametrize("seed, power", [(0, 1.0), (1, 1.0), (2, 1.0), (3, 1.0), (5, 0.002), (5, 0.003)])
+def test_exact_is_certified_and_at_least_every_algorithm_where_no_subchannel_is_shared(seed, power):
     """One antenna: one user per subchannel, whose best beam is its channel's direction, so the optimum over
-    zero-forcing beams is the optimum over every beam: ``optimal``, its bound within ``tol``."""
-    inst = semalloc.generate("sbq", seed=seed, users=2, antennas=1, subchannels=2)
+    zero-forcing beams is the optimum over every beam: ``optimal``, its bound within ``tol`` (and rounding:
+    seed 5 at 2 mW said ``feasible`` when exact beat ``best`` by a hair over ``tol``, the review's case)."""
+    inst = semalloc.generate("sbq", seed=seed, users=2, antennas=1, subchannels=2, power_max_w=power)
     ex = semalloc.solve(inst, "exact")
-    assert ex.status == "optimal" and ex.objective <= ex.stats["bound"] <= ex.objective + ex.stats["tol"] * (1 + 1e-9)
+    assert ex.status == "optimal" and ex.objective <= ex.stats["bound"] <= ex.objective + ex.stats["tol"] + 1e-9
     for a in HEURISTICS:
         assert semalloc.solve(inst, a).objective <= ex.stats["bound"], a
 
@@ -269,6 +270,6 @@ def test_exact_does_not_call_optimal_an_allocation_that_misses_its_models_value(
     d["channel_re"] = np.array(d["channel_re"])
     d["channel_re"][0, 0, 0] = 1e10
     inst = type(semalloc.generate("sbq", seed=0)).from_dict(semalloc.schema.to_jsonable(d))
-    ex = semalloc.solve(inst, "exact")
-    assert semalloc.solve(inst, "random").objective > ex.objective          # the audit's case still holds
-    assert ex.status == "feasible" and ex.stats["bound"] >= semalloc.solve(inst, "random").objective
+    ex, other = semalloc.solve(inst, "exact"), semalloc.solve(inst, "random")
+    assert ex.objective >= semalloc.solve(inst, "best").objective          # never below its start
+    assert ex.status == "feasible" and ex.stats["bound"] >= other.objective

@@ -24,8 +24,8 @@ from .learn.cli import app as learn_app
 from .result import ERROR
 from .rl.cli import app as rl_app
 from .schema import to_jsonable
+from .solve import evaluate, get_problem, list_problems, load, load_solution, save, solve
 from .solve import generate as api_generate
-from .solve import get_problem, list_problems, load, load_solution, save, solve
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
                   context_settings={"help_option_names": ["-h", "--help"]},
@@ -175,7 +175,7 @@ def evaluate_cmd(instance: Path = typer.Argument(..., help="instance JSON"),
                  json_out: bool = typer.Option(False, "--json")):
     """Check a solution independently; exit 1 if infeasible."""
     inst = load(instance)
-    ev = get_problem(inst.problem).evaluate(inst, load_solution(solution, inst))
+    ev = evaluate(inst, load_solution(solution, inst))
     if json_out:
         _print_json(ev.to_dict())
     else:

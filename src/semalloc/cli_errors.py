@@ -73,7 +73,7 @@ def check_output_path(path, option: str = "-o") -> None:
     if p.exists():
         if not p.is_file():                                     # a file is written beside it and renamed over
             raise InputError(option, f"{str(path)!r} is not a regular file (a device, pipe or socket, which "
-                                     "writing would replace); name a file, or - for standard output")
+                                     "writing would replace); name a file")
         if not os.access(p, os.W_OK):
             raise InputError(option, f"{str(path)!r} is not writable")
         return

@@ -504,7 +504,11 @@ def evaluate(instance, variables: dict) -> Evaluation:
     An allocation whose objective is not a finite number (an instance's numbers at the edge of floating
     point: a zero delay's infinite reward, an overflow) is not feasible: the objective says nothing."""
     prob = _problem_of(instance)
-    parsed = prob.parse_variables(instance, variables)
+    return _evaluated(prob, instance, prob.parse_variables(instance, variables))
+
+
+def _evaluated(prob, instance, parsed: dict) -> Evaluation:
+    """The problem's ``evaluate`` of parsed variables, an objective that is not finite made infeasible."""
     with np.errstate(all="ignore"):            # an overflow shows as a non-finite objective, refused here
         ev = prob.evaluate(instance, parsed)
     if ev.feasible and not np.isfinite(ev.objective):
@@ -641,15 +645,11 @@ def solve(instance, algorithm: str | None = None, **options) -> Result:
     except InputError as e:                    # the algorithm's output, not the caller's input
         return Result(prob.key, algorithm, ERROR, float("nan"), {}, stats,
                       f"algorithm {algorithm!r} returned invalid variables: {e.field}: {e.reason}")
-    with np.errstate(all="ignore"):            # an overflow makes the objective non-finite: refused below
-        ev = prob.evaluate(instance, parsed)
+    ev = _evaluated(prob, instance, parsed)
     if not ev.feasible:                        # never labelled feasible; an admitted infeasibility stays one
         why = f"{REJECTED}: " + "; ".join(ev.violations)
         status, message = (INFEASIBLE, f"{message}; {why}" if message else why) if status == INFEASIBLE \
             else (ERROR, why)
-    if ev.feasible and not np.isfinite(ev.objective):   # a feasible allocation whose value overflows
-        return Result(prob.key, algorithm, ERROR, float("nan"), variables, stats,
-                      f"the objective of this allocation is {ev.objective}: the instance's numbers overflow it")
     if ev.feasible and ev.metrics:
         stats["metrics"] = {k: float(v) for k, v in ev.metrics.items()}
     return Result(prob.key, algorithm, status, ev.objective if ev.feasible else float("nan"),

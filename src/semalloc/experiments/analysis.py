@@ -202,6 +202,12 @@ def _label(point: dict, skip=(), problem: str | None = None) -> str:
     return ", ".join(parts) or "default"
 
 
+def _band_zorder(algorithm: str, style: dict) -> float:
+    """A line's shading just under it, but never over another line: ``exact``'s line is drawn over every
+    line (:func:`~semalloc.experiments.style.line_styles`), its shading under them all."""
+    return 1.5 if algorithm == "exact" else style["zorder"] - 0.5
+
+
 def _mark_infeasible(ax, summ: list[dict], x: str, styles: dict, convert) -> set[str]:
     """Show where runs gave no allocation (their mean is over the feasible runs only, or missing): at a
     point with none feasible a mark on the x axis itself (not at a value: half of it below the axis),
@@ -437,7 +443,7 @@ def _draw_trace(ax, req: PlotRequest, cell: Cell) -> set[str]:
         its = np.arange(len(mean))
         style = req.styles[a]
         ax.plot(its, mean, label=req.labels[a], **{**style, "markersize": 3})
-        ax.fill_between(its, lo, hi, color=style["color"], alpha=0.08, lw=0, zorder=style["zorder"] - 0.5)
+        ax.fill_between(its, lo, hi, color=style["color"], alpha=0.08, lw=0, zorder=_band_zorder(a, style))
     ax.set_xlabel("iteration")
     return set()
 
@@ -461,7 +467,7 @@ def _draw_line(ax, req: PlotRequest, cell: Cell) -> set[str]:
         style = req.styles[a]
         ax.plot(xs, ms, label=req.labels[a], **style)
         ax.fill_between(xs, lo, hi, color=style["color"], alpha=0.08, lw=0,
-                        zorder=style["zorder"] - 0.5)                # else the range over seeds
+                        zorder=_band_zorder(a, style))                # else the range over seeds
     marks = _mark_infeasible(ax, summ, x, req.styles, xaxis.convert)
     ax.set_xlabel(xaxis.label)
     if all(isinstance(r["point"].get(x), (int, np.integer)) and not isinstance(r["point"].get(x), bool)

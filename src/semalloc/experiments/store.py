@@ -129,27 +129,37 @@ class _Lock:
             self.fd = None
 
 
-#: A row that ``sweep`` did not write: a column of the wrong type, a JSON column that does not parse to its
-#: kind, a status outside :data:`~semalloc.result.STATUSES`, a feasible row without an objective.
+#: A row that ``sweep`` did not write: a column of the wrong type, a status outside
+#: :data:`~semalloc.result.STATUSES`, a feasible row without an objective (its JSON columns: :func:`_check_intact`).
 _DAMAGED_ROW = """SELECT key FROM results WHERE typeof(key) != 'text' OR typeof(seed) != 'integer'
     OR typeof(algorithm) != 'text' OR typeof(status) != 'text' OR status NOT IN ({statuses})
     OR typeof(objective) NOT IN ('real', 'integer', 'null') OR typeof(feasible) != 'integer' OR feasible NOT IN (0, 1)
     OR (feasible = 1 AND objective IS NULL) OR typeof(time_s) NOT IN ('real', 'integer')
     OR typeof(message) != 'text' OR typeof(version) != 'text' OR typeof(spec_hash) != 'text'
-    OR NOT json_valid(point) OR json_type(point) != 'object' OR NOT json_valid(instance)
-    OR json_type(instance) != 'object' OR NOT json_valid(options) OR json_type(options) != 'object'
-    OR NOT json_valid(metrics) OR json_type(metrics) != 'object' OR NOT json_valid(trace)
-    OR json_type(trace) != 'array' LIMIT 1"""
+    OR typeof(point) != 'text' OR typeof(instance) != 'text' OR typeof(options) != 'text'
+    OR typeof(metrics) != 'text' OR typeof(trace) != 'text' LIMIT 1"""
+#: The JSON columns and the kind each holds (Python's reader: a sweep writes NaN and Infinity in a trace,
+#: which SQLite's ``json_valid`` refuses).
+_JSON_COLUMNS = {"point": dict, "instance": dict, "options": dict, "metrics": dict, "trace": list}
 
 
 def _check_intact(con: sqlite3.Connection, path: Path) -> None:
     """Refuse a store whose file is damaged (SQLite's ``quick_check``) or holds a row no sweep wrote
-    (:data:`_DAMAGED_ROW`), before anything reads or writes its rows. Reads only."""
+    (:data:`_DAMAGED_ROW`, JSON that does not parse to its kind), before anything reads or writes its rows.
+    Reads only."""
     from ..result import STATUSES
     problems = [r[0] for r in con.execute("PRAGMA quick_check(1)")]
     if problems != ["ok"]:
         _refuse(path, f"a damaged results store (SQLite: {problems[0]}); refusing to touch it")
     bad = con.execute(_DAMAGED_ROW.format(statuses=", ".join(f"'{s}'" for s in STATUSES))).fetchone()
+    if bad is None:
+        for key, *texts in con.execute(f"SELECT key, {', '.join(_JSON_COLUMNS)} FROM results"):
+            try:
+                if not all(isinstance(json.loads(t), kind) for t, kind in zip(texts, _JSON_COLUMNS.values())):
+                    raise ValueError
+            except ValueError:
+                bad = (key,)
+                break
     if bad is not None:
         _refuse(path, f"a damaged results store (row {str(bad[0])[:40]!r} is not one a sweep writes); "
                       "refusing to touch it")
@@ -318,6 +328,9 @@ class ResultsStore:
         except (OSError, sqlite3.Error) as e:
             tmp.unlink(missing_ok=True)
             _refuse(path, f"cannot create ({getattr(e, 'strerror', None) or e})")
+        except BaseException:                           # Ctrl-C meanwhile: no litter beside the store
+            tmp.unlink(missing_ok=True)
+            raise
 
     @classmethod
     def _open_locked(cls, path: Path, spec: SweepSpec, lock: _Lock) -> "ResultsStore":

@@ -294,6 +294,9 @@ def branch_and_reduce(inst, sub, q, tol: float = 1e-4, incumbent: float = 0.0, m
     c = (np.sum(np.abs(inst.h[np.arange(inst.K), np.maximum(sub, 0)]) ** 2, axis=1) if alone
          else zf_directions(inst, sub)[1])
     used = np.unique(sub[sub >= 0])
+    if len(used) > 2:
+        raise ValueError(f"branch_and_reduce splits the bandwidth between at most two used subchannels, got "
+                         f"{len(used)}")
     if not len(used):
         return 0.0, np.zeros(inst.K), np.zeros(inst.M), 0.0, 0
     served = sub >= 0
@@ -521,7 +524,7 @@ def exact(inst, tol: float = 1e-4, max_users: int = 3, max_subchannels: int = 2,
     ``time_limit``.
     """
     if max_subchannels > EXACT_MAX_SUBCHANNELS:
-        raise InputError("max_subchannels", f"at most {EXACT_MAX_SUBCHANNELS}, got {max_subchannels} (exact's "
+        raise InputError("--set max_subchannels", f"at most {EXACT_MAX_SUBCHANNELS}, got {max_subchannels} (exact's "
                          "bandwidth split is exact between two used subchannels)", "sbq")
     if inst.K > max_users or inst.M > max_subchannels:
         raise InputError("instance", f"too large for exact: {inst.K} users, {inst.M} subchannels "
@@ -545,11 +548,14 @@ def exact(inst, tol: float = 1e-4, max_users: int = 3, max_subchannels: int = 2,
             boxes += nb
             ub = max(ub, v_all)
         bounds.append(ub)
-    variables = start if best_sol is None else best_sol
+    variables, reached = start, evaluate(inst, start).objective
+    if best_sol is not None and (found := evaluate(inst, best_sol).objective) > reached:
+        variables, reached = best_sol, found               # the model's value, unless rounding lost it
     bound = max([best_v + tol, *bounds])                   # discarded boxes: within tol of the incumbent
-    reached = evaluate(inst, variables).objective          # the model's value, unless rounding lost it
-    if status == "optimal" and bound > reached + tol * (1 + 1e-9):
-        status = "feasible"
+    if status == "optimal" and bound > reached + tol + 1e-9 * max(1.0, abs(reached)):   # rounding: to_variables
+        status = "feasible"                                # scales the power by 1 - 1e-12
+    if status == "time_limit":                             # the assignments not visited are not bounded
+        return variables, status, {"boxes": boxes, "tol": tol}, ""
     stats = {"boxes": boxes, "tol": tol, "bound": bound, "gap_abs": bound - reached,
              "certificate": "every assignment, q = q_min (dominant); zero-forcing beams, a shared subchannel "
                             f"bounded over every beam by its interference-free relaxation; absolute gap <= {tol:g}"
