@@ -246,3 +246,27 @@ def test_an_option_given_twice_is_refused_not_the_last_one_taken(tmp_path):
     assert cli("generate", "multicell", "--set", "devices=3", "-o", out).code == 0
     r = cli("compare", out, "-a", "prop", "-a", "prop")
     assert r.code == 2 and r.err.strip() == "error: -a: 'prop' given twice"
+
+
+@pytest.mark.parametrize("args, message", [
+    (["rl", "train", "sbq", "--slots", "0", "-o", "{tmp}/x.pt"], "sbq: --slots: must be >= 1, got 0"),
+    (["rl", "train", "sbq", "--general", "--max-users", "0", "-o", "{tmp}/x.pt"], "sbq: --max-users: must be >= 1, got 0"),
+])
+def test_counts_and_numbers_are_checked_before_any_work(tmp_path, args, message):
+    """The fuzz audit: rl train drew its progress bar before the error line."""
+    r = cli(*[a.format(tmp=tmp_path) for a in args])
+    assert r.code == 2 and r.err.strip().splitlines() == [f"error: {message}"], r.err
+    assert not list(tmp_path.iterdir())
+
+
+def test_a_setting_without_a_default_takes_a_number_not_text():
+    """The fuzz audit: ``generate("training", w_energy="0.5")`` was taken as text (only a file's name is)."""
+    with pytest.raises(InputError, match="^training: w_energy: must be a number, got '0.5'"):
+        semalloc.generate("training", seed=0, w_energy="0.5")
+
+
+def test_a_python_callers_non_text_key_is_named_not_a_type_error():
+    inst = semalloc.generate("multicell", seed=0, devices=3, base_stations=1)
+    v = semalloc.solve(inst, "prop").variables
+    with pytest.raises(InputError, match="^multicell: variables.3: field names must be text, got int"):
+        semalloc.evaluate(inst, {**v, 3: 1})

@@ -195,6 +195,9 @@ def validate(schema: dict, data: Any, problem: str, *, prefix: str = "", dims: d
     where = prefix.rstrip(".") or "instance"
     if not isinstance(data, dict):
         raise InputError(where, f"must be a JSON object, got {type(data).__name__}", problem)
+    odd = next((k for k in data if not isinstance(k, str)), None)
+    if odd is not None:                                    # JSON keys are text; a Python caller's may not be
+        raise InputError(f"{prefix}{odd!r}", f"field names must be text, got {type(odd).__name__}", problem)
     extra = sorted(set(data) - set(schema) - set(ignore))
     if extra:
         raise InputError(prefix + extra[0], "unknown field", problem)

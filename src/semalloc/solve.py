@@ -356,6 +356,11 @@ class Stats(dict):
         return self[key] if key in self or self._new(key) is not None else default
 
 
+#: Settings without a default that name a file (a profile, a positions table); the others take a number
+#: (``w_energy="0.5"`` was taken as text).
+_FILE_SETTINGS = ("profile", "positions")
+
+
 def check_settings(key: str, settings: dict) -> dict:
     """Check generator settings against the problem's settings table: the
     types of its ``DEFAULTS`` and the ranges of its ``RANGES``.
@@ -396,8 +401,9 @@ def check_settings(key: str, settings: dict) -> dict:
             if not value:
                 raise InputError(name, "must be a number or a non-empty list of numbers, got []", key)
             out[name] = [_number(v, f"{name}[{i}]", key, False, lo) for i, v in enumerate(value)]
-        elif default is None:                                  # derived unless given: text or a number
-            out[name] = value if isinstance(value, str) else _number(value, name, key, False, lo)
+        elif default is None:                                  # derived unless given: a number, or a file's
+            out[name] = value if isinstance(value, str) and name in _FILE_SETTINGS \
+                else _number(value, name, key, False, lo)            # name for those that read one
         elif isinstance(default, str):
             if not isinstance(value, str):
                 raise InputError(name, f"must be text, got {value!r}", key)

@@ -124,6 +124,9 @@ def train(problem: str = typer.Argument(..., help="problem key (sbq)"),
         raise InputError("--out", "missing: -o PATH (or --preset)", "sbq")
     if cfg["seed"] < 0:
         raise InputError("--seed", f"must be >= 0, got {cfg['seed']}", "sbq")
+    for name in ("steps", "slots", "max_users"):               # before the progress bar is drawn
+        if cfg[name] < 1:
+            raise InputError(f"--{name.replace('_', '-')}", f"must be >= 1, got {cfg[name]}", "sbq")
     if stop_after is not None and stop_after < 1:
         raise InputError("--stop-after", f"must be >= 1, got {stop_after}", "sbq")
     from .training import train_recorded
