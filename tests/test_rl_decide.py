@@ -402,3 +402,13 @@ def test_a_decision_runs_numpys_blas_on_one_thread_and_gives_the_callers_setting
     worker.start()
     worker.join()
     assert calls == [(threading.main_thread().name, 1)]
+
+
+def test_policy_samples_beyond_what_memory_holds_are_refused_up_front():
+    """10^8 samples were killed by the kernel for memory after 80 s (the fuzz audit): refused at once."""
+    from semalloc.rl.sbq_drl import MAX_SAMPLES
+    inst = semalloc.generate("sbq", seed=0)
+    for name in ("drl", "drl-sampled"):
+        with pytest.raises(semalloc.InputError, match=f"^sbq: policy_samples: at most {MAX_SAMPLES:,}"):
+            semalloc.solve(inst, name, policy_samples=10**8)
+    assert semalloc.solve(inst, "drl-sampled", policy_samples=MAX_SAMPLES).status == "feasible"
