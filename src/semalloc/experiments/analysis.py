@@ -224,21 +224,20 @@ def _mark_infeasible(ax, summ: list[dict], x: str, styles: dict, convert) -> set
     foot = ax.get_xaxis_transform()                        # x in data, y in axes units
     marks = set()
     shown = [s for s in summ if s["infeasible"] + s.get("failed", 0) and s["algorithm"] in styles]
-    at: dict[float, list[str]] = {}                        # the algorithms marked on the axis at each x
-    for s in sorted(shown, key=lambda s: s["feasible"] > 0):
-        xv = float(convert(s["point"][x]))
-        if not s["feasible"] or xv in at:
-            at.setdefault(xv, []).append(s["algorithm"])
-    for s in shown:
+    xs = [float(convert(s["point"][x])) for s in shown]
+    column: dict[float, list[str]] = {}                    # at each x: the axis marks' algorithms, then the rest
+    for j in sorted(range(len(shown)), key=lambda j: shown[j]["feasible"] > 0):
+        column.setdefault(xs[j], []).append(shown[j]["algorithm"])
+    on_axis = {xv: sum(not s["feasible"] for s, v in zip(shown, xs) if v == xv) for xv in column}
+    for s, xv in zip(shown, xs):
         missing, only_failed = s["infeasible"] + s.get("failed", 0), not s["infeasible"]
-        xv, c = float(convert(s["point"][x])), styles[s["algorithm"]]["color"]
+        c, n = styles[s["algorithm"]]["color"], on_axis[xv]
         note = f"{missing}/{s['n']}{' failed' if only_failed else ''}"
-        if xv not in at:
+        if not n:                                          # no mark on the axis here: the count at the mean
             ax.annotate(note, (xv, s["mean"]), xytext=(3, -9), textcoords="offset points", fontsize=7, color=c,
                         gid="infeasible")
         else:
-            i, n = at[xv].index(s["algorithm"]), sum(1 for r in shown if not r["feasible"]
-                                                     and float(convert(r["point"][x])) == xv)
+            i = column[xv].index(s["algorithm"])
             if not s["feasible"]:
                 ax.plot([xv], [0.0], marker="o" if only_failed else "x", ms=7, mew=2, color=c, clip_on=False,
                         transform=offset_copy(foot, ax.figure, x=8.0 * (i - (n - 1) / 2), units="points"),

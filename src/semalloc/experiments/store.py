@@ -61,6 +61,7 @@ from pathlib import Path
 
 from .. import __version__
 from ..errors import InputError
+from ..result import STATUSES
 from .spec import SweepSpec, parse_spec, point_key
 
 __all__ = ["ResultsStore", "COLUMNS", "FORMAT", "stored_spec"]
@@ -147,7 +148,6 @@ def _check_intact(con: sqlite3.Connection, path: Path) -> None:
     """Refuse a store whose file is damaged (SQLite's ``quick_check``) or holds a row no sweep wrote
     (:data:`_DAMAGED_ROW`, JSON that does not parse to its kind), before anything reads or writes its rows.
     Reads only."""
-    from ..result import STATUSES
     problems = [r[0] for r in con.execute("PRAGMA quick_check(1)")]
     if problems != ["ok"]:
         _refuse(path, f"a damaged results store (SQLite: {problems[0]}); refusing to touch it")

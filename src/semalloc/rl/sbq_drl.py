@@ -34,6 +34,11 @@ def _agent(inst, agent, steps: int, seed: int, device: str, shipped: str):
                      device=str(device), shipped=getattr(checkpoint, shipped))
 
 
+#: The most actions ``drl`` and ``drl-sampled`` draw: 10 000 take 1.4 s and 0.2 GB at K = 12 (measured
+#: 2026-12-07); 10^8 were killed by the kernel for memory (the fuzz audit).
+MAX_SAMPLES = 10_000
+
+
 @PROBLEM.algorithm("drl", "a trained agent: ours hybrid PPO with the reward's pathwise gradient (shipped, "
                           "scenario-general), or a dqn/ddpg/td3/sac baseline")
 def drl(inst, agent: str | None = None, steps: int = 30000, seed: int = 0, device: str = "cpu",
@@ -48,10 +53,6 @@ def drl(inst, agent: str | None = None, steps: int = 30000, seed: int = 0, devic
                          f"got {policy_samples!r}", "sbq")
     return _decided(_agent(inst, agent, steps, seed, device, "SHIPPED"), inst, int(policy_samples))
 
-
-#: The most actions ``drl`` and ``drl-sampled`` draw: 10 000 take 1.4 s and 0.2 GB at K = 12 (measured
-#: 2026-12-07); 10^8 were killed by the kernel for memory (the fuzz audit).
-MAX_SAMPLES = 10_000
 
 #: Actions ``drl-sampled`` draws from the policy by default: chosen to make 0.95 x ``best`` hold (the fewest of
 #: 8, 16, 32 that reached it at every figure point on a first look); on benchmarks/sbq.py's episodes it

@@ -533,7 +533,8 @@ def exact(inst, tol: float = 1e-4, max_users: int = 3, max_subchannels: int = 2,
     q = min_bits(inst)
     users = np.nonzero(q <= Q_MAX)[0]
     start = best(inst)[0]                                  # incumbent: prunes whole assignments
-    best_v, best_sol = evaluate(inst, start).objective, None
+    start_v = evaluate(inst, start).objective
+    best_v, best_sol = start_v, None
     bounds, boxes, status = [], 0, "optimal"
     for sub in _assignments(inst, users):
         if time.perf_counter() - t0 > time_limit:
@@ -548,7 +549,7 @@ def exact(inst, tol: float = 1e-4, max_users: int = 3, max_subchannels: int = 2,
             boxes += nb
             ub = max(ub, v_all)
         bounds.append(ub)
-    variables, reached = start, evaluate(inst, start).objective
+    variables, reached = start, start_v
     if best_sol is not None and (found := evaluate(inst, best_sol).objective) > reached:
         variables, reached = best_sol, found               # the model's value, unless rounding lost it
     bound = max([best_v + tol, *bounds])                   # discarded boxes: within tol of the incumbent
